@@ -1,0 +1,68 @@
+# liblstm — build, test and demo.
+#   make         the release library: build/liblstm.so (Swift runtime linked in statically)
+#   make test    every test suite: Swift unit tests, ABI checks, the C-API tests, the C example
+#   make demo    the sine job end to end from C (writes build/sine.svg)
+# Each target installs the Debian packages it needs when they are missing.
+
+SWIFT      ?= swift
+CC         ?= cc
+BUILD      := build
+LIB        := $(BUILD)/liblstm.so
+EXPORTS    := $(CURDIR)/Sources/CLSTM/exports.map
+SWIFTFLAGS := -c release --product lstm -Xswiftc -static-stdlib -Xswiftc -use-ld=lld \
+              -Xlinker --version-script=$(EXPORTS)
+CFLAGS     ?= -O2
+CWARN      := -Wall -Wextra -pedantic -Werror
+RPATH      := -Wl,-rpath,'$$ORIGIN'
+DEB_PKGS   := gcc g++ binutils make
+
+.PHONY: all deps lib test test-swift test-abi test-c demo clean
+
+all: lib
+
+# apt-get only when something is missing, so the targets also work without root elsewhere.
+deps:
+	@missing=""; for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) || \
+	  { echo "could not install$$missing: install them and rerun" >&2; exit 1; }; \
+	fi
+
+lib: deps
+	$(SWIFT) build $(SWIFTFLAGS)
+	@mkdir -p $(BUILD)
+	cp "$$($(SWIFT) build $(SWIFTFLAGS) --show-bin-path)/liblstm.so" $(LIB)
+
+$(BUILD)/sine: examples/sine.c include/lstm.h $(LIB)
+	$(CC) $(CFLAGS) $(CWARN) -std=c99 -D_POSIX_C_SOURCE=200809L -Iinclude $< -L$(BUILD) -llstm $(RPATH) -lm -o $@
+
+$(BUILD)/test_capi: Tests/CAPI/test_capi.c include/lstm.h $(LIB)
+	$(CC) $(CFLAGS) $(CWARN) -std=c99 -D_POSIX_C_SOURCE=200809L -Iinclude $< -L$(BUILD) -llstm $(RPATH) -lm -lpthread -o $@
+
+demo: lib $(BUILD)/sine
+	$(BUILD)/sine $(BUILD)/sine.svg
+
+test: lib test-swift test-abi test-c
+
+test-swift: deps
+	$(SWIFT) test
+
+# The shipped library: no Swift runtime to install, only lstm_* exported, a header that
+# compiles cleanly as C99 and as C++.
+test-abi: lib
+	@if ldd $(LIB) | grep -i swift; then echo "FAIL: $(LIB) needs Swift runtime libraries" >&2; exit 1; fi
+	@bad=$$(nm -D --defined-only $(LIB) | awk '{print $$3}' | grep -v '^lstm_' || true); \
+	if [ -n "$$bad" ]; then echo "FAIL: $(LIB) exports more than lstm_*:" >&2; echo "$$bad" | head >&2; exit 1; fi
+	@printf '#include "lstm.h"\nint main(void) { return lstm_version_number() == LSTM_VERSION_NUMBER ? 0 : 1; }\n' > $(BUILD)/header_check.c
+	$(CC) -std=c99 $(CWARN) -Iinclude -c $(BUILD)/header_check.c -o $(BUILD)/header_check_c.o
+	c++ -std=c++11 $(CWARN) -Iinclude -x c++ -c $(BUILD)/header_check.c -o $(BUILD)/header_check_cxx.o
+	@echo "ABI checks passed: no libswift* dependency, $$(nm -D --defined-only $(LIB) | wc -l) exported symbols, all lstm_*"
+
+test-c: $(BUILD)/test_capi $(BUILD)/sine
+	$(BUILD)/test_capi
+	$(BUILD)/sine $(BUILD)/sine.svg > $(BUILD)/sine.log; cat $(BUILD)/sine.log
+	@grep -q "<circle" $(BUILD)/sine.svg || { echo "FAIL: sine.svg has no predicted point" >&2; exit 1; }
+
+clean:
+	rm -rf $(BUILD) .build

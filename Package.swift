@@ -1,0 +1,25 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// liblstm: an LSTM library in Swift, shipped as the C shared library liblstm.so.
+// Module flow (see ARCHITECTURE.md): CLSTM (C ABI) -> LSTMKeras (Keras JSON) -> LSTMCore (math).
+let package = Package(
+    name: "liblstm",
+    products: [
+        // The C shared library: `swift build -c release --product lstm` writes liblstm.so.
+        .library(name: "lstm", type: .dynamic, targets: ["CLSTM"]),
+    ],
+    targets: [
+        .target(name: "LSTMCore"),
+        .target(name: "LSTMKeras", dependencies: ["LSTMCore"]),
+        // Exposes include/lstm.h to Swift so that the exported functions use the C types themselves.
+        .systemLibrary(name: "CLSTMABI"),
+        .target(
+            name: "CLSTM",
+            dependencies: ["LSTMCore", "LSTMKeras", "CLSTMABI"],
+            exclude: ["exports.map"]
+        ),
+        .testTarget(name: "LSTMTests", dependencies: ["LSTMCore", "LSTMKeras"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,327 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CLSTMABI
+import LSTMCore
+import LSTMKeras
+
+// One thin exported function per C function of include/lstm.h: check the arguments, call
+// Swift, map errors to statuses. See the header for each function's contract.
+
+private let versionCString: UnsafeMutablePointer<CChar> =
+    strdup("\(LSTM_VERSION_MAJOR).\(LSTM_VERSION_MINOR).\(LSTM_VERSION_PATCH)")!
+
+private let statusNames: [UnsafeMutablePointer<CChar>] = ([
+    "LSTM_OK", "LSTM_ERROR_ARGUMENT", "LSTM_ERROR_SHAPE", "LSTM_ERROR_STATE", "LSTM_ERROR_IO",
+    "LSTM_ERROR_FORMAT", "LSTM_ERROR_UNSUPPORTED", "LSTM_ERROR_NUMERIC", "LSTM_ERROR_MEMORY",
+    "LSTM_ERROR_CANCELLED", "LSTM_ERROR_INTERNAL", "LSTM_ERROR_UNKNOWN",
+] as [String]).map { strdup($0)! }
+
+@_cdecl("lstm_version_number")
+public func lstm_version_number() -> UInt32 {
+    UInt32(LSTM_VERSION_MAJOR * 10000 + LSTM_VERSION_MINOR * 100 + LSTM_VERSION_PATCH)
+}
+
+@_cdecl("lstm_version_string")
+public func lstm_version_string() -> UnsafePointer<CChar> { UnsafePointer(versionCString) }
+
+@_cdecl("lstm_status_name")
+public func lstm_status_name(_ s: lstm_status) -> UnsafePointer<CChar> {
+    let i = Int(s.rawValue)
+    return UnsafePointer(statusNames[i < statusNames.count - 1 ? i : statusNames.count - 1])
+}
+
+@_cdecl("lstm_last_error")
+public func lstm_last_error() -> UnsafePointer<CChar> { lastErrorPointer() }
+
+// MARK: - Models
+
+@_cdecl("lstm_model_from_json")
+public func lstm_model_from_json(_ json: UnsafePointer<CChar>?, _ seed: UInt64,
+                                 _ out: UnsafeMutablePointer<OpaquePointer?>?) -> lstm_status {
+    guarded {
+        let text = try Arg.string(json, "keras_json")
+        let out = try Arg.nonNull(out, "out")
+        let config = try KerasConfig.parseModel(text)
+        let model = try Sequential<Float>(spec: config.spec, seed: seed)
+        if let c = config.compile { try model.compile(c) }
+        out.pointee = OpaquePointer(Unmanaged.passRetained(ModelHandle(model: model)).toOpaque())
+    }
+}
+
+@_cdecl("lstm_model_load")
+public func lstm_model_load(_ path: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> lstm_status {
+    guarded {
+        let p = try Arg.string(path, "path")
+        _ = try Arg.nonNull(out, "out")
+        throw LSTMError.unsupported("lstm_model_load('\(p)'): reading Keras model files is not implemented in this release")
+    }
+}
+
+@_cdecl("lstm_model_free")
+public func lstm_model_free(_ m: OpaquePointer?) {
+    guard let m else { return }
+    Unmanaged<ModelHandle>.fromOpaque(UnsafeRawPointer(m)).release()
+}
+
+@_cdecl("lstm_model_to_json")
+public func lstm_model_to_json(_ m: OpaquePointer?, _ buf: UnsafeMutablePointer<CChar>?, _ cap: Int,
+                               _ len: UnsafeMutablePointer<Int>?) -> lstm_status {
+    guarded {
+        let model = try ModelHandle.from(m).model
+        let len = try Arg.nonNull(len, "len")
+        let cap = try Arg.size(cap, "cap", allowZero: true)
+        if cap > 0 { _ = try Arg.nonNull(buf, "buf (with cap > 0)") }
+        let text = try KerasConfig.modelJSON(model.spec, compile: model.compileSpec).serialized()
+        let bytes = Array(text.utf8)
+        if let buf, cap > 0 {
+            let n = min(bytes.count, cap - 1)
+            bytes.withUnsafeBufferPointer { b in
+                UnsafeMutableRawPointer(buf).copyMemory(from: b.baseAddress!, byteCount: n)
+            }
+            buf[n] = 0
+        }
+        len.pointee = bytes.count
+    }
+}
+
+@_cdecl("lstm_model_input_shape")
+public func lstm_model_input_shape(_ m: OpaquePointer?, _ timesteps: UnsafeMutablePointer<Int>?,
+                                   _ features: UnsafeMutablePointer<Int>?) -> lstm_status {
+    guarded {
+        let spec = try ModelHandle.from(m).model.spec
+        timesteps?.pointee = spec.timesteps ?? 0
+        features?.pointee = spec.features
+    }
+}
+
+@_cdecl("lstm_model_output_size")
+public func lstm_model_output_size(_ m: OpaquePointer?, _ timesteps: Int, _ size: UnsafeMutablePointer<Int>?) -> lstm_status {
+    guarded {
+        let model = try ModelHandle.from(m).model
+        let size = try Arg.nonNull(size, "size")
+        let t = try Arg.size(timesteps, "timesteps", allowZero: true)
+        size.pointee = try model.outputSize(timesteps: t)
+    }
+}
+
+@_cdecl("lstm_model_load_weights")
+public func lstm_model_load_weights(_ m: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> lstm_status {
+    guarded {
+        _ = try ModelHandle.from(m)
+        let p = try Arg.string(path, "path")
+        throw LSTMError.unsupported("lstm_model_load_weights('\(p)'): reading Keras weight files is not implemented in this release")
+    }
+}
+
+@_cdecl("lstm_model_save_weights")
+public func lstm_model_save_weights(_ m: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> lstm_status {
+    guarded {
+        _ = try ModelHandle.from(m)
+        let p = try Arg.string(path, "path")
+        throw LSTMError.unsupported("lstm_model_save_weights('\(p)'): writing Keras weight files is not implemented in this release")
+    }
+}
+
+@_cdecl("lstm_model_save")
+public func lstm_model_save(_ m: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> lstm_status {
+    guarded {
+        _ = try ModelHandle.from(m)
+        let p = try Arg.string(path, "path")
+        throw LSTMError.unsupported("lstm_model_save('\(p)'): writing Keras model files is not implemented in this release")
+    }
+}
+
+@_cdecl("lstm_model_param_count")
+public func lstm_model_param_count(_ m: OpaquePointer?, _ count: UnsafeMutablePointer<Int>?) -> lstm_status {
+    guarded {
+        let model = try ModelHandle.from(m).model
+        try Arg.nonNull(count, "count").pointee = model.parameterCount
+    }
+}
+
+@_cdecl("lstm_model_get_weights")
+public func lstm_model_get_weights(_ m: OpaquePointer?, _ w: UnsafeMutablePointer<Float>?, _ len: Int) -> lstm_status {
+    guarded {
+        let model = try ModelHandle.from(m).model
+        let w = try Arg.nonNull(w, "w")
+        let len = try Arg.size(len, "len")
+        guard len == model.parameterCount else {
+            throw LSTMError.shapeMismatch("len is \(len), but the model has \(model.parameterCount) parameters")
+        }
+        var offset = 0
+        for arr in model.weights {
+            arr.withUnsafeBufferPointer { (w + offset).update(from: $0.baseAddress!, count: $0.count) }
+            offset += arr.count
+        }
+    }
+}
+
+@_cdecl("lstm_model_set_weights")
+public func lstm_model_set_weights(_ m: OpaquePointer?, _ w: UnsafePointer<Float>?, _ len: Int) -> lstm_status {
+    guarded {
+        let model = try ModelHandle.from(m).model
+        let w = try Arg.nonNull(w, "w")
+        let len = try Arg.size(len, "len")
+        guard len == model.parameterCount else {
+            throw LSTMError.shapeMismatch("len is \(len), but the model has \(model.parameterCount) parameters")
+        }
+        var offset = 0
+        var arrays: [[Float]] = []
+        for arr in model.weights {
+            arrays.append(Array(UnsafeBufferPointer(start: w + offset, count: arr.count)))
+            offset += arr.count
+        }
+        try model.setWeights(arrays)
+    }
+}
+
+// MARK: - Inference
+
+/// x's value count for `batch` sequences, with overflow checks.
+private func inputCount(_ model: Sequential<Float>, batch: Int, timesteps: Int) throws -> Int {
+    try checkedProduct([batch, timesteps, model.spec.features], "x (batch x timesteps x features)")
+}
+
+@_cdecl("lstm_model_predict")
+public func lstm_model_predict(_ m: OpaquePointer?, _ x: UnsafePointer<Float>?, _ batch: Int, _ timesteps: Int,
+                               _ y: UnsafeMutablePointer<Float>?, _ yLen: Int) -> lstm_status {
+    guarded {
+        let model = try ModelHandle.from(m).model
+        let x = try Arg.nonNull(x, "x"), y = try Arg.nonNull(y, "y")
+        let batch = try Arg.size(batch, "batch"), t = try Arg.size(timesteps, "timesteps")
+        let yLen = try Arg.size(yLen, "y_len")
+        let per = try model.outputSize(timesteps: t)
+        let want = try checkedProduct([batch, per], "y")
+        guard yLen == want else {
+            throw LSTMError.shapeMismatch("y_len is \(yLen), expected batch \(batch) x output size \(per) = \(want)")
+        }
+        let xs = UnsafeBufferPointer(start: x, count: try inputCount(model, batch: batch, timesteps: t))
+        try model.predict(x: xs, batch: batch, timesteps: t, into: UnsafeMutableBufferPointer(start: y, count: yLen))
+    }
+}
+
+// MARK: - Streaming
+
+@_cdecl("lstm_state_new")
+public func lstm_state_new(_ m: OpaquePointer?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> lstm_status {
+    guarded {
+        let model = try ModelHandle.from(m).model
+        let out = try Arg.nonNull(out, "out")
+        let state = try model.makeState()
+        out.pointee = OpaquePointer(Unmanaged.passRetained(StateHandle(state: state)).toOpaque())
+    }
+}
+
+@_cdecl("lstm_state_reset")
+public func lstm_state_reset(_ s: OpaquePointer?) -> lstm_status {
+    guarded { try StateHandle.from(s).state.reset() }
+}
+
+@_cdecl("lstm_state_free")
+public func lstm_state_free(_ s: OpaquePointer?) {
+    guard let s else { return }
+    Unmanaged<StateHandle>.fromOpaque(UnsafeRawPointer(s)).release()
+}
+
+@_cdecl("lstm_step")
+public func lstm_step(_ m: OpaquePointer?, _ s: OpaquePointer?, _ x: UnsafePointer<Float>?,
+                      _ y: UnsafeMutablePointer<Float>?, _ yLen: Int) -> lstm_status {
+    guarded {
+        let model = try ModelHandle.from(m).model
+        let state = try StateHandle.from(s).state
+        let x = try Arg.nonNull(x, "x_t"), y = try Arg.nonNull(y, "y")
+        let yLen = try Arg.size(yLen, "y_len")
+        try model.step(state, x: UnsafeBufferPointer(start: x, count: model.spec.features),
+                       into: UnsafeMutableBufferPointer(start: y, count: yLen))
+    }
+}
+
+// MARK: - Training
+
+@_cdecl("lstm_model_compile")
+public func lstm_model_compile(_ m: OpaquePointer?, _ json: UnsafePointer<CChar>?) -> lstm_status {
+    guarded {
+        let model = try ModelHandle.from(m).model
+        let text = try Arg.string(json, "compile_json")
+        try model.compile(try KerasConfig.parseCompile(text))
+    }
+}
+
+@_cdecl("lstm_fit_options_init")
+public func lstm_fit_options_init(_ o: UnsafeMutablePointer<lstm_fit_options>?) {
+    guard let o else { return }
+    o.pointee = lstm_fit_options(struct_size: MemoryLayout<lstm_fit_options>.size, epochs: 1, batch_size: 32,
+                                 shuffle: 1, validation_split: 0, seed: 0, on_epoch: nil, user: nil)
+}
+
+/// Reads the caller's options field by field, only as far as its struct_size reaches (an older
+/// caller's struct is shorter); missing fields keep Keras's defaults.
+private func readFitOptions(_ p: UnsafePointer<lstm_fit_options>?) throws
+    -> (FitOptions, lstm_epoch_callback?, UnsafeMutableRawPointer?) {
+    var o = FitOptions()
+    guard let p else { return (o, nil, nil) }
+    let raw = UnsafeRawPointer(p)
+    let size = raw.load(as: Int.self)
+    guard size >= MemoryLayout<Int>.size, size <= 1 << 16 else {
+        throw LSTMError.invalidArgument("opts->struct_size is \(UInt(bitPattern: size)); set it to sizeof(lstm_fit_options) (call lstm_fit_options_init)")
+    }
+    func field<V>(_ key: KeyPath<lstm_fit_options, V>, _ type: V.Type) -> V? {
+        guard let off = MemoryLayout<lstm_fit_options>.offset(of: key),
+              off + MemoryLayout<V>.size <= size else { return nil }
+        return raw.load(fromByteOffset: off, as: V.self)
+    }
+    if let e = field(\.epochs, Int.self) { o.epochs = try Arg.size(e, "opts->epochs") }
+    if let b = field(\.batch_size, Int.self) { o.batchSize = try Arg.size(b, "opts->batch_size") }
+    if let s = field(\.shuffle, Int32.self) { o.shuffle = s != 0 }
+    if let v = field(\.validation_split, Float.self) {
+        guard v.isFinite, v >= 0, v < 1 else {
+            throw LSTMError.invalidArgument("opts->validation_split must be in [0, 1), got \(v)")
+        }
+        o.validationSplit = Double(v)
+    }
+    if let s = field(\.seed, UInt64.self) { o.seed = s }
+    let cb = field(\.on_epoch, lstm_epoch_callback?.self) ?? nil
+    let user = field(\.user, UnsafeMutableRawPointer?.self) ?? nil
+    return (o, cb, user)
+}
+
+@_cdecl("lstm_model_fit")
+public func lstm_model_fit(_ m: OpaquePointer?, _ x: UnsafePointer<Float>?, _ y: UnsafePointer<Float>?, _ n: Int,
+                           _ timesteps: Int, _ opts: UnsafePointer<lstm_fit_options>?,
+                           _ history: UnsafeMutablePointer<Double>?, _ historyCap: Int,
+                           _ epochsRun: UnsafeMutablePointer<Int>?) -> lstm_status {
+    guarded {
+        let model = try ModelHandle.from(m).model
+        let x = try Arg.nonNull(x, "x"), y = try Arg.nonNull(y, "y")
+        let n = try Arg.size(n, "n"), t = try Arg.size(timesteps, "timesteps")
+        let cap = try Arg.size(historyCap, "history_cap", allowZero: true)
+        let (options, callback, user) = try readFitOptions(opts)
+        let xs = UnsafeBufferPointer(start: x, count: try inputCount(model, batch: n, timesteps: t))
+        let ys = UnsafeBufferPointer(start: y, count: try checkedProduct([n, try model.outputSize(timesteps: t)], "y"))
+        var finished = 0
+        defer { epochsRun?.pointee = finished }
+        _ = try model.fit(x: xs, y: ys, count: n, timesteps: t, options: options) { log in
+            if let history, log.epoch < cap { history[log.epoch] = log.loss }
+            finished = log.epoch + 1
+            guard let callback else { return false }
+            return callback(user, log.epoch, log.loss, log.valLoss ?? .nan) != 0
+        }
+    }
+}
+
+@_cdecl("lstm_model_evaluate")
+public func lstm_model_evaluate(_ m: OpaquePointer?, _ x: UnsafePointer<Float>?, _ y: UnsafePointer<Float>?, _ n: Int,
+                                _ timesteps: Int, _ loss: UnsafeMutablePointer<Double>?) -> lstm_status {
+    guarded {
+        let model = try ModelHandle.from(m).model
+        let x = try Arg.nonNull(x, "x"), y = try Arg.nonNull(y, "y")
+        let loss = try Arg.nonNull(loss, "loss")
+        let n = try Arg.size(n, "n"), t = try Arg.size(timesteps, "timesteps")
+        let xs = UnsafeBufferPointer(start: x, count: try inputCount(model, batch: n, timesteps: t))
+        let ys = UnsafeBufferPointer(start: y, count: try checkedProduct([n, try model.outputSize(timesteps: t)], "y"))
+        loss.pointee = try model.evaluate(x: xs, y: ys, count: n, timesteps: t)
+    }
+}

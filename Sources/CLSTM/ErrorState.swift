@@ -1,0 +1,85 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CLSTMABI
+import LSTMCore
+
+/// The per-thread message behind lstm_last_error(): a malloc'd C string per thread, freed when
+/// it is replaced or when the thread ends.
+private let errorKey: pthread_key_t = {
+    var key = pthread_key_t()
+    pthread_key_create(&key) { free($0) }
+    return key
+}()
+
+private let emptyCString: UnsafeMutablePointer<CChar> = strdup("")!
+
+func setLastError(_ message: String?) {
+    let old = pthread_getspecific(errorKey)
+    if old == nil && message == nil { return }
+    pthread_setspecific(errorKey, message.flatMap { strdup($0) })
+    free(old)
+}
+
+func lastErrorPointer() -> UnsafePointer<CChar> {
+    guard let p = pthread_getspecific(errorKey) else { return UnsafePointer(emptyCString) }
+    return UnsafePointer(p.assumingMemoryBound(to: CChar.self))
+}
+
+extension LSTMError {
+    var status: lstm_status {
+        switch self {
+        case .invalidArgument: return LSTM_ERROR_ARGUMENT
+        case .shapeMismatch: return LSTM_ERROR_SHAPE
+        case .invalidState: return LSTM_ERROR_STATE
+        case .io: return LSTM_ERROR_IO
+        case .format: return LSTM_ERROR_FORMAT
+        case .unsupported: return LSTM_ERROR_UNSUPPORTED
+        case .numeric: return LSTM_ERROR_NUMERIC
+        case .memory: return LSTM_ERROR_MEMORY
+        case .cancelled: return LSTM_ERROR_CANCELLED
+        case .internal: return LSTM_ERROR_INTERNAL
+        }
+    }
+}
+
+/// Runs the body of an exported function: clears the thread's message, and turns a thrown
+/// error into its status and message. Nothing else may escape to C.
+@inline(__always)
+func guarded(_ body: () throws -> Void) -> lstm_status {
+    setLastError(nil)
+    do {
+        try body()
+        return LSTM_OK
+    } catch let e as LSTMError {
+        setLastError(e.message)
+        return e.status
+    } catch {
+        setLastError("internal error: \(error)")
+        return LSTM_ERROR_INTERNAL
+    }
+}
+
+/// Argument checks shared by the exported functions.
+enum Arg {
+    static func nonNull<P>(_ p: P?, _ name: String) throws -> P {
+        guard let p else { throw LSTMError.invalidArgument("\(name) is NULL") }
+        return p
+    }
+
+    /// A size_t from C (imported as Int): zero and values past 2^40 are rejected.
+    static func size(_ v: Int, _ name: String, allowZero: Bool = false) throws -> Int {
+        guard v >= 0, v <= 1 << 40 else {
+            throw LSTMError.invalidArgument("\(name) = \(UInt(bitPattern: v)) is absurd")
+        }
+        guard allowZero || v > 0 else { throw LSTMError.invalidArgument("\(name) must be > 0, got 0") }
+        return v
+    }
+
+    static func string(_ p: UnsafePointer<CChar>?, _ name: String) throws -> String {
+        let p = try nonNull(p, name)
+        return String(cString: p)
+    }
+}

@@ -1,0 +1,71 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Optimizer state and updates, exactly as Keras 3 computes them.
+struct OptimizerState<T: Scalar> {
+    let spec: OptimizerSpec
+    /// Number of updates applied so far (Keras's `iterations`).
+    var iterations: Int = 0
+    /// Adam: first and second moments; SGD with momentum: the momentum buffers.
+    var slots1: [[T]]
+    var slots2: [[T]]
+
+    init(spec: OptimizerSpec, shapes: [Int]) {
+        self.spec = spec
+        switch spec {
+        case .adam:
+            slots1 = shapes.map { [T](repeating: 0, count: $0) }
+            slots2 = shapes.map { [T](repeating: 0, count: $0) }
+        case .sgd(_, let momentum, _):
+            slots1 = momentum != 0 ? shapes.map { [T](repeating: 0, count: $0) } : []
+            slots2 = []
+        }
+    }
+
+    /// Applies one update to every parameter array.
+    mutating func apply(params: inout [[T]], grads: [[T]]) {
+        switch spec {
+        case let .adam(lr, beta1, beta2, epsilon):
+            let t = Double(iterations + 1)
+            let alpha = T(lr * (1 - pow(beta2, t)).squareRoot() / (1 - pow(beta1, t)))
+            let oneMinusB1 = T(1 - beta1), oneMinusB2 = T(1 - beta2), eps = T(epsilon)
+            for k in params.indices {
+                grads[k].withUnsafeBufferPointer { g in
+                    slots1[k].withUnsafeMutableBufferPointer { m in
+                        slots2[k].withUnsafeMutableBufferPointer { v in
+                            params[k].withUnsafeMutableBufferPointer { p in
+                                for j in 0..<p.count {
+                                    m[j] += (g[j] - m[j]) * oneMinusB1
+                                    v[j] += (g[j] * g[j] - v[j]) * oneMinusB2
+                                    p[j] -= m[j] * alpha / (v[j].squareRoot() + eps)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        case let .sgd(lrD, momentumD, nesterov):
+            let lr = T(lrD), momentum = T(momentumD)
+            for k in params.indices {
+                grads[k].withUnsafeBufferPointer { g in
+                    params[k].withUnsafeMutableBufferPointer { p in
+                        if slots1.isEmpty {
+                            for j in 0..<p.count { p[j] -= g[j] * lr }
+                        } else {
+                            slots1[k].withUnsafeMutableBufferPointer { m in
+                                for j in 0..<p.count {
+                                    m[j] = m[j] * momentum - g[j] * lr
+                                    p[j] += nesterov ? m[j] * momentum - g[j] * lr : m[j]
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        iterations += 1
+    }
+}

@@ -1,0 +1,24 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The floating-point types the core computes in. The library's public surface is `Float`;
+/// `Double` exists so that gradients can be checked against finite differences tightly.
+public protocol Scalar: BinaryFloatingPoint, Sendable where RawSignificand: FixedWidthInteger {
+    static func exp(_ x: Self) -> Self
+    static func tanh(_ x: Self) -> Self
+}
+
+extension Float: Scalar {
+    @inlinable public static func exp(_ x: Float) -> Float { expf(x) }
+    @inlinable public static func tanh(_ x: Float) -> Float { tanhf(x) }
+}
+
+extension Double: Scalar {
+    @inlinable public static func exp(_ x: Double) -> Double { Glibc.exp(x) }
+    @inlinable public static func tanh(_ x: Double) -> Double { Glibc.tanh(x) }
+}

@@ -1,0 +1,236 @@
+/*
+ * lstm.h -- the public C API of liblstm.
+ *
+ * liblstm trains and runs LSTM sequence models with Keras's semantics: the same layers, gate
+ * order, weight shapes, initializers, losses and optimizer updates. Models are described with
+ * Keras's own JSON, so an architecture moves between Keras and this library unchanged.
+ *
+ * If it is not in this header, it is not API.
+ *
+ * Conventions
+ * -----------
+ * - Every fallible call returns an lstm_status; LSTM_OK is 0. On failure a call writes nothing
+ *   to its out-parameters and leaves a message for lstm_last_error(). The message is kept per
+ *   thread and stays valid until the same thread's next lstm_ call; a successful call leaves it
+ *   empty ("").
+ * - Objects are opaque and come in pairs (lstm_X_new / lstm_X_load and lstm_X_free); freeing
+ *   NULL does nothing. The caller owns every buffer it passes: the library keeps no pointer to
+ *   a caller's buffer after the call returns.
+ * - Sizes are size_t, data is float (float32), arrays are row-major C order. Sequences are
+ *   [batch][timesteps][features]. Token ids for an Embedding input are passed as floats.
+ * - Thread safety: a `const lstm_model *` may be used by any number of threads at once
+ *   (predict, step with separate states, evaluate, to_json). Calls that take `lstm_model *`
+ *   (compile, fit, load weights) need exclusive access. An lstm_state belongs to one thread at
+ *   a time.
+ * - Nothing here aborts the process: NULL pointers, wrong sizes, NaN, malformed JSON and
+ *   unsupported layers all come back as a status with a message naming what was wrong.
+ * - Architecture and training configuration use Keras's own JSON: the `config.json` of a
+ *   .keras file, or the `model_config` attribute of an .h5 file.
+ */
+#ifndef LSTM_H
+#define LSTM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------------------------------- */
+/* Version and errors                                                                        */
+/* ---------------------------------------------------------------------------------------- */
+
+#define LSTM_VERSION_MAJOR 0
+#define LSTM_VERSION_MINOR 1
+#define LSTM_VERSION_PATCH 0
+#define LSTM_VERSION_NUMBER (LSTM_VERSION_MAJOR*10000 + LSTM_VERSION_MINOR*100 + LSTM_VERSION_PATCH)
+
+/* The version of the library actually loaded, as LSTM_VERSION_NUMBER computes it. Compare it
+   with LSTM_VERSION_NUMBER to detect a header/library mismatch. Never fails. */
+unsigned    lstm_version_number(void);
+/* The version of the library actually loaded, e.g. "0.1.0". Static text; never fails. */
+const char *lstm_version_string(void);
+
+typedef enum lstm_status {
+    LSTM_OK = 0,
+    LSTM_ERROR_ARGUMENT,     /* NULL pointer, zero or absurd size, option out of range */
+    LSTM_ERROR_SHAPE,        /* array size or file weight shape does not match the model */
+    LSTM_ERROR_STATE,        /* call not valid now (fit before compile, predict before build) */
+    LSTM_ERROR_IO,           /* cannot open, read or write a file */
+    LSTM_ERROR_FORMAT,       /* not a Keras file this library understands, or damaged; malformed JSON */
+    LSTM_ERROR_UNSUPPORTED,  /* layer, activation, loss, optimizer or option not implemented */
+    LSTM_ERROR_NUMERIC,      /* NaN/Inf in the data, or training diverged */
+    LSTM_ERROR_MEMORY,       /* allocation failed or would exceed a sane limit */
+    LSTM_ERROR_CANCELLED,    /* a callback asked to stop */
+    LSTM_ERROR_INTERNAL
+} lstm_status;
+
+/* The enumerator's name as static text, e.g. "LSTM_ERROR_SHAPE"; "LSTM_ERROR_UNKNOWN" for a
+   value outside the enum. Never fails; does not touch lstm_last_error(). */
+const char *lstm_status_name(lstm_status s);
+
+/* The message of this thread's last failed lstm_ call ("" after a successful one). The pointer
+   stays valid until this thread's next lstm_ call (other than lstm_last_error and
+   lstm_status_name). Never NULL. */
+const char *lstm_last_error(void);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Models                                                                                    */
+/* ---------------------------------------------------------------------------------------- */
+
+/* A Sequential model: its layers, weights and, once compiled, loss and optimizer state. */
+typedef struct lstm_model lstm_model;
+
+/* Builds a model from Keras JSON: a Sequential config as in a .keras file's config.json or an
+   .h5 file's model_config (Keras 3 `batch_shape` or Keras 2 `batch_input_shape` inputs; a
+   null timestep count means any length). A config that carries a `compile_config` (as
+   Keras 3's config.json does) comes back compiled.
+   Layers: InputLayer, LSTM, Dense. Options that change the math but are not implemented
+   (dropout > 0, stateful, regularizers, constraints, ...) fail with LSTM_ERROR_UNSUPPORTED
+   naming the option and the layer; options that do not (name, trainable, dtype, initializer
+   configs) are accepted.
+   Weights are initialised as Keras does (glorot_uniform kernels, orthogonal recurrent kernels,
+   zero biases with the forget gate's block at 1 when unit_forget_bias), from a generator seeded
+   with `seed`: the same seed gives the same weights.
+   On success *out owns a new model; free it with lstm_model_free.
+   Errors: ARGUMENT (NULL), FORMAT (malformed JSON or not a Sequential config), UNSUPPORTED,
+   SHAPE (layers that do not fit together), MEMORY. */
+lstm_status lstm_model_from_json(const char *keras_json, uint64_t seed, lstm_model **out);
+
+/* Whole model from a Keras file (.keras, or .h5 with a model_config). Not implemented in this
+   release: returns LSTM_ERROR_UNSUPPORTED. */
+lstm_status lstm_model_load(const char *path, lstm_model **out);
+
+/* Frees a model and everything it owns. NULL is a no-op. States made from it must be freed
+   first or not used again. */
+void        lstm_model_free(lstm_model *m);
+
+/* Writes the model's Keras 3 JSON (the config.json of a .keras file, with its
+   compile_config once compiled) to buf. Writes at most `cap` bytes including the terminating
+   NUL (a longer text is cut and still NUL-terminated when cap > 0); *len gets the full length
+   without the NUL, so a call with buf NULL and cap 0 asks for the size. Thread-safe.
+   Errors: ARGUMENT (m or len NULL, buf NULL with cap > 0), UNSUPPORTED (a setting Keras 3
+   cannot express). */
+lstm_status lstm_model_to_json(const lstm_model *m, char *buf, size_t cap, size_t *len);
+
+/* The model's input shape per sample. *timesteps is 0 when the model accepts any length.
+   Either out-pointer may be NULL when not wanted. */
+lstm_status lstm_model_input_shape(const lstm_model *m, size_t *timesteps, size_t *features);
+
+/* Floats that one sample's output holds for an input of `timesteps` steps (timesteps 0 means
+   the model's own fixed length). E.g. units for LSTM(units) -> ..., timesteps*units for a last
+   layer that returns sequences.
+   Errors: ARGUMENT (NULL, timesteps 0 for a model of any length), SHAPE (timesteps differs from
+   the model's fixed length). */
+lstm_status lstm_model_output_size(const lstm_model *m, size_t timesteps, size_t *size);
+
+/* Weights in Keras files (.weights.h5, legacy .h5 weights, .keras). Not implemented in this
+   release: they return LSTM_ERROR_UNSUPPORTED and change nothing. */
+lstm_status lstm_model_load_weights(lstm_model *m, const char *path);
+lstm_status lstm_model_save_weights(const lstm_model *m, const char *path);
+lstm_status lstm_model_save(const lstm_model *m, const char *path);
+
+/* Number of trainable floats (Keras's "Trainable params"). */
+lstm_status lstm_model_param_count(const lstm_model *m, size_t *count);
+
+/* The model's weights, copied in Keras's order and shapes (model.get_weights(): per layer
+   kernel, recurrent_kernel, bias), all concatenated into one float array. `len` must equal
+   lstm_model_param_count. get_weights is thread-safe; set_weights needs exclusive access and
+   validates everything (size, NaN/Inf) before changing anything. */
+lstm_status lstm_model_get_weights(const lstm_model *m, float *w, size_t len);
+lstm_status lstm_model_set_weights(lstm_model *m, const float *w, size_t len);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Inference                                                                                 */
+/* ---------------------------------------------------------------------------------------- */
+
+/* Runs the model on `batch` sequences. x: batch * timesteps * features floats; y: batch *
+   output_size floats (see lstm_model_output_size); y_len must equal that count. Thread-safe:
+   any number of threads may predict with one model at once. Allocates its own scratch
+   memory, proportional to min(batch, 256) * timesteps * units.
+   Errors: ARGUMENT (NULL, batch or timesteps 0), SHAPE (timesteps differs from the model's
+   fixed length, y_len wrong), NUMERIC (NaN or Inf in x), MEMORY. */
+lstm_status lstm_model_predict(const lstm_model *m, const float *x, size_t batch,
+                               size_t timesteps, float *y, size_t y_len);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Streaming: one timestep at a time; the model stays read-only and shareable                */
+/* ---------------------------------------------------------------------------------------- */
+
+/* h and c of every recurrent layer, for one stream, plus the scratch memory one step needs. */
+typedef struct lstm_state lstm_state;
+
+/* A zero state for `m`. The state refers to `m`: free the state before the model.
+   Errors: ARGUMENT (NULL), UNSUPPORTED (a go_backwards LSTM, which needs the whole sequence). */
+lstm_status lstm_state_new(const lstm_model *m, lstm_state **out);
+/* Back to the zero state, as at the start of a sequence. */
+lstm_status lstm_state_reset(lstm_state *s);
+/* NULL is a no-op. */
+void        lstm_state_free(lstm_state *s);
+
+/* Feeds one timestep (x_t: `features` floats) and writes the model's output for it: the
+   output that lstm_model_predict over the sequence so far gives at its last step (for a last
+   layer that returns sequences, that step's row). y_len must equal lstm_model_output_size(m,
+   1). Allocates nothing. On error the state is unchanged.
+   Errors: ARGUMENT (NULL), SHAPE (y_len), STATE (s was made for another model), NUMERIC (NaN or
+   Inf in x_t). */
+lstm_status lstm_step(const lstm_model *m, lstm_state *s, const float *x_t, float *y, size_t y_len);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Training                                                                                  */
+/* ---------------------------------------------------------------------------------------- */
+
+/* Sets loss and optimizer from Keras's compile config JSON, e.g.
+   {"optimizer": "adam", "loss": "mse"} or
+   {"optimizer": {"class_name": "Adam", "config": {"learning_rate": 0.01}}, "loss": "mse"}.
+   Losses: "mse" / "mean_squared_error", "mae" / "mean_absolute_error". Optimizers: "adam"
+   (learning_rate, beta_1, beta_2, epsilon; Keras's defaults 0.001, 0.9, 0.999, 1e-7) and
+   "sgd" (learning_rate 0.01, momentum 0, nesterov false). Compiling again resets the
+   optimizer state. Needs exclusive access to m.
+   Errors: ARGUMENT (NULL, value out of range), FORMAT (malformed JSON), UNSUPPORTED. */
+lstm_status lstm_model_compile(lstm_model *m, const char *compile_json);
+
+/* Called after each epoch; epoch counts from 0; val_loss is NaN without validation data.
+   Return nonzero to stop training after this epoch (lstm_model_fit then succeeds). */
+typedef int (*lstm_epoch_callback)(void *user, size_t epoch, double loss, double val_loss);
+
+typedef struct lstm_fit_options {
+    size_t   struct_size;        /* sizeof(lstm_fit_options): lets the struct grow */
+    size_t   epochs;             /* 1 */
+    size_t   batch_size;         /* 32 */
+    int      shuffle;            /* 1: a fresh seeded shuffle every epoch; 0 keeps the order */
+    float    validation_split;   /* 0: fraction in [0, 1) held out from the end of the data */
+    uint64_t seed;               /* shuffling */
+    lstm_epoch_callback on_epoch; void *user;  /* NULL: no callback */
+} lstm_fit_options;
+
+/* Fills *o with Keras's defaults (above) and struct_size. NULL is a no-op. */
+void lstm_fit_options_init(lstm_fit_options *o);
+
+/* Trains as Keras's fit does: each epoch shuffles (if asked), runs the batches in order (the
+   last one may be smaller), and reports the batch-size-weighted mean of the batches' losses,
+   each computed before that batch's update; with validation_split the last
+   floor(n * validation_split) samples are held out before shuffling and their loss is
+   val_loss.
+   x as in predict (n sequences); y: n * output_size floats. opts NULL means defaults.
+   history, if not NULL, gets one loss per finished epoch (history_cap values at most);
+   *epochs_run (if not NULL) gets the number of epochs finished.
+   Errors: STATE (not compiled), ARGUMENT, SHAPE, NUMERIC (NaN/Inf in x or y, or a loss or
+   gradient that stopped being finite: training stops before that update, so the weights stay
+   those of the last finite step; history and *epochs_run tell how far it got).
+   Needs exclusive access to m. */
+lstm_status lstm_model_fit(lstm_model *m, const float *x, const float *y, size_t n,
+                           size_t timesteps, const lstm_fit_options *opts,
+                           double *history, size_t history_cap, size_t *epochs_run);
+
+/* The compiled loss over n samples (batches of 32, weighted by size, as Keras's evaluate).
+   Thread-safe. Errors: STATE (not compiled), ARGUMENT, SHAPE, NUMERIC. */
+lstm_status lstm_model_evaluate(const lstm_model *m, const float *x, const float *y, size_t n,
+                                size_t timesteps, double *loss);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LSTM_H */
