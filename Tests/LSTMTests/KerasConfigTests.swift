@@ -1,0 +1,156 @@
+import Foundation
+import XCTest
+@testable import LSTMCore
+@testable import LSTMKeras
+
+/// Keras JSON in and out, checked against configs, weights and outputs that real Keras 3 and
+/// tf-keras wrote (Tests/Fixtures/make_config_fixtures.py).
+final class KerasConfigTests: XCTestCase {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Fixtures/configs")
+
+    struct Fixture {
+        let name: String
+        let modelJSON: String
+        let weights: [[Float]]
+        let x: [Float], xShape: [Int]
+        let y: [Float]
+    }
+
+    func loadFixtures() throws -> [Fixture] {
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.fixtures.path).filter { $0.hasSuffix(".json") }.sorted()
+        XCTAssertEqual(files.count, 10, "5 models x (Keras 3, tf-keras)")
+        return try files.map { file in
+            let data = try Data(contentsOf: Self.fixtures.appendingPathComponent(file))
+            let d = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+            func floats(_ o: Any?) -> [Float] { ((o as! [String: Any])["values"] as! [Double]).map(Float.init) }
+            let x = d["x"] as! [String: Any]
+            return Fixture(name: file, modelJSON: d["model_json"] as! String,
+                           weights: (d["weights"] as! [Any]).map { floats($0) },
+                           x: floats(x), xShape: x["shape"] as! [Int], y: floats(d["y"]))
+        }
+    }
+
+    /// Keras's float32 outputs vs ours in float32: the same math in a different summation
+    /// order, within 1e-5.
+    func testKerasModelsGiveKerasOutputs() throws {
+        for f in try loadFixtures() {
+            let config = try KerasConfig.parseModel(f.modelJSON)
+            XCTAssertEqual(config.flavor, f.name.hasPrefix("keras2") ? .keras2 : .keras3, f.name)
+            let model = try Sequential<Float>(spec: config.spec, seed: 0)
+            try model.setWeights(f.weights)
+            var y = [Float](repeating: 0, count: f.y.count)
+            try f.x.withUnsafeBufferPointer { xb in
+                try y.withUnsafeMutableBufferPointer {
+                    try model.predict(x: xb, batch: f.xShape[0], timesteps: f.xShape[1], into: $0)
+                }
+            }
+            assertClose(y, f.y, absolute: 1e-5, relative: 1e-5, f.name)
+        }
+    }
+
+    /// The JSON we write reads back to the same architecture, and says what Keras 3 says.
+    func testWrittenJSONRoundTripsAndMatchesKeras3() throws {
+        for f in try loadFixtures() where f.name.hasPrefix("keras3") {
+            let config = try KerasConfig.parseModel(f.modelJSON)
+            let written = try KerasConfig.modelJSON(config.spec, compile: nil)
+            let again = try KerasConfig.parseModel(written.serialized())
+            XCTAssertEqual(again.spec, config.spec, f.name)
+            // Layer by layer, our config holds the same keys and values as Keras's own.
+            let keras = try JSON.parse(f.modelJSON)
+            let theirs = keras["config"]!["layers"]!.arrayValue!, ours = written["config"]!["layers"]!.arrayValue!
+            XCTAssertEqual(theirs.count, ours.count)
+            for (t, o) in zip(theirs, ours) {
+                XCTAssertEqual(t["class_name"], o["class_name"])
+                guard case .object(let members) = t["config"]! else { return XCTFail() }
+                for (key, value) in members {
+                    let mine = o["config"]![key]
+                    if case .number(let a) = value, case .number(let b)? = mine {
+                        XCTAssertEqual(a, b, "\(f.name): \(key)")
+                    } else {
+                        XCTAssertEqual(mine, value, "\(f.name): layer \(t["config"]!["name"]!.serialized()) key \(key)")
+                    }
+                }
+            }
+        }
+    }
+
+    func testHardSigmoidFollowsTheKerasThatWroteTheModel() throws {
+        let k2 = try loadFixtures().first { $0.name == "keras2_relu_hardsigmoid_nobias.json" }!
+        let config = try KerasConfig.parseModel(k2.modelJSON)
+        guard case .lstm(let s) = config.spec.layers[0] else { return XCTFail() }
+        XCTAssertEqual(s.recurrentActivation, .hardSigmoidKeras2)
+        XCTAssertThrowsError(try KerasConfig.modelJSON(config.spec, compile: nil)) { e in
+            guard case .unsupported = e as! LSTMError else { return XCTFail("\(e)") }
+        }
+    }
+
+    func testCompileConfigs() throws {
+        XCTAssertEqual(try KerasConfig.parseCompile(#"{"optimizer": "adam", "loss": "mse"}"#),
+                       CompileSpec(loss: .meanSquaredError, optimizer: .defaultAdam))
+        XCTAssertEqual(try KerasConfig.parseCompile(
+            #"{"optimizer": {"class_name": "Adam", "config": {"learning_rate": 0.01}}, "loss": "mean_absolute_error"}"#),
+            CompileSpec(loss: .meanAbsoluteError, optimizer: .adam(learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7)))
+        XCTAssertEqual(try KerasConfig.parseCompile(
+            #"{"optimizer": {"class_name": "SGD", "config": {"learning_rate": 0.1, "momentum": 0.9, "nesterov": true}}, "loss": {"class_name": "MeanSquaredError", "config": {"reduction": "sum_over_batch_size"}}}"#),
+            CompileSpec(loss: .meanSquaredError, optimizer: .sgd(learningRate: 0.1, momentum: 0.9, nesterov: true)))
+        // Keras 3's own compile_config (from model.get_compile_config()) reads and writes back.
+        let spec = CompileSpec(loss: .meanAbsoluteError, optimizer: .sgd(learningRate: 0.1, momentum: 0.9, nesterov: true))
+        XCTAssertEqual(try KerasConfig.parseCompile(KerasConfig.compileJSON(spec).serialized()), spec)
+        func status(_ text: String) -> LSTMError? {
+            do { _ = try KerasConfig.parseCompile(text); return nil } catch { return error as? LSTMError }
+        }
+        guard case .unsupported? = status(#"{"optimizer": "rmsprop", "loss": "mse"}"#) else { return XCTFail("rmsprop") }
+        guard case .unsupported? = status(#"{"optimizer": "adam", "loss": "huber"}"#) else { return XCTFail("huber") }
+        guard case .unsupported? = status(#"{"optimizer": {"class_name": "Adam", "config": {"amsgrad": true}}, "loss": "mse"}"#) else { return XCTFail("amsgrad") }
+        guard case .unsupported? = status(#"{"optimizer": {"class_name": "Adam", "config": {"clipnorm": 1.0}}, "loss": "mse"}"#) else { return XCTFail("clipnorm") }
+        guard case .invalidArgument? = status(#"{"optimizer": {"class_name": "Adam", "config": {"learning_rate": -1}}, "loss": "mse"}"#) else { return XCTFail("lr") }
+        guard case .invalidArgument? = status(#"{"optimizer": "adam"}"#) else { return XCTFail("no loss") }
+        guard case .format? = status(#"{"optimizer": "adam", "loss": "mse""#) else { return XCTFail("truncated") }
+    }
+
+    func testModelConfigErrorsNameTheProblem() {
+        func error(_ text: String) -> LSTMError? {
+            do { _ = try KerasConfig.parseModel(text); return nil } catch { return error as? LSTMError }
+        }
+        let input = #"{"class_name": "InputLayer", "config": {"batch_shape": [null, 5, 2]}}"#
+        func model(_ layer: String) -> String { #"{"class_name": "Sequential", "config": {"layers": ["# + input + ", " + layer + "]}}" }
+        XCTAssertNil(error(model(#"{"class_name": "LSTM", "config": {"units": 3}}"#)))
+        guard case .unsupported(let m1)? = error(model(#"{"class_name": "GRU", "config": {"units": 3, "name": "gru"}}"#)),
+              m1.contains("GRU") else { return XCTFail("GRU") }
+        guard case .unsupported(let m2)? = error(model(#"{"class_name": "LSTM", "config": {"units": 3, "dropout": 0.2}}"#)),
+              m2.contains("dropout") else { return XCTFail("dropout") }
+        guard case .unsupported(let m3)? = error(model(#"{"class_name": "LSTM", "config": {"units": 3, "stateful": true}}"#)),
+              m3.contains("stateful") else { return XCTFail("stateful") }
+        guard case .unsupported(let m4)? = error(model(#"{"class_name": "LSTM", "config": {"units": 3, "activation": "elu"}}"#)),
+              m4.contains("elu") else { return XCTFail("elu") }
+        guard case .unsupported(let m5)? = error(model(#"{"class_name": "LSTM", "config": {"units": 3, "kernel_regularizer": {"class_name": "L2"}}}"#)),
+              m5.contains("kernel_regularizer") else { return XCTFail("regularizer") }
+        guard case .unsupported(let m6)? = error(model(#"{"class_name": "LSTM", "config": {"units": 3, "frobnicate": 1}}"#)),
+              m6.contains("frobnicate") else { return XCTFail("unknown option") }
+        guard case .invalidArgument? = error(model(#"{"class_name": "LSTM", "config": {"units": -3}}"#)) else { return XCTFail("units") }
+        guard case .invalidArgument? = error(model(#"{"class_name": "LSTM", "config": {"units": 2.5}}"#)) else { return XCTFail("units") }
+        guard case .unsupported? = error(#"{"class_name": "Functional", "config": {}}"#) else { return XCTFail("Functional") }
+        guard case .format? = error(#"{"class_name": "Sequential", "config": {"layers": [{"class_name": "LSTM", "config": {"units": 3}}]}}"#) else {
+            return XCTFail("no input shape")
+        }
+        guard case .format? = error("[1, 2") else { return XCTFail("malformed") }
+        guard case .format? = error(String(repeating: "[", count: 100_000)) else { return XCTFail("deep nesting") }
+        guard case .invalidArgument? = error(model(#"{"class_name": "LSTM", "config": {"units": 3, "name": "input_layer"}}"#)) else {
+            return XCTFail("duplicate names")
+        }
+    }
+
+    func testJSONParserAndWriter() throws {
+        let text = #"{"a": [1, -2.5e3, true, false, null], "s": "\u00e9\ud83d\ude00\n\"\\", "e": {}, "n": 0.1}"#
+        let j = try JSON.parse(text)
+        XCTAssertEqual(j["a"], .array([.number(1), .number(-2500), .bool(true), .bool(false), .null]))
+        XCTAssertEqual(j["s"]?.stringValue, "é😀\n\"\\")
+        XCTAssertEqual(try JSON.parse(j.serialized()), j)
+        XCTAssertEqual(JSON.number(0.0010000000474974513).serialized(), "0.0010000000474974513")
+        XCTAssertEqual(JSON.number(50).serialized(), "50")
+        for bad in ["", "{", "[1,]", "{\"a\" 1}", "\"abc", "01x", "tru", "\"\\ud800\"", "1 2", "{\"a\":1,}"] {
+            XCTAssertThrowsError(try JSON.parse(bad), bad)
+        }
+    }
+}

@@ -1,0 +1,161 @@
+import Foundation
+import XCTest
+@testable import LSTMCore
+
+/// Elementwise |a - b| <= absolute + relative * |b|, reporting the worst element.
+func assertClose<A: BinaryFloatingPoint, B: BinaryFloatingPoint>(
+    _ a: [A], _ b: [B], absolute: Double, relative: Double = 0, _ what: String,
+    file: StaticString = #filePath, line: UInt = #line
+) {
+    XCTAssertEqual(a.count, b.count, "\(what): sizes differ", file: file, line: line)
+    var worst = 0.0, worstIndex = -1
+    for k in 0..<min(a.count, b.count) {
+        let x = Double(a[k]), y = Double(b[k])
+        let excess = abs(x - y) - (absolute + relative * abs(y))
+        if !(excess <= 0) && (worstIndex < 0 || excess > worst || excess.isNaN) { worst = excess; worstIndex = k }
+    }
+    if worstIndex >= 0 {
+        XCTFail("\(what): element \(worstIndex) is \(a[worstIndex]), expected \(b[worstIndex]) (tolerance \(absolute) + \(relative)·|expected|)",
+                file: file, line: line)
+    }
+}
+
+/// Deterministic test data.
+struct TestRandom {
+    var rng: SeededRandom
+    init(_ seed: UInt64) { rng = SeededRandom(seed: seed) }
+    mutating func uniform(_ n: Int, _ lo: Double = -1, _ hi: Double = 1) -> [Double] {
+        (0..<n).map { _ in lo + (hi - lo) * rng.uniform() }
+    }
+}
+
+/// An independent reference forward pass written from Keras's equations, in Double, one sample
+/// and one timestep at a time, with plain arrays (no code shared with the library).
+enum Reference {
+    static func act(_ a: Activation, _ x: Double) -> Double {
+        switch a {
+        case .linear: return x
+        case .tanh: return Foundation.tanh(x)
+        case .sigmoid: return 1 / (1 + Foundation.exp(-x))
+        case .relu: return Swift.max(x, 0)
+        case .hardSigmoid: return Swift.min(Swift.max(x / 6 + 0.5, 0), 1)
+        case .hardSigmoidKeras2: return Swift.min(Swift.max(0.2 * x + 0.5, 0), 1)
+        case .softmax: fatalError("softmax is applied per row")
+        }
+    }
+
+    /// x: [steps][features] -> outputs: [steps or 1][units]
+    static func lstm(_ s: LSTMSpec, x: [[Double]], kernel: [Double], recurrent: [Double], bias: [Double]?) -> [[Double]] {
+        let u = s.units, f = x[0].count
+        var h = [Double](repeating: 0, count: u), c = [Double](repeating: 0, count: u)
+        var outs: [[Double]] = []
+        let order = s.goBackwards ? Array(x.indices.reversed()) : Array(x.indices)
+        for t in order {
+            var z = [Double](repeating: 0, count: 4 * u)
+            for col in 0..<(4 * u) {
+                var acc = bias?[col] ?? 0
+                for k in 0..<f { acc += x[t][k] * kernel[k * 4 * u + col] }
+                for k in 0..<u { acc += h[k] * recurrent[k * 4 * u + col] }
+                z[col] = acc
+            }
+            for j in 0..<u {
+                let i = act(s.recurrentActivation, z[j])
+                let fg = act(s.recurrentActivation, z[u + j])
+                let g = act(s.activation, z[2 * u + j])
+                let o = act(s.recurrentActivation, z[3 * u + j])
+                c[j] = fg * c[j] + i * g
+                h[j] = o * act(s.activation, c[j])
+            }
+            outs.append(h)
+        }
+        return s.returnSequences ? outs : [outs[outs.count - 1]]
+    }
+
+    static func dense(_ s: DenseSpec, x: [[Double]], kernel: [Double], bias: [Double]?) -> [[Double]] {
+        let n = s.units, f = x[0].count
+        return x.map { row in
+            var y = (0..<n).map { col in
+                (0..<f).reduce(bias?[col] ?? 0) { $0 + row[$1] * kernel[$1 * n + col] }
+            }
+            if s.activation == .softmax {
+                let m = y.max()!
+                let e = y.map { Foundation.exp($0 - m) }
+                let sum = e.reduce(0, +)
+                y = e.map { $0 / sum }
+            } else {
+                y = y.map { act(s.activation, $0) }
+            }
+            return y
+        }
+    }
+
+    /// The whole model on one sample; weights in Keras's order.
+    static func model(_ spec: ModelSpec, weights: [[Double]], sample: [[Double]]) -> [Double] {
+        var cur = sample
+        var w = 0
+        for layer in spec.layers {
+            switch layer {
+            case .lstm(let s):
+                cur = lstm(s, x: cur, kernel: weights[w], recurrent: weights[w + 1], bias: s.useBias ? weights[w + 2] : nil)
+                w += s.useBias ? 3 : 2
+            case .dense(let s):
+                cur = dense(s, x: cur, kernel: weights[w], bias: s.useBias ? weights[w + 1] : nil)
+                w += s.useBias ? 2 : 1
+            }
+        }
+        return cur.flatMap { $0 }
+    }
+
+    /// The model on a batch [batch][steps][features] given flat.
+    static func predict(_ spec: ModelSpec, weights: [[Double]], x: [Double], batch: Int, steps: Int) -> [Double] {
+        let f = spec.features
+        var out: [Double] = []
+        for b in 0..<batch {
+            let sample = (0..<steps).map { t in Array(x[((b * steps + t) * f)..<((b * steps + t + 1) * f)]) }
+            out += model(spec, weights: weights, sample: sample)
+        }
+        return out
+    }
+}
+
+/// Model specs used across tests, covering every option.
+enum Specs {
+    static func lstm(_ name: String, _ units: Int, _ configure: (inout LSTMSpec) -> Void = { _ in }) -> LayerSpec {
+        var s = LSTMSpec(name: name, units: units)
+        configure(&s)
+        return .lstm(s)
+    }
+
+    static func dense(_ name: String, _ units: Int, _ act: Activation = .linear, bias: Bool = true) -> LayerSpec {
+        var s = DenseSpec(name: name, units: units)
+        s.activation = act
+        s.useBias = bias
+        return .dense(s)
+    }
+
+    /// name -> (spec, timesteps used in tests)
+    static let all: [(String, ModelSpec)] = [
+        ("sine-like", ModelSpec(timesteps: 6, features: 1, layers: [lstm("lstm", 5), dense("dense", 1)])),
+        ("stacked + softmax", ModelSpec(timesteps: 5, features: 2, layers: [
+            lstm("lstm", 4) { $0.returnSequences = true }, lstm("lstm_1", 3), dense("dense", 3, .softmax)])),
+        ("relu + hard_sigmoid (Keras 3)", ModelSpec(timesteps: 4, features: 3, layers: [
+            lstm("lstm", 4) { $0.activation = .relu; $0.recurrentActivation = .hardSigmoid }, dense("dense", 2, .tanh)])),
+        ("hard_sigmoid (Keras 2) + no bias", ModelSpec(timesteps: 4, features: 2, layers: [
+            lstm("lstm", 3) { $0.recurrentActivation = .hardSigmoidKeras2; $0.useBias = false },
+            dense("dense", 2, .sigmoid, bias: false)])),
+        ("go_backwards + return_sequences + 3-D dense", ModelSpec(timesteps: nil, features: 2, layers: [
+            lstm("lstm", 3) { $0.goBackwards = true; $0.returnSequences = true }, dense("dense", 2, .relu)])),
+        ("go_backwards last step", ModelSpec(timesteps: 5, features: 2, layers: [
+            lstm("lstm", 3) { $0.goBackwards = true }, dense("dense", 1)])),
+        ("sigmoid + linear activations", ModelSpec(timesteps: 4, features: 2, layers: [
+            lstm("lstm", 3) { $0.activation = .sigmoid; $0.returnSequences = true },
+            lstm("lstm_1", 2) { $0.activation = .linear; $0.recurrentActivation = .sigmoid }, dense("dense", 2)])),
+    ]
+}
+
+extension Sequential {
+    /// Random weights (biases included, so gate-order mistakes show).
+    func randomize(_ rng: inout TestRandom, scale: Double = 0.6) throws {
+        try setWeights(weights.map { w in rng.uniform(w.count, -scale, scale).map { T($0) } })
+    }
+}
