@@ -34,6 +34,8 @@ public enum KerasConfig {
                 throw LSTMError.format("model JSON: Sequential has no 'config' object")
             }
             config = inner
+        } else if root["layers"] == nil, let inner = root["config"], inner["layers"] != nil {
+            config = inner
         }
         guard let layersJSON = config["layers"]?.arrayValue else {
             throw LSTMError.format("model JSON: no 'layers' list (expected a Keras Sequential config)")
