@@ -4,6 +4,7 @@
 #   make demo    the sine job end to end from C (writes build/sine.svg)
 # Each target installs the Debian packages it needs when they are missing.
 
+SHELL      := /bin/bash
 SWIFT      ?= swift
 CC         ?= cc
 BUILD      := build
@@ -44,9 +45,13 @@ demo: lib $(BUILD)/sine
 	$(BUILD)/sine $(BUILD)/sine.svg
 
 test: lib test-swift test-abi test-c
+	@s=$$(sed -n 's/.*Executed \([0-9]*\) tests\{0,1\}, with \([0-9]*\) failures.*/\1 \2/p' $(BUILD)/swift-test.log | tail -1); \
+	c=$$(sed -n 's/^C API: \([0-9]*\) passed, \([0-9]*\) failed/\1 \2/p' $(BUILD)/capi.log); \
+	set -- $$s $$c; echo "tests: $$(($$1 - $$2 + $$3)) passed, $$(($$2 + $$4)) failed"
 
 test-swift: deps
-	$(SWIFT) test
+	@mkdir -p $(BUILD)
+	set -o pipefail; $(SWIFT) test 2>&1 | tee $(BUILD)/swift-test.log
 
 # The shipped library: no Swift runtime to install, only lstm_* exported, a header that
 # compiles cleanly as C99 and as C++.
@@ -60,9 +65,9 @@ test-abi: lib
 	@echo "ABI checks passed: no libswift* dependency, $$(nm -D --defined-only $(LIB) | wc -l) exported symbols, all lstm_*"
 
 test-c: $(BUILD)/test_capi $(BUILD)/sine
-	$(BUILD)/test_capi
-	$(BUILD)/sine $(BUILD)/sine.svg > $(BUILD)/sine.log; cat $(BUILD)/sine.log
+	$(BUILD)/sine $(BUILD)/sine.svg
 	@grep -q "<circle" $(BUILD)/sine.svg || { echo "FAIL: sine.svg has no predicted point" >&2; exit 1; }
+	set -o pipefail; $(BUILD)/test_capi 2>&1 | tee $(BUILD)/capi.log
 
 clean:
 	rm -rf $(BUILD) .build

@@ -91,7 +91,7 @@ static int write_svg(const char *path, const float *input, float predicted) {
         fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%d</text>\n", SX((double)k), H - B + 16, k);
     for (int k = -1; k <= 1; k++)
         fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%d</text>\n", L - 6, SY((double)k) + 4, k);
-    fprintf(f, "<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"2\" points=\"");
+    fprintf(f, "<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"4\" points=\"");
     for (int i = 0; i < SEQ_LENGTH; i++) {
         double t = linspace(0, 2 * PI, SEQ_LENGTH, i);
         fprintf(f, "%.2f,%.2f ", SX(t), SY(sin(t)));
