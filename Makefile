@@ -35,11 +35,11 @@ lib: deps
 	@mkdir -p $(BUILD)
 	cp "$$($(SWIFT) build $(SWIFTFLAGS) --show-bin-path)/liblstm.so" $(LIB)
 
-$(BUILD)/sine: examples/sine.c include/lstm.h $(LIB)
+$(BUILD)/sine: examples/sine.c examples/sine_data.h include/lstm.h $(LIB)
 	$(CC) $(CFLAGS) $(CWARN) -std=c99 -D_POSIX_C_SOURCE=200809L -Iinclude $< -L$(BUILD) -llstm $(RPATH) -lm -o $@
 
-$(BUILD)/test_capi: Tests/CAPI/test_capi.c include/lstm.h $(LIB)
-	$(CC) $(CFLAGS) $(CWARN) -std=c99 -D_POSIX_C_SOURCE=200809L -Iinclude $< -L$(BUILD) -llstm $(RPATH) -lm -lpthread -o $@
+$(BUILD)/test_capi: Tests/CAPI/test_capi.c examples/sine_data.h include/lstm.h $(LIB)
+	$(CC) $(CFLAGS) $(CWARN) -std=c99 -D_POSIX_C_SOURCE=200809L -Iinclude -Iexamples $< -L$(BUILD) -llstm $(RPATH) -lm -lpthread -o $@
 
 demo: lib $(BUILD)/sine
 	$(BUILD)/sine $(BUILD)/sine.svg

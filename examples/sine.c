@@ -9,44 +9,20 @@
  * Run:    build/sine [output.svg] [seed]
  */
 #include "lstm.h"
+#include "sine_data.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
-#define SEQ_LENGTH 50
-#define STEPS (SEQ_LENGTH - 1)
+#define SEQ_LENGTH SINE_SEQ_LENGTH
+#define STEPS SINE_STEPS
 #define SAMPLES 1000
 #define EPOCHS 20
 #define BATCH 32
-
-static const double PI = 3.14159265358979323846;
-
-/* splitmix64: a small seeded generator for the data (numpy's np.random.rand in the script). */
-static uint64_t rng_state;
-static double uniform01(void) {
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    return (double)(z >> 11) * (1.0 / 9007199254740992.0);
-}
-
-/* numpy.linspace(a, b, n)[i] */
-static double linspace(double a, double b, int n, int i) {
-    return i == n - 1 ? b : a + (b - a) * i / (n - 1);
-}
-
-static void generate_data(float *x, float *y, int samples) {
-    for (int s = 0; s < samples; s++) {
-        double start = uniform01();
-        for (int i = 0; i < SEQ_LENGTH; i++) {
-            float v = (float)sin(linspace(start, start + 2 * PI, SEQ_LENGTH, i));
-            if (i < STEPS) x[s * STEPS + i] = v; else y[s] = v;
-        }
-    }
-}
+#define PI SINE_PI
+#define linspace sine_linspace
 
 static double now(void) {
     struct timespec ts;
@@ -122,8 +98,8 @@ int main(int argc, char **argv) {
     }
 
     static float x[SAMPLES * STEPS], y[SAMPLES];
-    rng_state = seed;
-    generate_data(x, y, SAMPLES);
+    uint64_t rng = seed;
+    sine_generate(x, y, SAMPLES, &rng);
 
     /* model = Sequential(); model.add(LSTM(50, activation='tanh', input_shape=(49, 1))); model.add(Dense(1)) */
     const char *json =
@@ -163,7 +139,7 @@ int main(int argc, char **argv) {
 
     /* Held-out data from the same distribution: how well the fit generalises. */
     static float xv[SAMPLES * STEPS], yv[SAMPLES];
-    generate_data(xv, yv, SAMPLES);
+    sine_generate(xv, yv, SAMPLES, &rng);
     double held_out = 0;
     s = lstm_model_evaluate(model, xv, yv, SAMPLES, STEPS, &held_out);
     if (s != LSTM_OK) return fail("lstm_model_evaluate", s);

@@ -5,6 +5,7 @@
  * user's sine job trained to Keras's loss level.
  */
 #include "lstm.h"
+#include "sine_data.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -53,7 +54,7 @@ static const char *STACKED_JSON =
     "{\"class_name\": \"LSTM\", \"config\": {\"units\": 6, \"return_sequences\": true}},"
     "{\"class_name\": \"Dense\", \"config\": {\"units\": 2, \"activation\": \"tanh\"}}]}}";
 
-static const double PI = 3.14159265358979323846;
+#define PI SINE_PI
 
 /* ------------------------------------------------------------------------------------------ */
 
@@ -419,26 +420,7 @@ static int stop_cb(void *user, size_t epoch, double loss, double val_loss) {
     return epoch + 1 >= s->epochs;
 }
 
-static uint64_t rng_state;
-static double uniform01(void) {
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    return (double)(z >> 11) * (1.0 / 9007199254740992.0);
-}
-
-/* The user's data: seq = sin(linspace(start, start + 2pi, 50)), X = seq[:-1], y = seq[-1]. */
-static void sine_data(float *x, float *y, int n, uint64_t seed) {
-    rng_state = seed;
-    for (int s = 0; s < n; s++) {
-        double start = uniform01();
-        for (int i = 0; i < 50; i++) {
-            double t = i == 49 ? start + 2 * PI : start + 2 * PI * i / 49;
-            if (i < 49) x[s * 49 + i] = (float)sin(t); else y[s] = (float)sin(t);
-        }
-    }
-}
+static void sine_data(float *x, float *y, int n, uint64_t seed) { sine_generate(x, y, n, &seed); }
 
 static void test_training_errors_and_callbacks(void) {
     enum { N = 64 };
