@@ -134,6 +134,16 @@ lstm_status lstm_model_save(const lstm_model *m, const char *path);
 /* Number of trainable floats (Keras's "Trainable params"). */
 lstm_status lstm_model_param_count(const lstm_model *m, size_t *count);
 
+/* Number of weight arrays, as len(model.get_weights()) in Keras. */
+lstm_status lstm_model_weight_count(const lstm_model *m, size_t *count);
+
+/* Weight array `index` (0 <= index < weight count): its name "layer/kernel",
+   "layer/recurrent_kernel" or "layer/bias" (written to name, at most cap bytes including the
+   NUL; name may be NULL when cap is 0), its rank (*ndim, 1 or 2) and its Keras shape
+   (shape[0..ndim-1]; shape must hold 2 values). Errors: ARGUMENT (NULL, index out of range). */
+lstm_status lstm_model_weight_info(const lstm_model *m, size_t index, char *name, size_t cap,
+                                   size_t *ndim, size_t *shape);
+
 /* The model's weights, copied in Keras's order and shapes (model.get_weights(): per layer
    kernel, recurrent_kernel, bias), all concatenated into one float array. `len` must equal
    lstm_model_param_count. get_weights is thread-safe; set_weights needs exclusive access and
@@ -195,6 +205,12 @@ lstm_status lstm_model_compile(lstm_model *m, const char *compile_json);
    Return nonzero to stop training after this epoch (lstm_model_fit then succeeds). */
 typedef int (*lstm_epoch_callback)(void *user, size_t epoch, double loss, double val_loss);
 
+/* Called after each batch's update with the running mean of the epoch's batch losses so far
+   (what Keras's progress bar shows); batch counts from 0 up to batches - 1. Return nonzero to
+   stop at once: lstm_model_fit then returns LSTM_ERROR_CANCELLED and the model keeps the weights
+   reached after that batch (e.g. to stop on Ctrl-C). */
+typedef int (*lstm_batch_callback)(void *user, size_t epoch, size_t batch, size_t batches, double loss);
+
 typedef struct lstm_fit_options {
     size_t   struct_size;        /* sizeof(lstm_fit_options): lets the struct grow */
     size_t   epochs;             /* 1 */
@@ -202,7 +218,8 @@ typedef struct lstm_fit_options {
     int      shuffle;            /* 1: a fresh seeded shuffle every epoch; 0 keeps the order */
     float    validation_split;   /* 0: fraction in [0, 1) held out from the end of the data */
     uint64_t seed;               /* shuffling */
-    lstm_epoch_callback on_epoch; void *user;  /* NULL: no callback */
+    lstm_epoch_callback on_epoch; void *user;  /* NULL: no callback; user goes to both callbacks */
+    lstm_batch_callback on_batch;              /* NULL: no callback (added in 0.1.0) */
 } lstm_fit_options;
 
 /* Fills *o with Keras's defaults (above) and struct_size. NULL is a no-op. */
@@ -218,8 +235,10 @@ void lstm_fit_options_init(lstm_fit_options *o);
    *epochs_run (if not NULL) gets the number of epochs finished.
    Errors: STATE (not compiled), ARGUMENT, SHAPE, NUMERIC (NaN/Inf in x or y, or a loss or
    gradient that stopped being finite: training stops before that update, so the weights stay
-   those of the last finite step; history and *epochs_run tell how far it got).
-   Needs exclusive access to m. */
+   those of the last finite step), CANCELLED (on_batch asked to stop). After NUMERIC and
+   CANCELLED, history and *epochs_run still tell how many epochs finished.
+   The callbacks may call the const functions (predict, evaluate, get_weights) on m, not the
+   others. Needs exclusive access to m. */
 lstm_status lstm_model_fit(lstm_model *m, const float *x, const float *y, size_t n,
                            size_t timesteps, const lstm_fit_options *opts,
                            double *history, size_t history_cap, size_t *epochs_run);

@@ -142,6 +142,36 @@ public func lstm_model_param_count(_ m: OpaquePointer?, _ count: UnsafeMutablePo
     }
 }
 
+@_cdecl("lstm_model_weight_count")
+public func lstm_model_weight_count(_ m: OpaquePointer?, _ count: UnsafeMutablePointer<Int>?) -> lstm_status {
+    guarded {
+        let model = try ModelHandle.from(m).model
+        try Arg.nonNull(count, "count").pointee = model.weights.count
+    }
+}
+
+@_cdecl("lstm_model_weight_info")
+public func lstm_model_weight_info(_ m: OpaquePointer?, _ index: Int, _ name: UnsafeMutablePointer<CChar>?, _ cap: Int,
+                                   _ ndim: UnsafeMutablePointer<Int>?, _ shape: UnsafeMutablePointer<Int>?) -> lstm_status {
+    guarded {
+        let model = try ModelHandle.from(m).model
+        let ndim = try Arg.nonNull(ndim, "ndim"), shape = try Arg.nonNull(shape, "shape")
+        let cap = try Arg.size(cap, "cap", allowZero: true)
+        if cap > 0 { _ = try Arg.nonNull(name, "name (with cap > 0)") }
+        guard index >= 0, index < model.weights.count else {
+            throw LSTMError.invalidArgument("weight index \(UInt(bitPattern: index)) is out of range: the model has \(model.weights.count) weight arrays")
+        }
+        if let name, cap > 0 {
+            let bytes = Array(model.weightNames[index].utf8.prefix(cap - 1))
+            for (k, b) in bytes.enumerated() { name[k] = CChar(bitPattern: b) }
+            name[bytes.count] = 0
+        }
+        let dims = model.weightShapes[index]
+        ndim.pointee = dims.count
+        for (k, d) in dims.enumerated() { shape[k] = d }
+    }
+}
+
 @_cdecl("lstm_model_get_weights")
 public func lstm_model_get_weights(_ m: OpaquePointer?, _ w: UnsafeMutablePointer<Float>?, _ len: Int) -> lstm_status {
     guarded {
@@ -254,15 +284,15 @@ public func lstm_model_compile(_ m: OpaquePointer?, _ json: UnsafePointer<CChar>
 public func lstm_fit_options_init(_ o: UnsafeMutablePointer<lstm_fit_options>?) {
     guard let o else { return }
     o.pointee = lstm_fit_options(struct_size: MemoryLayout<lstm_fit_options>.size, epochs: 1, batch_size: 32,
-                                 shuffle: 1, validation_split: 0, seed: 0, on_epoch: nil, user: nil)
+                                 shuffle: 1, validation_split: 0, seed: 0, on_epoch: nil, user: nil, on_batch: nil)
 }
 
 /// Reads the caller's options field by field, only as far as its struct_size reaches (an older
 /// caller's struct is shorter); missing fields keep Keras's defaults.
 private func readFitOptions(_ p: UnsafePointer<lstm_fit_options>?) throws
-    -> (FitOptions, lstm_epoch_callback?, UnsafeMutableRawPointer?) {
+    -> (FitOptions, lstm_epoch_callback?, UnsafeMutableRawPointer?, lstm_batch_callback?) {
     var o = FitOptions()
-    guard let p else { return (o, nil, nil) }
+    guard let p else { return (o, nil, nil, nil) }
     let raw = UnsafeRawPointer(p)
     let size = raw.load(as: Int.self)
     guard size >= MemoryLayout<Int>.size, size <= 1 << 16 else {
@@ -285,7 +315,8 @@ private func readFitOptions(_ p: UnsafePointer<lstm_fit_options>?) throws
     if let s = field(\.seed, UInt64.self) { o.seed = s }
     let cb = field(\.on_epoch, lstm_epoch_callback?.self) ?? nil
     let user = field(\.user, UnsafeMutableRawPointer?.self) ?? nil
-    return (o, cb, user)
+    let batchCallback = field(\.on_batch, lstm_batch_callback?.self) ?? nil
+    return (o, cb, user, batchCallback)
 }
 
 @_cdecl("lstm_model_fit")
@@ -298,12 +329,15 @@ public func lstm_model_fit(_ m: OpaquePointer?, _ x: UnsafePointer<Float>?, _ y:
         let x = try Arg.nonNull(x, "x"), y = try Arg.nonNull(y, "y")
         let n = try Arg.size(n, "n"), t = try Arg.size(timesteps, "timesteps")
         let cap = try Arg.size(historyCap, "history_cap", allowZero: true)
-        let (options, callback, user) = try readFitOptions(opts)
+        let (options, callback, user, batchCallback) = try readFitOptions(opts)
         let xs = UnsafeBufferPointer(start: x, count: try inputCount(model, batch: n, timesteps: t))
         let ys = UnsafeBufferPointer(start: y, count: try checkedProduct([n, try model.outputSize(timesteps: t)], "y"))
         var finished = 0
         defer { epochsRun?.pointee = finished }
-        _ = try model.fit(x: xs, y: ys, count: n, timesteps: t, options: options) { log in
+        let onBatch = batchCallback.map { cb in
+            { (log: BatchLog) -> Bool in cb(user, log.epoch, log.batch, log.batches, log.loss) != 0 }
+        }
+        _ = try model.fit(x: xs, y: ys, count: n, timesteps: t, options: options, onBatch: onBatch) { log in
             if let history, log.epoch < cap { history[log.epoch] = log.loss }
             finished = log.epoch + 1
             guard let callback else { return false }

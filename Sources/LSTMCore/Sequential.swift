@@ -15,6 +15,15 @@ public struct EpochLog: Sendable {
     public var valLoss: Double?
 }
 
+/// What `fit` reports after each batch: the running (size-weighted) mean of the epoch's batch
+/// losses so far, as Keras's progress bar shows it.
+public struct BatchLog: Sendable {
+    public var epoch: Int
+    public var batch: Int
+    public var batches: Int
+    public var loss: Double
+}
+
 /// A layer placed in a model: its math, where its weights are, and the shapes it sees.
 struct BuiltLayer {
     enum Kind {
@@ -393,7 +402,8 @@ public final class Sequential<T: Scalar> {
     ///   finite (the weights then stay those of the last finite update).
     @_specialize(exported: true, where T == Float)
     public func fit(x: UnsafeBufferPointer<T>, y: UnsafeBufferPointer<T>, count: Int, timesteps: Int,
-                    options: FitOptions, onEpoch: (EpochLog) -> Bool) throws -> Int {
+                    options: FitOptions, onBatch: ((BatchLog) -> Bool)? = nil,
+                    onEpoch: (EpochLog) -> Bool) throws -> Int {
         guard let compileSpec, optimizer != nil else {
             throw LSTMError.invalidState("model '\(spec.name)' is not compiled: call compile before fit")
         }
@@ -421,6 +431,7 @@ public final class Sequential<T: Scalar> {
             }
         }
         let bs = Swift.min(options.batchSize, trainCount)
+        let batches = (trainCount + bs - 1) / bs
         var rng = SeededRandom(seed: options.seed)
         var order = Array(0..<trainCount)
         var xb = [T](repeating: 0, count: bs * xPer)
@@ -461,6 +472,10 @@ public final class Sequential<T: Scalar> {
                 total += l * Double(b)
                 start += b
                 batchIndex += 1
+                if let onBatch, onBatch(BatchLog(epoch: epoch, batch: batchIndex - 1, batches: batches,
+                                                 loss: total / Double(start))) {
+                    throw LSTMError.cancelled("fit was stopped by the batch callback after batch \(batchIndex) of \(batches) in epoch \(epoch + 1); the weights are those after that batch")
+                }
             }
             var log = EpochLog(epoch: epoch, loss: total / Double(trainCount), valLoss: nil)
             if trainCount < count {

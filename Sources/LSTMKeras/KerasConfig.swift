@@ -131,10 +131,15 @@ public enum KerasConfig {
         return KerasModelConfig(spec: spec, compile: compile, flavor: flavor)
     }
 
+    /// Keras's default layer name: the class in snake case ("InputLayer" -> "input_layer",
+    /// "LSTM" -> "lstm"), with "_1", "_2", ... for later layers of the same class.
     static func defaultName(_ cls: String, _ index: Int) -> String {
+        let chars = Array(cls)
         var out = ""
-        for (k, ch) in cls.enumerated() {
-            if ch.isUppercase, k > 0 { out += "_" }
+        for (k, ch) in chars.enumerated() {
+            let prevLower = k > 0 && chars[k - 1].isLowercase
+            let startsWord = k > 0 && ch.isUppercase && k + 1 < chars.count && chars[k + 1].isLowercase
+            if ch.isUppercase && (prevLower || startsWord) { out += "_" }
             out += ch.lowercased()
         }
         return index == 0 ? out : "\(out)_\(index)"

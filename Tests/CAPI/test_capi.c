@@ -132,6 +132,16 @@ static void test_null_arguments(void) {
     lstm_model_free(NULL);
     lstm_state_free(NULL);
     lstm_fit_options_init(NULL);
+    size_t shape[2];
+    EXPECT_STATUS(lstm_model_weight_count(NULL, &n), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_weight_count(m, NULL), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_weight_info(NULL, 0, buf, sizeof buf, &n, shape), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_weight_info(m, 0, NULL, 5, &n, shape), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_weight_info(m, 0, buf, sizeof buf, NULL, shape), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_weight_info(m, 0, buf, sizeof buf, &n, NULL), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_weight_info(m, 5, buf, sizeof buf, &n, shape), LSTM_ERROR_ARGUMENT);
+    EXPECT_MESSAGE("out of range");
+    EXPECT_STATUS(lstm_model_weight_info(m, (size_t)-1, buf, sizeof buf, &n, shape), LSTM_ERROR_ARGUMENT);
     /* A successful call clears the message. */
     EXPECT_STATUS(lstm_model_param_count(m, &n), LSTM_OK);
     CHECK(n == 49 * 0 + 1 * 200 + 50 * 200 + 200 + 50 + 1, "sine model has %zu params, Keras says 10451", n);
@@ -218,6 +228,22 @@ static void test_shapes_and_json(void) {
     lstm_model_get_weights(m, w1, p1);
     lstm_model_get_weights(again, w2, p2);
     CHECK(memcmp(w1, w2, p1 * sizeof *w1) == 0, "same seed gives the same weights");
+    /* Weight names and shapes, as Keras lists them. */
+    size_t count = 0, ndim = 0, shape[2] = {0, 0};
+    char name[64];
+    EXPECT_STATUS(lstm_model_weight_count(m, &count), LSTM_OK);
+    CHECK(count == 5, "%zu weight arrays", count);
+    const char *names[5] = {"lstm/kernel", "lstm/recurrent_kernel", "lstm/bias", "dense/kernel", "dense/bias"};
+    const size_t shapes[5][3] = {{2, 1, 200}, {2, 50, 200}, {1, 200, 0}, {2, 50, 1}, {1, 1, 0}};
+    for (size_t k = 0; k < 5; k++) {
+        EXPECT_STATUS(lstm_model_weight_info(m, k, name, sizeof name, &ndim, shape), LSTM_OK);
+        CHECK(strcmp(name, names[k]) == 0 && ndim == shapes[k][0] && shape[0] == shapes[k][1] &&
+              (ndim == 1 || shape[1] == shapes[k][2]), "weight %zu: %s ndim %zu shape %zu x %zu", k, name, ndim,
+              shape[0], shape[1]);
+    }
+    EXPECT_STATUS(lstm_model_weight_info(m, 1, name, 5, &ndim, shape), LSTM_OK);
+    CHECK(strcmp(name, "lstm") == 0, "name cut to cap: %s", name);
+    EXPECT_STATUS(lstm_model_weight_info(m, 1, NULL, 0, &ndim, shape), LSTM_OK);
     /* Compiled models carry their compile config. */
     EXPECT_STATUS(lstm_model_compile(m, "{\"optimizer\": {\"class_name\": \"SGD\", \"config\": {\"learning_rate\": 0.05}}, \"loss\": \"mae\"}"), LSTM_OK);
     EXPECT_STATUS(lstm_model_to_json(m, NULL, 0, &len), LSTM_OK);
@@ -420,6 +446,17 @@ static int stop_cb(void *user, size_t epoch, double loss, double val_loss) {
     return epoch + 1 >= s->epochs;
 }
 
+struct batch_log { size_t calls, batches, stop_at; double last_loss; };
+
+static int batch_cb(void *user, size_t epoch, size_t batch, size_t batches, double loss) {
+    struct batch_log *b = user;
+    (void)epoch; (void)batch;
+    b->calls++;
+    b->batches = batches;
+    b->last_loss = loss;
+    return b->calls >= b->stop_at;
+}
+
 static void sine_data(float *x, float *y, int n, uint64_t seed) { sine_generate(x, y, n, &seed); }
 
 static void test_training_errors_and_callbacks(void) {
@@ -487,6 +524,24 @@ static void test_training_errors_and_callbacks(void) {
     for (int k = 0; k < 8; k++) hist[k] = -1;
     EXPECT_STATUS(lstm_model_fit(m, x, y, N, 49, &o, hist, 1, &ran), LSTM_OK);
     CHECK(ran == 3 && hist[0] > 0 && hist[1] == -1, "history_cap 1: %g %g", hist[0], hist[1]);
+
+    /* on_batch sees every batch with the running loss, and can cancel mid-epoch. */
+    struct batch_log bl = {0, 0, 0, 0};
+    lstm_fit_options_init(&o);
+    o.epochs = 3;
+    o.batch_size = 10;
+    o.on_batch = batch_cb;
+    o.user = &bl;
+    bl.stop_at = 1000;
+    EXPECT_STATUS(lstm_model_fit(m, x, y, N, 49, &o, hist, 8, &ran), LSTM_OK);
+    CHECK(bl.calls == 3 * 7 && bl.batches == 7 && bl.last_loss > 0, "%zu batch callbacks of %zu", bl.calls, bl.batches);
+    bl.calls = 0;
+    bl.stop_at = 9; /* 7 batches in epoch 1, then the 2nd batch of epoch 2 */
+    ran = 99;
+    EXPECT_STATUS(lstm_model_fit(m, x, y, N, 49, &o, hist, 8, &ran), LSTM_ERROR_CANCELLED);
+    EXPECT_MESSAGE("batch 2 of 7 in epoch 2");
+    CHECK(ran == 1 && bl.calls == 9, "cancelled after %zu epochs, %zu batches", ran, bl.calls);
+    EXPECT_STATUS(lstm_model_evaluate(m, x, y, N, 49, &loss), LSTM_OK);
 
     /* An older, shorter options struct: fields past its struct_size keep their defaults. */
     lstm_fit_options_init(&o);

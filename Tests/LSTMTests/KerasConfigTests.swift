@@ -141,6 +141,14 @@ final class KerasConfigTests: XCTestCase {
         }
     }
 
+    func testDefaultLayerNamesFollowKeras() {
+        XCTAssertEqual(KerasConfig.defaultName("LSTM", 0), "lstm")
+        XCTAssertEqual(KerasConfig.defaultName("LSTM", 2), "lstm_2")
+        XCTAssertEqual(KerasConfig.defaultName("InputLayer", 0), "input_layer")
+        XCTAssertEqual(KerasConfig.defaultName("Dense", 1), "dense_1")
+        XCTAssertEqual(KerasConfig.defaultName("SimpleRNN", 0), "simple_rnn")
+    }
+
     func testJSONParserAndWriter() throws {
         let text = #"{"a": [1, -2.5e3, true, false, null], "s": "\u00e9\ud83d\ude00\n\"\\", "e": {}, "n": 0.1}"#
         let j = try JSON.parse(text)
