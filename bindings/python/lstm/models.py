@@ -1,0 +1,550 @@
+"""Keras's Sequential model over liblstm.
+
+The model's architecture is Keras JSON built from the layers; liblstm builds, trains and runs
+it. numpy arrays go in and out; any array-like is converted once to C-contiguous float32.
+"""
+import ctypes
+import inspect
+import json
+import math
+import signal
+import sys
+import threading
+import time
+
+import numpy as np
+
+from . import _lib, callbacks as callbacks_module, losses as losses_module, optimizers as optimizers_module
+from ._lib import call, lib
+from .layers import InputLayer, Layer, _unique_name
+from .utils import next_seed
+
+
+class _Handle:
+    """Owns an lstm_model pointer."""
+
+    def __init__(self, pointer):
+        self.pointer = pointer
+
+    def __del__(self):
+        if self.pointer:
+            lib.lstm_model_free(self.pointer)
+            self.pointer = None
+
+
+def _as_float32(x, name):
+    try:
+        a = np.ascontiguousarray(x, dtype=np.float32)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{name} must be numeric array-like: {e}") from None
+    return a
+
+
+def _verbose_level(verbose):
+    if verbose == "auto":
+        return 1
+    if verbose not in (0, 1, 2):
+        raise ValueError(f"verbose must be 'auto', 0, 1 or 2, got {verbose!r}")
+    return verbose
+
+
+def _format_time(seconds):
+    return f"{round(seconds)}s"
+
+
+def _format_step(seconds):
+    if seconds >= 1:
+        return f"{round(seconds)}s/step"
+    if seconds >= 1e-3:
+        return f"{round(seconds * 1e3)}ms/step"
+    return f"{round(seconds * 1e6)}us/step"
+
+
+class _Progress:
+    """Keras's progress line: `32/32 ━━━━━━━━━━━━━━━━━━━━ 1s 7ms/step - loss: 0.0123`."""
+
+    def __init__(self, verbose, total):
+        self.verbose = verbose
+        self.total = total
+        self.start = time.perf_counter()
+        self.last_draw = 0.0
+        self.interactive = sys.stdout.isatty()
+
+    def line(self, done, logs, final):
+        elapsed = time.perf_counter() - self.start
+        per_step = elapsed / max(done, 1)
+        values = "".join(f" - {k}: {v:.4f}" if 1e-3 <= abs(v) < 1e4 or v == 0 else f" - {k}: {v:.4e}"
+                         for k, v in logs.items())
+        if self.verbose == 2:
+            return f"{done}/{self.total} - {_format_time(elapsed)} - {_format_step(per_step)}{values}"
+        width = 20
+        filled = width if final else int(width * done / self.total)
+        bar = "━" * filled + " " * (width - filled)
+        shown = elapsed if final else per_step * (self.total - done)
+        return f"{done}/{self.total} {bar} {_format_time(shown)} {_format_step(per_step)}{values}"
+
+    def update(self, done, logs):
+        if self.verbose == 1 and self.interactive:
+            now = time.perf_counter()
+            if now - self.last_draw >= 0.05 or done == self.total:
+                self.last_draw = now
+                sys.stdout.write("\r" + self.line(done, logs, final=False) + "\x1b[K")
+                sys.stdout.flush()
+
+    def finish(self, done, logs):
+        if self.verbose == 0:
+            return
+        prefix = "\r" if self.verbose == 1 and self.interactive else ""
+        sys.stdout.write(prefix + self.line(done, logs, final=True) + ("\x1b[K" if prefix else "") + "\n")
+        sys.stdout.flush()
+
+
+class Sequential:
+    """A linear stack of layers, as keras.Sequential."""
+
+    def __init__(self, layers=None, name=None, trainable=True):
+        if trainable is not True:
+            raise ValueError("Sequential: trainable=False is not supported")
+        self.name = name or _unique_name("sequential")
+        self._input = None
+        self._layers = []
+        self._handle = None
+        self._compile_config = None
+        self.stop_training = False
+        self.history = None
+        for layer in layers or []:
+            self.add(layer)
+
+    # ---------------------------------------------------------------- building
+
+    def add(self, layer):
+        """Appends a layer; an InputLayer (or lstm.Input(...)) may come first."""
+        if isinstance(layer, InputLayer):
+            if self._layers or self._input is not None:
+                raise ValueError("an InputLayer can only be the first layer of a Sequential model")
+            self._input = layer
+            return
+        if not isinstance(layer, Layer):
+            raise TypeError(f"Sequential.add expects a layer from lstm.layers, got {layer!r}")
+        if layer.batch_shape is not None:
+            if self._layers or self._input is not None:
+                raise ValueError(f"layer '{layer.name}': input_shape is only allowed on the first layer")
+            self._input = InputLayer(batch_shape=layer.batch_shape)
+        self._layers.append(layer)
+        self._handle = None  # a new architecture: rebuilt (with new weights) on next use
+
+    @property
+    def layers(self):
+        return list(self._layers)
+
+    @property
+    def built(self):
+        return self._handle is not None
+
+    def _config(self):
+        if self._input is None:
+            raise ValueError(f"model '{self.name}' has no input shape yet: give input_shape=(timesteps, features) "
+                             f"to the first layer, start with lstm.Input(shape=...), or call build/fit/predict")
+        return {"module": "keras", "class_name": "Sequential",
+                "config": {"name": self.name, "trainable": True,
+                           "layers": [self._input._keras_config()] + [l._keras_config() for l in self._layers]}}
+
+    def build(self, input_shape=None):
+        """Creates the model in the library (new weights, from lstm.utils' seed)."""
+        if input_shape is not None and self._input is None:
+            self._input = InputLayer(batch_shape=(None,) + tuple(input_shape)[1:])
+        if not self._layers:
+            raise ValueError(f"model '{self.name}' has no layers")
+        pointer = ctypes.c_void_p()
+        call(lib.lstm_model_from_json, json.dumps(self._config()).encode(), next_seed(), ctypes.byref(pointer))
+        self._handle = _Handle(pointer)
+        if self._compile_config is not None:
+            call(lib.lstm_model_compile, self._model, json.dumps(self._compile_config).encode())
+
+    def _ensure_built(self, x_shape=None):
+        if self._handle is None:
+            if self._input is None and x_shape is not None:
+                if len(x_shape) != 3:
+                    raise ValueError(f"expected input of shape (batch, timesteps, features), got {x_shape}")
+                self._input = InputLayer(batch_shape=(None, x_shape[1], x_shape[2]))
+            self.build()
+
+    @property
+    def _model(self):
+        return self._handle.pointer
+
+    # ---------------------------------------------------------------- shapes
+
+    @property
+    def input_shape(self):
+        if self._input is None:
+            raise AttributeError("the model has no input shape yet")
+        return self._input.batch_shape
+
+    def _layer_shapes(self):
+        shape = self.input_shape
+        out = []
+        for layer in self._layers:
+            shape = layer.compute_output_shape(shape)
+            out.append(shape)
+        return out
+
+    @property
+    def output_shape(self):
+        return self._layer_shapes()[-1]
+
+    def _x(self, x, name="x"):
+        """x as C-contiguous float32 (batch, timesteps, features), checked against the model."""
+        a = _as_float32(x, name)
+        if a.ndim != 3:
+            raise ValueError(f"{name} must have shape (batch, timesteps, features), got shape {a.shape}")
+        self._ensure_built(a.shape)
+        steps, features = self.input_shape[1], self.input_shape[2]
+        if a.shape[2] != features or (steps is not None and a.shape[1] != steps) or a.shape[0] == 0 or a.shape[1] == 0:
+            raise ValueError(f"{name} has shape {a.shape}, but the model expects (batch, {steps}, {features})")
+        return a
+
+    def _output_size(self, steps):
+        size = ctypes.c_size_t()
+        call(lib.lstm_model_output_size, self._model, steps, ctypes.byref(size))
+        return size.value
+
+    def _y(self, y, n, steps, name="y"):
+        a = _as_float32(y, name)
+        per = self._output_size(steps)
+        if a.shape[:1] != (n,) or a.size != n * per:
+            raise ValueError(f"{name} has shape {a.shape}, but the model's output for {n} samples has shape "
+                             f"{(n,) + tuple(d if d is not None else steps for d in self.output_shape[1:])}")
+        return a
+
+    # ---------------------------------------------------------------- compile, fit, evaluate, predict
+
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
+                run_eagerly=False, steps_per_execution=1, jit_compile="auto", auto_scale_loss=True):
+        """Sets the optimizer ('adam', 'sgd' or an lstm.optimizers object) and loss ('mse', 'mae')."""
+        if loss is None:
+            raise ValueError("compile: a loss is required, e.g. loss='mse'")
+        if metrics:
+            raise ValueError(f"compile: metrics are not supported yet (got {metrics!r})")
+        if loss_weights is not None or weighted_metrics:
+            raise ValueError("compile: loss_weights and weighted_metrics are not supported")
+        config = {"optimizer": optimizers_module.get(optimizer), "loss": losses_module.get(loss)}
+        if self._handle is not None:
+            call(lib.lstm_model_compile, self._model, json.dumps(config).encode())
+        else:
+            # Checked now, with a throwaway model, so that a bad config fails here as in Keras.
+            if self._input is not None and self._layers:
+                probe = Sequential(name=self.name)
+                probe._input, probe._layers = self._input, self._layers
+                probe.build()
+                call(lib.lstm_model_compile, probe._model, json.dumps(config).encode())
+        self._compile_config = config
+
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
+            validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
+            steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1):
+        """Trains as keras.Model.fit; returns a History. Ctrl-C stops after the current batch and
+        raises KeyboardInterrupt, leaving the weights reached."""
+        for arg, value in (("class_weight", class_weight), ("sample_weight", sample_weight),
+                           ("steps_per_epoch", steps_per_epoch), ("validation_steps", validation_steps)):
+            if value is not None:
+                raise ValueError(f"fit: {arg} is not supported")
+        if validation_freq != 1:
+            raise ValueError("fit: validation_freq other than 1 is not supported")
+        if self._compile_config is None:
+            raise RuntimeError("You must call compile() before fit()")
+        verbose = _verbose_level(verbose)
+        batch_size = 32 if batch_size is None else batch_size
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"fit: batch_size must be a positive integer, got {batch_size!r}")
+        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+            raise ValueError(f"fit: epochs must be a positive integer, got {epochs!r}")
+        if not 0 <= initial_epoch < epochs:
+            raise ValueError(f"fit: initial_epoch must be in [0, epochs), got {initial_epoch!r}")
+        if not (isinstance(validation_split, (int, float)) and 0 <= validation_split < 1):
+            raise ValueError(f"fit: validation_split must be in [0, 1), got {validation_split!r}")
+        xa = self._x(x)
+        n, steps = xa.shape[0], xa.shape[1]
+        ya = self._y(y, n, steps)
+        val = None
+        if validation_data is not None:
+            if len(validation_data) != 2:
+                raise ValueError("fit: validation_data must be a tuple (x_val, y_val)")
+            xv = self._x(validation_data[0], "validation_data x")
+            val = (xv, self._y(validation_data[1], xv.shape[0], xv.shape[1], "validation_data y"))
+            validation_split = 0.0
+
+        history = callbacks_module.History()
+        cbs = [history] + list(callbacks or [])
+        train_n = int(math.floor(n * (1 - validation_split))) if validation_split else n
+        batches = -(-train_n // int(batch_size))
+        params = {"verbose": verbose, "epochs": epochs, "steps": batches}
+        for cb in cbs:
+            cb.set_model(self)
+            cb.set_params(params)
+        self.stop_training = False
+        state = {"error": None, "interrupted": False, "epoch_start": time.perf_counter(), "progress": None}
+
+        def begin_epoch(epoch):
+            if verbose:
+                print(f"Epoch {epoch + 1}/{epochs}")
+            state["progress"] = _Progress(verbose, batches)
+            for cb in cbs:
+                cb.on_epoch_begin(epoch, {})
+
+        def on_batch(_user, epoch, batch, total, loss):
+            try:
+                logs = {"loss": loss}
+                state["progress"].update(batch + 1, logs)
+                for cb in cbs:
+                    cb.on_train_batch_end(batch, logs)
+                return 1 if state["interrupted"] else 0
+            except BaseException as e:  # noqa: BLE001 - re-raised after the C call returns
+                state["error"] = e
+                return 1
+
+        def on_epoch(_user, epoch, loss, val_loss):
+            try:
+                epoch += initial_epoch
+                logs = {"loss": loss}
+                if val is not None:
+                    logs["val_loss"] = self._evaluate_arrays(*val)
+                elif not math.isnan(val_loss):
+                    logs["val_loss"] = val_loss
+                state["progress"].finish(batches, logs)
+                for cb in cbs:
+                    cb.on_epoch_end(epoch, logs)
+                if self.stop_training:
+                    return 1
+                if epoch + 1 < epochs:
+                    begin_epoch(epoch + 1)
+                return 0
+            except BaseException as e:  # noqa: BLE001
+                state["error"] = e
+                return 1
+
+        opts = _lib.FitOptions()
+        lib.lstm_fit_options_init(ctypes.byref(opts))
+        opts.epochs = epochs - initial_epoch
+        opts.batch_size = int(batch_size)
+        opts.shuffle = 1 if shuffle else 0
+        opts.validation_split = float(validation_split)
+        opts.seed = next_seed()
+        epoch_cb, batch_cb = _lib.EPOCH_CALLBACK(on_epoch), _lib.BATCH_CALLBACK(on_batch)
+        opts.on_epoch, opts.on_batch = epoch_cb, batch_cb
+
+        previous_handler = None
+        if threading.current_thread() is threading.main_thread():
+            def on_sigint(_signum, _frame):
+                state["interrupted"] = True
+            previous_handler = signal.signal(signal.SIGINT, on_sigint)
+        try:
+            for cb in cbs:
+                cb.on_train_begin({})
+            begin_epoch(initial_epoch)
+            hist = (ctypes.c_double * epochs)()
+            ran = ctypes.c_size_t()
+            status = lib.lstm_model_fit(self._model, _lib.float_pointer(xa), _lib.float_pointer(ya), n, steps,
+                                        ctypes.byref(opts), hist, epochs, ctypes.byref(ran))
+        finally:
+            if previous_handler is not None:
+                signal.signal(signal.SIGINT, previous_handler)
+        if state["error"] is not None:
+            raise state["error"]
+        if status == _lib.ERROR_CANCELLED and state["interrupted"]:
+            if verbose:
+                print()
+            raise KeyboardInterrupt("fit interrupted; the model keeps the weights reached")
+        if status != _lib.OK:
+            raise _lib.error_for(status)
+        for cb in cbs:
+            cb.on_train_end({})
+        self.history = history
+        history.params = params
+        return history
+
+    def _evaluate_arrays(self, xa, ya):
+        loss = ctypes.c_double()
+        call(lib.lstm_model_evaluate, self._model, _lib.float_pointer(xa), _lib.float_pointer(ya), xa.shape[0],
+             xa.shape[1], ctypes.byref(loss))
+        return loss.value
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
+                 callbacks=None, return_dict=False):
+        """The compiled loss on (x, y); a dict {'loss': ...} with return_dict."""
+        if sample_weight is not None or steps is not None:
+            raise ValueError("evaluate: sample_weight and steps are not supported")
+        if self._compile_config is None:
+            raise RuntimeError("You must call compile() before evaluate()")
+        verbose = _verbose_level(verbose)
+        xa = self._x(x)
+        ya = self._y(y, xa.shape[0], xa.shape[1])
+        progress = _Progress(verbose, -(-xa.shape[0] // (batch_size or 32)))
+        loss = self._evaluate_arrays(xa, ya)
+        progress.finish(progress.total, {"loss": loss})
+        return {"loss": loss} if return_dict else loss
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """Outputs for x (batch, timesteps, features): (batch, units), or (batch, timesteps, units)
+        when the last layer returns sequences."""
+        if steps is not None:
+            raise ValueError("predict: steps is not supported")
+        if batch_size is not None and (isinstance(batch_size, bool) or batch_size < 1):
+            raise ValueError(f"predict: batch_size must be a positive integer, got {batch_size!r}")
+        verbose = _verbose_level(verbose)
+        xa = self._x(x)
+        n, t = xa.shape[0], xa.shape[1]
+        per = self._output_size(t)
+        y = np.empty(n * per, dtype=np.float32)
+        progress = _Progress(verbose, -(-n // (batch_size or 32)))
+        call(lib.lstm_model_predict, self._model, _lib.float_pointer(xa), n, t, _lib.float_pointer(y), y.size)
+        progress.finish(progress.total, {})
+        last = self.output_shape
+        return y.reshape((n, t, last[-1]) if len(last) == 3 else (n, last[-1]))
+
+    def __call__(self, x):
+        return self.predict(x, verbose=0)
+
+    # ---------------------------------------------------------------- weights
+
+    def _weight_shapes(self):
+        self._ensure_built()
+        count = ctypes.c_size_t()
+        call(lib.lstm_model_weight_count, self._model, ctypes.byref(count))
+        out = []
+        name = ctypes.create_string_buffer(256)
+        for k in range(count.value):
+            ndim, shape = ctypes.c_size_t(), (ctypes.c_size_t * 2)()
+            call(lib.lstm_model_weight_info, self._model, k, name, 256, ctypes.byref(ndim), shape)
+            out.append((name.value.decode(), tuple(shape[i] for i in range(ndim.value))))
+        return out
+
+    def get_weights(self):
+        """The weights as Keras lists them: per layer kernel, recurrent_kernel, bias (numpy float32)."""
+        shapes = self._weight_shapes()
+        flat = np.empty(sum(int(np.prod(s)) for _, s in shapes), dtype=np.float32)
+        call(lib.lstm_model_get_weights, self._model, _lib.float_pointer(flat), flat.size)
+        out, offset = [], 0
+        for _, shape in shapes:
+            size = int(np.prod(shape))
+            out.append(flat[offset:offset + size].reshape(shape).copy())
+            offset += size
+        return out
+
+    def set_weights(self, weights):
+        """Sets every weight array at once, in get_weights' order and shapes."""
+        shapes = self._weight_shapes()
+        weights = list(weights)
+        if len(weights) != len(shapes):
+            raise ValueError(f"set_weights: the model has {len(shapes)} weight arrays, got {len(weights)}")
+        parts = []
+        for (name, shape), w in zip(shapes, weights):
+            a = _as_float32(w, name)
+            if a.shape != shape:
+                raise ValueError(f"set_weights: '{name}' has shape {shape}, got {a.shape}")
+            parts.append(a.ravel())
+        flat = np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
+        call(lib.lstm_model_set_weights, self._model, _lib.float_pointer(flat), flat.size)
+
+    def count_params(self):
+        self._ensure_built()
+        n = ctypes.c_size_t()
+        call(lib.lstm_model_param_count, self._model, ctypes.byref(n))
+        return n.value
+
+    # ---------------------------------------------------------------- JSON, files
+
+    def to_json(self, **kwargs):
+        """The model's Keras 3 JSON (with its compile config once compiled)."""
+        self._ensure_built()
+        size = ctypes.c_size_t()
+        call(lib.lstm_model_to_json, self._model, None, 0, ctypes.byref(size))
+        buf = ctypes.create_string_buffer(size.value + 1)
+        call(lib.lstm_model_to_json, self._model, buf, size.value + 1, ctypes.byref(size))
+        text = buf.value.decode()
+        return json.dumps(json.loads(text), **kwargs) if kwargs else text
+
+    def get_config(self):
+        return json.loads(self.to_json())["config"]
+
+    def save(self, filepath, overwrite=True):
+        """Writes a .keras file (or legacy .h5)."""
+        self._ensure_built()
+        call(lib.lstm_model_save, self._model, str(filepath).encode())
+
+    def save_weights(self, filepath, overwrite=True):
+        """Writes a Keras .weights.h5 file."""
+        self._ensure_built()
+        call(lib.lstm_model_save_weights, self._model, str(filepath).encode())
+
+    def load_weights(self, filepath):
+        """Reads weights from a Keras file (.weights.h5, legacy .h5, .keras)."""
+        self._ensure_built()
+        call(lib.lstm_model_load_weights, self._model, str(filepath).encode())
+
+    # ---------------------------------------------------------------- summary
+
+    def summary(self, print_fn=None):
+        """Prints Keras's summary table: layers, output shapes, parameter counts, totals."""
+        print_fn = print_fn or print
+        self._ensure_built()
+        per_layer = {}
+        for name, shape in self._weight_shapes():
+            layer = name.rsplit("/", 1)[0]
+            per_layer[layer] = per_layer.get(layer, 0) + int(np.prod(shape))
+        rows = [(f"{l.name} ({l.class_name})", str(s).replace("None", "None"), f"{per_layer.get(l.name, 0):,}")
+                for l, s in zip(self._layers, self._layer_shapes())]
+        w = [max(32, max(len(r[0]) for r in rows) + 1), max(23, max(len(r[1]) for r in rows) + 1), 13]
+
+        def row(cells, left="│", mid="│", right="│"):
+            return (f"{left} {cells[0]:<{w[0]}}{mid} {cells[1]:<{w[1]}}{mid} {cells[2]:>{w[2]}} {right}")
+
+        def rule(l, m, r, ch):
+            return l + ch * (w[0] + 1) + m + ch * (w[1] + 1) + m + ch * (w[2] + 2) + r
+
+        total = self.count_params()
+        lines = [f'Model: "{self.name}"', rule("┏", "┳", "┓", "━"),
+                 row(("Layer (type)", "Output Shape", "Param #"), "┃", "┃", "┃"), rule("┡", "╇", "┩", "━")]
+        for k, r in enumerate(rows):
+            lines.append(row(r))
+            lines.append(rule("├", "┼", "┤", "─") if k + 1 < len(rows) else rule("└", "┴", "┘", "─"))
+        size = _format_bytes(total * 4)
+        lines += [f" Total params: {total:,} ({size})", f" Trainable params: {total:,} ({size})",
+                  " Non-trainable params: 0 (0.00 B)"]
+        for line in lines:
+            print_fn(line)
+
+
+def _format_bytes(n):
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.2f} {unit}"
+        n /= 1024
+
+
+def load_model(filepath, compile=True):
+    """Loads a whole model from a Keras file (.keras, or .h5 with a model config)."""
+    pointer = ctypes.c_void_p()
+    call(lib.lstm_model_load, str(filepath).encode(), ctypes.byref(pointer))
+    model = Sequential()
+    model._handle = _Handle(pointer)
+    config = json.loads(model.to_json())
+    cfg = config["config"]
+    model.name = cfg.get("name", model.name)
+    from . import layers as layers_module
+    for spec in cfg["layers"]:
+        cls = getattr(layers_module, spec["class_name"])
+        accepted = inspect.signature(cls.__init__).parameters
+        c = {k: v for k, v in spec["config"].items()
+             if k in accepted and k not in ("dtype", "trainable") and not k.endswith("_initializer")}
+        layer = cls(**c)
+        if isinstance(layer, InputLayer):
+            model._input = layer
+        else:
+            model._layers.append(layer)
+    if compile and config.get("compile_config"):
+        model._compile_config = config["compile_config"]
+    return model
+
+
+__all__ = ["Sequential", "load_model"]
