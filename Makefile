@@ -1,7 +1,8 @@
 # liblstm — build, test and demo.
 #   make         the release library: build/liblstm.so (Swift runtime linked in statically)
-#   make test    every test suite: Swift unit tests, ABI checks, the C-API tests, the C example
-#   make demo    the sine job end to end from C (writes build/sine.svg)
+#   make test    every test suite: Swift unit tests, ABI checks, the C-API tests, the C example,
+#                the Python binding's tests (pytest, in a virtual environment under build/)
+#   make demo    the sine job end to end from C (build/sine.svg) and from Python (build/sine.png)
 # Each target installs the Debian packages it needs when they are missing.
 
 SHELL      := /bin/bash
@@ -16,8 +17,11 @@ CFLAGS     ?= -O2
 CWARN      := -Wall -Wextra -pedantic -Werror
 RPATH      := -Wl,-rpath,'$$ORIGIN'
 DEB_PKGS   := gcc g++ binutils make
+PYTHON     ?= python3
+VENV       := $(BUILD)/venv
+VPY        := $(VENV)/bin/python
 
-.PHONY: all deps lib test test-swift test-abi test-c demo clean
+.PHONY: all deps lib test test-swift test-abi test-c test-python venv demo clean
 
 all: lib
 
@@ -41,13 +45,26 @@ $(BUILD)/sine: examples/sine.c examples/sine_data.h include/lstm.h $(LIB)
 $(BUILD)/test_capi: Tests/CAPI/test_capi.c examples/sine_data.h include/lstm.h $(LIB)
 	$(CC) $(CFLAGS) $(CWARN) -std=c99 -D_POSIX_C_SOURCE=200809L -Iinclude -Iexamples $< -L$(BUILD) -llstm $(RPATH) -lm -lpthread -o $@
 
-demo: lib $(BUILD)/sine
+demo: lib $(BUILD)/sine venv
 	$(BUILD)/sine $(BUILD)/sine.svg
+	$(VPY) examples/sine_demo.py $(BUILD)/sine.png
 
-test: lib test-swift test-abi test-c
+# A virtual environment with the binding installed from this tree (reinstalled every time, so
+# that it carries the library just built), pytest and matplotlib.
+venv: lib
+	@$(PYTHON) -m venv --help >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv python3-pip; }
+	@[ -x $(VPY) ] || $(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install -q --disable-pip-version-check numpy pytest matplotlib
+	$(VPY) -m pip install -q --disable-pip-version-check --force-reinstall --no-deps ./bindings/python
+
+test: lib test-swift test-abi test-c test-python
 	@s=$$(sed -n 's/.*Executed \([0-9]*\) tests\{0,1\}, with \([0-9]*\) failures.*/\1 \2/p' $(BUILD)/swift-test.log | tail -1); \
 	c=$$(sed -n 's/^C API: \([0-9]*\) passed, \([0-9]*\) failed/\1 \2/p' $(BUILD)/capi.log); \
-	set -- $$s $$c; echo "tests: $$(($$1 - $$2 + $$3)) passed, $$(($$2 + $$4)) failed"
+	p=$$(sed -n 's/^=* *\([0-9]*\) passed.*/\1/p' $(BUILD)/pytest.log | tail -1); \
+	set -- $$s $$c $$p; echo "tests: $$(($$1 - $$2 + $$3 + $$5)) passed, $$(($$2 + $$4)) failed"
+
+test-python: venv
+	set -o pipefail; cd $(BUILD) && venv/bin/python -m pytest -q $(CURDIR)/bindings/python/tests 2>&1 | tee pytest.log
 
 test-swift: deps
 	@mkdir -p $(BUILD)

@@ -336,7 +336,7 @@ public final class Sequential<T: Scalar> {
     @_specialize(exported: true, where T == Float)
     public func predict(x: UnsafeBufferPointer<T>, batch: Int, timesteps: Int, into y: UnsafeMutableBufferPointer<T>) throws {
         let n = try checkBatch(xCount: x.count, batch: batch, timesteps: timesteps, yCount: y.count)
-        try requireFinite(x, "x")
+        try requireFinite(x, "x", sampleShape: [n, spec.features])
         let xPer = n * spec.features, yPer = y.count / batch
         let chunk = Swift.min(batch, 256)
         var start = 0
@@ -359,7 +359,7 @@ public final class Sequential<T: Scalar> {
         }
         guard batchSize >= 1 else { throw LSTMError.invalidArgument("batch_size must be >= 1, got \(batchSize)") }
         let n = try checkBatch(xCount: x.count, batch: count, timesteps: timesteps, yCount: y.count)
-        try requireFinite(x, "x")
+        try requireFinite(x, "x", sampleShape: [n, spec.features])
         try requireFinite(y, "y")
         return lossOver(loss: compileSpec.loss, x: x.baseAddress!, y: y.baseAddress!, count: count, steps: n,
                         batchSize: batchSize)
@@ -417,7 +417,7 @@ public final class Sequential<T: Scalar> {
             throw LSTMError.invalidArgument("validation_split must be in [0, 1), got \(options.validationSplit)")
         }
         let n = try checkBatch(xCount: x.count, batch: count, timesteps: timesteps, yCount: y.count)
-        try requireFinite(x, "x")
+        try requireFinite(x, "x", sampleShape: [n, spec.features])
         try requireFinite(y, "y")
         let loss = compileSpec.loss
         let xPer = n * spec.features
@@ -562,13 +562,19 @@ public final class Sequential<T: Scalar> {
     }
 }
 
-/// Rejects NaN and Inf, naming the first offending index.
-func requireFinite<T: Scalar>(_ v: UnsafeBufferPointer<T>, _ name: String) throws {
+/// Rejects NaN and Inf, naming the first offending index (and, given the per-sample shape,
+/// its sample and position).
+func requireFinite<T: Scalar>(_ v: UnsafeBufferPointer<T>, _ name: String, sampleShape: [Int] = []) throws {
     var ok = true
     for e in v where !e.isFinite { ok = false; break }
     if ok { return }
     let i = v.firstIndex { !$0.isFinite }!
-    throw LSTMError.numeric("\(name)[\(i)] is \(v[i]): the data must be finite")
+    var position = ""
+    if sampleShape.count == 2, sampleShape[0] > 0, sampleShape[1] > 0 {
+        let per = sampleShape[0] * sampleShape[1]
+        position = " (sample \(i / per), timestep \(i % per / sampleShape[1]), feature \(i % sampleShape[1]))"
+    }
+    throw LSTMError.numeric("\(name)[\(i)]\(position) is \(v[i]): the data must be finite")
 }
 
 /// h and c of every LSTM layer for one stream, and the scratch memory one step needs, all

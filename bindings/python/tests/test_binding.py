@@ -1,0 +1,464 @@
+"""Tests of the Python binding: behaviour against the C library itself, Keras's names and
+defaults, errors, summary against Keras's own output, callbacks, Ctrl-C, and the user's script."""
+import ctypes
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+
+import numpy as np
+import pytest
+
+import lstm
+from lstm import callbacks, optimizers
+from lstm._lib import lib
+from lstm.layers import LSTM, Dense, Input
+from lstm.models import Sequential
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+
+
+def sine_model(units=50, steps=49):
+    m = Sequential()
+    m.add(LSTM(units, activation="tanh", input_shape=(steps, 1)))
+    m.add(Dense(1))
+    return m
+
+
+def sine_data(n, seed=0, steps=49):
+    rng = np.random.default_rng(seed)
+    starts = rng.random(n)
+    seqs = np.sin(np.linspace(starts, starts + 2 * np.pi, steps + 1, axis=1))
+    return seqs[:, :-1, None], seqs[:, -1]
+
+
+class RawModel:
+    """The same model driven through the C functions directly (no binding code)."""
+
+    def __init__(self, model_json, weights):
+        self.p = ctypes.c_void_p()
+        assert lib.lstm_model_from_json(model_json.encode(), 1, ctypes.byref(self.p)) == 0
+        flat = np.ascontiguousarray(np.concatenate([w.ravel() for w in weights]), dtype=np.float32)
+        assert lib.lstm_model_set_weights(self.p, flat.ctypes.data_as(ctypes.POINTER(ctypes.c_float)), flat.size) == 0
+
+    def __del__(self):
+        lib.lstm_model_free(self.p)
+
+    def predict(self, x, out_size):
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        y = np.empty(x.shape[0] * out_size, dtype=np.float32)
+        fp = ctypes.POINTER(ctypes.c_float)
+        assert lib.lstm_model_predict(self.p, x.ctypes.data_as(fp), x.shape[0], x.shape[1], y.ctypes.data_as(fp),
+                                      y.size) == 0
+        return y
+
+    def get_weights(self, n):
+        w = np.empty(n, dtype=np.float32)
+        assert lib.lstm_model_get_weights(self.p, w.ctypes.data_as(ctypes.POINTER(ctypes.c_float)), n) == 0
+        return w
+
+
+# ------------------------------------------------------------------------------------------------
+# Same results as the C library
+
+
+def test_predict_equals_the_c_call():
+    lstm.utils.set_random_seed(1)
+    m = sine_model(units=16)
+    x, _ = sine_data(20)
+    raw = RawModel(m.to_json(), m.get_weights())
+    got = m.predict(x, verbose=0)
+    assert got.shape == (20, 1) and got.dtype == np.float32
+    np.testing.assert_array_equal(got.ravel(), raw.predict(x, 1))
+
+
+def test_training_equals_the_c_call_for_a_fixed_order():
+    lstm.utils.set_random_seed(2)
+    m = sine_model(units=8)
+    m.compile(optimizer=optimizers.Adam(learning_rate=0.01), loss="mse")
+    x, y = sine_data(50, seed=3)
+    raw = RawModel(m.to_json(), m.get_weights())
+    history = m.fit(x, y, epochs=3, batch_size=16, shuffle=False, verbose=0)
+
+    opts = lstm._lib.FitOptions()
+    lib.lstm_fit_options_init(ctypes.byref(opts))
+    opts.epochs, opts.batch_size, opts.shuffle = 3, 16, 0
+    hist = (ctypes.c_double * 3)()
+    xa, ya = np.ascontiguousarray(x, np.float32), np.ascontiguousarray(y, np.float32)
+    fp = ctypes.POINTER(ctypes.c_float)
+    assert lib.lstm_model_fit(raw.p, xa.ctypes.data_as(fp), ya.ctypes.data_as(fp), 50, 49, ctypes.byref(opts),
+                              hist, 3, None) == 0
+    assert history.history["loss"] == list(hist)
+    np.testing.assert_array_equal(np.concatenate([w.ravel() for w in m.get_weights()]),
+                                  raw.get_weights(m.count_params()))
+
+
+def test_same_seed_same_model_and_training():
+    x, y = sine_data(40)
+    results = []
+    for _ in range(2):
+        lstm.utils.set_random_seed(7)
+        m = sine_model(units=8)
+        m.compile(optimizer="adam", loss="mse")
+        h = m.fit(x, y, epochs=2, verbose=0)
+        results.append((h.history["loss"], m.predict(x, verbose=0)))
+    assert results[0][0] == results[1][0]
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+
+
+# ------------------------------------------------------------------------------------------------
+# Keras's names: honoured or rejected, never ignored
+
+
+def build(*layers, shape=(6, 2)):
+    m = Sequential([Input(shape=shape)] + list(layers))
+    m.build()
+    return m
+
+
+def test_layer_arguments_are_honoured():
+    x = np.random.default_rng(0).uniform(-1, 1, (3, 6, 2))
+    assert build(LSTM(4, return_sequences=True)).predict(x, verbose=0).shape == (3, 6, 4)
+    assert build(LSTM(4)).predict(x, verbose=0).shape == (3, 4)
+    assert len(build(LSTM(4, use_bias=False)).get_weights()) == 2
+    bias = build(LSTM(3)).get_weights()[2]
+    np.testing.assert_array_equal(bias, [0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0])
+    np.testing.assert_array_equal(build(LSTM(3, unit_forget_bias=False)).get_weights()[2], np.zeros(12))
+    # Options that change the math change the output for the same weights.
+    base = build(LSTM(4), Dense(2))
+    weights = base.get_weights()
+    y0 = base.predict(x, verbose=0)
+    for layer in (LSTM(4, go_backwards=True), LSTM(4, activation="relu"), LSTM(4, recurrent_activation="hard_sigmoid"),
+                  LSTM(4, activation="sigmoid"), LSTM(4, activation="linear")):
+        other = build(layer, Dense(2))
+        other.set_weights(weights)
+        assert np.abs(other.predict(x, verbose=0) - y0).max() > 1e-4, layer
+    soft = build(LSTM(4), Dense(3, activation="softmax")).predict(x, verbose=0)
+    np.testing.assert_allclose(soft.sum(axis=1), 1, rtol=1e-6)
+    assert (build(LSTM(4), Dense(3, activation="relu")).predict(x, verbose=0) >= 0).all()
+
+
+@pytest.mark.parametrize("layer, exc, words", [
+    (lambda: LSTM(4, dropout=0.2), lstm.LSTMError, "dropout"),
+    (lambda: LSTM(4, recurrent_dropout=0.1), lstm.LSTMError, "recurrent_dropout"),
+    (lambda: LSTM(4, return_state=True), lstm.LSTMError, "return_state"),
+    (lambda: LSTM(4, stateful=True), lstm.LSTMError, "stateful"),
+    (lambda: LSTM(4, activation="elu"), lstm.LSTMError, "elu"),
+    (lambda: LSTM(4, kernel_regularizer="l2"), ValueError, "kernel_regularizer"),
+    (lambda: LSTM(4, recurrent_constraint="max_norm"), ValueError, "recurrent_constraint"),
+    (lambda: LSTM(4, kernel_initializer="he_normal"), ValueError, "kernel_initializer"),
+    (lambda: LSTM(0), ValueError, "units"),
+    (lambda: LSTM(4, bogus=1), TypeError, "bogus"),
+    (lambda: Dense(3, bias_regularizer="l1"), ValueError, "bias_regularizer"),
+    (lambda: Dense(3, activation="gelu"), lstm.LSTMError, "gelu"),
+])
+def test_unsupported_layer_arguments_are_rejected(layer, exc, words):
+    with pytest.raises(exc, match=words):
+        build(layer())
+
+
+@pytest.mark.parametrize("optimizer, words", [
+    (optimizers.Adam(amsgrad=True), "amsgrad"),
+    (optimizers.Adam(clipnorm=1.0), "clipnorm"),
+    (optimizers.SGD(weight_decay=0.01), "weight_decay"),
+    ("rmsprop", "rmsprop"),
+])
+def test_unsupported_optimizer_arguments_are_rejected(optimizer, words):
+    m = sine_model(units=4)
+    with pytest.raises(lstm.LSTMError, match=words):
+        m.compile(optimizer=optimizer, loss="mse")
+
+
+def test_optimizer_arguments_are_honoured():
+    m = sine_model(units=4)
+    m.compile(optimizer=optimizers.SGD(learning_rate=0.2, momentum=0.5, nesterov=True), loss="mae")
+    cfg = json.loads(m.to_json())["compile_config"]
+    assert cfg["loss"] == "mae"
+    assert cfg["optimizer"]["class_name"] == "SGD"
+    assert cfg["optimizer"]["config"]["learning_rate"] == 0.2
+    assert cfg["optimizer"]["config"]["momentum"] == 0.5 and cfg["optimizer"]["config"]["nesterov"] is True
+    m.compile(optimizer=optimizers.Adam(learning_rate=0.02, beta_1=0.8, beta_2=0.99, epsilon=1e-6), loss="mse")
+    adam = json.loads(m.to_json())["compile_config"]["optimizer"]["config"]
+    assert (adam["learning_rate"], adam["beta_1"], adam["beta_2"], adam["epsilon"]) == (0.02, 0.8, 0.99, 1e-6)
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"class_weight": {0: 1}}, "class_weight"), ({"sample_weight": np.ones(10)}, "sample_weight"),
+    ({"steps_per_epoch": 3}, "steps_per_epoch"), ({"validation_freq": 2}, "validation_freq"),
+    ({"batch_size": 0}, "batch_size"), ({"epochs": 0}, "epochs"), ({"validation_split": 1.0}, "validation_split"),
+    ({"verbose": 3}, "verbose"), ({"initial_epoch": 5}, "initial_epoch"),
+])
+def test_unsupported_fit_arguments_are_rejected(kwargs, words):
+    m = sine_model(units=4)
+    m.compile(optimizer="adam", loss="mse")
+    x, y = sine_data(10)
+    with pytest.raises(ValueError, match=words):
+        m.fit(x, y, **kwargs)
+
+
+def test_fit_arguments_are_honoured(capsys):
+    lstm.utils.set_random_seed(4)
+    m = sine_model(units=4)
+    m.compile(optimizer="adam", loss="mse")
+    x, y = sine_data(40)
+    h = m.fit(x, y, epochs=3, batch_size=8, validation_split=0.25, verbose=2)
+    out = capsys.readouterr().out
+    assert len(h.history["loss"]) == 3 and len(h.history["val_loss"]) == 3 and h.epoch == [0, 1, 2]
+    assert re.search(r"^4/4 - \d+s - \d+(ms|us|s)/step - loss: \S+ - val_loss: \S+$", out, re.M), out
+    xv, yv = sine_data(12, seed=9)
+    h = m.fit(x, y, epochs=2, validation_data=(xv, yv), verbose=0, initial_epoch=1)
+    assert capsys.readouterr().out == ""
+    assert h.epoch == [1] and h.history["val_loss"][0] == pytest.approx(m.evaluate(xv, yv, verbose=0), rel=1e-6)
+    assert m.evaluate(xv, yv, verbose=0, return_dict=True) == {"loss": pytest.approx(h.history["val_loss"][0])}
+
+
+# ------------------------------------------------------------------------------------------------
+# Errors
+
+
+def test_bad_inputs_raise_clear_errors():
+    m = sine_model(units=4)
+    with pytest.raises(RuntimeError, match="compile"):
+        m.fit(*sine_data(4))
+    m.compile(optimizer="adam", loss="mse")
+    x, y = sine_data(4)
+    with pytest.raises(ValueError, match="batch, timesteps, features"):
+        m.predict(x[:, :, 0])
+    with pytest.raises(ValueError, match=r"expects \(batch, 49, 1\)"):
+        m.predict(np.zeros((2, 48, 1)))
+    with pytest.raises(ValueError, match="y has shape"):
+        m.fit(x, y[:3], verbose=0)
+    with pytest.raises(ValueError, match="numeric"):
+        m.predict([["a"]])
+    bad = x.copy()
+    bad[1, 3, 0] = np.nan
+    with pytest.raises(lstm.LSTMError, match=r"x\[52\] \(sample 1, timestep 3, feature 0\) is nan") as e:
+        m.predict(bad, verbose=0)
+    assert e.value.status_name == "LSTM_ERROR_NUMERIC"
+    with pytest.raises(lstm.LSTMError, match="huber") as e:
+        m.compile(optimizer="adam", loss="huber")
+    assert e.value.status_name == "LSTM_ERROR_UNSUPPORTED"
+    with pytest.raises(ValueError, match="has shape"):
+        m.set_weights([w[:1] for w in m.get_weights()])
+    with pytest.raises(ValueError, match="weight arrays"):
+        m.set_weights(m.get_weights()[:2])
+    with pytest.raises(ValueError, match="InputLayer"):
+        Sequential([LSTM(3), Input(shape=(3, 1))])
+    with pytest.raises(ValueError, match="input shape"):
+        Sequential([LSTM(3)]).summary()
+
+
+def test_file_functions_report_that_they_are_not_implemented_yet(tmp_path):
+    m = sine_model(units=4)
+    for call in (lambda: m.save(tmp_path / "m.keras"), lambda: m.save_weights(tmp_path / "m.weights.h5"),
+                 lambda: m.load_weights(tmp_path / "m.weights.h5"), lambda: lstm.load_model(tmp_path / "m.keras")):
+        with pytest.raises(lstm.LSTMError, match="not implemented") as e:
+            call()
+        assert e.value.status_name == "LSTM_ERROR_UNSUPPORTED"
+
+
+def test_missing_library_gives_an_import_error_that_says_what_to_do(tmp_path):
+    env = dict(os.environ, LSTM_LIBRARY=str(tmp_path / "nope.so"))
+    r = subprocess.run([sys.executable, "-c", "import lstm"], env=env, capture_output=True, text=True)
+    assert r.returncode != 0 and "ImportError" in r.stderr and "make" in r.stderr and "nope.so" in r.stderr
+
+
+# ------------------------------------------------------------------------------------------------
+# Round trips
+
+
+def test_weights_and_json_round_trip():
+    m = Sequential([Input(shape=(None, 3)), LSTM(5, return_sequences=True), LSTM(4), Dense(2, activation="tanh")])
+    weights = m.get_weights()
+    assert [w.shape for w in weights] == [(3, 20), (5, 20), (20,), (5, 16), (4, 16), (16,), (4, 2), (2,)]
+    rng = np.random.default_rng(5)
+    new = [rng.uniform(-1, 1, w.shape).astype(np.float32) for w in weights]
+    m.set_weights(new)
+    for a, b in zip(m.get_weights(), new):
+        np.testing.assert_array_equal(a, b)
+    config = json.loads(m.to_json())
+    assert config["class_name"] == "Sequential"
+    assert [l["class_name"] for l in config["config"]["layers"]] == ["InputLayer", "LSTM", "LSTM", "Dense"]
+    raw = RawModel(m.to_json(), new)
+    x = rng.uniform(-1, 1, (2, 7, 3))
+    np.testing.assert_array_equal(m.predict(x, verbose=0).ravel(), raw.predict(x, 2))
+
+
+# ------------------------------------------------------------------------------------------------
+# summary() against Keras 3.15's own output for the same models
+
+KERAS_SINE_SUMMARY = """\
+Model: "sequential"
+┏━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━┓
+┃ Layer (type)                    ┃ Output Shape           ┃       Param # ┃
+┡━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━┩
+│ lstm (LSTM)                     │ (None, 50)             │        10,400 │
+├─────────────────────────────────┼────────────────────────┼───────────────┤
+│ dense (Dense)                   │ (None, 1)              │            51 │
+└─────────────────────────────────┴────────────────────────┴───────────────┘
+ Total params: 10,451 (40.82 KB)
+ Trainable params: 10,451 (40.82 KB)
+ Non-trainable params: 0 (0.00 B)"""
+
+KERAS_STACKED_SUMMARY = """\
+Model: "sequential_1"
+┏━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━┓
+┃ Layer (type)                    ┃ Output Shape           ┃       Param # ┃
+┡━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━┩
+│ lstm_1 (LSTM)                   │ (None, None, 64)       │        17,408 │
+├─────────────────────────────────┼────────────────────────┼───────────────┤
+│ lstm_2 (LSTM)                   │ (None, 32)             │        12,416 │
+├─────────────────────────────────┼────────────────────────┼───────────────┤
+│ dense_1 (Dense)                 │ (None, 10)             │           330 │
+└─────────────────────────────────┴────────────────────────┴───────────────┘
+ Total params: 30,154 (117.79 KB)
+ Trainable params: 30,154 (117.79 KB)
+ Non-trainable params: 0 (0.00 B)"""
+
+
+def test_summary_matches_keras():
+    lines = []
+    m = Sequential([Input(shape=(49, 1)), LSTM(50, name="lstm"), Dense(1, name="dense")], name="sequential")
+    m.summary(print_fn=lines.append)
+    assert "\n".join(lines) == KERAS_SINE_SUMMARY
+    lines = []
+    m = Sequential([Input(shape=(None, 3)), LSTM(64, return_sequences=True, name="lstm_1"), LSTM(32, name="lstm_2"),
+                    Dense(10, activation="softmax", name="dense_1")], name="sequential_1")
+    m.summary(print_fn=lines.append)
+    assert "\n".join(lines) == KERAS_STACKED_SUMMARY
+    assert m.count_params() == 30154
+
+
+# ------------------------------------------------------------------------------------------------
+# Callbacks
+
+
+def test_callback_can_stop_training():
+    class StopAtSecond(callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.seen = []
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seen.append((epoch, sorted(logs)))
+            if epoch == 1:
+                self.model.stop_training = True
+
+    m = sine_model(units=4)
+    m.compile(optimizer="adam", loss="mse")
+    cb = StopAtSecond()
+    h = m.fit(*sine_data(30), epochs=10, verbose=0, callbacks=[cb], validation_split=0.2)
+    assert cb.seen == [(0, ["loss", "val_loss"]), (1, ["loss", "val_loss"])]
+    assert len(h.history["loss"]) == 2
+
+
+def test_callback_exceptions_propagate():
+    class Boom(callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise RuntimeError("boom in callback")
+
+    m = sine_model(units=4)
+    m.compile(optimizer="adam", loss="mse")
+    with pytest.raises(RuntimeError, match="boom in callback"):
+        m.fit(*sine_data(10), epochs=3, verbose=0, callbacks=[Boom()])
+
+
+def test_early_stopping_with_restore_best_weights():
+    m = sine_model(units=4)
+    m.compile(optimizer=optimizers.SGD(learning_rate=0.5), loss="mse")
+    x, y = sine_data(40)
+    # A learning rate that makes the loss bounce: patience 1 stops soon; the best epoch's
+    # weights come back.
+    stop = callbacks.EarlyStopping(monitor="loss", patience=1, restore_best_weights=True)
+    snapshots = []
+
+    class Snap(callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            snapshots.append(self.model.get_weights())
+
+    h = m.fit(x, y, epochs=30, batch_size=4, verbose=0, callbacks=[Snap(), stop])
+    losses = h.history["loss"]
+    best = int(np.argmin(losses))
+    assert len(losses) < 30 and stop.stopped_epoch == len(losses) - 1
+    assert stop.best_epoch == best
+    for a, b in zip(m.get_weights(), snapshots[best]):
+        np.testing.assert_array_equal(a, b)
+
+
+# ------------------------------------------------------------------------------------------------
+# Threads and Ctrl-C
+
+
+def test_predict_from_several_threads():
+    m = sine_model(units=32)
+    x, _ = sine_data(200)
+    want = m.predict(x, verbose=0)
+    results = [None] * 4
+
+    def run(k):
+        results[k] = [m.predict(x, verbose=0) for _ in range(3)]
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for r in results:
+        for y in r:
+            np.testing.assert_array_equal(y, want)
+
+
+def test_ctrl_c_stops_fit_and_keeps_the_model_usable():
+    script = textwrap.dedent("""
+        import sys, numpy as np
+        from lstm.models import Sequential
+        from lstm.layers import LSTM, Dense
+        from lstm import callbacks
+        m = Sequential([LSTM(16, input_shape=(49, 1)), Dense(1)])
+        m.compile(optimizer="adam", loss="mse")
+        x = np.random.rand(2000, 49, 1); y = np.random.rand(2000)
+
+        class Ready(callbacks.Callback):
+            def on_train_batch_end(self, batch, logs=None):
+                if batch == 1:
+                    print("training", flush=True)
+
+        try:
+            m.fit(x, y, epochs=1000, verbose=0, callbacks=[Ready()])
+        except KeyboardInterrupt:
+            p = m.predict(x[:3], verbose=0)
+            ok = np.isfinite(p).all() and all(np.isfinite(w).all() for w in m.get_weights())
+            print("interrupted, model usable" if ok else "interrupted, model broken", flush=True)
+            sys.exit(0)
+        print("not interrupted", flush=True)
+    """)
+    p = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "training"
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 0, err
+    assert out.strip() == "interrupted, model usable"
+
+
+# ------------------------------------------------------------------------------------------------
+# The user's script
+
+
+def test_users_sine_script_runs_with_changed_imports(tmp_path):
+    script = os.path.join(REPO, "examples", "sine.py")
+    with open(script, encoding="utf-8") as f:
+        text = f.read()
+    assert "from lstm.models import Sequential\nfrom lstm.layers import LSTM, Dense\n" in text
+    assert "keras" not in text.replace("keras_", "")
+    png = tmp_path / "sine.png"
+    r = subprocess.run([sys.executable, os.path.join(REPO, "examples", "sine_demo.py"), str(png)],
+                       capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    losses = [float(v) for v in re.findall(r"^32/32 \S+ \S+ \S+ - loss: (\S+)$", r.stdout, re.M)]
+    assert len(losses) == 20, r.stdout
+    assert losses[0] / losses[-1] >= 10, losses
+    assert png.stat().st_size > 10000
