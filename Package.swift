@@ -11,7 +11,10 @@ let package = Package(
     ],
     targets: [
         .target(name: "LSTMCore"),
-        .target(name: "LSTMKeras", dependencies: ["LSTMCore"]),
+        // System libraries, found through pkg-config (Debian: libhdf5-dev, zlib1g-dev).
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "LSTMKeras", dependencies: ["LSTMCore", "CHDF5", "CZlib"]),
         // Exposes include/lstm.h to Swift so that the exported functions use the C types themselves.
         .systemLibrary(name: "CLSTMABI"),
         .target(

@@ -98,8 +98,14 @@ typedef struct lstm_model lstm_model;
    SHAPE (layers that do not fit together), MEMORY. */
 lstm_status lstm_model_from_json(const char *keras_json, uint64_t seed, lstm_model **out);
 
-/* Whole model from a Keras file (.keras, or .h5 with a model_config). Not implemented in this
-   release: returns LSTM_ERROR_UNSUPPORTED. */
+/* Whole model from a file Keras wrote or this library wrote: .keras (zip: config.json,
+   model.weights.h5), or .h5 with a model_config attribute (Keras 3 and Keras 2 / tf-keras
+   styles). The math follows the Keras that wrote the file (Keras 2's hard_sigmoid is
+   0.2x + 0.5, Keras 3's x/6 + 0.5). The compile config is restored when the file has one
+   this library supports (else the model comes back uncompiled, ready for inference), and so is
+   the optimizer state of a .keras file, so training resumes where Keras stopped.
+   Errors: ARGUMENT, IO (cannot read), FORMAT (not a Keras model file, or damaged),
+   UNSUPPORTED (a layer or option not implemented), SHAPE (weights that do not fit the config). */
 lstm_status lstm_model_load(const char *path, lstm_model **out);
 
 /* Frees a model and everything it owns. NULL is a no-op. States made from it must be freed
@@ -125,11 +131,32 @@ lstm_status lstm_model_input_shape(const lstm_model *m, size_t *timesteps, size_
    the model's fixed length). */
 lstm_status lstm_model_output_size(const lstm_model *m, size_t timesteps, size_t *size);
 
-/* Weights in Keras files (.weights.h5, legacy .h5 weights, .keras). Not implemented in this
-   release: they return LSTM_ERROR_UNSUPPORTED and change nothing. */
+/* Loads weights: a .weights.h5 file (Keras 3 layout, also written by tf-keras), legacy .h5
+   weights (Keras 2 layout: layers matched by position, as Keras does), or the weights inside a
+   .keras or full .h5 file. The optimizer state is restored too when the file has it and the
+   model is compiled with the same optimizer. Anything that does not fit (a missing layer, a
+   weight of another shape) fails with LSTM_ERROR_SHAPE naming the layer, the weight and both
+   shapes, and leaves the model exactly as it was. Needs exclusive access to m.
+   Errors: ARGUMENT, IO, FORMAT (not Keras weights, damaged), SHAPE, NUMERIC (NaN/Inf weights). */
 lstm_status lstm_model_load_weights(lstm_model *m, const char *path);
+
+/* Writes the weights in the Keras 3 .weights.h5 layout (with the optimizer state once
+   compiled), which Keras 3 and tf-keras load_weights read; a path ending in .h5 but not
+   .weights.h5 gets the legacy Keras 2 layout instead. Thread-safe.
+   Errors: ARGUMENT, IO. */
 lstm_status lstm_model_save_weights(const lstm_model *m, const char *path);
+
+/* Writes the whole model: a path ending in .keras gets a Keras 3 .keras file (config.json with
+   the compile config, metadata.json, model.weights.h5 with the optimizer state) that
+   keras.saving.load_model opens; a path ending in .h5 or .hdf5 gets the legacy full-model
+   file. Thread-safe.
+   Errors: ARGUMENT (other suffix), IO, UNSUPPORTED (a setting Keras 3 cannot express, such as
+   Keras 2's hard_sigmoid). */
 lstm_status lstm_model_save(const lstm_model *m, const char *path);
+
+/* All saves are atomic: the file is written under a temporary name in the same folder, flushed,
+   then renamed over the target. A failed save leaves an existing file untouched and no
+   temporary file behind. */
 
 /* Number of trainable floats (Keras's "Trainable params"). */
 lstm_status lstm_model_param_count(const lstm_model *m, size_t *count);

@@ -55,8 +55,9 @@ public func lstm_model_from_json(_ json: UnsafePointer<CChar>?, _ seed: UInt64,
 public func lstm_model_load(_ path: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> lstm_status {
     guarded {
         let p = try Arg.string(path, "path")
-        _ = try Arg.nonNull(out, "out")
-        throw LSTMError.unsupported("lstm_model_load('\(p)'): reading Keras model files is not implemented in this release")
+        let out = try Arg.nonNull(out, "out")
+        let model = try KerasFiles.loadModel(p)
+        out.pointee = OpaquePointer(Unmanaged.passRetained(ModelHandle(model: model)).toOpaque())
     }
 }
 
@@ -110,27 +111,24 @@ public func lstm_model_output_size(_ m: OpaquePointer?, _ timesteps: Int, _ size
 @_cdecl("lstm_model_load_weights")
 public func lstm_model_load_weights(_ m: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> lstm_status {
     guarded {
-        _ = try ModelHandle.from(m)
-        let p = try Arg.string(path, "path")
-        throw LSTMError.unsupported("lstm_model_load_weights('\(p)'): reading Keras weight files is not implemented in this release")
+        let model = try ModelHandle.from(m).model
+        try KerasFiles.loadWeights(try Arg.string(path, "path"), into: model)
     }
 }
 
 @_cdecl("lstm_model_save_weights")
 public func lstm_model_save_weights(_ m: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> lstm_status {
     guarded {
-        _ = try ModelHandle.from(m)
-        let p = try Arg.string(path, "path")
-        throw LSTMError.unsupported("lstm_model_save_weights('\(p)'): writing Keras weight files is not implemented in this release")
+        let model = try ModelHandle.from(m).model
+        try KerasFiles.saveWeights(model, to: try Arg.string(path, "path"))
     }
 }
 
 @_cdecl("lstm_model_save")
 public func lstm_model_save(_ m: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> lstm_status {
     guarded {
-        _ = try ModelHandle.from(m)
-        let p = try Arg.string(path, "path")
-        throw LSTMError.unsupported("lstm_model_save('\(p)'): writing Keras model files is not implemented in this release")
+        let model = try ModelHandle.from(m).model
+        try KerasFiles.saveModel(model, to: try Arg.string(path, "path"))
     }
 }
 

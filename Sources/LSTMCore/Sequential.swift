@@ -136,6 +136,11 @@ public final class Sequential<T: Scalar> {
         }
     }
 
+    /// For each layer of `spec.layers`, the indices of its arrays in `weights`.
+    public var layerWeightRanges: [Range<Int>] {
+        layers.map { $0.firstWeight..<($0.firstWeight + $0.weightCount) }
+    }
+
     /// Number of trainable scalars.
     public var parameterCount: Int { weights.reduce(0) { $0 + $1.count } }
 

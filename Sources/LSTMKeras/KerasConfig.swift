@@ -21,7 +21,12 @@ public enum KerasConfig {
     /// .h5 file, `model.to_json()`, or just the inner `config` object with its `layers`.
     /// - Throws: `.format` for malformed JSON or a config that is not a Sequential model,
     ///   `.unsupported` for layers and options not implemented, `.invalidArgument` for bad values.
-    public static func parseModel(_ text: String) throws -> KerasModelConfig {
+    /// - Parameters:
+    ///   - forceFlavor: the Keras version that wrote the config, when the file says it.
+    ///   - lenientCompile: a compile config this library cannot follow leaves the model
+    ///     uncompiled instead of failing (loading a file for inference).
+    public static func parseModel(_ text: String, forceFlavor: KerasFlavor? = nil,
+                                  lenientCompile: Bool = false) throws -> KerasModelConfig {
         let root = try JSON.parse(text)
         guard case .object = root else { throw LSTMError.format("model JSON must be an object, got \(kind(root))") }
         var config = root
@@ -48,6 +53,7 @@ public enum KerasConfig {
             }
         }
 
+        if let forceFlavor { flavor = forceFlavor }
         var inputShape: (timesteps: Int?, features: Int)? = nil
         var inputName = "input_layer"
         var layers: [LayerSpec] = []
@@ -125,8 +131,14 @@ public enum KerasConfig {
         let spec = ModelSpec(name: config["name"]?.stringValue ?? "sequential", timesteps: shape.timesteps,
                              features: shape.features, inputName: inputName, layers: layers)
         var compile: CompileSpec? = nil
-        if let cc = root["compile_config"], case .object(let members) = cc, !members.isEmpty {
-            compile = try parseCompile(cc)
+        // Keras writes an empty compile_config for an uncompiled model, and one without its
+        // optimizer once the optimizer is built: neither says how to compile.
+        if let cc = root["compile_config"], cc["optimizer"].map({ !$0.isNull }) == true {
+            do {
+                compile = try parseCompile(cc)
+            } catch where lenientCompile {
+                compile = nil
+            }
         }
         return KerasModelConfig(spec: spec, compile: compile, flavor: flavor)
     }
@@ -326,6 +338,8 @@ public enum KerasConfig {
         } else {
             throw LSTMError.invalidArgument("compile: optimizer must be a name or {\"class_name\": ..., \"config\": {...}}, got \(j.serialized())")
         }
+        // tf-keras names its optimizers "Custom>Adam" in training_config.
+        if cls.hasPrefix("Custom>") { cls.removeFirst("Custom>".count) }
         cls = cls.lowercased()
         func number(_ key: String, _ d: Double) throws -> Double {
             guard let v = cfg[key], !v.isNull else { return d }

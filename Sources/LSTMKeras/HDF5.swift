@@ -1,0 +1,356 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CHDF5
+import LSTMCore
+
+/// A small wrapper over the HDF5 C library: files, groups, float datasets and string
+/// attributes. Every handle is closed on every path. Debian's libhdf5 is not thread-safe, so all
+/// HDF5 work runs inside `HDF5.locked`, under one process-wide lock.
+enum HDF5 {
+    private static let mutex: UnsafeMutablePointer<pthread_mutex_t> = {
+        let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        var attr = pthread_mutexattr_t()
+        pthread_mutexattr_init(&attr)
+        pthread_mutexattr_settype(&attr, Int32(PTHREAD_MUTEX_RECURSIVE))
+        pthread_mutex_init(m, &attr)
+        pthread_mutexattr_destroy(&attr)
+        return m
+    }()
+
+    private static let initialized: Bool = {
+        H5open()
+        lstm_h5_silence()
+        return true
+    }()
+
+    /// libhdf5 1.10 trusts the sizes inside a global heap collection (where variable-length
+    /// strings such as Keras's layer names live) and crashes on a damaged one. Every collection
+    /// ("GCOL") is checked here first: inside the file, and its objects inside the collection.
+    static func checkGlobalHeaps(_ bytes: [UInt8], file: String) throws {
+        func u64(_ o: Int) -> Int {
+            var v = 0
+            for k in (0..<8).reversed() { v = v << 8 | Int(bytes[o + k]) }
+            return v
+        }
+        let signature: [UInt8] = Array("GCOL".utf8)
+        var at = 0
+        while at + 16 <= bytes.count {
+            guard bytes[at] == signature[0], bytes[at + 1] == signature[1], bytes[at + 2] == signature[2],
+                  bytes[at + 3] == signature[3] else { at += 1; continue }
+            let damaged = LSTMError.format("'\(file)' is damaged: a global heap collection at byte \(at) is inconsistent")
+            guard bytes[at + 4] == 1 else { throw damaged }
+            let size = u64(at + 8)
+            guard size >= 16, size <= bytes.count - at else { throw damaged }
+            let end = at + size
+            var pos = at + 16
+            while pos + 16 <= end {
+                let index = Int(bytes[pos]) | Int(bytes[pos + 1]) << 8
+                let objectSize = u64(pos + 8)
+                if index == 0 { break }  // free space: the rest of the collection
+                guard objectSize >= 0, objectSize <= end - pos - 16 else { throw damaged }
+                pos += 16 + (objectSize + 7) / 8 * 8
+            }
+            at = end
+        }
+    }
+
+    /// libhdf5 1.10 is not hardened against damaged files: some damage (a variable-length
+    /// string whose heap reference was altered, for one) makes it read out of bounds and crash
+    /// the process. So a file is first read by `read` in a forked child process: if the child
+    /// dies from a signal, the file is reported as damaged and the caller never reads it.
+    /// Returns false only when the child crashed; when forking is impossible or the child does
+    /// not finish within 30 s (it may have inherited a lock held by another thread), the read
+    /// goes ahead in process as before. Set LSTM_NO_CHILD_CHECK=1 to skip the check.
+    static func survivesInChild(_ read: () throws -> Void) -> Bool {
+        if let v = getenv("LSTM_NO_CHILD_CHECK"), String(cString: v) == "1" { return true }
+        let pid = lstm_fork()
+        if pid == 0 {
+            do { try read(); _exit(0) } catch { _exit(1) }
+        }
+        guard pid > 0 else { return true }
+        var status: Int32 = 0
+        for _ in 0..<30_000 {
+            let r = waitpid(pid, &status, WNOHANG)
+            if r == pid { return lstm_wait_signaled(status) == 0 }
+            if r < 0 { return true }
+            usleep(1000)
+        }
+        kill(pid, SIGKILL)
+        waitpid(pid, &status, 0)
+        return true
+    }
+
+    /// Runs `body` holding the HDF5 lock.
+    static func locked<R>(_ body: () throws -> R) rethrows -> R {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        _ = initialized
+        return try body()
+    }
+}
+
+/// An open HDF5 object (file, group, dataset, ...), closed when released.
+final class H5Object {
+    let id: hid_t
+    /// Where it is, for messages: "file.h5:/layers/lstm".
+    let location: String
+    private let closer: (hid_t) -> herr_t
+
+    init(id: hid_t, location: String, closer: @escaping (hid_t) -> herr_t) {
+        self.id = id
+        self.location = location
+        self.closer = closer
+    }
+
+    deinit { _ = closer(id) }
+}
+
+/// A file or group: what holds named members.
+struct H5Group {
+    let object: H5Object
+    var id: hid_t { object.id }
+    var location: String { object.location }
+
+    // MARK: Files
+
+    static func openFile(_ path: String) throws -> H5Group {
+        if access(path, R_OK) != 0 {
+            throw LSTMError.io("cannot open '\(path)': \(String(cString: strerror(errno)))")
+        }
+        guard H5Fis_hdf5(path) > 0 else {
+            throw LSTMError.format("'\(path)' is not an HDF5 file (or it is damaged)")
+        }
+        try HDF5.checkGlobalHeaps(try FileIO.read(path), file: path)
+        let id = H5Fopen(path, lstm_h5f_acc_rdonly(), lstm_h5p_default())
+        guard id >= 0 else { throw LSTMError.format("'\(path)': HDF5 cannot open the file (damaged or truncated)") }
+        return H5Group(object: H5Object(id: id, location: path + ":", closer: H5Fclose))
+    }
+
+    static func createFile(_ path: String) throws -> H5Group {
+        let id = H5Fcreate(path, lstm_h5f_acc_trunc(), lstm_h5p_default(), lstm_h5p_default())
+        guard id >= 0 else { throw LSTMError.io("cannot create the HDF5 file '\(path)'") }
+        return H5Group(object: H5Object(id: id, location: path + ":", closer: H5Fclose))
+    }
+
+    /// Flushes the file's buffers to disk.
+    func flush() throws {
+        guard H5Fflush(id, H5F_SCOPE_GLOBAL) >= 0 else { throw LSTMError.io("\(location): cannot flush") }
+    }
+
+    // MARK: Members
+
+    func path(_ name: String) -> String {
+        location.hasSuffix(":") ? location + "/" + name : location + "/" + name
+    }
+
+    /// Whether `name` (one level, or a/b/c) exists here.
+    func has(_ name: String) -> Bool {
+        var prefix = ""
+        for part in name.split(separator: "/") {
+            prefix += prefix.isEmpty ? String(part) : "/" + part
+            guard H5Lexists(id, prefix, lstm_h5p_default()) > 0 else { return false }
+        }
+        return true
+    }
+
+    private func objectType(_ name: String) -> H5I_type_t? {
+        guard has(name) else { return nil }
+        let o = H5Oopen(id, name, lstm_h5p_default())
+        guard o >= 0 else { return nil }
+        defer { H5Oclose(o) }
+        return H5Iget_type(o)
+    }
+
+    func isGroup(_ name: String) -> Bool { objectType(name) == H5I_GROUP }
+    func isDataset(_ name: String) -> Bool { objectType(name) == H5I_DATASET }
+
+    func group(_ name: String) throws -> H5Group {
+        guard isGroup(name) else { throw LSTMError.format("\(path(name)): group not found") }
+        let g = H5Gopen2(id, name, lstm_h5p_default())
+        guard g >= 0 else { throw LSTMError.format("\(path(name)): cannot open the group") }
+        return H5Group(object: H5Object(id: g, location: path(name), closer: H5Gclose))
+    }
+
+    func createGroup(_ name: String) throws -> H5Group {
+        let g = H5Gcreate2(id, name, lstm_h5p_default(), lstm_h5p_default(), lstm_h5p_default())
+        guard g >= 0 else { throw LSTMError.io("\(path(name)): cannot create the group") }
+        return H5Group(object: H5Object(id: g, location: path(name), closer: H5Gclose))
+    }
+
+    /// Names of the members, in HDF5's name order.
+    func memberNames() throws -> [String] {
+        var info = H5G_info_t()
+        guard H5Gget_info(id, &info) >= 0 else { throw LSTMError.format("\(location): cannot list the group") }
+        guard info.nlinks < 1 << 20 else { throw LSTMError.format("\(location): absurd member count \(info.nlinks)") }
+        var names: [String] = []
+        for i in 0..<info.nlinks {
+            let n = H5Lget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, i, nil, 0, lstm_h5p_default())
+            guard n >= 0, n < 1 << 16 else { throw LSTMError.format("\(location): cannot read member \(i)'s name") }
+            var buf = [CChar](repeating: 0, count: Int(n) + 1)
+            _ = H5Lget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, i, &buf, Int(n) + 1, lstm_h5p_default())
+            names.append(String(cString: buf))
+        }
+        return names
+    }
+
+    // MARK: Datasets
+
+    /// A float dataset (float32 or float64, converted to float32), with its shape.
+    func readFloats(_ name: String) throws -> (shape: [Int], values: [Float]) {
+        let where_ = path(name)
+        guard isDataset(name) else { throw LSTMError.format("\(where_): dataset not found") }
+        let d = H5Dopen2(id, name, lstm_h5p_default())
+        guard d >= 0 else { throw LSTMError.format("\(where_): cannot open the dataset") }
+        defer { H5Dclose(d) }
+        let t = H5Dget_type(d)
+        guard t >= 0 else { throw LSTMError.format("\(where_): cannot read the dataset's type") }
+        defer { H5Tclose(t) }
+        let cls = H5Tget_class(t), size = H5Tget_size(t)
+        guard cls == H5T_FLOAT, size == 4 || size == 8 else {
+            throw LSTMError.format("\(where_): expected float32 or float64 values, found HDF5 type class \(cls.rawValue) of \(size) bytes")
+        }
+        let shape = try dims(d, where_)
+        let count = try checkedProduct(shape, where_)
+        var values = [Float](repeating: 0, count: count)
+        if count > 0 {
+            let status = values.withUnsafeMutableBytes {
+                H5Dread(d, lstm_h5t_native_float(), lstm_h5s_all(), lstm_h5s_all(), lstm_h5p_default(), $0.baseAddress)
+            }
+            guard status >= 0 else { throw LSTMError.format("\(where_): cannot read the values (damaged file?)") }
+        }
+        return (shape, values)
+    }
+
+    /// A scalar integer dataset (Keras's optimizer `iterations`).
+    func readInt(_ name: String) throws -> Int64 {
+        let where_ = path(name)
+        guard isDataset(name) else { throw LSTMError.format("\(where_): dataset not found") }
+        let d = H5Dopen2(id, name, lstm_h5p_default())
+        guard d >= 0 else { throw LSTMError.format("\(where_): cannot open the dataset") }
+        defer { H5Dclose(d) }
+        guard try dims(d, where_).reduce(1, *) == 1 else { throw LSTMError.format("\(where_): expected one value") }
+        var v: Int64 = 0
+        guard H5Dread(d, lstm_h5t_native_int64(), lstm_h5s_all(), lstm_h5s_all(), lstm_h5p_default(), &v) >= 0 else {
+            throw LSTMError.format("\(where_): cannot read the value")
+        }
+        return v
+    }
+
+    private func dims(_ d: hid_t, _ where_: String) throws -> [Int] {
+        let space = H5Dget_space(d)
+        guard space >= 0 else { throw LSTMError.format("\(where_): cannot read the dataset's shape") }
+        defer { H5Sclose(space) }
+        let rank = H5Sget_simple_extent_ndims(space)
+        guard rank >= 0, rank <= 8 else { throw LSTMError.format("\(where_): unsupported rank \(rank)") }
+        var dims = [hsize_t](repeating: 0, count: Int(rank))
+        guard H5Sget_simple_extent_dims(space, &dims, nil) >= 0 else {
+            throw LSTMError.format("\(where_): cannot read the dataset's shape")
+        }
+        return try dims.map {
+            guard $0 <= hsize_t(1 << 40) else { throw LSTMError.format("\(where_): absurd dimension \($0)") }
+            return Int($0)
+        }
+    }
+
+    func writeFloats(_ name: String, shape: [Int], values: [Float]) throws {
+        let dims = shape.map { hsize_t($0) }
+        let space = dims.isEmpty ? H5Screate(H5S_SCALAR) : H5Screate_simple(Int32(dims.count), dims, nil)
+        guard space >= 0 else { throw LSTMError.io("\(path(name)): cannot create the dataspace") }
+        defer { H5Sclose(space) }
+        let d = H5Dcreate2(id, name, lstm_h5t_ieee_f32le(), space, lstm_h5p_default(), lstm_h5p_default(), lstm_h5p_default())
+        guard d >= 0 else { throw LSTMError.io("\(path(name)): cannot create the dataset") }
+        defer { H5Dclose(d) }
+        let status = values.withUnsafeBytes {
+            H5Dwrite(d, lstm_h5t_native_float(), lstm_h5s_all(), lstm_h5s_all(), lstm_h5p_default(), $0.baseAddress)
+        }
+        guard status >= 0 else { throw LSTMError.io("\(path(name)): cannot write the values") }
+    }
+
+    func writeInt(_ name: String, _ value: Int64) throws {
+        let space = H5Screate(H5S_SCALAR)
+        guard space >= 0 else { throw LSTMError.io("\(path(name)): cannot create the dataspace") }
+        defer { H5Sclose(space) }
+        let d = H5Dcreate2(id, name, lstm_h5t_std_i64le(), space, lstm_h5p_default(), lstm_h5p_default(), lstm_h5p_default())
+        guard d >= 0 else { throw LSTMError.io("\(path(name)): cannot create the dataset") }
+        defer { H5Dclose(d) }
+        var v = value
+        guard H5Dwrite(d, lstm_h5t_native_int64(), lstm_h5s_all(), lstm_h5s_all(), lstm_h5p_default(), &v) >= 0 else {
+            throw LSTMError.io("\(path(name)): cannot write the value")
+        }
+    }
+
+    // MARK: String attributes
+
+    /// A string attribute, scalar or array, stored variable-length (UTF-8 or ASCII) or
+    /// fixed-length (as older Keras wrote them). nil if absent.
+    func stringsAttribute(_ name: String) throws -> [String]? {
+        guard H5Aexists(id, name) > 0 else { return nil }
+        let where_ = "\(location) attribute '\(name)'"
+        let a = H5Aopen(id, name, lstm_h5p_default())
+        guard a >= 0 else { throw LSTMError.format("\(where_): cannot open") }
+        defer { H5Aclose(a) }
+        let t = H5Aget_type(a)
+        guard t >= 0 else { throw LSTMError.format("\(where_): cannot read its type") }
+        defer { H5Tclose(t) }
+        guard H5Tget_class(t) == H5T_STRING else { throw LSTMError.format("\(where_): not a string") }
+        let space = H5Aget_space(a)
+        guard space >= 0 else { throw LSTMError.format("\(where_): cannot read its shape") }
+        defer { H5Sclose(space) }
+        let n = H5Sget_simple_extent_npoints(space)
+        guard n >= 0, n < 1 << 20 else { throw LSTMError.format("\(where_): absurd size \(n)") }
+        let count = Int(n)
+        if count == 0 { return [] }
+        let mem = H5Tcopy(lstm_h5t_c_s1())
+        defer { H5Tclose(mem) }
+        H5Tset_cset(mem, H5Tget_cset(t))
+        if H5Tis_variable_str(t) > 0 {
+            H5Tset_size(mem, lstm_h5t_variable())
+            var ptrs = [UnsafeMutablePointer<CChar>?](repeating: nil, count: count)
+            guard H5Aread(a, mem, &ptrs) >= 0 else { throw LSTMError.format("\(where_): cannot read") }
+            defer { H5Dvlen_reclaim(mem, space, lstm_h5p_default(), &ptrs) }
+            return ptrs.map { $0.map { String(cString: $0) } ?? "" }
+        }
+        let size = H5Tget_size(t)
+        guard size > 0, size < 1 << 24, (try? checkedProduct([count, size], where_)) != nil else {
+            throw LSTMError.format("\(where_): absurd string size \(size)")
+        }
+        H5Tset_size(mem, size)
+        H5Tset_strpad(mem, H5Tget_strpad(t))
+        var buf = [UInt8](repeating: 0, count: count * size)
+        guard H5Aread(a, mem, &buf) >= 0 else { throw LSTMError.format("\(where_): cannot read") }
+        return (0..<count).map { k in
+            let bytes = buf[(k * size)..<((k + 1) * size)]
+            let end = bytes.firstIndex(of: 0) ?? bytes.endIndex
+            var s = String(decoding: bytes[bytes.startIndex..<end], as: UTF8.self)
+            while s.hasSuffix(" ") { s.removeLast() }
+            return s
+        }
+    }
+
+    /// Writes a string attribute as h5py writes a Python str: variable-length UTF-8, scalar
+    /// (one value) or a 1-D array.
+    func writeStringsAttribute(_ name: String, _ values: [String], scalar: Bool = false) throws {
+        let where_ = "\(location) attribute '\(name)'"
+        let t = H5Tcopy(lstm_h5t_c_s1())
+        defer { H5Tclose(t) }
+        H5Tset_size(t, lstm_h5t_variable())
+        H5Tset_cset(t, H5T_CSET_UTF8)
+        var dims = [hsize_t(values.count)]
+        let space = scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &dims, nil)
+        guard space >= 0 else { throw LSTMError.io("\(where_): cannot create the dataspace") }
+        defer { H5Sclose(space) }
+        if H5Aexists(id, name) > 0 { H5Adelete(id, name) }
+        let a = H5Acreate2(id, name, t, space, lstm_h5p_default(), lstm_h5p_default())
+        guard a >= 0 else { throw LSTMError.io("\(where_): cannot create") }
+        defer { H5Aclose(a) }
+        let cstrings = values.map { strdup($0) }
+        defer { cstrings.forEach { free($0) } }
+        var ptrs: [UnsafeMutablePointer<CChar>?] = cstrings
+        guard H5Awrite(a, t, &ptrs) >= 0 else { throw LSTMError.io("\(where_): cannot write") }
+    }
+
+    func writeStringAttribute(_ name: String, _ value: String) throws {
+        try writeStringsAttribute(name, [value], scalar: true)
+    }
+}

@@ -1,0 +1,438 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LSTMCore
+
+/// Keras files in and out: Keras 3 `.weights.h5`, legacy (Keras 2 layout) `.h5` weights, whole
+/// models as `.keras` (zip) and legacy `.h5`.
+public enum KerasFiles {
+    /// The Keras version whose file layout this library writes.
+    static let writtenKerasVersion = "3.15.1"
+
+    // MARK: - Public entry points
+
+    /// Loads a whole model: `.keras`, or `.h5` with a `model_config` (Keras 3 or Keras 2 style).
+    /// The compile config is restored when present and supported (else the model comes back
+    /// uncompiled, ready for inference), and so is the optimizer state of a `.keras` file.
+    public static func loadModel(_ path: String) throws -> Sequential<Float> {
+        let bytes = try FileIO.read(path)
+        if bytes.starts(with: [0x50, 0x4B, 0x03, 0x04]) {
+            let (config, weightsBytes) = try kerasArchive(bytes, path: path)
+            let parsed = try KerasConfig.parseModel(config, lenientCompile: true)
+            let model = try Sequential<Float>(spec: parsed.spec, seed: 0)
+            let loss = (try? JSON.parse(config))?["compile_config"]?["loss"]
+            try withTemporaryHDF5(weightsBytes, path: path) { file in
+                var compile = parsed.compile
+                // Keras 3 leaves the optimizer out of compile_config once it has been built;
+                // the saved optimizer variables still say which it was and its learning rate.
+                if compile == nil, let loss, !loss.isNull, let optimizer = try? savedOptimizer(file) {
+                    compile = try? KerasConfig.parseCompile(.object([("optimizer", optimizer), ("loss", loss)]))
+                }
+                compileIfPossible(model, compile)
+                try loadKeras3Layout(file, into: model)
+            }
+            return model
+        }
+        return try readHDF5Safely(path) {
+            let file = try H5Group.openFile(path)
+            guard let configText = try file.stringsAttribute("model_config")?.first else {
+                throw LSTMError.format("'\(path)' holds no model_config: it is a weights-only file (load it into a model with load_weights)")
+            }
+            var parsed = try KerasConfig.parseModel(configText, forceFlavor: try flavor(of: file), lenientCompile: true)
+            if parsed.compile == nil, let training = try file.stringsAttribute("training_config")?.first {
+                parsed.compile = try? compileFromTrainingConfig(training)
+            }
+            let model = try Sequential<Float>(spec: parsed.spec, seed: 0)
+            compileIfPossible(model, parsed.compile)
+            let weightsGroup = file.isGroup("model_weights") ? try file.group("model_weights") : file
+            try model.setWeights(try readLegacyLayout(weightsGroup, model: model))
+            return model
+        }
+    }
+
+    /// Loads weights from `.weights.h5` (Keras 3 layout, also written by tf-keras), legacy `.h5`
+    /// weights (matched by layer position, as Keras does), or the weights inside `.keras` / full
+    /// `.h5`. A mismatch fails with `.shapeMismatch` and leaves the model as it was.
+    public static func loadWeights(_ path: String, into model: Sequential<Float>) throws {
+        let bytes = try FileIO.read(path)
+        if bytes.starts(with: [0x50, 0x4B, 0x03, 0x04]) {
+            let (_, weightsBytes) = try kerasArchive(bytes, path: path)
+            try withTemporaryHDF5(weightsBytes, path: path) { try loadKeras3Layout($0, into: model) }
+            return
+        }
+        try readHDF5Safely(path) {
+            let file = try H5Group.openFile(path)
+            if file.isGroup("layers") {
+                try loadKeras3Layout(file, into: model)
+            } else if try file.stringsAttribute("layer_names") != nil {
+                try model.setWeights(try readLegacyLayout(file, model: model))
+            } else if file.isGroup("model_weights") {
+                try model.setWeights(try readLegacyLayout(try file.group("model_weights"), model: model))
+            } else {
+                throw LSTMError.format("'\(path)' is an HDF5 file but not Keras weights (no 'layers' group, 'layer_names' or 'model_weights')")
+            }
+        }
+    }
+
+    /// Writes the Keras 3 `.weights.h5` layout (with the optimizer state once compiled), or the
+    /// legacy Keras 2 layout for a path ending in `.h5` but not `.weights.h5`. Atomic.
+    public static func saveWeights(_ model: Sequential<Float>, to path: String) throws {
+        let legacy = path.hasSuffix(".h5") && !path.hasSuffix(".weights.h5")
+        try FileIO.atomicWrite(path) { temp in
+            try HDF5.locked {
+                let file = try H5Group.createFile(temp)
+                if legacy {
+                    try writeLegacyLayout(file, model: model)
+                } else {
+                    try writeKeras3Layout(file, model: model)
+                }
+                try file.flush()
+            }
+        }
+    }
+
+    /// Writes the whole model: `.keras` (config.json, metadata.json, model.weights.h5) or, for
+    /// `.h5` / `.hdf5`, the legacy full-model file. Atomic.
+    public static func saveModel(_ model: Sequential<Float>, to path: String) throws {
+        let config = try KerasConfig.modelJSON(model.spec, compile: model.compileSpec).serialized()
+        if path.hasSuffix(".h5") || path.hasSuffix(".hdf5") {
+            try FileIO.atomicWrite(path) { temp in
+                try HDF5.locked {
+                    let file = try H5Group.createFile(temp)
+                    try file.writeStringAttribute("backend", "tensorflow")
+                    try file.writeStringAttribute("keras_version", writtenKerasVersion)
+                    let model_ = try JSON.parse(config)
+                    let withoutCompile: JSON
+                    if case .object(let members) = model_ {
+                        withoutCompile = .object(members.filter { $0.0 != "compile_config" })
+                    } else { withoutCompile = model_ }
+                    try file.writeStringAttribute("model_config", withoutCompile.serialized())
+                    if let c = model.compileSpec {
+                        try file.writeStringAttribute("training_config", trainingConfig(c).serialized())
+                    }
+                    let weights = try file.createGroup("model_weights")
+                    try weights.writeStringAttribute("backend", "tensorflow")
+                    try weights.writeStringAttribute("keras_version", writtenKerasVersion)
+                    try writeLegacyLayout(weights, model: model, prefix: model.spec.name + "/")
+                    try file.flush()
+                }
+            }
+            return
+        }
+        guard path.hasSuffix(".keras") else {
+            throw LSTMError.invalidArgument("cannot tell the format of '\(path)': save to a name ending in .keras or .h5")
+        }
+        let (dir, name) = FileIO.split(path)
+        let weightsPath = try FileIO.temporaryPath(in: dir, base: name + ".weights.h5")
+        defer { unlink(weightsPath) }
+        try HDF5.locked {
+            let file = try H5Group.createFile(weightsPath)
+            try writeKeras3Layout(file, model: model)
+            try file.flush()
+        }
+        let weights = try FileIO.read(weightsPath)
+        let metadata = JSON.object([("keras_version", .string(writtenKerasVersion)), ("date_saved", .string(dateSaved())),
+                                    ("saved_by", .string("liblstm"))]).serialized()
+        let archive = Zip.write([Zip.Entry(name: "metadata.json", data: Array(metadata.utf8)),
+                                 Zip.Entry(name: "config.json", data: Array(config.utf8)),
+                                 Zip.Entry(name: "model.weights.h5", data: weights)])
+        try FileIO.atomicWrite(path) { try FileIO.write(archive, to: $0) }
+    }
+
+    // MARK: - Helpers
+
+    /// Runs an HDF5 read in a child process first (see HDF5.survivesInChild), then here.
+    static func readHDF5Safely<R>(_ path: String, _ read: () throws -> R) throws -> R {
+        guard HDF5.survivesInChild({ _ = try HDF5.locked(read) }) else {
+            throw LSTMError.format("'\(path)' is damaged: the HDF5 library could not read it safely")
+        }
+        return try HDF5.locked(read)
+    }
+
+    static func flavor(of file: H5Group) throws -> KerasFlavor? {
+        guard let v = try file.stringsAttribute("keras_version")?.first else { return nil }
+        return v.hasPrefix("1.") || v.hasPrefix("2.") ? .keras2 : .keras3
+    }
+
+    /// The optimizer a Keras 3 weights file's `optimizer/vars` belong to, when that can be told:
+    /// Adam (Keras's defaults but the saved learning rate) or SGD without momentum.
+    static func savedOptimizer(_ file: H5Group) throws -> JSON? {
+        guard file.has("optimizer/vars") else { return nil }
+        let vars = try file.group("optimizer/vars")
+        // Keras numbers further optimizers of a session: "adam_1".
+        guard var name = try vars.stringsAttribute("name")?.first?.lowercased() else { return nil }
+        if let underscore = name.lastIndex(of: "_"), Int(name[name.index(after: underscore)...]) != nil {
+            name = String(name[..<underscore])
+        }
+        let names = try sortedIndexNames(vars)
+        guard names.count >= 2, let lr = try vars.readFloats(names[1]).values.first else { return nil }
+        let config = JSON.object([("learning_rate", .number(Double(lr)))])
+        switch name {
+        case "adam": return .object([("class_name", .string("Adam")), ("config", config)])
+        case "sgd" where names.count == 2: return .object([("class_name", .string("SGD")), ("config", config)])
+        default: return nil
+        }
+    }
+
+    static func compileIfPossible(_ model: Sequential<Float>, _ spec: CompileSpec?) {
+        if let spec { try? model.compile(spec) }
+    }
+
+    /// The compile settings of an .h5 file's training_config ({"loss": ..., "optimizer_config": ...}).
+    static func compileFromTrainingConfig(_ text: String) throws -> CompileSpec {
+        let j = try JSON.parse(text)
+        guard let loss = j["loss"], let opt = j["optimizer_config"] else {
+            throw LSTMError.format("training_config lacks loss or optimizer_config")
+        }
+        return try KerasConfig.parseCompile(.object([("optimizer", opt), ("loss", loss)]))
+    }
+
+    static func trainingConfig(_ c: CompileSpec) -> JSON {
+        let compile = KerasConfig.compileJSON(c)
+        var members: [(String, JSON)] = []
+        if case .object(let m) = compile {
+            for (k, v) in m where k != "optimizer" { members.append((k, v)) }
+        }
+        if let opt = compile["optimizer"] {
+            members.append(("optimizer_config", .object([("class_name", opt["class_name"] ?? .null),
+                                                         ("config", opt["config"] ?? .object([]))])))
+        }
+        return .object(members)
+    }
+
+    static func dateSaved() -> String {
+        var t = time(nil)
+        var tm = tm()
+        gmtime_r(&t, &tm)
+        var buf = [CChar](repeating: 0, count: 32)
+        strftime(&buf, 32, "%Y-%m-%d@%H:%M:%S", &tm)
+        return String(cString: buf)
+    }
+
+    /// config.json and model.weights.h5 of a .keras archive.
+    static func kerasArchive(_ bytes: [UInt8], path: String) throws -> (String, [UInt8]) {
+        let entries = try Zip.read(bytes, file: path)
+        guard let config = entries.first(where: { $0.name == "config.json" }) else {
+            throw LSTMError.format("'\(path)' is a zip file without config.json: not a .keras file")
+        }
+        guard let weights = entries.first(where: { $0.name == "model.weights.h5" }) else {
+            throw LSTMError.format("'\(path)' has no model.weights.h5")
+        }
+        return (String(decoding: config.data, as: UTF8.self), weights.data)
+    }
+
+    /// Opens HDF5 bytes (a .keras member) through a private temporary file.
+    static func withTemporaryHDF5(_ bytes: [UInt8], path: String, _ body: (H5Group) throws -> Void) throws {
+        var template = Array("/tmp/liblstm-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw LSTMError.io("cannot create a temporary file: \(FileIO.errorText())") }
+        close(fd)
+        let temp = String(cString: template)
+        defer { unlink(temp) }
+        try FileIO.write(bytes, to: temp)
+        try readHDF5Safely(path) {
+            do {
+                try body(try H5Group.openFile(temp))
+            } catch let e as LSTMError {
+                // Name the user's file, not our temporary copy.
+                throw e.replacing(temp, with: "\(path):model.weights.h5")
+            }
+        }
+    }
+
+    /// Keras 3's key for each layer: the class in snake case, numbered per class.
+    static func layerKeys(_ spec: ModelSpec) -> [String] {
+        var counts: [String: Int] = [:]
+        return spec.layers.map { layer in
+            let cls = className(layer)
+            let n = counts[cls, default: 0]
+            counts[cls] = n + 1
+            return KerasConfig.defaultName(cls, n)
+        }
+    }
+
+    static func className(_ layer: LayerSpec) -> String {
+        switch layer {
+        case .lstm: return "LSTM"
+        case .dense: return "Dense"
+        }
+    }
+
+    static func shapeText(_ s: [Int]) -> String {
+        "(" + s.map(String.init).joined(separator: ", ") + (s.count == 1 ? ",)" : ")")
+    }
+
+    /// Checks one array read from a file against the model's weight k.
+    static func checked(_ model: Sequential<Float>, _ k: Int, _ read: (shape: [Int], values: [Float]), layer: String) throws -> [Float] {
+        let want = model.weightShapes[k]
+        guard read.shape == want else {
+            let weight = model.weightNames[k].split(separator: "/").last.map(String.init) ?? model.weightNames[k]
+            throw LSTMError.shapeMismatch("layer '\(layer)': \(weight) has shape \(shapeText(read.shape)) in the file, the model expects \(shapeText(want))")
+        }
+        return read.values
+    }
+
+    // MARK: - Keras 3 layout
+
+    static func loadKeras3Layout(_ file: H5Group, into model: Sequential<Float>) throws {
+        let layersGroup = try file.group("layers")
+        let keys = layerKeys(model.spec)
+        var new = model.weights
+        for (li, layer) in model.spec.layers.enumerated() {
+            let key = keys[li]
+            let varsPath = { if case .lstm = layer { return "\(key)/cell/vars" } else { return "\(key)/vars" } }()
+            guard layersGroup.has(varsPath) else {
+                throw LSTMError.shapeMismatch("the file has no weights for layer '\(layer.name)' (\(className(layer))): expected layers/\(varsPath)")
+            }
+            let vars = try layersGroup.group(varsPath)
+            let names = try sortedIndexNames(vars)
+            let range = model.layerWeightRanges[li]
+            guard names.count == range.count else {
+                throw LSTMError.shapeMismatch("layer '\(layer.name)': the file holds \(names.count) weights, the model has \(range.count)")
+            }
+            for (j, k) in range.enumerated() {
+                new[k] = try checked(model, k, try vars.readFloats(names[j]), layer: layer.name)
+            }
+        }
+        let extra = try layersGroup.memberNames().filter { !keys.contains($0) }
+        guard extra.isEmpty else {
+            throw LSTMError.shapeMismatch("the file holds weights for layers the model does not have: \(extra.joined(separator: ", "))")
+        }
+        try model.setWeights(new)
+        try restoreOptimizer(file, into: model)
+    }
+
+    /// Dataset names "0", "1", ..., "10" in numeric order.
+    static func sortedIndexNames(_ g: H5Group) throws -> [String] {
+        let names = try g.memberNames().filter { g.isDataset($0) }
+        let numbers = try names.map { n -> Int in
+            guard let v = Int(n), v >= 0 else { throw LSTMError.format("\(g.location): unexpected dataset '\(n)'") }
+            return v
+        }
+        return zip(numbers, names).sorted { $0.0 < $1.0 }.map(\.1)
+    }
+
+    static func restoreOptimizer(_ file: H5Group, into model: Sequential<Float>) throws {
+        guard model.compileSpec != nil, file.has("optimizer/vars") else { return }
+        let vars = try file.group("optimizer/vars")
+        let names = try sortedIndexNames(vars)
+        guard names.count >= 2, let expected = model.optimizerSlots, names.count == 2 + expected.slots.count else { return }
+        let iterations = try vars.readInt(names[0])
+        let slots = try names.dropFirst(2).map { try vars.readFloats($0).values }
+        try model.setOptimizerSlots(iterations: Int(iterations), slots: slots)
+    }
+
+    static func writeKeras3Layout(_ file: H5Group, model: Sequential<Float>) throws {
+        let layersGroup = try file.createGroup("layers")
+        let keys = layerKeys(model.spec)
+        for (li, layer) in model.spec.layers.enumerated() {
+            let g = try layersGroup.createGroup(keys[li])
+            let target: H5Group
+            if case .lstm = layer {
+                target = try g.createGroup("cell").createGroup("vars")
+                try target.writeStringAttribute("name", "lstm_cell")
+            } else {
+                target = try g.createGroup("vars")
+            }
+            for (j, k) in model.layerWeightRanges[li].enumerated() {
+                try target.writeFloats(String(j), shape: model.weightShapes[k], values: model.weights[k])
+            }
+            if case .lstm = layer {
+                try g.createGroup("vars").writeStringAttribute("name", layer.name)
+            } else {
+                try target.writeStringAttribute("name", layer.name)
+            }
+        }
+        if let c = model.compileSpec, let state = model.optimizerSlots {
+            let vars = try file.createGroup("optimizer").createGroup("vars")
+            let (name, lr): (String, Double) = {
+                switch c.optimizer {
+                case .adam(let lr, _, _, _): return ("adam", lr)
+                case .sgd(let lr, _, _): return ("sgd", lr)
+                }
+            }()
+            try vars.writeStringAttribute("name", name)
+            try vars.writeInt("0", Int64(state.iterations))
+            try vars.writeFloats("1", shape: [], values: [Float(lr)])
+            let perWeight = state.slots.count / max(model.weights.count, 1)
+            for (i, s) in state.slots.enumerated() {
+                try vars.writeFloats(String(i + 2), shape: model.weightShapes[i / max(perWeight, 1)], values: s)
+            }
+        }
+        try file.createGroup("vars").writeStringAttribute("name", model.spec.name)
+    }
+
+    // MARK: - Legacy (Keras 2) layout
+
+    /// Layers with weights, in file order, matched to the model's layers by position.
+    static func readLegacyLayout(_ g: H5Group, model: Sequential<Float>) throws -> [[Float]] {
+        guard let layerNames = try g.stringsAttribute("layer_names") else {
+            throw LSTMError.format("\(g.location): no 'layer_names' attribute (not Keras weights)")
+        }
+        var fileLayers: [(name: String, weights: [String])] = []
+        for name in layerNames {
+            let lg = try g.group(name)
+            let w = try lg.stringsAttribute("weight_names") ?? []
+            if !w.isEmpty { fileLayers.append((name, w)) }
+        }
+        let ranges = model.layerWeightRanges
+        guard fileLayers.count == ranges.count else {
+            throw LSTMError.shapeMismatch("the file holds weights for \(fileLayers.count) layers (\(fileLayers.map(\.name).joined(separator: ", "))), the model has \(ranges.count) layers with weights")
+        }
+        var new = model.weights
+        for (li, fileLayer) in fileLayers.enumerated() {
+            let layer = model.spec.layers[li]
+            guard fileLayer.weights.count == ranges[li].count else {
+                throw LSTMError.shapeMismatch("layer '\(layer.name)' (file layer '\(fileLayer.name)'): the file holds \(fileLayer.weights.count) weights, the model has \(ranges[li].count)")
+            }
+            let lg = try g.group(fileLayer.name)
+            for (j, k) in ranges[li].enumerated() {
+                new[k] = try checked(model, k, try lg.readFloats(fileLayer.weights[j]), layer: layer.name)
+            }
+        }
+        return new
+    }
+
+    static func writeLegacyLayout(_ g: H5Group, model: Sequential<Float>, prefix: String = "") throws {
+        try g.writeStringsAttribute("layer_names", model.spec.layers.map(\.name))
+        for (li, layer) in model.spec.layers.enumerated() {
+            let lg = try g.createGroup(layer.name)
+            let cell = { if case .lstm = layer { return "/lstm_cell" } else { return "" } }()
+            var names: [String] = []
+            for k in model.layerWeightRanges[li] {
+                let short = model.weightNames[k].split(separator: "/").last.map(String.init) ?? "w"
+                let path = "\(prefix)\(layer.name)\(cell)/\(short)"
+                names.append(path)
+                var parent = lg
+                let parts = path.split(separator: "/").map(String.init)
+                for part in parts.dropLast() {
+                    parent = parent.isGroup(part) ? try parent.group(part) : try parent.createGroup(part)
+                }
+                try parent.writeFloats(parts.last!, shape: model.weightShapes[k], values: model.weights[k])
+            }
+            try lg.writeStringsAttribute("weight_names", names)
+        }
+        if !prefix.isEmpty {
+            try g.createGroup("top_level_model_weights").writeStringsAttribute("weight_names", [])
+        }
+    }
+}
+
+extension LSTMError {
+    /// The same error with `text` replaced in its message.
+    func replacing(_ text: String, with other: String) -> LSTMError {
+        func r(_ m: String) -> String { m.split(separator: text, omittingEmptySubsequences: false).joined(separator: other) }
+        switch self {
+        case .invalidArgument(let m): return .invalidArgument(r(m))
+        case .shapeMismatch(let m): return .shapeMismatch(r(m))
+        case .invalidState(let m): return .invalidState(r(m))
+        case .io(let m): return .io(r(m))
+        case .format(let m): return .format(r(m))
+        case .unsupported(let m): return .unsupported(r(m))
+        case .numeric(let m): return .numeric(r(m))
+        case .memory(let m): return .memory(r(m))
+        case .cancelled(let m): return .cancelled(r(m))
+        case .internal(let m): return .internal(r(m))
+        }
+    }
+}
