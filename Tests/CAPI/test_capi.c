@@ -334,13 +334,93 @@ static void test_predict_against_reference_and_bad_sizes(void) {
     CHECK(memcmp(w, w2, np * sizeof *w) == 0, "weights unchanged by failed set_weights");
     free(w); free(w2);
 
-    /* Not implemented yet: the file functions say so and change nothing. */
-    EXPECT_STATUS(lstm_model_load("/nonexistent/model.keras", &m), LSTM_ERROR_UNSUPPORTED);
-    EXPECT_STATUS(lstm_model_save_weights(m, "/tmp/x.weights.h5"), LSTM_ERROR_UNSUPPORTED);
     lstm_model_free(m);
 }
 
 /* ------------------------------------------------------------------------------------------ */
+
+/* Files: save and load through every format, bad paths and files, mismatches. */
+static void test_files(void) {
+    char dir[] = "/tmp/lstm-capi-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    char path[256];
+    lstm_model *m = make(STACKED_JSON, 21), *back = NULL;
+    EXPECT_STATUS(lstm_model_compile(m, "{\"optimizer\": \"adam\", \"loss\": \"mse\"}"), LSTM_OK);
+    size_t np = 0;
+    lstm_model_param_count(m, &np);
+    float *w = malloc(np * sizeof *w), *w2 = malloc(np * sizeof *w2);
+    lstm_model_get_weights(m, w, np);
+    const char *models[2] = {"m.keras", "m.h5"};
+    for (int k = 0; k < 2; k++) {
+        snprintf(path, sizeof path, "%s/%s", dir, models[k]);
+        EXPECT_STATUS(lstm_model_save(m, path), LSTM_OK);
+        back = NULL;
+        EXPECT_STATUS(lstm_model_load(path, &back), LSTM_OK);
+        if (back) {
+            EXPECT_STATUS(lstm_model_get_weights(back, w2, np), LSTM_OK);
+            CHECK(memcmp(w, w2, np * sizeof *w) == 0, "%s round trip", models[k]);
+            double loss;
+            float x[3 * 4] = {0}, y[4 * 2] = {0};
+            EXPECT_STATUS(lstm_model_evaluate(back, x, y, 1, 4, &loss), LSTM_OK); /* compiled */
+            lstm_model_free(back);
+        }
+    }
+    const char *weights[2] = {"w.weights.h5", "w_legacy.h5"};
+    for (int k = 0; k < 2; k++) {
+        snprintf(path, sizeof path, "%s/%s", dir, weights[k]);
+        EXPECT_STATUS(lstm_model_save_weights(m, path), LSTM_OK);
+        lstm_model *other = make(STACKED_JSON, 22);
+        EXPECT_STATUS(lstm_model_load_weights(other, path), LSTM_OK);
+        lstm_model_get_weights(other, w2, np);
+        CHECK(memcmp(w, w2, np * sizeof *w) == 0, "%s round trip", weights[k]);
+        lstm_model_free(other);
+    }
+    /* A weights-only file is not a model. */
+    snprintf(path, sizeof path, "%s/w.weights.h5", dir);
+    EXPECT_STATUS(lstm_model_load(path, &back), LSTM_ERROR_FORMAT);
+    /* Another model's weights: SHAPE, and the model keeps its weights. */
+    lstm_model *sine = make(SINE_JSON, 3);
+    size_t sp = 0;
+    lstm_model_param_count(sine, &sp);
+    float *sw = malloc(sp * sizeof *sw), *sw2 = malloc(sp * sizeof *sw2);
+    lstm_model_get_weights(sine, sw, sp);
+    EXPECT_STATUS(lstm_model_load_weights(sine, path), LSTM_ERROR_SHAPE);
+    EXPECT_MESSAGE("layer 'lstm'");
+    lstm_model_get_weights(sine, sw2, sp);
+    CHECK(memcmp(sw, sw2, sp * sizeof *sw) == 0, "model unchanged after a mismatch");
+    /* Missing, unreadable and non-Keras files. */
+    EXPECT_STATUS(lstm_model_load("/nonexistent/dir/m.keras", &back), LSTM_ERROR_IO);
+    EXPECT_STATUS(lstm_model_load_weights(sine, "/nonexistent/w.weights.h5"), LSTM_ERROR_IO);
+    snprintf(path, sizeof path, "%s/text.h5", dir);
+    FILE *f = fopen(path, "w");
+    fputs("this is not HDF5", f);
+    fclose(f);
+    EXPECT_STATUS(lstm_model_load(path, &back), LSTM_ERROR_FORMAT);
+    EXPECT_STATUS(lstm_model_load_weights(sine, path), LSTM_ERROR_FORMAT);
+    /* Truncated: FORMAT, never a crash. */
+    snprintf(path, sizeof path, "%s/m.keras", dir);
+    char cut[300];
+    snprintf(cut, sizeof cut, "%s/cut.keras", dir);
+    FILE *in = fopen(path, "rb"), *out = fopen(cut, "wb");
+    char buf[4096];
+    size_t n = fread(buf, 1, sizeof buf, in);
+    fwrite(buf, 1, n / 2, out);
+    fclose(in);
+    fclose(out);
+    back = NULL;
+    EXPECT_STATUS(lstm_model_load(cut, &back), LSTM_ERROR_FORMAT);
+    CHECK(back == NULL, "nothing returned for a damaged file");
+    /* Saves: a bad suffix or folder fails; the old file stays. */
+    snprintf(path, sizeof path, "%s/m.txt", dir);
+    EXPECT_STATUS(lstm_model_save(m, path), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_save(m, "/nonexistent/dir/m.keras"), LSTM_ERROR_IO);
+    lstm_model_free(sine);
+    lstm_model_free(m);
+    free(w); free(w2); free(sw); free(sw2);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0, "cleanup");
+}
 
 static void test_streaming_equals_predict(void) {
     lstm_model *m = make(STACKED_JSON, 9);
@@ -638,6 +718,7 @@ int main(void) {
     test_shapes_and_json();
     test_predict_against_reference_and_bad_sizes();
     test_streaming_equals_predict();
+    test_files();
     test_threads();
     test_training_errors_and_callbacks();
     test_training_is_deterministic();

@@ -252,13 +252,76 @@ def test_bad_inputs_raise_clear_errors():
         Sequential([LSTM(3)]).summary()
 
 
-def test_file_functions_report_that_they_are_not_implemented_yet(tmp_path):
-    m = sine_model(units=4)
-    for call in (lambda: m.save(tmp_path / "m.keras"), lambda: m.save_weights(tmp_path / "m.weights.h5"),
-                 lambda: m.load_weights(tmp_path / "m.weights.h5"), lambda: lstm.load_model(tmp_path / "m.keras")):
-        with pytest.raises(lstm.LSTMError, match="not implemented") as e:
-            call()
-        assert e.value.status_name == "LSTM_ERROR_UNSUPPORTED"
+@pytest.mark.parametrize("name", ["m.keras", "m.h5"])
+def test_save_and_load_model_round_trip(tmp_path, name):
+    lstm.utils.set_random_seed(12)
+    m = Sequential([Input(shape=(None, 2)), LSTM(4, return_sequences=True, go_backwards=True), LSTM(3),
+                    Dense(2, activation="softmax")])
+    m.compile(optimizer=optimizers.Adam(learning_rate=0.02), loss="mae")
+    x = np.random.default_rng(1).uniform(-1, 1, (8, 5, 2))
+    m.fit(x, np.random.default_rng(2).uniform(0, 1, (8, 2)), epochs=2, verbose=0)
+    m.save(tmp_path / name)
+    back = lstm.load_model(tmp_path / name)
+    assert [type(l).__name__ for l in back.layers] == ["LSTM", "LSTM", "Dense"]
+    assert back.layers[0].go_backwards and back.layers[0].return_sequences
+    assert back.input_shape == (None, None, 2) and back.output_shape == (None, 2)
+    for a, b in zip(back.get_weights(), m.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(back.predict(x, verbose=0), m.predict(x, verbose=0))
+    assert json.loads(back.to_json())["compile_config"]["loss"] == "mae"
+    assert back.evaluate(x, np.zeros((8, 2)), verbose=0) == pytest.approx(m.evaluate(x, np.zeros((8, 2)), verbose=0))
+    back.fit(x, np.zeros((8, 2)), epochs=1, verbose=0)  # compiled: training resumes
+
+
+@pytest.mark.parametrize("name", ["w.weights.h5", "w.h5"])
+def test_save_and_load_weights_round_trip(tmp_path, name):
+    m = sine_model(units=6)
+    m.save_weights(tmp_path / name)
+    other = sine_model(units=6)
+    other.load_weights(tmp_path / name)
+    for a, b in zip(other.get_weights(), m.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    wrong = sine_model(units=7)
+    before = wrong.get_weights()
+    with pytest.raises(ValueError, match=r"layer 'lstm\w*': kernel has shape \(1, 24\) in the file, the model expects "
+                                         r"\(1, 28\)"):
+        wrong.load_weights(tmp_path / name)
+    for a, b in zip(wrong.get_weights(), before):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_keras2_hard_sigmoid_models_are_refused_with_a_clear_error():
+    # Their math (0.2x + 0.5) has no Keras 3 config, which the binding describes models with;
+    # the C API loads and runs them (Tests/LSTMTests/KerasFilesTests.swift).
+    with pytest.raises(lstm.LSTMError, match="Keras 2's"):
+        lstm.load_model(os.path.join(KERAS_FIXTURES, "files", "keras2_relu_hardsigmoid_nobias.h5"))
+
+
+def test_file_errors(tmp_path):
+    with pytest.raises(OSError, match="cannot open"):
+        lstm.load_model(tmp_path / "missing.keras")
+    (tmp_path / "junk.h5").write_text("junk")
+    with pytest.raises(lstm.LSTMError, match="not an HDF5 file") as e:
+        lstm.load_model(tmp_path / "junk.h5")
+    assert e.value.status_name == "LSTM_ERROR_FORMAT"
+    with pytest.raises(ValueError, match=".keras or .h5"):
+        sine_model(units=2).save(tmp_path / "m.pkl")
+
+
+KERAS_FIXTURES = os.path.join(REPO, "Tests", "Fixtures")
+
+
+@pytest.mark.parametrize("name", ["keras3_sine.keras", "keras3_stacked_softmax.h5", "keras2_sine.h5",
+                                  "keras2_stacked_softmax.h5", "keras3_relu_hardsigmoid_nobias.keras"])
+def test_models_keras_wrote_give_keras_outputs(name):
+    flavor, model = name.split("_", 1)
+    model = model.rsplit(".", 1)[0]
+    with open(os.path.join(KERAS_FIXTURES, "configs", f"{flavor}_{model}.json")) as f:
+        expected = json.load(f)
+    m = lstm.load_model(os.path.join(KERAS_FIXTURES, "files", name))
+    x = np.array(expected["x"]["values"], dtype=np.float32).reshape(expected["x"]["shape"])
+    y = np.array(expected["y"]["values"], dtype=np.float32).reshape(expected["y"]["shape"])
+    np.testing.assert_allclose(m.predict(x, verbose=0), y, atol=1e-5)
 
 
 def test_missing_library_gives_an_import_error_that_says_what_to_do(tmp_path):
