@@ -1,5 +1,6 @@
 # liblstm — build, test and demo.
-#   make         the release library: build/liblstm.so (Swift runtime linked in statically)
+#   make         the release library build/liblstm.so (Swift runtime linked in statically) and
+#                the command-line tool build/lstm
 #   make test    every test suite: Swift unit tests, ABI checks, the C-API tests, the C example,
 #                the Python binding's tests (pytest, in a virtual environment under build/)
 #   make demo    the sine job end to end from C (build/sine.svg) and from Python (build/sine.png)
@@ -21,9 +22,9 @@ PYTHON     ?= python3
 VENV       := $(BUILD)/venv
 VPY        := $(VENV)/bin/python
 
-.PHONY: all deps lib test test-swift test-abi test-c test-python venv demo clean
+.PHONY: all deps lib cli test test-swift test-abi test-c test-python venv demo clean
 
-all: lib
+all: lib cli
 
 # apt-get only when something is missing, so the targets also work without root elsewhere.
 deps:
@@ -38,6 +39,13 @@ lib: deps
 	$(SWIFT) build $(SWIFTFLAGS)
 	@mkdir -p $(BUILD)
 	cp "$$($(SWIFT) build $(SWIFTFLAGS) --show-bin-path)/liblstm.so" $(LIB)
+
+# The `lstm` command-line tool (info, convert, predict), with the Swift runtime linked in.
+CLIFLAGS := -c release --product lstm-cli -Xswiftc -static-stdlib -Xswiftc -use-ld=lld
+cli: deps
+	$(SWIFT) build $(CLIFLAGS)
+	@mkdir -p $(BUILD)
+	cp "$$($(SWIFT) build $(CLIFLAGS) --show-bin-path)/lstm-cli" $(BUILD)/lstm
 
 $(BUILD)/sine: examples/sine.c examples/sine_data.h include/lstm.h $(LIB)
 	$(CC) $(CFLAGS) $(CWARN) -std=c99 -D_POSIX_C_SOURCE=200809L -Iinclude $< -L$(BUILD) -llstm $(RPATH) -lm -o $@
@@ -57,13 +65,13 @@ venv: lib
 	$(VPY) -m pip install -q --disable-pip-version-check numpy pytest matplotlib
 	$(VPY) -m pip install -q --disable-pip-version-check --force-reinstall --no-deps ./bindings/python
 
-test: lib test-swift test-abi test-c test-python
+test: lib cli test-swift test-abi test-c test-python
 	@s=$$(sed -n 's/.*Executed \([0-9]*\) tests\{0,1\}, with \([0-9]*\) failures.*/\1 \2/p' $(BUILD)/swift-test.log | tail -1); \
 	c=$$(sed -n 's/^C API: \([0-9]*\) passed, \([0-9]*\) failed/\1 \2/p' $(BUILD)/capi.log); \
 	p=$$(sed -n 's/^=* *\([0-9]*\) passed.*/\1/p' $(BUILD)/pytest.log | tail -1); \
 	set -- $$s $$c $$p; echo "tests: $$(($$1 - $$2 + $$3 + $$5)) passed, $$(($$2 + $$4)) failed"
 
-test-python: venv
+test-python: venv cli
 	set -o pipefail; cd $(BUILD) && venv/bin/python -m pytest -q $(CURDIR)/bindings/python/tests 2>&1 | tee pytest.log
 
 test-swift: deps

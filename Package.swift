@@ -8,6 +8,8 @@ let package = Package(
     products: [
         // The C shared library: `swift build -c release --product lstm` writes liblstm.so.
         .library(name: "lstm", type: .dynamic, targets: ["CLSTM"]),
+        // The `lstm` command-line tool (the Makefile installs it as build/lstm).
+        .executable(name: "lstm-cli", targets: ["lstm-cli"]),
     ],
     targets: [
         .target(name: "LSTMCore"),
@@ -22,6 +24,7 @@ let package = Package(
             dependencies: ["LSTMCore", "LSTMKeras", "CLSTMABI"],
             exclude: ["exports.map"]
         ),
+        .executableTarget(name: "lstm-cli", dependencies: ["LSTMCore", "LSTMKeras"]),
         .testTarget(name: "LSTMTests", dependencies: ["LSTMCore", "LSTMKeras"]),
     ],
     swiftLanguageModes: [.v5]

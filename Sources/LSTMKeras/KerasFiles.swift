@@ -139,6 +139,60 @@ public enum KerasFiles {
         try FileIO.atomicWrite(path) { try FileIO.write(archive, to: $0) }
     }
 
+    /// What a Keras file is, without building a model.
+    public struct FileDescription {
+        public var format: String
+        /// "Keras 3.15.1", "tf-keras 2.21.0", ... or "unknown".
+        public var writer: String
+        public var isModel: Bool
+        public var weightCount: Int
+    }
+
+    public static func describe(_ path: String) throws -> FileDescription {
+        let bytes = try FileIO.read(path)
+        if bytes.starts(with: [0x50, 0x4B, 0x03, 0x04]) {
+            let entries = try Zip.read(bytes, file: path)
+            var writer = "unknown"
+            if let meta = entries.first(where: { $0.name == "metadata.json" }),
+               let j = try? JSON.parse(String(decoding: meta.data, as: UTF8.self)),
+               let v = j["keras_version"]?.stringValue {
+                writer = (j["saved_by"]?.stringValue.map { "\($0) (Keras \(v) format)" }) ?? "Keras \(v)"
+            }
+            return FileDescription(format: ".keras (zip: config.json, model.weights.h5)", writer: writer, isModel: true,
+                                   weightCount: 0)
+        }
+        return try readHDF5Safely(path) {
+            let file = try H5Group.openFile(path)
+            let version = try file.stringsAttribute("keras_version")?.first
+                ?? (file.isGroup("model_weights") ? try file.group("model_weights").stringsAttribute("keras_version")?.first : nil)
+            let writer = version.map { $0.hasPrefix("2.") ? "tf-keras / Keras \($0)" : "Keras \($0)" } ?? "unknown (no keras_version)"
+            if try file.stringsAttribute("model_config") != nil {
+                return FileDescription(format: "legacy full-model .h5 (model_config + model_weights)", writer: writer,
+                                       isModel: true, weightCount: 0)
+            }
+            if file.isGroup("layers") {
+                let hasNames = file.isGroup("vars") ? (try file.group("vars").stringsAttribute("name")) != nil : false
+                return FileDescription(format: "Keras 3 .weights.h5", writer: hasNames ? "Keras 3" : "tf-keras (no name attributes)",
+                                       isModel: false, weightCount: try countDatasets(try file.group("layers")))
+            }
+            if let names = try file.stringsAttribute("layer_names") {
+                var count = 0
+                for n in names { count += try file.group(n).stringsAttribute("weight_names")?.count ?? 0 }
+                return FileDescription(format: "legacy (Keras 2 layout) .h5 weights", writer: writer, isModel: false,
+                                       weightCount: count)
+            }
+            throw LSTMError.format("'\(path)' is an HDF5 file but not a Keras model or weights file")
+        }
+    }
+
+    static func countDatasets(_ g: H5Group) throws -> Int {
+        var n = 0
+        for name in try g.memberNames() {
+            if g.isDataset(name) { n += 1 } else if g.isGroup(name) { n += try countDatasets(try g.group(name)) }
+        }
+        return n
+    }
+
     // MARK: - Helpers
 
     /// Runs an HDF5 read in a child process first (see HDF5.survivesInChild), then here.

@@ -525,3 +525,49 @@ def test_users_sine_script_runs_with_changed_imports(tmp_path):
     assert len(losses) == 20, r.stdout
     assert losses[0] / losses[-1] >= 10, losses
     assert png.stat().st_size > 10000
+
+
+# ------------------------------------------------------------------------------------------------
+# The `lstm` command-line tool (build/lstm)
+
+LSTM_TOOL = os.path.join(REPO, "build", "lstm")
+
+
+def tool(*args):
+    return subprocess.run([LSTM_TOOL, *map(str, args)], capture_output=True, text=True, timeout=120)
+
+
+def test_tool_info_describes_keras_files():
+    r = tool("info", os.path.join(KERAS_FIXTURES, "files", "keras2_stacked_softmax.h5"))
+    assert r.returncode == 0, r.stderr
+    assert "tf-keras / Keras 2.21.0" in r.stdout and "legacy full-model .h5" in r.stdout
+    assert re.search(r"lstm_1 \(LSTM\)\s+\(None, 7, 6\)\s+216\s", r.stdout), r.stdout
+    assert "total params: 474" in r.stdout
+    r = tool("info", os.path.join(KERAS_FIXTURES, "files", "keras3_sine.weights.h5"))
+    assert r.returncode == 0 and "weights-only" in r.stdout and "5 arrays" in r.stdout
+    r = tool("info", os.path.join(KERAS_FIXTURES, "files", "missing.keras"))
+    assert r.returncode == 1 and "cannot open" in r.stderr
+    assert tool("bogus").returncode == 2
+
+
+def test_tool_converts_keras2_h5_to_keras_and_predicts_npy(tmp_path):
+    src = os.path.join(KERAS_FIXTURES, "files", "keras2_stacked_softmax.h5")
+    for out in ("m.keras", "m.h5", "m.weights.h5"):
+        r = tool("convert", src, tmp_path / out)
+        assert r.returncode == 0, r.stderr
+    with open(os.path.join(KERAS_FIXTURES, "configs", "keras2_stacked_softmax.json")) as f:
+        expected = json.load(f)
+    x = np.array(expected["x"]["values"]).reshape(expected["x"]["shape"])  # float64 on purpose
+    y = np.array(expected["y"]["values"], dtype=np.float32).reshape(expected["y"]["shape"])
+    np.save(tmp_path / "x.npy", x)
+    for model in ("m.keras", "m.h5"):
+        r = tool("predict", tmp_path / model, tmp_path / "x.npy", tmp_path / "y.npy")
+        assert r.returncode == 0, r.stderr
+        got = np.load(tmp_path / "y.npy")
+        assert got.dtype == np.float32 and got.shape == y.shape
+        np.testing.assert_allclose(got, y, atol=1e-5)
+    converted = lstm.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(converted.predict(x.astype(np.float32), verbose=0), y, atol=1e-5)
+    np.save(tmp_path / "bad.npy", x[:, :, :1])
+    r = tool("predict", tmp_path / "m.keras", tmp_path / "bad.npy", tmp_path / "y.npy")
+    assert r.returncode == 1 and "expected" in r.stderr.lower()
