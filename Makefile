@@ -2,7 +2,8 @@
 #   make         the release library build/liblstm.so (Swift runtime linked in statically) and
 #                the command-line tool build/lstm
 #   make test    every test suite: Swift unit tests, ABI checks, the C-API tests, the C example,
-#                the Python binding's tests (pytest, in a virtual environment under build/)
+#                the Python binding's tests (pytest, in a virtual environment under build/), and
+#                real Keras 3 and tf-keras reading the files we write (make test-keras)
 #   make demo    the sine job end to end from C (build/sine.svg) and from Python (build/sine.png)
 # Each target installs the Debian packages it needs when they are missing.
 
@@ -22,7 +23,7 @@ PYTHON     ?= python3
 VENV       := $(BUILD)/venv
 VPY        := $(VENV)/bin/python
 
-.PHONY: all deps lib cli test test-swift test-abi test-c test-python venv demo clean
+.PHONY: all deps lib cli test test-swift test-abi test-c test-python test-keras venv demo clean
 
 all: lib cli
 
@@ -65,11 +66,20 @@ venv: lib
 	$(VPY) -m pip install -q --disable-pip-version-check numpy pytest matplotlib
 	$(VPY) -m pip install -q --disable-pip-version-check --force-reinstall --no-deps ./bindings/python
 
-test: lib cli test-swift test-abi test-c test-python
+test: lib cli test-swift test-abi test-c test-python test-keras
 	@s=$$(sed -n 's/.*Executed \([0-9]*\) tests\{0,1\}, with \([0-9]*\) failures.*/\1 \2/p' $(BUILD)/swift-test.log | tail -1); \
 	c=$$(sed -n 's/^C API: \([0-9]*\) passed, \([0-9]*\) failed/\1 \2/p' $(BUILD)/capi.log); \
 	p=$$(sed -n 's/^=* *\([0-9]*\) passed.*/\1/p' $(BUILD)/pytest.log | tail -1); \
-	set -- $$s $$c $$p; echo "tests: $$(($$1 - $$2 + $$3 + $$5)) passed, $$(($$2 + $$4)) failed"
+	k=$$(sed -n 's/^keras: \([0-9]*\) passed, \([0-9]*\) failed/\1 \2/p' $(BUILD)/keras.log); \
+	set -- $$s $$c $$p $$k; echo "tests: $$(($$1 - $$2 + $$3 + $$5 + $$6)) passed, $$(($$2 + $$4 + $$7)) failed"
+
+# Real Keras (Keras 3 and tf-keras, in their own virtual environment) reads what we write.
+KVENV := $(BUILD)/keras-venv
+test-keras: lib cli
+	@[ -x $(KVENV)/bin/python ] || $(PYTHON) -m venv $(KVENV)
+	$(KVENV)/bin/python -m pip install -q --disable-pip-version-check numpy h5py tensorflow-cpu tf-keras
+	$(KVENV)/bin/python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps ./bindings/python
+	set -o pipefail; cd $(BUILD) && TF_CPP_MIN_LOG_LEVEL=3 keras-venv/bin/python -W ignore $(CURDIR)/Tests/Keras/check_with_keras.py 2>&1 | tee keras.log
 
 test-python: venv cli
 	set -o pipefail; cd $(BUILD) && venv/bin/python -m pytest -q $(CURDIR)/bindings/python/tests 2>&1 | tee pytest.log

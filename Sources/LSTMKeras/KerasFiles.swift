@@ -245,7 +245,9 @@ public enum KerasFiles {
         let compile = KerasConfig.compileJSON(c)
         var members: [(String, JSON)] = []
         if case .object(let m) = compile {
-            for (k, v) in m where k != "optimizer" { members.append((k, v)) }
+            // Keras 3's legacy .h5 loader cannot deserialize "mse" (it fails on its own files):
+            // the full name loads.
+            for (k, v) in m where k != "optimizer" { members.append((k, k == "loss" ? .string(c.loss.rawValue) : v)) }
         }
         if let opt = compile["optimizer"] {
             members.append(("optimizer_config", .object([("class_name", opt["class_name"] ?? .null),

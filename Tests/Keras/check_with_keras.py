@@ -1,0 +1,182 @@
+"""Real Keras reads the files liblstm writes and computes the same outputs.
+
+Run by `make test-keras` in a virtual environment with tensorflow-cpu, tf-keras and the lstm
+binding. For several architectures it trains a model with liblstm, saves it in every format, and
+checks (max |Keras - liblstm| <= 1e-5 on the same input):
+  - Keras 3: load_model(.keras), load_model(.h5), and a model built from our JSON + load_weights(.weights.h5)
+  - Keras 3: a model built from our JSON + load_weights of our legacy (Keras 2 layout) .h5 weights
+  - tf-keras: the same architecture built in tf-keras + load_weights(.weights.h5) and of the legacy .h5
+  - `lstm convert` of a tf-keras full-model .h5 (which Keras 3 itself refuses) to .keras, opened by Keras 3
+Prints a table and ends with "N passed, N failed".
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+TOOL = os.path.join(REPO, "build", "lstm")
+FIXTURES = os.path.join(REPO, "Tests", "Fixtures")
+TOLERANCE = 1e-5
+
+ARCHITECTURES = {
+    "sine": dict(shape=(49, 1), layers=[("LSTM", dict(units=50)), ("Dense", dict(units=1))]),
+    "stacked_softmax": dict(shape=(None, 3), layers=[("LSTM", dict(units=16, return_sequences=True)),
+                                                    ("LSTM", dict(units=8)),
+                                                    ("Dense", dict(units=4, activation="softmax"))]),
+    "relu_hardsigmoid_nobias": dict(shape=(6, 2), layers=[("LSTM", dict(units=5, activation="relu",
+                                                                        recurrent_activation="hard_sigmoid",
+                                                                        use_bias=False)),
+                                                         ("Dense", dict(units=2, activation="tanh"))]),
+    "backwards_sequences": dict(shape=(None, 2), layers=[("LSTM", dict(units=6, go_backwards=True,
+                                                                       return_sequences=True)),
+                                                        ("Dense", dict(units=3, activation="sigmoid"))]),
+}
+
+results = []  # (check, max diff or error)
+
+
+def record(name, diff=None, error=None):
+    ok = error is None and diff is not None and diff <= TOLERANCE
+    results.append((name, ok, "error: " + error if error else f"{diff:.2e}"))
+
+
+def build_ours(arch):
+    import lstm
+    from lstm import layers
+    model = lstm.Sequential([lstm.Input(shape=arch["shape"])] +
+                            [getattr(layers, cls)(**kw) for cls, kw in arch["layers"]])
+    model.compile(optimizer="adam", loss="mse")
+    return model
+
+
+def save_ours(directory):
+    """Trains each architecture a little with liblstm and saves it in every format."""
+    import lstm
+    lstm.utils.set_random_seed(3)
+    rng = np.random.default_rng(0)
+    inputs = {}
+    for name, arch in ARCHITECTURES.items():
+        model = build_ours(arch)
+        steps = arch["shape"][0] or 7
+        x = rng.uniform(-1, 1, (16, steps, arch["shape"][1])).astype(np.float32)
+        y = rng.uniform(0, 1, model.predict(x, verbose=0).shape).astype(np.float32)
+        model.fit(x, y, epochs=2, batch_size=8, verbose=0)
+        base = os.path.join(directory, name)
+        model.save(base + ".keras")
+        model.save(base + ".h5")
+        model.save_weights(base + ".weights.h5")
+        model.save_weights(base + "_legacy.h5")  # the Keras 2 weights layout
+        np.save(base + "_x.npy", x)
+        np.save(base + "_y.npy", model.predict(x, verbose=0))
+        with open(base + ".json", "w") as f:
+            f.write(model.to_json())
+        inputs[name] = x
+    return inputs
+
+
+def check_keras3(directory):
+    import keras
+    for name in ARCHITECTURES:
+        base = os.path.join(directory, name)
+        x, ours = np.load(base + "_x.npy"), np.load(base + "_y.npy")
+        for what, load in [("load_model(.keras)", lambda: keras.saving.load_model(base + ".keras")),
+                           ("load_model(.h5)", lambda: keras.saving.load_model(base + ".h5")),
+                           ("model_from_json + load_weights(.weights.h5)", lambda: from_json_with_weights(base)),
+                           ("model_from_json + load_weights(legacy .h5 weights)",
+                            lambda: from_json_with_weights(base, "_legacy.h5"))]:
+            try:
+                model = load()
+                record(f"Keras {keras.__version__}: {name} {what}", float(np.abs(model.predict(x, verbose=0) - ours).max()))
+            except Exception as e:  # noqa: BLE001 - reported as a failed check
+                record(f"Keras {keras.__version__}: {name} {what}", error=f"{type(e).__name__}: {str(e)[:200]}")
+        if name == "sine":
+            # The optimizer state travels: Keras resumes with our iteration count.
+            model = keras.saving.load_model(base + ".keras")
+            its = int(model.optimizer.iterations.numpy())
+            results.append((f"Keras: {name}.keras optimizer {type(model.optimizer).__name__}, iterations {its}",
+                            type(model.optimizer).__name__ == "Adam" and its == 4, ""))
+    # Conversion Keras 3 cannot do itself: a tf-keras full-model .h5 to .keras.
+    src = os.path.join(FIXTURES, "files", "keras2_stacked_softmax.h5")
+    out = os.path.join(directory, "converted.keras")
+    try:
+        keras.saving.load_model(src)
+        results.append(("Keras 3 refuses the tf-keras .h5 by itself", False, "it loaded"))
+    except Exception as e:  # noqa: BLE001
+        results.append(("Keras 3 refuses the tf-keras .h5 by itself", True, str(e)[:60]))
+    r = subprocess.run([TOOL, "convert", src, out], capture_output=True, text=True)
+    with open(os.path.join(FIXTURES, "configs", "keras2_stacked_softmax.json")) as f:
+        expected = json.load(f)
+    x = np.array(expected["x"]["values"], dtype=np.float32).reshape(expected["x"]["shape"])
+    y = np.array(expected["y"]["values"], dtype=np.float32).reshape(expected["y"]["shape"])
+    try:
+        assert r.returncode == 0, r.stderr
+        model = keras.saving.load_model(out)
+        record("Keras 3: `lstm convert` tf-keras .h5 -> .keras, vs tf-keras's outputs",
+               float(np.abs(model.predict(x, verbose=0) - y).max()))
+    except Exception as e:  # noqa: BLE001
+        record("Keras 3: `lstm convert` tf-keras .h5 -> .keras", error=str(e)[:200])
+
+
+def from_json_with_weights(base, suffix=".weights.h5"):
+    import keras
+    with open(base + ".json") as f:
+        model = keras.models.model_from_json(f.read())
+    model.load_weights(base + suffix)
+    return model
+
+
+def check_tf_keras(directory):
+    """In a child process: tf-keras builds each architecture and loads our .weights.h5."""
+    code = f"""
+import json, os, sys
+os.environ["TF_USE_LEGACY_KERAS"] = "1"
+import numpy as np, tf_keras as keras
+archs = json.loads({json.dumps(json.dumps(ARCHITECTURES))})
+out = []
+for name, arch in archs.items():
+    base = os.path.join({directory!r}, name)
+    try:
+        model = keras.Sequential([keras.Input(shape=tuple(arch["shape"]))] +
+                                 [getattr(keras.layers, cls)(**kw) for cls, kw in arch["layers"]])
+        for suffix in (".weights.h5", "_legacy.h5"):
+            model.load_weights(base + suffix)
+            diff = float(np.abs(model.predict(np.load(base + "_x.npy"), verbose=0) - np.load(base + "_y.npy")).max())
+            out.append([f"tf-keras {{keras.__version__}}: {{name}} load_weights({{suffix}})", diff, None])
+    except Exception as e:
+        out.append([f"tf-keras: {{name}} load_weights", None, f"{{type(e).__name__}}: {{str(e)[:200]}}"])
+print("RESULT" + json.dumps(out))
+"""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    line = [l for l in r.stdout.splitlines() if l.startswith("RESULT")]
+    if not line:
+        record("tf-keras", error=r.stderr[-500:])
+        return
+    for name, diff, error in json.loads(line[0][6:]):
+        if name.startswith("tf-keras") and "relu_hardsigmoid" in name and diff is not None:
+            # tf-keras's hard_sigmoid is 0.2x + 0.5, Keras 3's (which the model uses) x/6 + 0.5:
+            # the weights load, and the outputs must differ.
+            results.append((name + " (tf-keras's own hard_sigmoid: outputs must differ)", diff > 1e-4, f"{diff:.2e}"))
+        else:
+            record(name, diff, error)
+
+
+def main():
+    with tempfile.TemporaryDirectory() as directory:
+        save_ours(directory)
+        check_keras3(directory)
+        check_tf_keras(directory)
+    width = max(len(r[0]) for r in results)
+    print(f"{'check':<{width}}  result  max |Keras - liblstm|")
+    for name, ok, detail in results:
+        print(f"{name:<{width}}  {'ok    ' if ok else 'FAIL  '}  {detail}")
+    failed = sum(1 for r in results if not r[1])
+    print(f"keras: {len(results) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
