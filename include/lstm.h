@@ -154,6 +154,15 @@ lstm_status lstm_model_save_weights(const lstm_model *m, const char *path);
    Keras 2's hard_sigmoid). */
 lstm_status lstm_model_save(const lstm_model *m, const char *path);
 
+/* Reading HDF5 files (.h5, .weights.h5, the weights inside .keras): Debian's libhdf5 1.10 can
+   crash on some damaged files instead of reporting an error. So lstm_model_load and
+   lstm_model_load_weights first read an HDF5 file in a forked child process; if the child
+   crashes, the call returns LSTM_ERROR_FORMAT and the file is never read in the caller's
+   process. (The child only reads and exits with _exit; if it cannot be forked or does not end
+   within 30 s, the read goes ahead in process.) Set the environment variable
+   LSTM_NO_CHILD_CHECK=1 to skip this for files you trust. All HDF5 calls are serialised by one
+   lock inside the library. */
+
 /* All saves are atomic: the file is written under a temporary name in the same folder, flushed,
    then renamed over the target. A failed save leaves an existing file untouched and no
    temporary file behind. */
