@@ -6,7 +6,9 @@ mistake shows, then one Adam step so that the optimizer has state), an input bat
 `predict` output for it.
 files/<flavor>_<model>.*: the same model saved by Keras in each of its formats:
   Keras 3:  .weights.h5, .keras, .h5 (legacy full model)
-  tf-keras: .weights.h5, _legacy.h5 (save_weights to .h5: the Keras 2 layout), .h5 (full model)
+  tf-keras: .weights.h5, _legacy.h5 (save_weights to .h5: the Keras 2 layout), .h5 (full model),
+            and keras2_sine_fixed_strings.h5: the sine .h5 with fixed-length string attributes, as
+            Keras 2.0-2.4 wrote them
 configs/keras3_training.json: a fit with shuffling off (3 epochs of 3 batches, Adam, MSE):
 initial weights, data, the loss of every epoch and the final weights.
 
@@ -88,6 +90,28 @@ for name, (make, batch_shape, batch) in MODELS.items():
         json.dump(out, f)
     print(flavor, name, "params", model.count_params(), "output", y.shape)
 
+
+if flavor == "keras2":
+    # Keras 2.0-2.4 stored these attributes as fixed-length byte strings (numpy "S" arrays and
+    # bytes scalars) where tf-keras now writes variable-length ones: the same model that way.
+    import shutil
+    import h5py
+    src = os.path.join(files, "keras2_sine.h5")
+    dst = os.path.join(files, "keras2_sine_fixed_strings.h5")
+    shutil.copy(src, dst)
+
+    def to_fixed(attrs):
+        for key in list(attrs.keys()):
+            value = attrs[key]
+            if isinstance(value, str):
+                attrs[key] = np.bytes_(value.encode("utf8"))
+            elif isinstance(value, np.ndarray) and value.dtype == object:
+                attrs[key] = np.array([v.encode("utf8") if isinstance(v, str) else v for v in value], dtype="S")
+
+    with h5py.File(dst, "r+") as f:
+        to_fixed(f.attrs)
+        f.visititems(lambda name, obj: to_fixed(obj.attrs))
+    print("wrote", dst)
 
 if flavor == "keras3":
     # Training parity: shuffle off, 3 epochs of batches 4, 4 and 2.

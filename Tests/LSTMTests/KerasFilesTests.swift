@@ -65,6 +65,17 @@ final class KerasFilesTests: XCTestCase {
         print("max |ours - Keras| per file and route:\n" + report.joined(separator: "\n"))
     }
 
+    /// Keras 2.0-2.4 wrote fixed-length string attributes (model_config, layer_names,
+    /// weight_names): they read like the variable-length ones.
+    func testFixedLengthStringAttributesAreRead() throws {
+        let e = try expected("keras2", "sine")
+        let path = Self.file("keras2_sine_fixed_strings.h5")
+        XCTAssertLessThanOrEqual(maxDiff(try predict(try KerasFiles.loadModel(path), e), e.y), 1e-5)
+        let model = try Sequential<Float>(spec: try KerasConfig.parseModel(e.modelJSON).spec, seed: 2)
+        try KerasFiles.loadWeights(path, into: model)
+        XCTAssertLessThanOrEqual(maxDiff(try predict(model, e), e.y), 1e-5)
+    }
+
     /// A .keras file carries Adam's state: iterations and moments come back.
     func testOptimizerStateIsRestoredFromKeras() throws {
         let model = try KerasFiles.loadModel(Self.file("keras3_sine.keras"))
