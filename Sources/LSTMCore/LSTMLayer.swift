@@ -114,6 +114,26 @@ struct LSTMLayer {
             let dz = dZ + s * rows * g4
             let aS = aBuf + s * rows * u
             let cPrev: UnsafeMutablePointer<T>? = s > 0 ? cBuf + (s - 1) * rows * u : nil
+            if ra == .sigmoid && act == .tanh {
+                // Keras's default activations: the derivatives in closed form, no dispatch per
+                // element, so the loop vectorizes.
+                for r in 0..<rows {
+                    let gr = g + r * g4, dzr = dz + r * g4
+                    let ar = aS + r * u, dhr = dh + r * u, dcr = dc + r * u
+                    let cpr = cPrev.map { $0 + r * u }
+                    for j in 0..<u {
+                        let iG = gr[j], fG = gr[u + j], cG = gr[2 * u + j], oG = gr[3 * u + j]
+                        let aV = ar[j], dhV = dhr[j]
+                        let dcV = dcr[j] + dhV * oG * (1 - aV * aV)
+                        let cp: T = cpr?[j] ?? 0
+                        dzr[j] = dcV * cG * iG * (1 - iG)
+                        dzr[u + j] = dcV * cp * fG * (1 - fG)
+                        dzr[2 * u + j] = dcV * iG * (1 - cG * cG)
+                        dzr[3 * u + j] = dhV * aV * oG * (1 - oG)
+                        dcr[j] = dcV * fG
+                    }
+                }
+            } else {
             for r in 0..<rows {
                 let gr = g + r * g4, dzr = dz + r * g4
                 for j in 0..<u {
@@ -128,6 +148,7 @@ struct LSTMLayer {
                     dzr[3 * u + j] = dhV * aV * ra.derivative(fromOutput: oG)
                     dc[k] = dcV * fG
                 }
+            }
             }
             dh.update(repeating: 0, count: rows * u)
             if s > 0 { gemmNN(rows, u, g4, dz, g4, uT, u, dh, u) }

@@ -5,6 +5,11 @@ extension Activation {
     /// is handled by `applySoftmaxRows`.
     @inline(__always)
     func apply<T: Scalar>(_ p: UnsafeMutablePointer<T>, _ n: Int) {
+        if T.self == Float.self, self == .tanh || self == .sigmoid {
+            let f = UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
+            applyFast(f, n, tanh: self == .tanh)
+            return
+        }
         switch self {
         case .linear, .softmax:
             return
