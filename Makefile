@@ -5,6 +5,7 @@
 #                the Python binding's tests (pytest, in a virtual environment under build/), and
 #                real Keras 3 and tf-keras reading the files we write (make test-keras)
 #   make demo    the sine job end to end from C (build/sine.svg) and from Python (build/sine.png)
+#   make bench   the benchmarks W1-W5; make bench-peers: side by side with PyTorch, ONNX Runtime, Keras
 # Each target installs the Debian packages it needs when they are missing.
 
 SHELL      := /bin/bash
@@ -23,7 +24,7 @@ PYTHON     ?= python3
 VENV       := $(BUILD)/venv
 VPY        := $(VENV)/bin/python
 
-.PHONY: all deps lib cli test test-swift test-abi test-c test-python test-keras venv demo clean
+.PHONY: all deps lib cli bench bench-peers test test-swift test-abi test-c test-python test-keras venv demo clean
 
 all: lib cli
 
@@ -53,6 +54,22 @@ $(BUILD)/sine: examples/sine.c examples/sine_data.h include/lstm.h $(LIB)
 
 $(BUILD)/test_capi: Tests/CAPI/test_capi.c examples/sine_data.h include/lstm.h $(LIB)
 	$(CC) $(CFLAGS) $(CWARN) -std=c99 -D_DEFAULT_SOURCE -Iinclude -Iexamples $< -L$(BUILD) -llstm $(RPATH) -lm -lpthread -o $@
+
+$(BUILD)/bench: benchmarks/bench.c examples/sine_data.h include/lstm.h $(LIB)
+	$(CC) -O2 $(CWARN) -std=c99 -D_DEFAULT_SOURCE -Iinclude -Iexamples $< -L$(BUILD) -llstm $(RPATH) -lm -o $@
+
+# Our benchmarks alone (W1-W5, benchmarks/README.md).
+bench: lib $(BUILD)/bench
+	$(BUILD)/bench
+
+# The same workloads on PyTorch, ONNX Runtime and Keras, installed into build/bench-venv from
+# PyPI (torch without its CUDA dependencies), side by side with ours.
+BVENV := $(BUILD)/bench-venv
+bench-peers: lib $(BUILD)/bench
+	@[ -x $(BVENV)/bin/python ] || $(PYTHON) -m venv $(BVENV)
+	$(BVENV)/bin/python -m pip install -q --disable-pip-version-check numpy onnx onnxruntime tensorflow-cpu
+	$(BVENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps torch
+	TF_CPP_MIN_LOG_LEVEL=3 $(BVENV)/bin/python -W ignore benchmarks/peers.py $(BUILD)/bench
 
 demo: lib $(BUILD)/sine venv
 	$(BUILD)/sine $(BUILD)/sine.svg
@@ -99,7 +116,8 @@ test-abi: lib
 	c++ -std=c++11 $(CWARN) -Iinclude -x c++ -c $(BUILD)/header_check.c -o $(BUILD)/header_check_cxx.o
 	@echo "ABI checks passed: no libswift* dependency, $$(nm -D --defined-only $(LIB) | wc -l) exported symbols, all lstm_*"
 
-test-c: $(BUILD)/test_capi $(BUILD)/sine
+test-c: $(BUILD)/test_capi $(BUILD)/sine $(BUILD)/bench
+	$(BUILD)/bench --tiny
 	$(BUILD)/sine $(BUILD)/sine.svg
 	@grep -q "<circle" $(BUILD)/sine.svg || { echo "FAIL: sine.svg has no predicted point" >&2; exit 1; }
 	set -o pipefail; $(BUILD)/test_capi 2>&1 | tee $(BUILD)/capi.log
