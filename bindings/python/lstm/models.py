@@ -182,12 +182,15 @@ class Sequential:
         return self._input.batch_shape
 
     def _layer_shapes(self):
-        shape = self.input_shape
-        out = []
-        for layer in self._layers:
-            shape = layer.compute_output_shape(shape)
-            out.append(shape)
-        return out
+        key = (self.input_shape, len(self._layers))
+        if getattr(self, "_shapes_key", None) != key:
+            shape = self.input_shape
+            out = []
+            for layer in self._layers:
+                shape = layer.compute_output_shape(shape)
+                out.append(shape)
+            self._shapes, self._shapes_key = out, key
+        return self._shapes
 
     @property
     def output_shape(self):
@@ -205,9 +208,8 @@ class Sequential:
         return a
 
     def _output_size(self, steps):
-        size = ctypes.c_size_t()
-        call(lib.lstm_model_output_size, self._model, steps, ctypes.byref(size))
-        return size.value
+        last = self.output_shape
+        return steps * last[-1] if len(last) == 3 else last[-1]
 
     def _y(self, y, n, steps, name="y"):
         a = _as_float32(y, name)
