@@ -12,7 +12,8 @@ let package = Package(
         .executable(name: "lstm-cli", targets: ["lstm-cli"]),
     ],
     targets: [
-        .target(name: "LSTMCore"),
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .target(name: "LSTMCore", dependencies: ["CBLAS"]),
         // System libraries, found through pkg-config (Debian: libhdf5-dev, zlib1g-dev).
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),

@@ -1,3 +1,14 @@
+import CBLAS
+
+/// Products this large (m·n·k multiply-adds) go to OpenBLAS in float32: below it, the call and
+/// packing overhead outweighs OpenBLAS's faster kernels (measured with benchmarks/bench.c).
+@usableFromInline let blasThreshold = 32 * 1024
+
+@inline(__always)
+func blasFloat<T>(_ p: UnsafePointer<T>) -> UnsafePointer<Float> {
+    UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
+}
+
 /// Matrix products on raw row-major buffers. `ld*` are row strides in elements.
 /// These loops keep the innermost index contiguous in both operands so that the compiler
 /// vectorizes them; four rows of C share each row of B that is loaded.
@@ -9,6 +20,11 @@ func gemmNN<T: Scalar>(_ m: Int, _ n: Int, _ k: Int,
                        _ b: UnsafePointer<T>, _ ldb: Int,
                        _ c: UnsafeMutablePointer<T>, _ ldc: Int) {
     if m == 0 || n == 0 || k == 0 { return }
+    if T.self == Float.self, m * n * k >= blasThreshold {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, blasFloat(a), Int32(lda),
+                    blasFloat(b), Int32(ldb), 1, UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), Int32(ldc))
+        return
+    }
     var i = 0
     while i + 4 <= m {
         let c0 = c + i * ldc, c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc
@@ -46,6 +62,11 @@ func gemmTN<T: Scalar>(_ m: Int, _ n: Int, _ k: Int,
                        _ b: UnsafePointer<T>, _ ldb: Int,
                        _ c: UnsafeMutablePointer<T>, _ ldc: Int) {
     if m == 0 || n == 0 || k == 0 { return }
+    if T.self == Float.self, m * n * k >= blasThreshold {
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, blasFloat(a), Int32(lda),
+                    blasFloat(b), Int32(ldb), 1, UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), Int32(ldc))
+        return
+    }
     for p in 0..<k {
         let ap = a + p * lda
         let bp = b + p * ldb
