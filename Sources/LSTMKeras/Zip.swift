@@ -47,7 +47,11 @@ enum Zip {
             guard local + 30 <= n, u32(bytes, local) == 0x0403_4b50 else { throw bad("damaged entry '\(name)'") }
             let start = local + 30 + u16(bytes, local + 26) + u16(bytes, local + 28)
             guard csize >= 0, start + csize <= n else { throw bad("entry '\(name)' runs past the end (truncated?)") }
-            guard usize < 1 << 31 else { throw bad("entry '\(name)' is too large (\(usize) bytes)") }
+            // Deflate expands at most ~1032:1; a larger claimed size is a damaged or hostile
+            // header, refused before allocating for it.
+            guard usize < 1 << 31, usize <= max(csize * 1100, 1 << 16) else {
+                throw bad("entry '\(name)' claims \(usize) bytes from \(csize) compressed (damaged)")
+            }
             let raw = Array(bytes[start..<(start + csize)])
             let data: [UInt8]
             switch method {

@@ -181,6 +181,15 @@ final class KerasFilesTests: XCTestCase {
                 _ = try? KerasFiles.loadWeights(path, into: try Sequential<Float>(spec: spec, seed: 1))
             }
         }
+        // A zip entry claiming an impossible size is refused before anything is allocated.
+        var archive = Zip.write([Zip.Entry(name: "config.json", data: Array("{}".utf8))])
+        let central = archive.count - 22 - (46 + "config.json".utf8.count)
+        for k in 0..<4 { archive[central + 24 + k] = 0x7f }  // uncompressed size ~2 GiB
+        try Data(archive).write(to: URL(fileURLWithPath: "\(dir)/huge.keras"))
+        XCTAssertThrowsError(try KerasFiles.loadModel("\(dir)/huge.keras")) { err in
+            guard case .format(let m) = err as! LSTMError else { return XCTFail("\(err)") }
+            XCTAssertTrue(m.contains("claims"), m)
+        }
         XCTAssertThrowsError(try KerasFiles.loadModel("\(dir)/missing.keras")) { err in
             guard case .io = err as! LSTMError else { return XCTFail("\(err)") }
         }
