@@ -175,15 +175,7 @@ public func lstm_model_get_weights(_ m: OpaquePointer?, _ w: UnsafeMutablePointe
     guarded {
         let model = try ModelHandle.from(m).model
         let w = try Arg.nonNull(w, "w")
-        let len = try Arg.size(len, "len")
-        guard len == model.parameterCount else {
-            throw LSTMError.shapeMismatch("len is \(len), but the model has \(model.parameterCount) parameters")
-        }
-        var offset = 0
-        for arr in model.weights {
-            arr.withUnsafeBufferPointer { (w + offset).update(from: $0.baseAddress!, count: $0.count) }
-            offset += arr.count
-        }
+        try model.copyWeights(into: UnsafeMutableBufferPointer(start: w, count: try Arg.size(len, "len")))
     }
 }
 
@@ -192,17 +184,7 @@ public func lstm_model_set_weights(_ m: OpaquePointer?, _ w: UnsafePointer<Float
     guarded {
         let model = try ModelHandle.from(m).model
         let w = try Arg.nonNull(w, "w")
-        let len = try Arg.size(len, "len")
-        guard len == model.parameterCount else {
-            throw LSTMError.shapeMismatch("len is \(len), but the model has \(model.parameterCount) parameters")
-        }
-        var offset = 0
-        var arrays: [[Float]] = []
-        for arr in model.weights {
-            arrays.append(Array(UnsafeBufferPointer(start: w + offset, count: arr.count)))
-            offset += arr.count
-        }
-        try model.setWeights(arrays)
+        try model.setWeights(flat: UnsafeBufferPointer(start: w, count: try Arg.size(len, "len")))
     }
 }
 

@@ -511,6 +511,34 @@ public final class Sequential<T: Scalar> {
         weights = new
     }
 
+    /// All weights concatenated in Keras's order, into a buffer of exactly `parameterCount` values.
+    public func copyWeights(into buffer: UnsafeMutableBufferPointer<T>) throws {
+        try checkFlatCount(buffer.count)
+        var offset = 0
+        for arr in weights {
+            arr.withUnsafeBufferPointer { (buffer.baseAddress! + offset).update(from: $0.baseAddress!, count: $0.count) }
+            offset += arr.count
+        }
+    }
+
+    /// Replaces every weight from one concatenated buffer (as `copyWeights` writes it).
+    public func setWeights(flat buffer: UnsafeBufferPointer<T>) throws {
+        try checkFlatCount(buffer.count)
+        var offset = 0
+        var arrays: [[T]] = []
+        for arr in weights {
+            arrays.append(Array(UnsafeBufferPointer(start: buffer.baseAddress! + offset, count: arr.count)))
+            offset += arr.count
+        }
+        try setWeights(arrays)
+    }
+
+    private func checkFlatCount(_ count: Int) throws {
+        guard count == parameterCount else {
+            throw LSTMError.shapeMismatch("the weights hold \(count) values, but the model has \(parameterCount) parameters")
+        }
+    }
+
     // MARK: - Streaming
 
     /// Whether the model can be run one timestep at a time.
