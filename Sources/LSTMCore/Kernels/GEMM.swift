@@ -20,6 +20,10 @@ func gemmNN<T: Scalar>(_ m: Int, _ n: Int, _ k: Int,
                        _ b: UnsafePointer<T>, _ ldb: Int,
                        _ c: UnsafeMutablePointer<T>, _ ldc: Int) {
     if m == 0 || n == 0 || k == 0 { return }
+    if T.self == Float.self, m == 1, n >= 32, n * k < blasThreshold {
+        rowTimesMatrix(n, k, blasFloat(a), blasFloat(b), ldb, UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self))
+        return
+    }
     if T.self == Float.self, m * n * k >= blasThreshold {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, blasFloat(a), Int32(lda),
                     blasFloat(b), Int32(ldb), 1, UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), Int32(ldc))
@@ -115,5 +119,46 @@ func addColumnSums<T: Scalar>(_ m: Int, _ n: Int, _ d: UnsafePointer<T>, _ ldd: 
     for i in 0..<m {
         let di = d + i * ldd
         for j in 0..<n { g[j] += di[j] }
+    }
+}
+
+/// c[n] += a[k] · B[k×n] for one row (batch 1, streaming): 32 columns of c are held in
+/// registers while the k rows of B stream past, instead of reading and writing c for every row.
+@inline(__always)
+func rowTimesMatrix(_ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int,
+                    _ c: UnsafeMutablePointer<Float>) {
+    @inline(__always) func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+    }
+    @inline(__always) func store(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+    }
+    var j = 0
+    while j + 32 <= n {
+        var c0 = load(c + j), c1 = load(c + j + 8), c2 = load(c + j + 16), c3 = load(c + j + 24)
+        var bp = b + j
+        for p in 0..<k {
+            let x = SIMD8<Float>(repeating: a[p])
+            c0 += x * load(bp); c1 += x * load(bp + 8); c2 += x * load(bp + 16); c3 += x * load(bp + 24)
+            bp += ldb
+        }
+        store(c0, c + j); store(c1, c + j + 8); store(c2, c + j + 16); store(c3, c + j + 24)
+        j += 32
+    }
+    while j + 8 <= n {
+        var acc = load(c + j)
+        var bp = b + j
+        for p in 0..<k {
+            acc += SIMD8<Float>(repeating: a[p]) * load(bp)
+            bp += ldb
+        }
+        store(acc, c + j)
+        j += 8
+    }
+    if j < n {
+        for p in 0..<k {
+            let x = a[p], bp = b + p * ldb
+            for jj in j..<n { c[jj] += x * bp[jj] }
+        }
     }
 }
