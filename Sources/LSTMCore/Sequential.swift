@@ -205,7 +205,9 @@ public final class Sequential<T: Scalar> {
 
     func rows(_ batch: Int, _ n: Int, time: Bool) -> Int { time ? batch * n : batch }
 
-    func forward(x: UnsafePointer<T>, batch: Int, steps n: Int, training: Bool) -> Pass {
+    /// - Parameter reuse: tapes of an earlier pass of the same size, overwritten instead of
+    ///   allocating new ones (fit's batches: large allocations cost page faults every batch).
+    func forward(x: UnsafePointer<T>, batch: Int, steps n: Int, training: Bool, reuse: [LSTMTape<T>?] = []) -> Pass {
         var pass = Pass(outputs: [], tapes: [])
         pass.outputs.reserveCapacity(layers.count)
         for (li, layer) in layers.enumerated() {
@@ -217,7 +219,13 @@ public final class Sequential<T: Scalar> {
                     let w = layer.firstWeight
                     switch layer.kind {
                     case .lstm(let l):
-                        if training { tape = LSTMTape(layer: l, batch: batch, steps: n, keepHistory: true) }
+                        if training {
+                            if li < reuse.count, let old = reuse[li], old.batch == batch, old.steps == n {
+                                tape = old
+                            } else {
+                                tape = LSTMTape(layer: l, batch: batch, steps: n, keepHistory: true)
+                            }
+                        }
                         weights[w].withUnsafeBufferPointer { wk in
                             weights[w + 1].withUnsafeBufferPointer { wu in
                                 withOptionalBias(layer, index: w + 2) { b in
@@ -319,7 +327,15 @@ public final class Sequential<T: Scalar> {
 
     func lossAndGradients(loss: LossKind, x: UnsafePointer<T>, y: UnsafePointer<T>, batch: Int, steps n: Int,
                           grads: inout [[T]]) -> Double {
-        let pass = forward(x: x, batch: batch, steps: n, training: true)
+        var tapes: [LSTMTape<T>?] = []
+        return lossAndGradients(loss: loss, x: x, y: y, batch: batch, steps: n, grads: &grads, tapes: &tapes)
+    }
+
+    /// The same, reusing (and handing back) the LSTM tapes of the previous call.
+    func lossAndGradients(loss: LossKind, x: UnsafePointer<T>, y: UnsafePointer<T>, batch: Int, steps n: Int,
+                          grads: inout [[T]], tapes: inout [LSTMTape<T>?]) -> Double {
+        let pass = forward(x: x, batch: batch, steps: n, training: true, reuse: tapes)
+        tapes = pass.tapes
         let out = pass.outputs[pass.outputs.count - 1]
         var dOut = [T](repeating: 0, count: out.count)
         let value = out.withUnsafeBufferPointer { o in
@@ -442,6 +458,7 @@ public final class Sequential<T: Scalar> {
         var xb = [T](repeating: 0, count: bs * xPer)
         var yb = [T](repeating: 0, count: bs * yPer)
         var grads = weights.map { [T](repeating: 0, count: $0.count) }
+        var tapes: [LSTMTape<T>?] = []
         for epoch in 0..<options.epochs {
             if options.shuffle {
                 for i in 0..<trainCount { order[i] = i }
@@ -467,7 +484,7 @@ public final class Sequential<T: Scalar> {
                 let l = xb.withUnsafeBufferPointer { xd in
                     yb.withUnsafeBufferPointer { yd in
                         lossAndGradients(loss: loss, x: xd.baseAddress!, y: yd.baseAddress!, batch: b, steps: n,
-                                         grads: &grads)
+                                         grads: &grads, tapes: &tapes)
                     }
                 }
                 guard l.isFinite, grads.allSatisfy({ $0.allSatisfy { $0.isFinite } }) else {
