@@ -91,11 +91,11 @@ struct LSTMLayer {
         let u = units, g4 = gateWidth, f = features
         let rows = tape.batch, n = tape.steps
         let ra = spec.recurrentActivation, act = spec.activation
-        let dZ = UnsafeMutablePointer<T>.allocate(capacity: n * rows * g4)
+        let dZ = tape.gateGradients.baseAddress!
         let dh = UnsafeMutablePointer<T>.allocate(capacity: rows * u)
         let dc = UnsafeMutablePointer<T>.allocate(capacity: rows * u)
         let uT = UnsafeMutablePointer<T>.allocate(capacity: g4 * u)
-        defer { dZ.deallocate(); dh.deallocate(); dc.deallocate(); uT.deallocate() }
+        defer { dh.deallocate(); dc.deallocate(); uT.deallocate() }
         dh.initialize(repeating: 0, count: rows * u)
         dc.initialize(repeating: 0, count: rows * u)
         transpose(u, g4, uMat, uT)
@@ -191,6 +191,8 @@ final class LSTMTape<T: Scalar> {
     let gates: UnsafeMutableBufferPointer<T>
     /// Cell state, act(c) and h per step ([n][batch][u]), or one step's worth without history.
     let c: UnsafeMutableBufferPointer<T>, a: UnsafeMutableBufferPointer<T>, h: UnsafeMutableBufferPointer<T>
+    /// Backward's gradients of the gate pre-activations, [n][batch][4u] (empty without history).
+    let gateGradients: UnsafeMutableBufferPointer<T>
 
     init(layer: LSTMLayer, batch: Int, steps: Int, keepHistory: Bool) {
         self.batch = batch
@@ -201,9 +203,11 @@ final class LSTMTape<T: Scalar> {
         c = .allocate(capacity: stateSteps * batch * layer.units)
         a = .allocate(capacity: stateSteps * batch * layer.units)
         h = .allocate(capacity: stateSteps * batch * layer.units)
+        gateGradients = .allocate(capacity: keepHistory ? steps * batch * layer.gateWidth : 0)
     }
 
     deinit {
         xT.deallocate(); gates.deallocate(); c.deallocate(); a.deallocate(); h.deallocate()
+        gateGradients.deallocate()
     }
 }
