@@ -73,18 +73,10 @@ public func lstm_model_to_json(_ m: OpaquePointer?, _ buf: UnsafeMutablePointer<
     guarded {
         let model = try ModelHandle.from(m).model
         let len = try Arg.nonNull(len, "len")
-        let cap = try Arg.size(cap, "cap", allowZero: true)
+        _ = try Arg.size(cap, "cap", allowZero: true)
         if cap > 0 { _ = try Arg.nonNull(buf, "buf (with cap > 0)") }
         let text = try KerasConfig.modelJSON(model.spec, compile: model.compileSpec).serialized()
-        let bytes = Array(text.utf8)
-        if let buf, cap > 0 {
-            let n = min(bytes.count, cap - 1)
-            bytes.withUnsafeBufferPointer { b in
-                UnsafeMutableRawPointer(buf).copyMemory(from: b.baseAddress!, byteCount: n)
-            }
-            buf[n] = 0
-        }
-        len.pointee = bytes.count
+        len.pointee = try Arg.copyText(text, to: buf, cap: cap, "buf")
     }
 }
 
@@ -154,16 +146,12 @@ public func lstm_model_weight_info(_ m: OpaquePointer?, _ index: Int, _ name: Un
     guarded {
         let model = try ModelHandle.from(m).model
         let ndim = try Arg.nonNull(ndim, "ndim"), shape = try Arg.nonNull(shape, "shape")
-        let cap = try Arg.size(cap, "cap", allowZero: true)
+        _ = try Arg.size(cap, "cap", allowZero: true)
         if cap > 0 { _ = try Arg.nonNull(name, "name (with cap > 0)") }
         guard index >= 0, index < model.weights.count else {
             throw LSTMError.invalidArgument("weight index \(UInt(bitPattern: index)) is out of range: the model has \(model.weights.count) weight arrays")
         }
-        if let name, cap > 0 {
-            let bytes = Array(model.weightNames[index].utf8.prefix(cap - 1))
-            for (k, b) in bytes.enumerated() { name[k] = CChar(bitPattern: b) }
-            name[bytes.count] = 0
-        }
+        try Arg.copyText(model.weightNames[index], to: name, cap: cap, "name")
         let dims = model.weightShapes[index]
         ndim.pointee = dims.count
         for (k, d) in dims.enumerated() { shape[k] = d }

@@ -78,6 +78,21 @@ enum Arg {
         return v
     }
 
+    /// Copies `text` into a caller's buffer of `cap` bytes, cut to cap - 1 bytes and always
+    /// NUL-terminated when cap > 0 (buf must then be non-NULL: checked by the caller's `name`).
+    /// Returns the full length in bytes.
+    @discardableResult
+    static func copyText(_ text: String, to buf: UnsafeMutablePointer<CChar>?, cap: Int, _ name: String) throws -> Int {
+        let cap = try size(cap, "cap", allowZero: true)
+        let bytes = Array(text.utf8)
+        guard cap > 0 else { return bytes.count }
+        let buf = try nonNull(buf, "\(name) (with cap > 0)")
+        let n = min(bytes.count, cap - 1)
+        for k in 0..<n { buf[k] = CChar(bitPattern: bytes[k]) }
+        buf[n] = 0
+        return bytes.count
+    }
+
     static func string(_ p: UnsafePointer<CChar>?, _ name: String) throws -> String {
         let p = try nonNull(p, name)
         return String(cString: p)
