@@ -114,14 +114,16 @@ struct H5Group {
 
     // MARK: Files
 
-    static func openFile(_ path: String) throws -> H5Group {
+    /// - Parameter contents: the file's bytes when the caller has read them already (they are
+    ///   checked before libhdf5 sees the file); read here otherwise.
+    static func openFile(_ path: String, contents: [UInt8]? = nil) throws -> H5Group {
         if access(path, R_OK) != 0 {
             throw LSTMError.io("cannot open '\(path)': \(String(cString: strerror(errno)))")
         }
         guard H5Fis_hdf5(path) > 0 else {
             throw LSTMError.format("'\(path)' is not an HDF5 file (or it is damaged)")
         }
-        try HDF5.checkGlobalHeaps(try FileIO.read(path), file: path)
+        try HDF5.checkGlobalHeaps(try contents ?? FileIO.read(path), file: path)
         let id = H5Fopen(path, lstm_h5f_acc_rdonly(), lstm_h5p_default())
         guard id >= 0 else { throw LSTMError.format("'\(path)': HDF5 cannot open the file (damaged or truncated)") }
         return H5Group(object: H5Object(id: id, location: path + ":", closer: H5Fclose))

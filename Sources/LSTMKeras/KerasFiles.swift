@@ -16,7 +16,7 @@ public enum KerasFiles {
     /// uncompiled, ready for inference), and so is the optimizer state of a `.keras` file.
     public static func loadModel(_ path: String) throws -> Sequential<Float> {
         let bytes = try FileIO.read(path)
-        if bytes.starts(with: [0x50, 0x4B, 0x03, 0x04]) {
+        if Zip.isArchive(bytes) {
             let (config, weightsBytes) = try kerasArchive(bytes, path: path)
             let parsed = try KerasConfig.parseModel(config, lenientCompile: true)
             let model = try Sequential<Float>(spec: parsed.spec, seed: 0)
@@ -34,7 +34,7 @@ public enum KerasFiles {
             return model
         }
         return try readHDF5Safely(path) {
-            let file = try H5Group.openFile(path)
+            let file = try H5Group.openFile(path, contents: bytes)
             guard let configText = try file.stringsAttribute("model_config")?.first else {
                 throw LSTMError.format("'\(path)' holds no model_config: it is a weights-only file (load it into a model with load_weights)")
             }
@@ -55,13 +55,13 @@ public enum KerasFiles {
     /// `.h5`. A mismatch fails with `.shapeMismatch` and leaves the model as it was.
     public static func loadWeights(_ path: String, into model: Sequential<Float>) throws {
         let bytes = try FileIO.read(path)
-        if bytes.starts(with: [0x50, 0x4B, 0x03, 0x04]) {
+        if Zip.isArchive(bytes) {
             let (_, weightsBytes) = try kerasArchive(bytes, path: path)
             try withTemporaryHDF5(weightsBytes, path: path) { try loadKeras3Layout($0, into: model) }
             return
         }
         try readHDF5Safely(path) {
-            let file = try H5Group.openFile(path)
+            let file = try H5Group.openFile(path, contents: bytes)
             if file.isGroup("layers") {
                 try loadKeras3Layout(file, into: model)
             } else if try file.stringsAttribute("layer_names") != nil {
@@ -94,18 +94,18 @@ public enum KerasFiles {
     /// Writes the whole model: `.keras` (config.json, metadata.json, model.weights.h5) or, for
     /// `.h5` / `.hdf5`, the legacy full-model file. Atomic.
     public static func saveModel(_ model: Sequential<Float>, to path: String) throws {
-        let config = try KerasConfig.modelJSON(model.spec, compile: model.compileSpec).serialized()
+        let config = try KerasConfig.modelJSON(model.spec, compile: model.compileSpec)
         if path.hasSuffix(".h5") || path.hasSuffix(".hdf5") {
             try FileIO.atomicWrite(path) { temp in
                 try HDF5.locked {
                     let file = try H5Group.createFile(temp)
                     try file.writeStringAttribute("backend", "tensorflow")
                     try file.writeStringAttribute("keras_version", writtenKerasVersion)
-                    let model_ = try JSON.parse(config)
-                    let withoutCompile: JSON
-                    if case .object(let members) = model_ {
+                    // The .h5 layout keeps the compile settings in training_config instead.
+                    var withoutCompile = config
+                    if case .object(let members) = config {
                         withoutCompile = .object(members.filter { $0.0 != "compile_config" })
-                    } else { withoutCompile = model_ }
+                    }
                     try file.writeStringAttribute("model_config", withoutCompile.serialized())
                     if let c = model.compileSpec {
                         try file.writeStringAttribute("training_config", trainingConfig(c).serialized())
@@ -134,7 +134,7 @@ public enum KerasFiles {
         let metadata = JSON.object([("keras_version", .string(writtenKerasVersion)), ("date_saved", .string(dateSaved())),
                                     ("saved_by", .string("liblstm"))]).serialized()
         let archive = Zip.write([Zip.Entry(name: "metadata.json", data: Array(metadata.utf8)),
-                                 Zip.Entry(name: "config.json", data: Array(config.utf8)),
+                                 Zip.Entry(name: "config.json", data: Array(config.serialized().utf8)),
                                  Zip.Entry(name: "model.weights.h5", data: weights)])
         try FileIO.atomicWrite(path) { try FileIO.write(archive, to: $0) }
     }
@@ -150,7 +150,7 @@ public enum KerasFiles {
 
     public static func describe(_ path: String) throws -> FileDescription {
         let bytes = try FileIO.read(path)
-        if bytes.starts(with: [0x50, 0x4B, 0x03, 0x04]) {
+        if Zip.isArchive(bytes) {
             let entries = try Zip.read(bytes, file: path)
             var writer = "unknown"
             if let meta = entries.first(where: { $0.name == "metadata.json" }),
@@ -162,7 +162,7 @@ public enum KerasFiles {
                                    weightCount: 0)
         }
         return try readHDF5Safely(path) {
-            let file = try H5Group.openFile(path)
+            let file = try H5Group.openFile(path, contents: bytes)
             let version = try file.stringsAttribute("keras_version")?.first
                 ?? (file.isGroup("model_weights") ? try file.group("model_weights").stringsAttribute("keras_version")?.first : nil)
             let writer = version.map { $0.hasPrefix("2.") ? "tf-keras / Keras \($0)" : "Keras \($0)" } ?? "unknown (no keras_version)"
@@ -279,16 +279,12 @@ public enum KerasFiles {
 
     /// Opens HDF5 bytes (a .keras member) through a private temporary file.
     static func withTemporaryHDF5(_ bytes: [UInt8], path: String, _ body: (H5Group) throws -> Void) throws {
-        var template = Array("/tmp/liblstm-XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw LSTMError.io("cannot create a temporary file: \(FileIO.errorText())") }
-        close(fd)
-        let temp = String(cString: template)
+        let temp = try FileIO.temporaryPath(in: "/tmp", base: "liblstm")
         defer { unlink(temp) }
         try FileIO.write(bytes, to: temp)
         try readHDF5Safely(path) {
             do {
-                try body(try H5Group.openFile(temp))
+                try body(try H5Group.openFile(temp, contents: bytes))
             } catch let e as LSTMError {
                 // Name the user's file, not our temporary copy.
                 throw e.replacing(temp, with: "\(path):model.weights.h5")

@@ -14,6 +14,9 @@ enum Zip {
         Int(b[o]) | Int(b[o + 1]) << 8 | Int(b[o + 2]) << 16 | Int(b[o + 3]) << 24
     }
 
+    /// Whether `bytes` start like a zip archive (a local file header).
+    static func isArchive(_ bytes: [UInt8]) -> Bool { bytes.starts(with: [0x50, 0x4B, 0x03, 0x04]) }
+
     static func crc32(_ data: [UInt8]) -> UInt32 {
         data.withUnsafeBufferPointer { UInt32(CZlib.crc32(0, $0.baseAddress, uInt($0.count))) }
     }
