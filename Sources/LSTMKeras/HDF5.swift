@@ -200,11 +200,20 @@ struct H5Group {
 
     /// A float dataset (float32 or float64, converted to float32), with its shape.
     func readFloats(_ name: String) throws -> (shape: [Int], values: [Float]) {
+        try withDataset(name) { d, where_ in try readFloats(d, where_) }
+    }
+
+    /// Opens dataset `name`, hands it to `body` with its location for messages, closes it.
+    private func withDataset<R>(_ name: String, _ body: (hid_t, String) throws -> R) throws -> R {
         let where_ = path(name)
         guard isDataset(name) else { throw LSTMError.format("\(where_): dataset not found") }
         let d = H5Dopen2(id, name, lstm_h5p_default())
         guard d >= 0 else { throw LSTMError.format("\(where_): cannot open the dataset") }
         defer { H5Dclose(d) }
+        return try body(d, where_)
+    }
+
+    private func readFloats(_ d: hid_t, _ where_: String) throws -> (shape: [Int], values: [Float]) {
         let t = H5Dget_type(d)
         guard t >= 0 else { throw LSTMError.format("\(where_): cannot read the dataset's type") }
         defer { H5Tclose(t) }
@@ -226,17 +235,14 @@ struct H5Group {
 
     /// A scalar integer dataset (Keras's optimizer `iterations`).
     func readInt(_ name: String) throws -> Int64 {
-        let where_ = path(name)
-        guard isDataset(name) else { throw LSTMError.format("\(where_): dataset not found") }
-        let d = H5Dopen2(id, name, lstm_h5p_default())
-        guard d >= 0 else { throw LSTMError.format("\(where_): cannot open the dataset") }
-        defer { H5Dclose(d) }
-        guard try dims(d, where_).reduce(1, *) == 1 else { throw LSTMError.format("\(where_): expected one value") }
-        var v: Int64 = 0
-        guard H5Dread(d, lstm_h5t_native_int64(), lstm_h5s_all(), lstm_h5s_all(), lstm_h5p_default(), &v) >= 0 else {
-            throw LSTMError.format("\(where_): cannot read the value")
+        try withDataset(name) { d, where_ in
+            guard try dims(d, where_).reduce(1, *) == 1 else { throw LSTMError.format("\(where_): expected one value") }
+            var v: Int64 = 0
+            guard H5Dread(d, lstm_h5t_native_int64(), lstm_h5s_all(), lstm_h5s_all(), lstm_h5p_default(), &v) >= 0 else {
+                throw LSTMError.format("\(where_): cannot read the value")
+            }
+            return v
         }
-        return v
     }
 
     private func dims(_ d: hid_t, _ where_: String) throws -> [Int] {
