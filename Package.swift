@@ -3,6 +3,12 @@ import PackageDescription
 
 // liblstm: an LSTM library in Swift, shipped as the C shared library liblstm.so.
 // Module flow (see ARCHITECTURE.md): CLSTM (C ABI) -> LSTMKeras (Keras JSON) -> LSTMCore (math).
+#if arch(x86_64)
+let avx2Settings: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"]), .define("LSTM_FMA")]
+#else
+let avx2Settings: [SwiftSetting] = []  // elsewhere both builds are the baseline one
+#endif
+
 let package = Package(
     name: "liblstm",
     products: [
@@ -12,8 +18,13 @@ let package = Package(
         .executable(name: "lstm-cli", targets: ["lstm-cli"]),
     ],
     targets: [
-        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
-        .target(name: "LSTMCore", dependencies: ["CBLAS"]),
+        // The hot loops, written once (Sources/LSTMKernels) and compiled twice: for the x86-64
+        // baseline, and (Sources/LSTMKernelsAVX2 links the same files) for AVX2 + FMA. LSTMCore
+        // picks one at run time from what the CPU reports (CCPU).
+        .target(name: "LSTMKernels"),
+        .target(name: "LSTMKernelsAVX2", swiftSettings: avx2Settings),
+        .systemLibrary(name: "CCPU"),
+        .target(name: "LSTMCore", dependencies: ["CCPU", "LSTMKernels", "LSTMKernelsAVX2"]),
         // System libraries, found through pkg-config (Debian: libhdf5-dev, zlib1g-dev).
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
@@ -26,7 +37,7 @@ let package = Package(
             exclude: ["exports.map"]
         ),
         .executableTarget(name: "lstm-cli", dependencies: ["LSTMCore", "LSTMKeras"]),
-        .testTarget(name: "LSTMTests", dependencies: ["LSTMCore", "LSTMKeras"]),
+        .testTarget(name: "LSTMTests", dependencies: ["LSTMCore", "LSTMKeras", "LSTMKernels", "LSTMKernelsAVX2"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -42,7 +42,46 @@ struct LSTMLayer {
         }
     }
 
-    /// Forward over a batch.
+    /// Keras's default activations on float32 take the fused, vectorized cell kernels.
+    func usesFastCell<T: Scalar>(_: T.Type) -> Bool {
+        T.self == Float.self && spec.recurrentActivation == .sigmoid && spec.activation == .tanh
+    }
+
+    /// Activates one step's gates for `rows` rows and advances their state (see cellStep).
+    @inline(__always)
+    func cell<T: Scalar>(rows: Int, z: UnsafeMutablePointer<T>, cPrev: UnsafePointer<T>?,
+                         cOut: UnsafeMutablePointer<T>, a: UnsafeMutablePointer<T>, h: UnsafeMutablePointer<T>) {
+        if usesFastCell(T.self) {
+            kCellForward(rows: rows, units: units, z: asFloat(z), cPrev: cPrev.map { asFloat($0) },
+                         c: asFloat(cOut), a: asFloat(a), h: asFloat(h))
+        } else {
+            cellStep(rows: rows, z: z, cPrev: cPrev, cOut: cOut, a: a, h: h)
+        }
+    }
+
+    /// C[m×n] += A[m×k] · B for the per-timestep recurrent products, through the packed float32
+    /// kernel when B has been packed (B itself otherwise).
+    @inline(__always)
+    func recurrentProduct<T: Scalar>(_ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<T>, _ b: UnsafePointer<T>,
+                                     packed: UnsafePointer<Float>?, _ c: UnsafeMutablePointer<T>) {
+        if let packed {
+            kGemmPacked(m, n, k, asFloat(a), k, packed, asFloat(c), n)
+        } else {
+            gemmNN(m, n, k, a, k, b, n, c, n)
+        }
+    }
+
+    /// B [k×n] packed for `recurrentProduct` when the float32 kernel will multiply it by more than
+    /// one row (nil otherwise: one row takes the row-product kernel). The caller deallocates.
+    func packForProducts<T: Scalar>(rows: Int, _ k: Int, _ n: Int, _ b: UnsafePointer<T>) -> UnsafeMutablePointer<Float>? {
+        guard T.self == Float.self, rows > 1 else { return nil }
+        let out = UnsafeMutablePointer<Float>.allocate(capacity: kPackedCount(k: k, n: n))
+        kPackPanels(k, n, asFloat(b), n, out)
+        return out
+    }
+
+    /// Forward over a batch. The recurrence runs independently per sample, so large batches are
+    /// split over threads by rows (Parallel.forRows); the input projection is one product before.
     /// - Parameters:
     ///   - x: [batch][n][features].
     ///   - out: [batch][n][units] with return_sequences (processing order), else [batch][units].
@@ -64,24 +103,30 @@ struct LSTMLayer {
         gates.initialize(repeating: 0, count: n * rows * g4)
         gemmNN(n * rows, g4, f, xT, f, w, g4, gates, g4)
         if let b { addRowVector(n * rows, g4, b, gates, g4) }
-        for s in 0..<n {
-            let z = gates + s * rows * g4
-            let hPrev: UnsafeMutablePointer<T>? = s == 0 ? nil : (keep ? hBuf + (s - 1) * rows * u : hBuf)
-            if let hPrev { gemmNN(rows, g4, u, hPrev, u, uMat, g4, z, g4) }
-            let cOut = keep ? cBuf + s * rows * u : cBuf
-            let cPrev: UnsafeMutablePointer<T>? = s == 0 ? nil : (keep ? cBuf + (s - 1) * rows * u : cBuf)
-            let aOut = keep ? aBuf + s * rows * u : aBuf
-            let hOut = keep ? hBuf + s * rows * u : hBuf
-            cellStep(rows: rows, z: z, cPrev: cPrev.map { UnsafePointer($0) }, cOut: cOut, a: aOut, h: hOut)
-            if spec.returnSequences {
-                for r in 0..<rows { (out + (r * n + s) * u).update(from: hOut + r * u, count: u) }
-            } else if s == n - 1 {
-                out.update(from: hOut, count: rows * u)
+        let packed = packForProducts(rows: rows, u, g4, uMat)
+        defer { packed?.deallocate() }
+        // With history, step s's state is at s * rows * u; without, one slab is overwritten.
+        func state(_ buf: UnsafeMutablePointer<T>, _ s: Int) -> UnsafeMutablePointer<T> { keep ? buf + s * rows * u : buf }
+        Parallel.forRows(rows, work: n * rows * u * g4) { r0, r1 in
+            let m = r1 - r0
+            for s in 0..<n {
+                let z = gates + (s * rows + r0) * g4
+                if s > 0 { recurrentProduct(m, g4, u, state(hBuf, s - 1) + r0 * u, uMat, packed: packed, z) }
+                let cPrev: UnsafePointer<T>? = s == 0 ? nil : UnsafePointer(state(cBuf, s - 1) + r0 * u)
+                let hOut = state(hBuf, s) + r0 * u
+                cell(rows: m, z: z, cPrev: cPrev, cOut: state(cBuf, s) + r0 * u, a: state(aBuf, s) + r0 * u, h: hOut)
+                if spec.returnSequences {
+                    for r in 0..<m { (out + ((r0 + r) * n + s) * u).update(from: hOut + r * u, count: u) }
+                } else if s == n - 1 {
+                    (out + r0 * u).update(from: hOut, count: m * u)
+                }
             }
         }
     }
 
-    /// Backpropagation through time. Gradients are added into gW, gU, gb.
+    /// Backpropagation through time. Gradients are added into gW, gU, gb. Like forward, the
+    /// recurrence is split over threads by rows; the weight gradients are then single products
+    /// over all timesteps and rows.
     /// - Parameters:
     ///   - dOut: gradient of the loss with respect to the layer's output (shape of `out`).
     ///   - dX: when given, receives the gradient with respect to x ([batch][n][features]).
@@ -90,7 +135,6 @@ struct LSTMLayer {
                              gW: UnsafeMutablePointer<T>, gU: UnsafeMutablePointer<T>, gb: UnsafeMutablePointer<T>?) {
         let u = units, g4 = gateWidth, f = features
         let rows = tape.batch, n = tape.steps
-        let ra = spec.recurrentActivation, act = spec.activation
         let dZ = tape.gateGradients.baseAddress!
         let dh = UnsafeMutablePointer<T>.allocate(capacity: rows * u)
         let dc = UnsafeMutablePointer<T>.allocate(capacity: rows * u)
@@ -99,59 +143,30 @@ struct LSTMLayer {
         dh.initialize(repeating: 0, count: rows * u)
         dc.initialize(repeating: 0, count: rows * u)
         transpose(u, g4, uMat, uT)
+        let packed = packForProducts(rows: rows, g4, u, UnsafePointer(uT))
+        defer { packed?.deallocate() }
         let gates = tape.gates.baseAddress!, cBuf = tape.c.baseAddress!
         let aBuf = tape.a.baseAddress!, hBuf = tape.h.baseAddress!
-        for s in stride(from: n - 1, through: 0, by: -1) {
-            if spec.returnSequences {
-                for r in 0..<rows {
-                    let src = dOut + (r * n + s) * u, dst = dh + r * u
-                    for j in 0..<u { dst[j] += src[j] }
-                }
-            } else if s == n - 1 {
-                for k in 0..<(rows * u) { dh[k] += dOut[k] }
-            }
-            let g = gates + s * rows * g4
-            let dz = dZ + s * rows * g4
-            let aS = aBuf + s * rows * u
-            let cPrev: UnsafeMutablePointer<T>? = s > 0 ? cBuf + (s - 1) * rows * u : nil
-            if ra == .sigmoid && act == .tanh {
-                // Keras's default activations: the derivatives in closed form, no dispatch per
-                // element, so the loop vectorizes.
-                for r in 0..<rows {
-                    let gr = g + r * g4, dzr = dz + r * g4
-                    let ar = aS + r * u, dhr = dh + r * u, dcr = dc + r * u
-                    let cpr = cPrev.map { $0 + r * u }
-                    for j in 0..<u {
-                        let iG = gr[j], fG = gr[u + j], cG = gr[2 * u + j], oG = gr[3 * u + j]
-                        let aV = ar[j], dhV = dhr[j]
-                        let dcV = dcr[j] + dhV * oG * (1 - aV * aV)
-                        let cp: T = cpr?[j] ?? 0
-                        dzr[j] = dcV * cG * iG * (1 - iG)
-                        dzr[u + j] = dcV * cp * fG * (1 - fG)
-                        dzr[2 * u + j] = dcV * iG * (1 - cG * cG)
-                        dzr[3 * u + j] = dhV * aV * oG * (1 - oG)
-                        dcr[j] = dcV * fG
+        Parallel.forRows(rows, work: 2 * n * rows * u * g4) { r0, r1 in
+            let m = r1 - r0
+            let dhR = dh + r0 * u, dcR = dc + r0 * u
+            for s in stride(from: n - 1, through: 0, by: -1) {
+                if spec.returnSequences {
+                    for r in 0..<m {
+                        let src = dOut + ((r0 + r) * n + s) * u, dst = dhR + r * u
+                        for j in 0..<u { dst[j] += src[j] }
                     }
+                } else if s == n - 1 {
+                    let src = dOut + r0 * u
+                    for k in 0..<(m * u) { dhR[k] += src[k] }
                 }
-            } else {
-            for r in 0..<rows {
-                let gr = g + r * g4, dzr = dz + r * g4
-                for j in 0..<u {
-                    let k = r * u + j
-                    let iG = gr[j], fG = gr[u + j], cG = gr[2 * u + j], oG = gr[3 * u + j]
-                    let aV = aS[k], dhV = dh[k]
-                    let dcV = dc[k] + dhV * oG * act.derivative(fromOutput: aV)
-                    let cp: T = cPrev?[k] ?? 0
-                    dzr[j] = dcV * cG * ra.derivative(fromOutput: iG)
-                    dzr[u + j] = dcV * cp * ra.derivative(fromOutput: fG)
-                    dzr[2 * u + j] = dcV * iG * act.derivative(fromOutput: cG)
-                    dzr[3 * u + j] = dhV * aV * ra.derivative(fromOutput: oG)
-                    dc[k] = dcV * fG
-                }
+                let dz = dZ + (s * rows + r0) * g4
+                let cPrev: UnsafePointer<T>? = s > 0 ? UnsafePointer(cBuf + ((s - 1) * rows + r0) * u) : nil
+                cellBackward(rows: m, gates: gates + (s * rows + r0) * g4, a: aBuf + (s * rows + r0) * u,
+                             cPrev: cPrev, dh: dhR, dc: dcR, dz: dz)
+                dhR.update(repeating: 0, count: m * u)
+                if s > 0 { recurrentProduct(m, u, g4, dz, uT, packed: packed, dhR) }
             }
-            }
-            dh.update(repeating: 0, count: rows * u)
-            if s > 0 { gemmNN(rows, u, g4, dz, g4, uT, u, dh, u) }
         }
         // Weight gradients as single products over all timesteps.
         if n > 1 { gemmTN(u, g4, (n - 1) * rows, hBuf, u, dZ + rows * g4, g4, gU, g4) }
@@ -170,6 +185,35 @@ struct LSTMLayer {
         }
     }
 
+    /// One step of backward's cell math for `rows` rows: dz from the gates, act(c), the previous
+    /// cell state, dh and the running dc (which becomes the previous step's).
+    @inline(__always)
+    func cellBackward<T: Scalar>(rows: Int, gates g: UnsafePointer<T>, a aS: UnsafePointer<T>, cPrev: UnsafePointer<T>?,
+                                 dh: UnsafePointer<T>, dc: UnsafeMutablePointer<T>, dz: UnsafeMutablePointer<T>) {
+        let u = units, g4 = gateWidth
+        if usesFastCell(T.self) {
+            kCellBackward(rows: rows, units: u, gates: asFloat(g), a: asFloat(aS), cPrev: cPrev.map { asFloat($0) },
+                          dh: asFloat(dh), dc: asFloat(dc), dz: asFloat(dz))
+            return
+        }
+        let ra = spec.recurrentActivation, act = spec.activation
+        for r in 0..<rows {
+            let gr = g + r * g4, dzr = dz + r * g4
+            for j in 0..<u {
+                let k = r * u + j
+                let iG = gr[j], fG = gr[u + j], cG = gr[2 * u + j], oG = gr[3 * u + j]
+                let aV = aS[k], dhV = dh[k]
+                let dcV = dc[k] + dhV * oG * act.derivative(fromOutput: aV)
+                let cp: T = cPrev?[k] ?? 0
+                dzr[j] = dcV * cG * ra.derivative(fromOutput: iG)
+                dzr[u + j] = dcV * cp * ra.derivative(fromOutput: fG)
+                dzr[2 * u + j] = dcV * iG * act.derivative(fromOutput: cG)
+                dzr[3 * u + j] = dhV * aV * ra.derivative(fromOutput: oG)
+                dc[k] = dcV * fG
+            }
+        }
+    }
+
     /// One timestep for one stream: h and c are updated in place; scratch holds 4u + u values.
     @inline(__always)
     func step<T: Scalar>(x: UnsafePointer<T>, w: UnsafePointer<T>, u uMat: UnsafePointer<T>, b: UnsafePointer<T>?,
@@ -178,7 +222,7 @@ struct LSTMLayer {
         if let b { scratch.update(from: b, count: g4) } else { scratch.update(repeating: 0, count: g4) }
         gemmNN(1, g4, features, x, features, w, g4, scratch, g4)
         gemmNN(1, g4, units, h, units, uMat, g4, scratch, g4)
-        cellStep(rows: 1, z: scratch, cPrev: UnsafePointer(c), cOut: c, a: scratch + g4, h: h)
+        cell(rows: 1, z: scratch, cPrev: UnsafePointer(c), cOut: c, a: scratch + g4, h: h)
     }
 }
 

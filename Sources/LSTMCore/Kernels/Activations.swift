@@ -6,8 +6,7 @@ extension Activation {
     @inline(__always)
     func apply<T: Scalar>(_ p: UnsafeMutablePointer<T>, _ n: Int) {
         if T.self == Float.self, self == .tanh || self == .sigmoid {
-            let f = UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
-            applyFast(f, n, tanh: self == .tanh)
+            if self == .tanh { kTanh(asFloat(p), n) } else { kSigmoid(asFloat(p), n) }
             return
         }
         switch self {

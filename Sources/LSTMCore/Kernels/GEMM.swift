@@ -1,12 +1,17 @@
-import CBLAS
+/// Float32 products of at least this many multiply-adds (or 8 rows) pack B and take the
+/// vectorized kernel: below it, packing costs more than it saves.
+let packThreshold = 32 * 1024
 
-/// Products this large (m·n·k multiply-adds) go to OpenBLAS in float32: below it, the call and
-/// packing overhead outweighs OpenBLAS's faster kernels (measured with benchmarks/bench.c).
-@usableFromInline let blasThreshold = 32 * 1024
-
-@inline(__always)
-func blasFloat<T>(_ p: UnsafePointer<T>) -> UnsafePointer<Float> {
-    UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
+/// C[m×n] += A[m×k] · B[k×n] in float32 through the packed kernel, rows split over threads when
+/// the product is large.
+func packedProduct(_ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int,
+                   _ b: UnsafePointer<Float>, _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+    let packed = UnsafeMutablePointer<Float>.allocate(capacity: kPackedCount(k: k, n: n))
+    defer { packed.deallocate() }
+    kPackPanels(k, n, b, ldb, packed)
+    Parallel.forRows(m, work: m * n * k) { i0, i1 in
+        kGemmPacked(i1 - i0, n, k, a + i0 * lda, lda, packed, c + i0 * ldc, ldc)
+    }
 }
 
 /// Matrix products on raw row-major buffers. `ld*` are row strides in elements.
@@ -20,14 +25,15 @@ func gemmNN<T: Scalar>(_ m: Int, _ n: Int, _ k: Int,
                        _ b: UnsafePointer<T>, _ ldb: Int,
                        _ c: UnsafeMutablePointer<T>, _ ldc: Int) {
     if m == 0 || n == 0 || k == 0 { return }
-    if T.self == Float.self, m == 1, n >= 32, n * k < blasThreshold {
-        rowTimesMatrix(n, k, blasFloat(a), blasFloat(b), ldb, UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self))
-        return
-    }
-    if T.self == Float.self, m * n * k >= blasThreshold {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, blasFloat(a), Int32(lda),
-                    blasFloat(b), Int32(ldb), 1, UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), Int32(ldc))
-        return
+    if T.self == Float.self {
+        if m == 1 {
+            kRowTimesMatrix(n, k, asFloat(a), asFloat(b), ldb, asFloat(c))
+            return
+        }
+        if m >= 8 || m * n * k >= packThreshold {
+            packedProduct(m, n, k, asFloat(a), lda, asFloat(b), ldb, asFloat(c), ldc)
+            return
+        }
     }
     var i = 0
     while i + 4 <= m {
@@ -66,9 +72,13 @@ func gemmTN<T: Scalar>(_ m: Int, _ n: Int, _ k: Int,
                        _ b: UnsafePointer<T>, _ ldb: Int,
                        _ c: UnsafeMutablePointer<T>, _ ldc: Int) {
     if m == 0 || n == 0 || k == 0 { return }
-    if T.self == Float.self, m * n * k >= blasThreshold {
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, blasFloat(a), Int32(lda),
-                    blasFloat(b), Int32(ldb), 1, UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), Int32(ldc))
+    if T.self == Float.self, m * n * k >= packThreshold {
+        // Split by 16-column panels of C over threads.
+        let panels = (n + 15) / 16
+        Parallel.forRows(panels, work: m * n * k, grain: 1) { q0, q1 in
+            let j0 = q0 * 16, j1 = min(n, q1 * 16)
+            kGemmTransposedA(m, j1 - j0, k, asFloat(a), lda, asFloat(b + j0), ldb, asFloat(c + j0), ldc)
+        }
         return
     }
     for p in 0..<k {
@@ -119,46 +129,5 @@ func addColumnSums<T: Scalar>(_ m: Int, _ n: Int, _ d: UnsafePointer<T>, _ ldd: 
     for i in 0..<m {
         let di = d + i * ldd
         for j in 0..<n { g[j] += di[j] }
-    }
-}
-
-/// c[n] += a[k] · B[k×n] for one row (batch 1, streaming): 32 columns of c are held in
-/// registers while the k rows of B stream past, instead of reading and writing c for every row.
-@inline(__always)
-func rowTimesMatrix(_ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int,
-                    _ c: UnsafeMutablePointer<Float>) {
-    @inline(__always) func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
-        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
-    }
-    @inline(__always) func store(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
-        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
-    }
-    var j = 0
-    while j + 32 <= n {
-        var c0 = load(c + j), c1 = load(c + j + 8), c2 = load(c + j + 16), c3 = load(c + j + 24)
-        var bp = b + j
-        for p in 0..<k {
-            let x = SIMD8<Float>(repeating: a[p])
-            c0 += x * load(bp); c1 += x * load(bp + 8); c2 += x * load(bp + 16); c3 += x * load(bp + 24)
-            bp += ldb
-        }
-        store(c0, c + j); store(c1, c + j + 8); store(c2, c + j + 16); store(c3, c + j + 24)
-        j += 32
-    }
-    while j + 8 <= n {
-        var acc = load(c + j)
-        var bp = b + j
-        for p in 0..<k {
-            acc += SIMD8<Float>(repeating: a[p]) * load(bp)
-            bp += ldb
-        }
-        store(acc, c + j)
-        j += 8
-    }
-    if j < n {
-        for p in 0..<k {
-            let x = a[p], bp = b + p * ldb
-            for jj in j..<n { c[jj] += x * bp[jj] }
-        }
     }
 }

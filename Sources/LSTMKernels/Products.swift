@@ -1,0 +1,222 @@
+/// Matrix products on row-major float32 buffers; `ld*` are row strides in elements.
+
+/// c[n] += a[k] · B[k×n] for one row (batch 1, streaming): 32 columns of c are held in
+/// registers while the k rows of B stream past, instead of reading and writing c for every row.
+@inline(never)
+public func rowTimesMatrix(_ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int,
+                           _ c: UnsafeMutablePointer<Float>) {
+    var j = 0
+#if LSTM_FMA
+    // 16 vector registers: 8 accumulators keep both FMA units busy despite their latency.
+    while j + 64 <= n {
+        var c0 = load8(c + j), c1 = load8(c + j + 8), c2 = load8(c + j + 16), c3 = load8(c + j + 24)
+        var c4 = load8(c + j + 32), c5 = load8(c + j + 40), c6 = load8(c + j + 48), c7 = load8(c + j + 56)
+        var bp = b + j
+        for p in 0..<k {
+            let x = V8(repeating: a[p])
+            c0 = fma8(c0, x, load8(bp)); c1 = fma8(c1, x, load8(bp + 8))
+            c2 = fma8(c2, x, load8(bp + 16)); c3 = fma8(c3, x, load8(bp + 24))
+            c4 = fma8(c4, x, load8(bp + 32)); c5 = fma8(c5, x, load8(bp + 40))
+            c6 = fma8(c6, x, load8(bp + 48)); c7 = fma8(c7, x, load8(bp + 56))
+            bp += ldb
+        }
+        store8(c0, c + j); store8(c1, c + j + 8); store8(c2, c + j + 16); store8(c3, c + j + 24)
+        store8(c4, c + j + 32); store8(c5, c + j + 40); store8(c6, c + j + 48); store8(c7, c + j + 56)
+        j += 64
+    }
+#endif
+    while j + 32 <= n {
+        var c0 = load8(c + j), c1 = load8(c + j + 8), c2 = load8(c + j + 16), c3 = load8(c + j + 24)
+        var bp = b + j
+        for p in 0..<k {
+            let x = V8(repeating: a[p])
+            c0 = fma8(c0, x, load8(bp)); c1 = fma8(c1, x, load8(bp + 8))
+            c2 = fma8(c2, x, load8(bp + 16)); c3 = fma8(c3, x, load8(bp + 24))
+            bp += ldb
+        }
+        store8(c0, c + j); store8(c1, c + j + 8); store8(c2, c + j + 16); store8(c3, c + j + 24)
+        j += 32
+    }
+    while j < n {
+        let w = min(8, n - j)
+        var acc = loadPartial8(c + j, w)
+        var bp = b + j
+        for p in 0..<k {
+            acc = fma8(acc, V8(repeating: a[p]), loadPartial8(bp, w))
+            bp += ldb
+        }
+        storePartial8(acc, c + j, w)
+        j += 8
+    }
+}
+
+/// Column panels for `gemmPacked`: B [k×n] becomes ⌈n/16⌉ panels, panel q holding columns
+/// 16q ..< 16q+16 of every row, contiguously, zero past n. Packing costs one pass over B, so it
+/// pays when B is multiplied many times (an LSTM's recurrent kernel, once per timestep).
+public func packedPanelsCount(k: Int, n: Int) -> Int { k * ((n + 15) / 16) * 16 }
+
+@inline(never)
+public func packPanels(_ k: Int, _ n: Int, _ b: UnsafePointer<Float>, _ ldb: Int, _ out: UnsafeMutablePointer<Float>) {
+    let panels = (n + 15) / 16
+    for q in 0..<panels {
+        let j0 = q * 16, w = min(16, n - j0)
+        let dst = out + q * k * 16
+        for p in 0..<k {
+            let src = b + p * ldb + j0, row = dst + p * 16
+            store8(loadPartial8(src, min(w, 8)), row)
+            store8(loadPartial8(src + 8, w - min(w, 8)), row + 8)
+        }
+    }
+}
+
+/// C[m×n] += A[m×k] · B, B packed by `packPanels`. A 4×16 block of C stays in registers (8
+/// vectors) while k steps stream one panel row and four values of A each.
+@inline(never)
+public func gemmPacked(_ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int,
+                       _ packed: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+    if m <= 0 || n <= 0 || k <= 0 { return }
+    let panels = (n + 15) / 16
+    for q in 0..<panels {
+        let j0 = q * 16, w = min(16, n - j0)
+        let panel = packed + q * k * 16
+        var i = 0
+        while i + 4 <= m {
+            // A constant width lets the full-panel case load and store C without lane checks.
+            if w == 16 {
+                block4x16(k, a + i * lda, lda, panel, c + i * ldc + j0, ldc, 16)
+            } else {
+                block4x16(k, a + i * lda, lda, panel, c + i * ldc + j0, ldc, w)
+            }
+            i += 4
+        }
+        while i < m {
+            block1x16(k, a + i * lda, panel, c + i * ldc + j0, w)
+            i += 1
+        }
+    }
+}
+
+@inline(__always)
+private func block4x16(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ panel: UnsafePointer<Float>,
+                       _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ w: Int) {
+    let lo = min(w, 8), hi = w - lo
+    let c0 = c, c1 = c + ldc, c2 = c1 + ldc, c3 = c2 + ldc
+    var s00 = loadPartial8(c0, lo), s01 = loadPartial8(c0 + 8, hi)
+    var s10 = loadPartial8(c1, lo), s11 = loadPartial8(c1 + 8, hi)
+    var s20 = loadPartial8(c2, lo), s21 = loadPartial8(c2 + 8, hi)
+    var s30 = loadPartial8(c3, lo), s31 = loadPartial8(c3 + 8, hi)
+    let a0 = a, a1 = a + lda, a2 = a1 + lda, a3 = a2 + lda
+    var bp = panel
+    for p in 0..<k {
+        let b0 = load8(bp), b1 = load8(bp + 8)
+        let x0 = V8(repeating: a0[p]), x1 = V8(repeating: a1[p])
+        s00 = fma8(s00, x0, b0); s01 = fma8(s01, x0, b1)
+        s10 = fma8(s10, x1, b0); s11 = fma8(s11, x1, b1)
+        let x2 = V8(repeating: a2[p]), x3 = V8(repeating: a3[p])
+        s20 = fma8(s20, x2, b0); s21 = fma8(s21, x2, b1)
+        s30 = fma8(s30, x3, b0); s31 = fma8(s31, x3, b1)
+        bp += 16
+    }
+    storePartial8(s00, c0, lo); storePartial8(s01, c0 + 8, hi)
+    storePartial8(s10, c1, lo); storePartial8(s11, c1 + 8, hi)
+    storePartial8(s20, c2, lo); storePartial8(s21, c2 + 8, hi)
+    storePartial8(s30, c3, lo); storePartial8(s31, c3 + 8, hi)
+}
+
+@inline(__always)
+private func block1x16(_ k: Int, _ a: UnsafePointer<Float>, _ panel: UnsafePointer<Float>,
+                       _ c: UnsafeMutablePointer<Float>, _ w: Int) {
+    let lo = min(w, 8), hi = w - lo
+    var s0 = loadPartial8(c, lo), s1 = loadPartial8(c + 8, hi)
+    var bp = panel
+    for p in 0..<k {
+        let x = V8(repeating: a[p])
+        s0 = fma8(s0, x, load8(bp)); s1 = fma8(s1, x, load8(bp + 8))
+        bp += 16
+    }
+    storePartial8(s0, c, lo); storePartial8(s1, c + 8, hi)
+}
+
+/// C[m×n] += Aᵀ · B with A stored [k×m] and B [k×n] (a weight gradient: k runs over every
+/// timestep and sample). No packing: row p of A and of B are both contiguous, so a 4×16 block of
+/// C takes four values of A's row and sixteen of B's per step. k is walked in chunks so that
+/// the chunk of B's columns being used stays in the first-level cache across row blocks.
+@inline(never)
+public func gemmTransposedA(_ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int,
+                            _ b: UnsafePointer<Float>, _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+    if m <= 0 || n <= 0 || k <= 0 { return }
+    let chunk = 256
+    var p0 = 0
+    while p0 < k {
+        let kk = min(chunk, k - p0)
+        var j0 = 0
+        while j0 < n {
+            let w = min(16, n - j0)
+            let bj = b + p0 * ldb + j0
+            var i = 0
+            while i + 4 <= m {
+                if w == 16 {
+                    blockT4x16(kk, a + p0 * lda + i, lda, bj, ldb, c + i * ldc + j0, ldc, 16)
+                } else {
+                    blockT4x16(kk, a + p0 * lda + i, lda, bj, ldb, c + i * ldc + j0, ldc, w)
+                }
+                i += 4
+            }
+            while i < m {
+                blockT1x16(kk, a + p0 * lda + i, lda, bj, ldb, c + i * ldc + j0, w)
+                i += 1
+            }
+            j0 += 16
+        }
+        p0 += kk
+    }
+}
+
+@inline(__always)
+private func blockT4x16(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+                        _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ w: Int) {
+    let lo = min(w, 8), hi = w - lo
+    let c0 = c, c1 = c + ldc, c2 = c1 + ldc, c3 = c2 + ldc
+    var s00 = loadPartial8(c0, lo), s01 = loadPartial8(c0 + 8, hi)
+    var s10 = loadPartial8(c1, lo), s11 = loadPartial8(c1 + 8, hi)
+    var s20 = loadPartial8(c2, lo), s21 = loadPartial8(c2 + 8, hi)
+    var s30 = loadPartial8(c3, lo), s31 = loadPartial8(c3 + 8, hi)
+    var ap = a, bp = b
+    for _ in 0..<k {
+        let b0 = loadPartial8(bp, lo), b1 = loadPartial8(bp + 8, hi)
+        let x0 = V8(repeating: ap[0]), x1 = V8(repeating: ap[1])
+        s00 = fma8(s00, x0, b0); s01 = fma8(s01, x0, b1)
+        s10 = fma8(s10, x1, b0); s11 = fma8(s11, x1, b1)
+        let x2 = V8(repeating: ap[2]), x3 = V8(repeating: ap[3])
+        s20 = fma8(s20, x2, b0); s21 = fma8(s21, x2, b1)
+        s30 = fma8(s30, x3, b0); s31 = fma8(s31, x3, b1)
+        ap += lda; bp += ldb
+    }
+    storePartial8(s00, c0, lo); storePartial8(s01, c0 + 8, hi)
+    storePartial8(s10, c1, lo); storePartial8(s11, c1 + 8, hi)
+    storePartial8(s20, c2, lo); storePartial8(s21, c2 + 8, hi)
+    storePartial8(s30, c3, lo); storePartial8(s31, c3 + 8, hi)
+}
+
+@inline(__always)
+private func blockT1x16(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+                        _ c: UnsafeMutablePointer<Float>, _ w: Int) {
+    // Two sets of sums (even and odd steps): one set alone waits on the FMA latency every step.
+    let lo = min(w, 8), hi = w - lo
+    var s0 = loadPartial8(c, lo), s1 = loadPartial8(c + 8, hi)
+    var t0 = V8(), t1 = V8()
+    var ap = a, bp = b
+    var p = 0
+    while p + 2 <= k {
+        let x = V8(repeating: ap[0]), y = V8(repeating: ap[lda])
+        s0 = fma8(s0, x, loadPartial8(bp, lo)); s1 = fma8(s1, x, loadPartial8(bp + 8, hi))
+        t0 = fma8(t0, y, loadPartial8(bp + ldb, lo)); t1 = fma8(t1, y, loadPartial8(bp + ldb + 8, hi))
+        ap += 2 * lda; bp += 2 * ldb
+        p += 2
+    }
+    if p < k {
+        let x = V8(repeating: ap[0])
+        s0 = fma8(s0, x, loadPartial8(bp, lo)); s1 = fma8(s1, x, loadPartial8(bp + 8, hi))
+    }
+    storePartial8(s0 + t0, c, lo); storePartial8(s1 + t1, c + 8, hi)
+}

@@ -1,0 +1,208 @@
+import Foundation
+import XCTest
+@testable import LSTMCore
+import LSTMKernels
+import LSTMKernelsAVX2
+
+/// The float32 kernels, both builds (baseline, and AVX2 + FMA when this CPU has it), against
+/// plain float64 loops written here from the definitions.
+final class KernelTests: XCTestCase {
+    /// One build's entry points.
+    struct Build {
+        let name: String
+        let sigmoid: (UnsafeMutablePointer<Float>, Int) -> Void
+        let tanh: (UnsafeMutablePointer<Float>, Int) -> Void
+        let rowTimesMatrix: (Int, Int, UnsafePointer<Float>, UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>) -> Void
+        let gemmPacked: (Int, Int, Int, UnsafePointer<Float>, Int, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
+        let gemmTransposedA: (Int, Int, Int, UnsafePointer<Float>, Int, UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>, Int) -> Void
+        let cellForward: (Int, Int, UnsafeMutablePointer<Float>, UnsafePointer<Float>?, UnsafeMutablePointer<Float>,
+                          UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void
+        let cellBackward: (Int, Int, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>?, UnsafePointer<Float>,
+                           UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void
+    }
+
+    static var builds: [Build] {
+        var all = [Build(name: LSTMKernels.kernelBuild, sigmoid: LSTMKernels.applySigmoid, tanh: LSTMKernels.applyTanh,
+                         rowTimesMatrix: LSTMKernels.rowTimesMatrix, gemmPacked: LSTMKernels.gemmPacked,
+                         gemmTransposedA: LSTMKernels.gemmTransposedA,
+                         cellForward: { LSTMKernels.lstmCellForward(rows: $0, units: $1, z: $2, cPrev: $3, c: $4, a: $5, h: $6) },
+                         cellBackward: { LSTMKernels.lstmCellBackward(rows: $0, units: $1, gates: $2, a: $3, cPrev: $4, dh: $5, dc: $6, dz: $7) })]
+        if KernelChoice.cpuHasAVX2 {
+            all.append(Build(name: LSTMKernelsAVX2.kernelBuild, sigmoid: LSTMKernelsAVX2.applySigmoid, tanh: LSTMKernelsAVX2.applyTanh,
+                             rowTimesMatrix: LSTMKernelsAVX2.rowTimesMatrix, gemmPacked: LSTMKernelsAVX2.gemmPacked,
+                             gemmTransposedA: LSTMKernelsAVX2.gemmTransposedA,
+                             cellForward: { LSTMKernelsAVX2.lstmCellForward(rows: $0, units: $1, z: $2, cPrev: $3, c: $4, a: $5, h: $6) },
+                             cellBackward: { LSTMKernelsAVX2.lstmCellBackward(rows: $0, units: $1, gates: $2, a: $3, cPrev: $4, dh: $5, dc: $6, dz: $7) }))
+        }
+        return all
+    }
+
+    func testBothBuildsAreTested() {
+        // Where the kernel reports AVX2 and FMA, the fast build must be among those tested: the
+        // CPU check agrees with what Linux reports in /proc/cpuinfo.
+        if let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+           let flags = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) {
+            let set = Set(flags.split(separator: " ").map(String.init))
+            let expected = ["avx2", "fma", "bmi1", "bmi2", "f16c", "movbe", "abm"].allSatisfy(set.contains)
+            XCTAssertEqual(KernelChoice.cpuHasAVX2, expected)
+            XCTAssertEqual(Self.builds.count, expected ? 2 : 1)
+        }
+        XCTAssertEqual(Self.builds[0].name, "baseline")
+    }
+
+    /// sigmoid and tanh against float64 libm over [-20, 20], around 0 and at the extremes:
+    /// within 4 float32 ulp (1e-9 absolute below the normal range), lengths with tails.
+    func testActivationsAreAccurate() {
+        var xs: [Float] = stride(from: -20.0, through: 20.0, by: 0.001).map { Float($0) }
+        xs += [0, 1e-8, -1e-8, 1e-4, 0.6249, 0.6251, -0.6251, 88, -88, 100, -100, .leastNormalMagnitude, 3]
+        for build in Self.builds {
+            for (name, apply, reference) in [("sigmoid", build.sigmoid, { (x: Double) in 1 / (1 + Foundation.exp(-x)) }),
+                                             ("tanh", build.tanh, { (x: Double) in Foundation.tanh(x) })] {
+                var ys = xs
+                ys.withUnsafeMutableBufferPointer { apply($0.baseAddress!, $0.count) }
+                var worst = 0.0
+                for (x, y) in zip(xs, ys) {
+                    let want = reference(Double(x))
+                    worst = max(worst, abs(Double(y) - want) / max(Double(Float(want).ulp), 1e-9))
+                }
+                XCTAssertLessThanOrEqual(worst, 4, "\(build.name) \(name): worst error \(worst) ulp")
+            }
+        }
+    }
+
+    /// Sizes around the blocking: 1-5 and 9 rows (blocks of 4 and the rest), 1-33 and 200
+    /// columns (panels of 16, partial ones), k of 1, 3, 50 and 300 (past the 256-step chunk).
+    func testProductsMatchReference() {
+        var rng = TestRandom(11)
+        let shapes = [(1, 1, 1), (1, 33, 3), (2, 7, 5), (3, 16, 50), (4, 17, 3), (5, 200, 50), (9, 31, 300), (8, 64, 1), (13, 50, 200)]
+        for build in Self.builds {
+            for (m, n, k) in shapes {
+                let a = rng.uniform(m * k).map(Float.init), b = rng.uniform(k * n).map(Float.init)
+                let c0 = rng.uniform(m * n).map(Float.init)
+                // C + A·B, and C + Aᵀ·B with A given as k×m: the same numbers in float64.
+                var want = c0.map(Double.init), wantT = c0.map(Double.init)
+                for i in 0..<m { for j in 0..<n { for p in 0..<k {
+                    want[i * n + j] += Double(a[i * k + p]) * Double(b[p * n + j])
+                    wantT[i * n + j] += Double(a[p * m + i]) * Double(b[p * n + j])
+                } } }
+                let tol = 1e-6 * Double(k)
+                var packed = [Float](repeating: .nan, count: LSTMKernels.packedPanelsCount(k: k, n: n))
+                LSTMKernels.packPanels(k, n, b, n, &packed)
+                var c = c0
+                build.gemmPacked(m, n, k, a, k, packed, &c, n)
+                assertClose(c, want, absolute: tol, "\(build.name) gemmPacked \(m)x\(n)x\(k)")
+                c = c0
+                build.gemmTransposedA(m, n, k, a, m, b, n, &c, n)
+                assertClose(c, wantT, absolute: tol, "\(build.name) gemmTransposedA \(m)x\(n)x\(k)")
+                var row = Array(c0[0..<n])
+                build.rowTimesMatrix(n, k, a, b, n, &row)
+                assertClose(row, Array(want[0..<n]), absolute: tol, "\(build.name) rowTimesMatrix \(n)x\(k)")
+            }
+        }
+    }
+
+    /// The fused cell against the equations, for unit counts below, at and past the vector width
+    /// (the overlapping last vector), with and without a previous state, and with the previous
+    /// state in the same buffer as the new one (as predict runs it).
+    func testCellKernelsMatchEquations() {
+        func sig(_ x: Double) -> Double { 1 / (1 + Foundation.exp(-x)) }
+        var rng = TestRandom(12)
+        for build in Self.builds {
+            for u in [1, 5, 8, 13, 50] {
+                let rows = 3, g4 = 4 * u
+                let z0 = rng.uniform(rows * g4, -3, 3).map(Float.init)
+                let cp = rng.uniform(rows * u, -2, 2).map(Float.init)
+                for mode in ["zero state", "state", "state in place"] {
+                    var z = z0, c = mode == "state in place" ? cp : [Float](repeating: 0, count: rows * u)
+                    var a = [Float](repeating: 0, count: rows * u), h = a
+                    let prev: [Float]? = mode == "zero state" ? nil : cp
+                    if mode == "state in place" {
+                        c.withUnsafeMutableBufferPointer { cb in
+                            build.cellForward(rows, u, &z, UnsafePointer(cb.baseAddress!), cb.baseAddress!, &a, &h)
+                        }
+                    } else if let prev {
+                        build.cellForward(rows, u, &z, prev, &c, &a, &h)
+                    } else {
+                        build.cellForward(rows, u, &z, nil, &c, &a, &h)
+                    }
+                    var wantZ = [Double](), wantC = [Double](), wantA = [Double](), wantH = [Double]()
+                    for r in 0..<rows {
+                        let zr = Array(z0[(r * g4)..<((r + 1) * g4)]).map(Double.init)
+                        let gates = (0..<u).map { sig(zr[$0]) } + (0..<u).map { sig(zr[u + $0]) } +
+                            (0..<u).map { Foundation.tanh(zr[2 * u + $0]) } + (0..<u).map { sig(zr[3 * u + $0]) }
+                        wantZ += gates
+                        for j in 0..<u {
+                            let cv = gates[u + j] * (prev.map { Double($0[r * u + j]) } ?? 0) + gates[j] * gates[2 * u + j]
+                            wantC.append(cv); wantA.append(Foundation.tanh(cv)); wantH.append(gates[3 * u + j] * Foundation.tanh(cv))
+                        }
+                    }
+                    let what = "\(build.name) cell forward u=\(u) \(mode)"
+                    assertClose(z, wantZ, absolute: 1e-6, relative: 1e-6, what + " gates")
+                    assertClose(c, wantC, absolute: 1e-6, relative: 1e-6, what + " c")
+                    assertClose(a, wantA, absolute: 1e-6, relative: 1e-6, what + " a")
+                    assertClose(h, wantH, absolute: 1e-6, relative: 1e-6, what + " h")
+
+                    // Backward from these gates and states, against the chain rule written out.
+                    let dh = rng.uniform(rows * u).map(Float.init), dc0 = rng.uniform(rows * u).map(Float.init)
+                    var dc = dc0, dz = [Float](repeating: .nan, count: rows * g4)
+                    if let prev { build.cellBackward(rows, u, z, a, prev, dh, &dc, &dz) } else { build.cellBackward(rows, u, z, a, nil, dh, &dc, &dz) }
+                    var wantDz = [Double](repeating: 0, count: rows * g4), wantDc = [Double](repeating: 0, count: rows * u)
+                    for r in 0..<rows {
+                        for j in 0..<u {
+                            let k = r * u + j
+                            let i = Double(z[r * g4 + j]), f = Double(z[r * g4 + u + j])
+                            let g = Double(z[r * g4 + 2 * u + j]), o = Double(z[r * g4 + 3 * u + j])
+                            let av = Double(a[k]), cpv = prev.map { Double($0[k]) } ?? 0
+                            let dcv = Double(dc0[k]) + Double(dh[k]) * o * (1 - av * av)
+                            wantDz[r * g4 + j] = dcv * g * i * (1 - i)
+                            wantDz[r * g4 + u + j] = dcv * cpv * f * (1 - f)
+                            wantDz[r * g4 + 2 * u + j] = dcv * i * (1 - g * g)
+                            wantDz[r * g4 + 3 * u + j] = Double(dh[k]) * av * o * (1 - o)
+                            wantDc[k] = dcv * f
+                        }
+                    }
+                    assertClose(dz, wantDz, absolute: 1e-6, relative: 1e-5, "\(build.name) cell backward u=\(u) \(mode) dz")
+                    assertClose(dc, wantDc, absolute: 1e-6, relative: 1e-5, "\(build.name) cell backward u=\(u) \(mode) dc")
+                }
+            }
+        }
+    }
+
+    /// A batch large enough to be split over threads gives each sample's own result (one
+    /// sample alone is never split and takes the one-row kernel), and its gradients agree with
+    /// the same computation in float64 (the generic loops).
+    func testThreadedBatchMatchesSamplesAndFloat64() throws {
+        let spec = ModelSpec(timesteps: 12, features: 6, layers: [Specs.lstm("lstm", 40), Specs.dense("dense", 3)])
+        let batch = 64, steps = 12
+        XCTAssertGreaterThanOrEqual(steps * batch * 40 * 160, Parallel.minWork, "the batch must be large enough to split")
+        let model = try Sequential<Float>(spec: spec, seed: 5)
+        var rng = TestRandom(13)
+        try model.randomize(&rng)
+        let x = rng.uniform(batch * steps * 6).map(Float.init)
+        var all = [Float](repeating: 0, count: batch * 3)
+        try x.withUnsafeBufferPointer { xb in
+            try all.withUnsafeMutableBufferPointer { try model.predict(x: xb, batch: batch, timesteps: steps, into: $0) }
+        }
+        for b in [0, 1, 31, 32, 63] {
+            var one = [Float](repeating: 0, count: 3)
+            try Array(x[(b * steps * 6)..<((b + 1) * steps * 6)]).withUnsafeBufferPointer { xb in
+                try one.withUnsafeMutableBufferPointer { try model.predict(x: xb, batch: 1, timesteps: steps, into: $0) }
+            }
+            assertClose(one, Array(all[(b * 3)..<((b + 1) * 3)]), absolute: 1e-5, relative: 1e-5, "sample \(b)")
+        }
+        let y = rng.uniform(batch * 3).map(Float.init)
+        let g32 = try x.withUnsafeBufferPointer { xb in
+            try y.withUnsafeBufferPointer { try model.lossAndGradients(loss: .meanSquaredError, x: xb, y: $0, batch: batch, timesteps: steps) }
+        }
+        let model64 = try Sequential<Double>(spec: spec, seed: 5)
+        try model64.setWeights(model.weights.map { $0.map(Double.init) })
+        let g64 = try x.map(Double.init).withUnsafeBufferPointer { xb in
+            try y.map(Double.init).withUnsafeBufferPointer { try model64.lossAndGradients(loss: .meanSquaredError, x: xb, y: $0, batch: batch, timesteps: steps) }
+        }
+        XCTAssertEqual(g32.loss, g64.loss, accuracy: 1e-5 * abs(g64.loss))
+        for (k, (a, b)) in zip(g32.gradients, g64.gradients).enumerated() {
+            let scale = b.map { abs($0) }.max() ?? 1
+            assertClose(a, b, absolute: 1e-4 * scale, "gradient \(k)")
+        }
+    }
+}
