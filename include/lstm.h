@@ -22,6 +22,12 @@
  *   (predict, step with separate states, evaluate, to_json). Calls that take `lstm_model *`
  *   (compile, fit, load weights) need exclusive access. An lstm_state belongs to one thread at
  *   a time.
+ * - Threads of its own: predict, evaluate and fit split large batches (about 2 million
+ *   multiply-adds and 8 samples or more) over the CPU's cores, on helper threads started by the
+ *   first such call and parked between calls. Results do not depend on the thread count.
+ *   Environment: LSTM_NUM_THREADS=1 keeps all work on the calling thread (N: at most N
+ *   threads); LSTM_KERNELS=baseline turns off the AVX2 + FMA kernels chosen on CPUs that have
+ *   them. Both are read once, at the first call that needs them.
  * - Nothing here aborts the process: NULL pointers, wrong sizes, NaN, malformed JSON and
  *   unsupported layers all come back as a status with a message naming what was wrong.
  * - Architecture and training configuration use Keras's own JSON: the `config.json` of a
