@@ -88,7 +88,8 @@ test: lib cli test-swift test-abi test-c test-python test-keras
 	c=$$(sed -n 's/^C API: \([0-9]*\) passed, \([0-9]*\) failed/\1 \2/p' $(BUILD)/capi.log); \
 	p=$$(sed -n 's/^=* *\([0-9]*\) passed.*/\1/p' $(BUILD)/pytest.log | tail -1); \
 	k=$$(sed -n 's/^keras: \([0-9]*\) passed, \([0-9]*\) failed/\1 \2/p' $(BUILD)/keras.log); \
-	set -- $$s $$c $$p $$k; echo "tests: $$(($$1 - $$2 + $$3 + $$5 + $$6)) passed, $$(($$2 + $$4 + $$7)) failed"
+	b=$$(sed -n 's/^C API: \([0-9]*\) passed, \([0-9]*\) failed/\1 \2/p' $(BUILD)/capi-baseline.log); \
+	set -- $$s $$c $$p $$k $$b; echo "tests: $$(($$1 - $$2 + $$3 + $$5 + $$6 + $$8)) passed, $$(($$2 + $$4 + $$7 + $$9)) failed"
 
 # Real Keras (Keras 3 and tf-keras, in their own virtual environment) reads what we write.
 KVENV := $(BUILD)/keras-venv
@@ -121,6 +122,8 @@ test-c: $(BUILD)/test_capi $(BUILD)/sine $(BUILD)/bench
 	$(BUILD)/sine $(BUILD)/sine.svg
 	@grep -q "<circle" $(BUILD)/sine.svg || { echo "FAIL: sine.svg has no predicted point" >&2; exit 1; }
 	set -o pipefail; $(BUILD)/test_capi 2>&1 | tee $(BUILD)/capi.log
+	@echo "C API again, with the baseline (non-AVX2) kernels on one thread:"
+	set -o pipefail; LSTM_KERNELS=baseline LSTM_NUM_THREADS=1 $(BUILD)/test_capi 2>&1 | tee $(BUILD)/capi-baseline.log
 
 clean:
 	rm -rf $(BUILD) .build
