@@ -27,7 +27,9 @@
  *   first such call and parked between calls. Results do not depend on the thread count.
  *   Environment: LSTM_NUM_THREADS=1 keeps all work on the calling thread (N: at most N
  *   threads); LSTM_KERNELS=baseline turns off the AVX2 + FMA kernels chosen on CPUs that have
- *   them. Both are read once, at the first call that needs them.
+ *   them. Both are read once, at the first call that needs them. The helpers live until the
+ *   process exits: a program that dlopen()s the library must not dlclose() it after such a
+ *   call (or must set LSTM_NUM_THREADS=1).
  * - Nothing here aborts the process: NULL pointers, wrong sizes, NaN, malformed JSON and
  *   unsupported layers all come back as a status with a message naming what was wrong.
  * - Architecture and training configuration use Keras's own JSON: the `config.json` of a
