@@ -75,9 +75,7 @@ struct LSTMLayer {
     /// one row (nil otherwise: one row takes the row-product kernel). The caller deallocates.
     func packForProducts<T: Scalar>(rows: Int, _ k: Int, _ n: Int, _ b: UnsafePointer<T>) -> UnsafeMutablePointer<Float>? {
         guard T.self == Float.self, rows > 1 else { return nil }
-        let out = UnsafeMutablePointer<Float>.allocate(capacity: kPackedCount(k: k, n: n))
-        kPackPanels(k, n, asFloat(b), n, out)
-        return out
+        return kPacked(k, n, asFloat(b), n)
     }
 
     /// Forward over a batch. The recurrence runs independently per sample, so large batches are

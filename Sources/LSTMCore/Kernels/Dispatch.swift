@@ -27,13 +27,13 @@ func kRowTimesMatrix(_ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafeP
     if KernelChoice.avx2 { LSTMKernelsAVX2.rowTimesMatrix(n, k, a, b, ldb, c) } else { LSTMKernels.rowTimesMatrix(n, k, a, b, ldb, c) }
 }
 
-@inline(__always)
-func kPackPanels(_ k: Int, _ n: Int, _ b: UnsafePointer<Float>, _ ldb: Int, _ out: UnsafeMutablePointer<Float>) {
-    LSTMKernels.packPanels(k, n, b, ldb, out)  // a copy: no arithmetic to speed up
+/// B [k×n] (rows ldb apart) packed into the panels `kGemmPacked` reads, in new memory that the
+/// caller deallocates. A copy: no arithmetic, so one build serves.
+func kPacked(_ k: Int, _ n: Int, _ b: UnsafePointer<Float>, _ ldb: Int) -> UnsafeMutablePointer<Float> {
+    let out = UnsafeMutablePointer<Float>.allocate(capacity: LSTMKernels.packedPanelsCount(k: k, n: n))
+    LSTMKernels.packPanels(k, n, b, ldb, out)
+    return out
 }
-
-@inline(__always)
-func kPackedCount(k: Int, n: Int) -> Int { LSTMKernels.packedPanelsCount(k: k, n: n) }
 
 @inline(__always)
 func kGemmPacked(_ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int,

@@ -6,9 +6,8 @@ let packThreshold = 32 * 1024
 /// the product is large.
 func packedProduct(_ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int,
                    _ b: UnsafePointer<Float>, _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
-    let packed = UnsafeMutablePointer<Float>.allocate(capacity: kPackedCount(k: k, n: n))
+    let packed = kPacked(k, n, b, ldb)
     defer { packed.deallocate() }
-    kPackPanels(k, n, b, ldb, packed)
     Parallel.forRows(m, work: m * n * k) { i0, i1 in
         kGemmPacked(i1 - i0, n, k, a + i0 * lda, lda, packed, c + i0 * ldc, ldc)
     }
