@@ -9,11 +9,7 @@ struct DenseLayer {
     func forward<T: Scalar>(rows: Int, x: UnsafePointer<T>, w: UnsafePointer<T>, b: UnsafePointer<T>?,
                             out: UnsafeMutablePointer<T>) {
         let n = units
-        if let b {
-            for r in 0..<rows { (out + r * n).update(from: b, count: n) }
-        } else {
-            out.update(repeating: 0, count: rows * n)
-        }
+        setRows(rows, n, b, out)
         gemmNN(rows, n, features, x, features, w, n, out, n)
         activate(rows: rows, out)
     }

@@ -98,9 +98,8 @@ struct LSTMLayer {
                 (xT + (s * rows + r) * f).update(from: x + (r * n + t) * f, count: f)
             }
         }
-        gates.initialize(repeating: 0, count: n * rows * g4)
+        setRows(n * rows, g4, b, gates)
         gemmNN(n * rows, g4, f, xT, f, w, g4, gates, g4)
-        if let b { addRowVector(n * rows, g4, b, gates, g4) }
         let packed = packForProducts(rows: rows, u, g4, uMat)
         defer { packed?.deallocate() }
         // With history, step s's state is at s * rows * u; without, one slab is overwritten.
@@ -217,7 +216,7 @@ struct LSTMLayer {
     func step<T: Scalar>(x: UnsafePointer<T>, w: UnsafePointer<T>, u uMat: UnsafePointer<T>, b: UnsafePointer<T>?,
                          h: UnsafeMutablePointer<T>, c: UnsafeMutablePointer<T>, scratch: UnsafeMutablePointer<T>) {
         let g4 = gateWidth
-        if let b { scratch.update(from: b, count: g4) } else { scratch.update(repeating: 0, count: g4) }
+        setRows(1, g4, b, scratch)
         gemmNN(1, g4, features, x, features, w, g4, scratch, g4)
         gemmNN(1, g4, units, h, units, uMat, g4, scratch, g4)
         cell(rows: 1, z: scratch, cPrev: UnsafePointer(c), cOut: c, a: scratch + g4, h: h)

@@ -113,13 +113,12 @@ func transpose<T>(_ rows: Int, _ cols: Int, _ src: UnsafePointer<T>, _ dst: Unsa
     }
 }
 
-/// Adds `bias` (n values) to each of m rows of C (ldc stride).
+/// Sets each of the m rows of C [m×n] to `bias`, or to zero without one: the start of a
+/// product that adds x·W to its bias, in one pass over C.
 @inline(__always)
-func addRowVector<T: Scalar>(_ m: Int, _ n: Int, _ bias: UnsafePointer<T>, _ c: UnsafeMutablePointer<T>, _ ldc: Int) {
-    for i in 0..<m {
-        let ci = c + i * ldc
-        for j in 0..<n { ci[j] += bias[j] }
-    }
+func setRows<T: Scalar>(_ m: Int, _ n: Int, _ bias: UnsafePointer<T>?, _ c: UnsafeMutablePointer<T>) {
+    guard let bias else { c.update(repeating: 0, count: m * n); return }
+    for i in 0..<m { (c + i * n).update(from: bias, count: n) }
 }
 
 /// g[n] += column sums of D[m×n].
