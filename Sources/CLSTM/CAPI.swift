@@ -45,7 +45,7 @@ public func lstm_model_from_json(_ json: UnsafePointer<CChar>?, _ seed: UInt64,
         let text = try Arg.string(json, "keras_json")
         let out = try Arg.nonNull(out, "out")
         let config = try KerasConfig.parseModel(text)
-        let model = try Sequential<Float>(spec: config.spec, seed: seed)
+        let model = try Model<Float>(spec: config.spec, seed: seed)
         if let c = config.compile { try model.compile(c) }
         out.pointee = OpaquePointer(Unmanaged.passRetained(ModelHandle(model: model)).toOpaque())
     }
@@ -84,9 +84,9 @@ public func lstm_model_to_json(_ m: OpaquePointer?, _ buf: UnsafeMutablePointer<
 public func lstm_model_input_shape(_ m: OpaquePointer?, _ timesteps: UnsafeMutablePointer<Int>?,
                                    _ features: UnsafeMutablePointer<Int>?) -> lstm_status {
     guarded {
-        let spec = try ModelHandle.from(m).model.spec
-        timesteps?.pointee = spec.timesteps ?? 0
-        features?.pointee = spec.features
+        let input = try ModelHandle.from(m).model.sequenceInput
+        timesteps?.pointee = input.timesteps ?? 0
+        features?.pointee = input.features
     }
 }
 
@@ -179,8 +179,8 @@ public func lstm_model_set_weights(_ m: OpaquePointer?, _ w: UnsafePointer<Float
 // MARK: - Inference
 
 /// x's value count for `batch` sequences, with overflow checks.
-private func inputCount(_ model: Sequential<Float>, batch: Int, timesteps: Int) throws -> Int {
-    try checkedProduct([batch, timesteps, model.spec.features], "x (batch x timesteps x features)")
+private func inputCount(_ model: Model<Float>, batch: Int, timesteps: Int) throws -> Int {
+    try checkedProduct([batch, timesteps, model.sequenceInput.features], "x (batch x timesteps x features)")
 }
 
 @_cdecl("lstm_model_predict")
@@ -232,7 +232,7 @@ public func lstm_step(_ m: OpaquePointer?, _ s: OpaquePointer?, _ x: UnsafePoint
         let state = try StateHandle.from(s).state
         let x = try Arg.nonNull(x, "x_t"), y = try Arg.nonNull(y, "y")
         let yLen = try Arg.size(yLen, "y_len")
-        try model.step(state, x: UnsafeBufferPointer(start: x, count: model.spec.features),
+        try model.step(state, x: UnsafeBufferPointer(start: x, count: model.stepInputSize),
                        into: UnsafeMutableBufferPointer(start: y, count: yLen))
     }
 }

@@ -4,8 +4,8 @@ import LSTMKeras
 
 /// What an `lstm_model *` points to.
 final class ModelHandle {
-    let model: Sequential<Float>
-    init(model: Sequential<Float>) { self.model = model }
+    let model: Model<Float>
+    init(model: Model<Float>) { self.model = model }
 
     var opaque: OpaquePointer { OpaquePointer(Unmanaged.passUnretained(self).toOpaque()) }
 

@@ -26,23 +26,20 @@ struct OptimizerState<T: Scalar> {
     }
 
     /// Applies one update to every parameter array.
-    mutating func apply(params: inout [[T]], grads: [[T]]) {
+    mutating func apply(params: [UnsafeMutableBufferPointer<T>], grads: [UnsafeMutableBufferPointer<T>]) {
         switch spec {
         case let .adam(lr, beta1, beta2, epsilon):
             let t = Double(iterations + 1)
             let alpha = T(lr * (1 - pow(beta2, t)).squareRoot() / (1 - pow(beta1, t)))
             let oneMinusB1 = T(1 - beta1), oneMinusB2 = T(1 - beta2), eps = T(epsilon)
             for k in params.indices {
-                grads[k].withUnsafeBufferPointer { g in
-                    slots1[k].withUnsafeMutableBufferPointer { m in
-                        slots2[k].withUnsafeMutableBufferPointer { v in
-                            params[k].withUnsafeMutableBufferPointer { p in
-                                for j in 0..<p.count {
-                                    m[j] += (g[j] - m[j]) * oneMinusB1
-                                    v[j] += (g[j] * g[j] - v[j]) * oneMinusB2
-                                    p[j] -= m[j] * alpha / (v[j].squareRoot() + eps)
-                                }
-                            }
+                let g = grads[k], p = params[k]
+                slots1[k].withUnsafeMutableBufferPointer { m in
+                    slots2[k].withUnsafeMutableBufferPointer { v in
+                        for j in 0..<p.count {
+                            m[j] += (g[j] - m[j]) * oneMinusB1
+                            v[j] += (g[j] * g[j] - v[j]) * oneMinusB2
+                            p[j] -= m[j] * alpha / (v[j].squareRoot() + eps)
                         }
                     }
                 }
@@ -50,17 +47,14 @@ struct OptimizerState<T: Scalar> {
         case let .sgd(lrD, momentumD, nesterov):
             let lr = T(lrD), momentum = T(momentumD)
             for k in params.indices {
-                grads[k].withUnsafeBufferPointer { g in
-                    params[k].withUnsafeMutableBufferPointer { p in
-                        if slots1.isEmpty {
-                            for j in 0..<p.count { p[j] -= g[j] * lr }
-                        } else {
-                            slots1[k].withUnsafeMutableBufferPointer { m in
-                                for j in 0..<p.count {
-                                    m[j] = m[j] * momentum - g[j] * lr
-                                    p[j] += nesterov ? m[j] * momentum - g[j] * lr : m[j]
-                                }
-                            }
+                let g = grads[k], p = params[k]
+                if slots1.isEmpty {
+                    for j in 0..<p.count { p[j] -= g[j] * lr }
+                } else {
+                    slots1[k].withUnsafeMutableBufferPointer { m in
+                        for j in 0..<p.count {
+                            m[j] = m[j] * momentum - g[j] * lr
+                            p[j] += nesterov ? m[j] * momentum - g[j] * lr : m[j]
                         }
                     }
                 }

@@ -301,14 +301,15 @@ struct H5Group {
         let t = H5Aget_type(a)
         guard t >= 0 else { throw LSTMError.format("\(where_): cannot read its type") }
         defer { H5Tclose(t) }
-        guard H5Tget_class(t) == H5T_STRING else { throw LSTMError.format("\(where_): not a string") }
         let space = H5Aget_space(a)
         guard space >= 0 else { throw LSTMError.format("\(where_): cannot read its shape") }
         defer { H5Sclose(space) }
         let n = H5Sget_simple_extent_npoints(space)
         guard n >= 0, n < 1 << 20 else { throw LSTMError.format("\(where_): absurd size \(n)") }
         let count = Int(n)
+        // h5py writes an empty list (an InputLayer's weight_names) as an empty float array.
         if count == 0 { return [] }
+        guard H5Tget_class(t) == H5T_STRING else { throw LSTMError.format("\(where_): not a string") }
         let mem = H5Tcopy(lstm_h5t_c_s1())
         defer { H5Tclose(mem) }
         H5Tset_cset(mem, H5Tget_cset(t))

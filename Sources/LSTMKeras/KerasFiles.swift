@@ -14,12 +14,12 @@ public enum KerasFiles {
     /// Loads a whole model: `.keras`, or `.h5` with a `model_config` (Keras 3 or Keras 2 style).
     /// The compile config is restored when present and supported (else the model comes back
     /// uncompiled, ready for inference), and so is the optimizer state of a `.keras` file.
-    public static func loadModel(_ path: String) throws -> Sequential<Float> {
+    public static func loadModel(_ path: String) throws -> Model<Float> {
         let bytes = try FileIO.read(path)
         if Zip.isArchive(bytes) {
             let (config, weightsBytes) = try kerasArchive(bytes, path: path)
             let parsed = try KerasConfig.parseModel(config, lenientCompile: true)
-            let model = try Sequential<Float>(spec: parsed.spec, seed: 0)
+            let model = try Model<Float>(spec: parsed.spec, seed: 0)
             let loss = (try? JSON.parse(config))?["compile_config"]?["loss"]
             try withTemporaryHDF5(weightsBytes, path: path) { file in
                 var compile = parsed.compile
@@ -42,7 +42,7 @@ public enum KerasFiles {
             if parsed.compile == nil, let training = try file.stringsAttribute("training_config")?.first {
                 parsed.compile = try? compileFromTrainingConfig(training)
             }
-            let model = try Sequential<Float>(spec: parsed.spec, seed: 0)
+            let model = try Model<Float>(spec: parsed.spec, seed: 0)
             compileIfPossible(model, parsed.compile)
             let weightsGroup = file.isGroup("model_weights") ? try file.group("model_weights") : file
             try model.setWeights(try readLegacyLayout(weightsGroup, model: model))
@@ -53,7 +53,7 @@ public enum KerasFiles {
     /// Loads weights from `.weights.h5` (Keras 3 layout, also written by tf-keras), legacy `.h5`
     /// weights (matched by layer position, as Keras does), or the weights inside `.keras` / full
     /// `.h5`. A mismatch fails with `.shapeMismatch` and leaves the model as it was.
-    public static func loadWeights(_ path: String, into model: Sequential<Float>) throws {
+    public static func loadWeights(_ path: String, into model: Model<Float>) throws {
         let bytes = try FileIO.read(path)
         if Zip.isArchive(bytes) {
             let (_, weightsBytes) = try kerasArchive(bytes, path: path)
@@ -76,7 +76,7 @@ public enum KerasFiles {
 
     /// Writes the Keras 3 `.weights.h5` layout (with the optimizer state once compiled), or the
     /// legacy Keras 2 layout for a path ending in `.h5` but not `.weights.h5`. Atomic.
-    public static func saveWeights(_ model: Sequential<Float>, to path: String) throws {
+    public static func saveWeights(_ model: Model<Float>, to path: String) throws {
         let legacy = path.hasSuffix(".h5") && !path.hasSuffix(".weights.h5")
         try FileIO.atomicWrite(path) { temp in
             try HDF5.locked {
@@ -93,7 +93,7 @@ public enum KerasFiles {
 
     /// Writes the whole model: `.keras` (config.json, metadata.json, model.weights.h5) or, for
     /// `.h5` / `.hdf5`, the legacy full-model file. Atomic.
-    public static func saveModel(_ model: Sequential<Float>, to path: String) throws {
+    public static func saveModel(_ model: Model<Float>, to path: String) throws {
         let config = try KerasConfig.modelJSON(model.spec, compile: model.compileSpec)
         if path.hasSuffix(".h5") || path.hasSuffix(".hdf5") {
             try FileIO.atomicWrite(path) { temp in
@@ -228,7 +228,7 @@ public enum KerasFiles {
         }
     }
 
-    static func compileIfPossible(_ model: Sequential<Float>, _ spec: CompileSpec?) {
+    static func compileIfPossible(_ model: Model<Float>, _ spec: CompileSpec?) {
         if let spec { try? model.compile(spec) }
     }
 
@@ -292,22 +292,26 @@ public enum KerasFiles {
         }
     }
 
-    /// Keras 3's key for each layer: the class in snake case, numbered per class.
-    static func layerKeys(_ spec: ModelSpec) -> [String] {
+    /// Keras 3's key for each layer of `spec.layers` in a weights file: its class in snake case,
+    /// numbered per class in Keras's `model.layers` order, where a functional model's InputLayers
+    /// count too (they get keys of their own, with nothing in them).
+    static func layerKeys(_ spec: ModelSpec) -> (layers: [String], inputs: [String]) {
         var counts: [String: Int] = [:]
-        return spec.layers.map { layer in
-            let cls = className(layer)
+        func key(_ cls: String) -> String {
             let n = counts[cls, default: 0]
             counts[cls] = n + 1
             return KerasConfig.defaultName(cls, n)
         }
-    }
-
-    static func className(_ layer: LayerSpec) -> String {
-        switch layer {
-        case .lstm: return "LSTM"
-        case .dense: return "Dense"
+        if spec.isSequential { return (spec.layers.map { key($0.kind) }, []) }
+        var layers = [String](repeating: "", count: spec.layers.count)
+        var inputs: [String] = []
+        for op in KerasFunctional.kerasOrder(spec) {
+            switch op {
+            case .input: inputs.append(key("InputLayer"))
+            case .layer(let l): layers[l] = key(spec.layers[l].kind)
+            }
         }
+        return (layers, inputs)
     }
 
     static func shapeText(_ s: [Int]) -> String {
@@ -315,7 +319,7 @@ public enum KerasFiles {
     }
 
     /// Checks one array read from a file against the model's weight k.
-    static func checked(_ model: Sequential<Float>, _ k: Int, _ read: (shape: [Int], values: [Float]), layer: String) throws -> [Float] {
+    static func checked(_ model: Model<Float>, _ k: Int, _ read: (shape: [Int], values: [Float]), layer: String) throws -> [Float] {
         let want = model.weightShapes[k]
         guard read.shape == want else {
             let weight = model.weightNames[k].split(separator: "/").last.map(String.init) ?? model.weightNames[k]
@@ -326,27 +330,31 @@ public enum KerasFiles {
 
     // MARK: - Keras 3 layout
 
-    static func loadKeras3Layout(_ file: H5Group, into model: Sequential<Float>) throws {
+    static func loadKeras3Layout(_ file: H5Group, into model: Model<Float>) throws {
         let layersGroup = try file.group("layers")
         let keys = layerKeys(model.spec)
         var new = model.weights
         for (li, layer) in model.spec.layers.enumerated() {
-            let key = keys[li]
-            let varsPath = { if case .lstm = layer { return "\(key)/cell/vars" } else { return "\(key)/vars" } }()
-            guard layersGroup.has(varsPath) else {
-                throw LSTMError.shapeMismatch("the file has no weights for layer '\(layer.name)' (\(className(layer))): expected layers/\(varsPath)")
-            }
-            let vars = try layersGroup.group(varsPath)
-            let names = try sortedIndexNames(vars)
             let range = model.layerWeightRanges[li]
-            guard names.count == range.count else {
-                throw LSTMError.shapeMismatch("layer '\(layer.name)': the file holds \(names.count) weights, the model has \(range.count)")
-            }
-            for (j, k) in range.enumerated() {
-                new[k] = try checked(model, k, try vars.readFloats(names[j]), layer: layer.name)
+            var next = range.lowerBound
+            for group in try KerasLayers.codec(for: layer).keras3GroupsAny(layer, weightCount: range.count) where group.count > 0 {
+                let varsPath = "\(keys.layers[li])/\(group.path)"
+                guard layersGroup.has(varsPath) else {
+                    throw LSTMError.shapeMismatch("the file has no weights for layer '\(layer.name)' (\(layer.kind)): expected layers/\(varsPath)")
+                }
+                let vars = try layersGroup.group(varsPath)
+                let names = try sortedIndexNames(vars)
+                guard names.count == group.count else {
+                    throw LSTMError.shapeMismatch("layer '\(layer.name)': the file holds \(names.count) weights in layers/\(varsPath), the model has \(group.count)")
+                }
+                for name in names {
+                    new[next] = try checked(model, next, try vars.readFloats(name), layer: layer.name)
+                    next += 1
+                }
             }
         }
-        let extra = try layersGroup.memberNames().filter { !keys.contains($0) }
+        let known = Set(keys.layers + keys.inputs)
+        let extra = try layersGroup.memberNames().filter { !known.contains($0) }
         guard extra.isEmpty else {
             throw LSTMError.shapeMismatch("the file holds weights for layers the model does not have: \(extra.joined(separator: ", "))")
         }
@@ -364,7 +372,7 @@ public enum KerasFiles {
         return zip(numbers, names).sorted { $0.0 < $1.0 }.map(\.1)
     }
 
-    static func restoreOptimizer(_ file: H5Group, into model: Sequential<Float>) throws {
+    static func restoreOptimizer(_ file: H5Group, into model: Model<Float>) throws {
         guard model.compileSpec != nil, file.has("optimizer/vars") else { return }
         let vars = try file.group("optimizer/vars")
         let names = try sortedIndexNames(vars)
@@ -374,26 +382,27 @@ public enum KerasFiles {
         try model.setOptimizerSlots(iterations: Int(iterations), slots: slots)
     }
 
-    static func writeKeras3Layout(_ file: H5Group, model: Sequential<Float>) throws {
+    static func writeKeras3Layout(_ file: H5Group, model: Model<Float>) throws {
         let layersGroup = try file.createGroup("layers")
         let keys = layerKeys(model.spec)
         for (li, layer) in model.spec.layers.enumerated() {
-            let g = try layersGroup.createGroup(keys[li])
-            let target: H5Group
-            if case .lstm = layer {
-                target = try g.createGroup("cell").createGroup("vars")
-                try target.writeStringAttribute("name", "lstm_cell")
-            } else {
-                target = try g.createGroup("vars")
+            let g = try layersGroup.createGroup(keys.layers[li])
+            let range = model.layerWeightRanges[li]
+            var next = range.lowerBound
+            for group in try KerasLayers.codec(for: layer).keras3GroupsAny(layer, weightCount: range.count) {
+                var target = g
+                for part in group.path.split(separator: "/").map(String.init) {
+                    target = target.isGroup(part) ? try target.group(part) : try target.createGroup(part)
+                }
+                for j in 0..<group.count {
+                    try target.writeFloats(String(j), shape: model.weightShapes[next], values: model.weights[next])
+                    next += 1
+                }
+                try target.writeStringAttribute("name", group.nameAttribute)
             }
-            for (j, k) in model.layerWeightRanges[li].enumerated() {
-                try target.writeFloats(String(j), shape: model.weightShapes[k], values: model.weights[k])
-            }
-            if case .lstm = layer {
-                try g.createGroup("vars").writeStringAttribute("name", layer.name)
-            } else {
-                try target.writeStringAttribute("name", layer.name)
-            }
+        }
+        for (key, input) in zip(keys.inputs, model.spec.inputs) {
+            try layersGroup.createGroup(key).createGroup("vars").writeStringAttribute("name", input.name)
         }
         if let c = model.compileSpec, let state = model.optimizerSlots {
             let vars = try file.createGroup("optimizer").createGroup("vars")
@@ -417,7 +426,7 @@ public enum KerasFiles {
     // MARK: - Legacy (Keras 2) layout
 
     /// Layers with weights, in file order, matched to the model's layers by position.
-    static func readLegacyLayout(_ g: H5Group, model: Sequential<Float>) throws -> [[Float]] {
+    static func readLegacyLayout(_ g: H5Group, model: Model<Float>) throws -> [[Float]] {
         guard let layerNames = try g.stringsAttribute("layer_names") else {
             throw LSTMError.format("\(g.location): no 'layer_names' attribute (not Keras weights)")
         }
@@ -427,34 +436,46 @@ public enum KerasFiles {
             let w = try lg.stringsAttribute("weight_names") ?? []
             if !w.isEmpty { fileLayers.append((name, w)) }
         }
-        let ranges = model.layerWeightRanges
-        guard fileLayers.count == ranges.count else {
-            throw LSTMError.shapeMismatch("the file holds weights for \(fileLayers.count) layers (\(fileLayers.map(\.name).joined(separator: ", "))), the model has \(ranges.count) layers with weights")
+        // Keras matches the file's layers with weights to the model's by position.
+        let withWeights = model.spec.layers.indices.filter { !model.layerWeightRanges[$0].isEmpty }
+        guard fileLayers.count == withWeights.count else {
+            throw LSTMError.shapeMismatch("the file holds weights for \(fileLayers.count) layers (\(fileLayers.map(\.name).joined(separator: ", "))), the model has \(withWeights.count) layers with weights")
         }
         var new = model.weights
-        for (li, fileLayer) in fileLayers.enumerated() {
-            let layer = model.spec.layers[li]
-            guard fileLayer.weights.count == ranges[li].count else {
-                throw LSTMError.shapeMismatch("layer '\(layer.name)' (file layer '\(fileLayer.name)'): the file holds \(fileLayer.weights.count) weights, the model has \(ranges[li].count)")
+        for (fileLayer, li) in zip(fileLayers, withWeights) {
+            let layer = model.spec.layers[li], range = model.layerWeightRanges[li]
+            guard fileLayer.weights.count == range.count else {
+                throw LSTMError.shapeMismatch("layer '\(layer.name)' (file layer '\(fileLayer.name)'): the file holds \(fileLayer.weights.count) weights, the model has \(range.count)")
             }
             let lg = try g.group(fileLayer.name)
-            for (j, k) in ranges[li].enumerated() {
+            for (j, k) in range.enumerated() {
                 new[k] = try checked(model, k, try lg.readFloats(fileLayer.weights[j]), layer: layer.name)
             }
         }
         return new
     }
 
-    static func writeLegacyLayout(_ g: H5Group, model: Sequential<Float>, prefix: String = "") throws {
-        try g.writeStringsAttribute("layer_names", model.spec.layers.map(\.name))
-        for (li, layer) in model.spec.layers.enumerated() {
+    static func writeLegacyLayout(_ g: H5Group, model: Model<Float>, prefix: String = "") throws {
+        let spec = model.spec
+        // A functional model's InputLayers are listed too (without weights), as tf-keras lists them.
+        let names: [String] = spec.isSequential ? spec.layers.map(\.name) : KerasFunctional.kerasOrder(spec).map { op in
+            switch op {
+            case .input(let i): return spec.inputs[i].name
+            case .layer(let l): return spec.layers[l].name
+            }
+        }
+        try g.writeStringsAttribute("layer_names", names)
+        for name in names where !spec.layers.contains(where: { $0.name == name }) {
+            try g.createGroup(name).writeStringsAttribute("weight_names", [])
+        }
+        for (li, layer) in spec.layers.enumerated() {
             let lg = try g.createGroup(layer.name)
-            let cell = { if case .lstm = layer { return "/lstm_cell" } else { return "" } }()
-            var names: [String] = []
+            let cell = try KerasLayers.codec(for: layer).legacyCellAny(layer).map { "/" + $0 } ?? ""
+            var weightNames: [String] = []
             for k in model.layerWeightRanges[li] {
                 let short = model.weightNames[k].split(separator: "/").last.map(String.init) ?? "w"
                 let path = "\(prefix)\(layer.name)\(cell)/\(short)"
-                names.append(path)
+                weightNames.append(path)
                 var parent = lg
                 let parts = path.split(separator: "/").map(String.init)
                 for part in parts.dropLast() {
@@ -462,7 +483,7 @@ public enum KerasFiles {
                 }
                 try parent.writeFloats(parts.last!, shape: model.weightShapes[k], values: model.weights[k])
             }
-            try lg.writeStringsAttribute("weight_names", names)
+            try lg.writeStringsAttribute("weight_names", weightNames)
         }
         if !prefix.isEmpty {
             try g.createGroup("top_level_model_weights").writeStringsAttribute("weight_names", [])

@@ -9,7 +9,7 @@ import LSTMKeras
 let usage = """
 usage: lstm info FILE                      the model in a Keras file: layers, shapes, parameters, who wrote it
        lstm convert IN OUT                 convert between .keras, .h5 (full model) and .weights.h5, by suffix
-       lstm predict FILE INPUT.npy OUT.npy run a model on a numpy array (batch, timesteps, features)
+       lstm predict FILE IN.npy... OUT.npy run a model on numpy arrays (batch, timesteps, features), one per input
 """
 
 func fail(_ message: String, code: Int32 = 1) -> Never {
@@ -32,33 +32,22 @@ func info(_ path: String) throws {
     }
     let model = try KerasFiles.loadModel(path)
     let spec = model.spec
-    print("model:   \(spec.name), input \(shapeText([nil, spec.timesteps, spec.features]))")
+    let inputs = spec.inputs.map { "\($0.name) \(shapeText([nil] + $0.shape))" }.joined(separator: ", ")
+    print("model:   \(spec.name) (\(spec.isSequential ? "Sequential" : "functional")), input\(spec.inputs.count == 1 ? "" : "s") \(inputs)")
     print("")
-    let ranges = model.layerWeightRanges
-    var rows: [(String, String, String, String)] = []
-    var time = true, width = spec.features
-    for (li, layer) in spec.layers.enumerated() {
-        var details: String
-        switch layer {
-        case .lstm(let s):
-            time = s.returnSequences
-            details = "units=\(s.units) activation=\(s.activation.kerasName) recurrent_activation=\(s.recurrentActivation.kerasName)"
-                + (s.recurrentActivation == .hardSigmoidKeras2 ? " (Keras 2: 0.2x+0.5)" : "")
-                + (s.returnSequences ? " return_sequences" : "") + (s.goBackwards ? " go_backwards" : "")
-                + (s.useBias ? "" : " use_bias=False")
-            width = s.units
-        case .dense(let s):
-            details = "units=\(s.units) activation=\(s.activation.kerasName)" + (s.useBias ? "" : " use_bias=False")
-            width = s.units
-        }
-        let params = ranges[li].reduce(0) { $0 + model.weights[$1].count }
-        let cls = { if case .lstm = layer { return "LSTM" } else { return "Dense" } }()
-        rows.append(("\(layer.name) (\(cls))", shapeText(time ? [nil, spec.timesteps, width] : [nil, width]), String(params), details))
-    }
-    let w0 = max(14, rows.map(\.0.count).max() ?? 0), w1 = max(14, rows.map(\.1.count).max() ?? 0)
+    let rows = try KerasDescription.layerRows(model)
+    let w0 = max(14, rows.map(\.layer.count).max() ?? 0), w1 = max(14, rows.map(\.shape.count).max() ?? 0)
+    let w3 = spec.isSequential ? 0 : max(14, rows.map(\.connectedTo.count).max() ?? 0)
     func pad(_ s: String, _ n: Int) -> String { s + String(repeating: " ", count: max(0, n - s.count)) }
-    print("\(pad("Layer (type)", w0))  \(pad("Output Shape", w1))  \(pad("Param #", 9))  Options")
-    for r in rows { print("\(pad(r.0, w0))  \(pad(r.1, w1))  \(pad(r.2, 9))  \(r.3)") }
+    let connected = spec.isSequential ? "" : "\(pad("Connected to", w3))  "
+    print("\(pad("Layer (type)", w0))  \(pad("Output Shape", w1))  \(pad("Param #", 9))  \(connected)Options")
+    for r in rows {
+        let c = spec.isSequential ? "" : "\(pad(r.connectedTo, w3))  "
+        print("\(pad(r.layer, w0))  \(pad(r.shape, w1))  \(pad(String(r.parameters), 9))  \(c)\(r.options)")
+    }
+    if !spec.isSequential {
+        print("outputs: " + spec.outputs.map { KerasDescription.tensorName($0, in: spec) }.joined(separator: ", "))
+    }
     print("")
     print("total params: \(model.parameterCount)")
     if let c = model.compileSpec {
@@ -83,21 +72,31 @@ func convert(_ input: String, _ output: String) throws {
     print("wrote \(output)")
 }
 
-func predict(_ path: String, _ input: String, _ output: String) throws {
+/// Runs the model on one .npy per input (a 2-D array for a sequence input of one feature gets
+/// its feature axis added) and writes one .npy per output (OUT.npy, or OUT_0.npy, OUT_1.npy, ...).
+func predict(_ path: String, _ inputPaths: [String], _ output: String) throws {
     let model = try KerasFiles.loadModel(path)
-    var (shape, x) = try Npy.read(input)
-    if shape.count == 2, model.spec.features == 1 { shape.append(1) }
-    guard shape.count == 3 else {
-        throw LSTMError.shapeMismatch("'\(input)' has shape \(shapeText(shape)); expected (batch, timesteps, features)")
+    let spec = model.spec
+    guard inputPaths.count == spec.inputs.count else {
+        throw LSTMError.invalidArgument("model '\(spec.name)' has \(spec.inputs.count) inputs (\(spec.inputs.map(\.name).joined(separator: ", "))): give one .npy for each, got \(inputPaths.count)")
     }
-    let per = try model.outputSize(timesteps: shape[1])
-    var y = [Float](repeating: 0, count: shape[0] * per)
-    try x.withUnsafeBufferPointer { xb in
-        try y.withUnsafeMutableBufferPointer { try model.predict(x: xb, batch: shape[0], timesteps: shape[1], into: $0) }
+    var arrays: [(shape: [Int], values: [Float])] = []
+    for (input, file) in zip(spec.inputs, inputPaths) {
+        var (shape, x) = try Npy.read(file)
+        if shape.count == input.shape.count, input.shape.last == 1 { shape.append(1) }
+        arrays.append((shape, x))
     }
-    let outShape = model.outputHasTime ? [shape[0], shape[1], model.outputFeatures] : [shape[0], model.outputFeatures]
-    try Npy.write(output, shape: outShape, values: y)
-    print("wrote \(output): shape \(shapeText(outShape))")
+    func run(_ k: Int, _ views: [TensorView<Float>]) throws -> [Tensor<Float>] {
+        if k == arrays.count { return try model.run(views) }
+        return try arrays[k].values.withUnsafeBufferPointer { try run(k + 1, views + [TensorView(shape: arrays[k].shape, data: $0)]) }
+    }
+    let outputs = try run(0, [])
+    let stem = output.hasSuffix(".npy") ? String(output.dropLast(4)) : output
+    for (k, y) in outputs.enumerated() {
+        let file = outputs.count == 1 ? output : "\(stem)_\(k).npy"
+        try Npy.write(file, shape: y.shape, values: y.values)
+        print("wrote \(file): shape \(shapeText(y.shape))")
+    }
 }
 
 let args = Array(CommandLine.arguments.dropFirst())
@@ -105,7 +104,7 @@ do {
     switch (args.first, args.count) {
     case ("info", 2): try info(args[1])
     case ("convert", 3): try convert(args[1], args[2])
-    case ("predict", 4): try predict(args[1], args[2], args[3])
+    case ("predict", 4...): try predict(args[1], Array(args[2..<(args.count - 1)]), args[args.count - 1])
     case ("-h", _), ("--help", _), ("help", _): print(usage)
     default: fail("bad arguments\n" + usage, code: 2)
     }

@@ -154,8 +154,10 @@ static void test_bad_json(void) {
     EXPECT_STATUS(lstm_model_from_json("{\"class_name\": \"Sequential\", \"config\": {\"layers\": [", 0, &m), LSTM_ERROR_FORMAT);
     EXPECT_MESSAGE("malformed JSON");
     EXPECT_STATUS(lstm_model_from_json("[1, 2, 3]", 0, &m), LSTM_ERROR_FORMAT);
-    EXPECT_STATUS(lstm_model_from_json("{\"class_name\": \"Functional\", \"config\": {}}", 0, &m), LSTM_ERROR_UNSUPPORTED);
-    EXPECT_MESSAGE("Functional");
+    EXPECT_STATUS(lstm_model_from_json("{\"class_name\": \"MyModel\", \"config\": {}}", 0, &m), LSTM_ERROR_UNSUPPORTED);
+    EXPECT_MESSAGE("MyModel");
+    EXPECT_STATUS(lstm_model_from_json("{\"class_name\": \"Functional\", \"config\": {}}", 0, &m), LSTM_ERROR_FORMAT);
+    EXPECT_MESSAGE("layers");
     EXPECT_STATUS(lstm_model_from_json(
         "{\"config\": {\"layers\": [{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 4, 1]}},"
         "{\"class_name\": \"Conv1D\", \"config\": {\"name\": \"conv\", \"filters\": 3}}]}}", 0, &m), LSTM_ERROR_UNSUPPORTED);

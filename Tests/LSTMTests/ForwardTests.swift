@@ -9,7 +9,7 @@ final class ForwardTests: XCTestCase {
     func testPredictMatchesReferenceForEveryOption() throws {
         var rng = TestRandom(1)
         for (name, spec) in Specs.all {
-            let model = try Sequential<Float>(spec: spec, seed: 7)
+            let model = try Model<Float>(spec: spec, seed: 7)
             try model.randomize(&rng)
             let batch = 3, steps = spec.timesteps ?? 7
             let x = rng.uniform(batch * steps * spec.features, -2, 2)
@@ -27,7 +27,7 @@ final class ForwardTests: XCTestCase {
     /// Predict splits large batches into chunks; every chunk must give the per-sample result.
     func testLargeBatchEqualsSamplesOneByOne() throws {
         let spec = Specs.all[1].1
-        let model = try Sequential<Float>(spec: spec, seed: 3)
+        let model = try Model<Float>(spec: spec, seed: 3)
         var rng = TestRandom(2)
         try model.randomize(&rng)
         let batch = 300, steps = spec.timesteps!, per = try model.outputSize(timesteps: 0)
@@ -47,7 +47,7 @@ final class ForwardTests: XCTestCase {
     }
 
     func testPredictRejectsBadInput() throws {
-        let model = try Sequential<Float>(spec: Specs.all[0].1, seed: 1)
+        let model = try Model<Float>(spec: Specs.all[0].1, seed: 1)
         var y = [Float](repeating: 0, count: 2)
         let x = [Float](repeating: 0.5, count: 12)
         func predict(_ x: [Float], batch: Int, steps: Int, yCount: Int) -> LSTMError? {
@@ -74,9 +74,9 @@ final class ForwardTests: XCTestCase {
 
     func testInitializersFollowKeras() throws {
         let spec = ModelSpec(timesteps: 3, features: 10, layers: [Specs.lstm("lstm", 16), Specs.dense("dense", 4)])
-        let a = try Sequential<Double>(spec: spec, seed: 11)
-        let b = try Sequential<Double>(spec: spec, seed: 11)
-        let c = try Sequential<Double>(spec: spec, seed: 12)
+        let a = try Model<Double>(spec: spec, seed: 11)
+        let b = try Model<Double>(spec: spec, seed: 11)
+        let c = try Model<Double>(spec: spec, seed: 12)
         XCTAssertEqual(a.weights, b.weights, "same seed, same weights")
         XCTAssertNotEqual(a.weights[0], c.weights[0], "another seed, other weights")
         XCTAssertEqual(a.weightShapes, [[10, 64], [16, 64], [64], [16, 4], [4]])
@@ -110,14 +110,14 @@ final class ForwardTests: XCTestCase {
 
     func testLayersThatDoNotFitAreRejected() {
         let bad = ModelSpec(timesteps: 3, features: 2, layers: [Specs.lstm("a", 4), Specs.lstm("b", 4)])
-        XCTAssertThrowsError(try Sequential<Float>(spec: bad, seed: 0)) { e in
+        XCTAssertThrowsError(try Model<Float>(spec: bad, seed: 0)) { e in
             guard case .shapeMismatch(let m) = e as! LSTMError else { return XCTFail("\(e)") }
             XCTAssertTrue(m.contains("'b'") && m.contains("return_sequences"), m)
         }
         let zero = ModelSpec(timesteps: 3, features: 2, layers: [Specs.lstm("a", 0)])
-        XCTAssertThrowsError(try Sequential<Float>(spec: zero, seed: 0))
+        XCTAssertThrowsError(try Model<Float>(spec: zero, seed: 0))
         let huge = ModelSpec(timesteps: 3, features: 1 << 20, layers: [Specs.lstm("a", 1 << 20)])
-        XCTAssertThrowsError(try Sequential<Float>(spec: huge, seed: 0)) { e in
+        XCTAssertThrowsError(try Model<Float>(spec: huge, seed: 0)) { e in
             guard case .memory = e as! LSTMError else { return XCTFail("\(e)") }
         }
     }

@@ -5,7 +5,7 @@ import XCTest
 /// generic over the float type, so the check can be tight (1e-6 relative).
 final class GradientTests: XCTestCase {
     func check(_ name: String, _ spec: ModelSpec, loss: LossKind, steps: Int, batch: Int = 2, seed: UInt64) throws {
-        let model = try Sequential<Double>(spec: spec, seed: seed)
+        let model = try Model<Double>(spec: spec, seed: seed)
         var rng = TestRandom(seed)
         try model.randomize(&rng)
         let x = rng.uniform(batch * steps * spec.features, -1.5, 1.5)

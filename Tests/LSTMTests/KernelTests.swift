@@ -176,7 +176,7 @@ final class KernelTests: XCTestCase {
         let spec = ModelSpec(timesteps: 12, features: 6, layers: [Specs.lstm("lstm", 40), Specs.dense("dense", 3)])
         let batch = 64, steps = 12
         XCTAssertGreaterThanOrEqual(steps * batch * 40 * 160, Parallel.minWork, "the batch must be large enough to split")
-        let model = try Sequential<Float>(spec: spec, seed: 5)
+        let model = try Model<Float>(spec: spec, seed: 5)
         var rng = TestRandom(13)
         try model.randomize(&rng)
         let x = rng.uniform(batch * steps * 6).map(Float.init)
@@ -195,7 +195,7 @@ final class KernelTests: XCTestCase {
         let g32 = try x.withUnsafeBufferPointer { xb in
             try y.withUnsafeBufferPointer { try model.lossAndGradients(loss: .meanSquaredError, x: xb, y: $0, batch: batch, timesteps: steps) }
         }
-        let model64 = try Sequential<Double>(spec: spec, seed: 5)
+        let model64 = try Model<Double>(spec: spec, seed: 5)
         try model64.setWeights(model.weights.map { $0.map(Double.init) })
         let g64 = try x.map(Double.init).withUnsafeBufferPointer { xb in
             try y.map(Double.init).withUnsafeBufferPointer { try model64.lossAndGradients(loss: .meanSquaredError, x: xb, y: $0, batch: batch, timesteps: steps) }

@@ -95,12 +95,14 @@ enum Reference {
         var w = 0
         for layer in spec.layers {
             switch layer {
-            case .lstm(let s):
+            case let s as LSTMSpec:
                 cur = lstm(s, x: cur, kernel: weights[w], recurrent: weights[w + 1], bias: s.useBias ? weights[w + 2] : nil)
                 w += s.useBias ? 3 : 2
-            case .dense(let s):
+            case let s as DenseSpec:
                 cur = dense(s, x: cur, kernel: weights[w], bias: s.useBias ? weights[w + 1] : nil)
                 w += s.useBias ? 2 : 1
+            default:
+                fatalError("the reference model has no \(layer.kind)")
             }
         }
         return cur.flatMap { $0 }
@@ -120,17 +122,17 @@ enum Reference {
 
 /// Model specs used across tests, covering every option.
 enum Specs {
-    static func lstm(_ name: String, _ units: Int, _ configure: (inout LSTMSpec) -> Void = { _ in }) -> LayerSpec {
+    static func lstm(_ name: String, _ units: Int, _ configure: (inout LSTMSpec) -> Void = { _ in }) -> any LayerSpec {
         var s = LSTMSpec(name: name, units: units)
         configure(&s)
-        return .lstm(s)
+        return s
     }
 
-    static func dense(_ name: String, _ units: Int, _ act: Activation = .linear, bias: Bool = true) -> LayerSpec {
+    static func dense(_ name: String, _ units: Int, _ act: Activation = .linear, bias: Bool = true) -> any LayerSpec {
         var s = DenseSpec(name: name, units: units)
         s.activation = act
         s.useBias = bias
-        return .dense(s)
+        return s
     }
 
     /// name -> (spec, timesteps used in tests)
@@ -153,9 +155,24 @@ enum Specs {
     ]
 }
 
-extension Sequential {
+extension Model {
     /// Random weights (biases included, so gate-order mistakes show).
     func randomize(_ rng: inout TestRandom, scale: Double = 0.6) throws {
         try setWeights(weights.map { w in rng.uniform(w.count, -scale, scale).map { T($0) } })
+    }
+}
+
+extension ModelSpec {
+    /// The sequence input's timesteps and features, for the single-input specs of these tests.
+    var timesteps: Int? { inputShape[0] }
+    var features: Int { inputShape[inputShape.count - 1] ?? 0 }
+}
+
+extension OptimizerState {
+    /// One update on plain arrays, through the buffers the model's update uses.
+    mutating func apply(params: inout [[T]], grads: [[T]]) {
+        let p = Parameters(params), g = Parameters(grads)
+        apply(params: p.arrays, grads: g.arrays)
+        params = p.values
     }
 }

@@ -76,16 +76,16 @@ final class TrainingTests: XCTestCase {
     }
 
     func makeModel(_ optimizer: OptimizerSpec = .sgd(learningRate: 0.05, momentum: 0, nesterov: false)) throws
-        -> (Sequential<Double>, Data) {
+        -> (Model<Double>, Data) {
         let spec = ModelSpec(timesteps: 4, features: 2, layers: [Specs.lstm("lstm", 3), Specs.dense("dense", 2)])
-        let model = try Sequential<Double>(spec: spec, seed: 21)
+        let model = try Model<Double>(spec: spec, seed: 21)
         try model.compile(CompileSpec(loss: .meanSquaredError, optimizer: optimizer))
         var rng = TestRandom(22)
         let n = 10
         return (model, Data(x: rng.uniform(n * 4 * 2), y: rng.uniform(n * 2), count: n, steps: 4))
     }
 
-    func fit(_ model: Sequential<Double>, _ d: Data, _ o: FitOptions, stopAfter: Int? = nil) throws -> [EpochLog] {
+    func fit(_ model: Model<Double>, _ d: Data, _ o: FitOptions, stopAfter: Int? = nil) throws -> [EpochLog] {
         var logs: [EpochLog] = []
         let ran = try d.x.withUnsafeBufferPointer { xb in
             try d.y.withUnsafeBufferPointer { yb in
@@ -189,7 +189,7 @@ final class TrainingTests: XCTestCase {
         o = FitOptions(); o.batchSize = 0
         XCTAssertThrowsError(try fit(model, d, o))
         XCTAssertEqual(model.weights, before)
-        let uncompiled = try Sequential<Double>(spec: model.spec, seed: 1)
+        let uncompiled = try Model<Double>(spec: model.spec, seed: 1)
         XCTAssertThrowsError(try fit(uncompiled, d, FitOptions())) { e in
             guard case .invalidState = e as! LSTMError else { return XCTFail("\(e)") }
         }

@@ -1,16 +1,52 @@
+/// An LSTM layer's configuration, in Keras's vocabulary.
+public struct LSTMSpec: LayerSpec, Equatable {
+    public var name: String
+    public var units: Int
+    public var activation: Activation = .tanh
+    public var recurrentActivation: Activation = .sigmoid
+    public var useBias = true
+    public var unitForgetBias = true
+    public var returnSequences = false
+    public var goBackwards = false
+
+    public init(name: String = "lstm", units: Int) {
+        self.name = name
+        self.units = units
+    }
+
+    public var kind: String { "LSTM" }
+
+    public func build(inputs: [SampleShape]) throws -> any Layer {
+        let input = try LayerChecks.single(inputs, self)
+        try LayerChecks.size(units, "layer '\(name)': units")
+        guard input.count == 2 else {
+            throw LSTMError.shapeMismatch("layer '\(name)' (LSTM) needs 3-D input (batch, timesteps, features), but its input has shape \(LayerChecks.describe(input))\(input.count == 1 ? "; set return_sequences=true on the recurrent layer before it" : "")")
+        }
+        let features = try LayerChecks.features(input, self)
+        guard recurrentActivation != .softmax, activation != .softmax else {
+            throw LSTMError.unsupported("layer '\(name)': softmax is not supported as an LSTM activation")
+        }
+        _ = try checkedProduct([features, 4, units], "layer '\(name)': kernel")
+        _ = try checkedProduct([units, 4, units], "layer '\(name)': recurrent_kernel")
+        return LSTMLayer(config: self, features: features, timesteps: input[0])
+    }
+}
+
 /// The LSTM layer's math, with Keras's semantics:
 ///   z = x·W + h·U + b, gate blocks i, f, c, o (each `units` wide);
 ///   c' = f⊙c + i⊙act(z_c);  h' = o⊙act(c');  zero initial state.
 /// Internally the layer works time-major in processing order (step s reads timestep
 /// t = goBackwards ? n-1-s : s), so that each step's gate block is one contiguous [batch × 4u] slab.
 struct LSTMLayer {
-    let spec: LSTMSpec
+    let config: LSTMSpec
     let features: Int
+    /// Timesteps per sequence, when the model fixes them.
+    let timesteps: Int?
 
-    var units: Int { spec.units }
-    var gateWidth: Int { 4 * spec.units }
+    var units: Int { config.units }
+    var gateWidth: Int { 4 * config.units }
 
-    @inline(__always) func timestep(_ s: Int, of n: Int) -> Int { spec.goBackwards ? n - 1 - s : s }
+    @inline(__always) func timestep(_ s: Int, of n: Int) -> Int { config.goBackwards ? n - 1 - s : s }
 
     /// Activates one step's gates in place and advances the cell state.
     /// - Parameters:
@@ -22,7 +58,7 @@ struct LSTMLayer {
     func cellStep<T: Scalar>(rows: Int, z: UnsafeMutablePointer<T>, cPrev: UnsafePointer<T>?,
                              cOut: UnsafeMutablePointer<T>, a: UnsafeMutablePointer<T>, h: UnsafeMutablePointer<T>) {
         let u = units, g4 = gateWidth
-        let ra = spec.recurrentActivation, act = spec.activation
+        let ra = config.recurrentActivation, act = config.activation
         for r in 0..<rows {
             let zr = z + r * g4
             ra.apply(zr, 2 * u)          // i and f
@@ -44,7 +80,7 @@ struct LSTMLayer {
 
     /// Keras's default activations on float32 take the fused, vectorized cell kernels.
     func usesFastCell<T: Scalar>(_: T.Type) -> Bool {
-        T.self == Float.self && spec.recurrentActivation == .sigmoid && spec.activation == .tanh
+        T.self == Float.self && config.recurrentActivation == .sigmoid && config.activation == .tanh
     }
 
     /// Activates one step's gates for `rows` rows and advances their state (see cellStep).
@@ -112,7 +148,7 @@ struct LSTMLayer {
                 let cPrev: UnsafePointer<T>? = s == 0 ? nil : UnsafePointer(state(cBuf, s - 1) + r0 * u)
                 let hOut = state(hBuf, s) + r0 * u
                 cell(rows: m, z: z, cPrev: cPrev, cOut: state(cBuf, s) + r0 * u, a: state(aBuf, s) + r0 * u, h: hOut)
-                if spec.returnSequences {
+                if config.returnSequences {
                     for r in 0..<m { (out + ((r0 + r) * n + s) * u).update(from: hOut + r * u, count: u) }
                 } else if s == n - 1 {
                     (out + r0 * u).update(from: hOut, count: m * u)
@@ -148,7 +184,7 @@ struct LSTMLayer {
             let m = r1 - r0
             let dhR = dh + r0 * u, dcR = dc + r0 * u
             for s in stride(from: n - 1, through: 0, by: -1) {
-                if spec.returnSequences {
+                if config.returnSequences {
                     for r in 0..<m {
                         let src = dOut + ((r0 + r) * n + s) * u, dst = dhR + r * u
                         for j in 0..<u { dst[j] += src[j] }
@@ -193,7 +229,7 @@ struct LSTMLayer {
                           dh: asFloat(dh), dc: asFloat(dc), dz: asFloat(dz))
             return
         }
-        let ra = spec.recurrentActivation, act = spec.activation
+        let ra = config.recurrentActivation, act = config.activation
         for r in 0..<rows {
             let gr = g + r * g4, dzr = dz + r * g4
             for j in 0..<u {
@@ -220,6 +256,106 @@ struct LSTMLayer {
         gemmNN(1, g4, features, x, features, w, g4, scratch, g4)
         gemmNN(1, g4, units, h, units, uMat, g4, scratch, g4)
         cell(rows: 1, z: scratch, cPrev: UnsafePointer(c), cOut: c, a: scratch + g4, h: h)
+    }
+}
+
+extension LSTMLayer: Layer {
+    var spec: any LayerSpec { config }
+    var inputShapes: [SampleShape] { [[timesteps, features]] }
+    var outputShapes: [SampleShape] { [config.returnSequences ? [timesteps, units] : [units]] }
+
+    var weights: [WeightSpec] {
+        [WeightSpec("kernel", [features, gateWidth]), WeightSpec("recurrent_kernel", [units, gateWidth])]
+            + (config.useBias ? [WeightSpec("bias", [gateWidth])] : [])
+    }
+
+    func initialWeights<T: Scalar>(_ rng: inout SeededRandom) -> [[T]] {
+        let u = units
+        var w: [[T]] = [Initializers.glorotUniform(fanIn: features, fanOut: gateWidth, rng: &rng),
+                        Initializers.orthogonal(rows: u, cols: gateWidth, rng: &rng)]
+        if config.useBias {
+            var b = [T](repeating: 0, count: gateWidth)
+            if config.unitForgetBias { for j in u..<(2 * u) { b[j] = 1 } }
+            w.append(b)
+        }
+        return w
+    }
+
+    func outputShapes(for inputs: [[Int]]) -> [[Int]] {
+        let s = inputs[0]
+        return [config.returnSequences ? [s[0], s[1], units] : [s[0], units]]
+    }
+
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    func forward<T: Scalar>(_ inputs: [Tensor<T>], weights w: [UnsafeMutableBufferPointer<T>],
+                            context: inout LayerContext) -> [Tensor<T>] {
+        let x = inputs[0]
+        let batch = x.shape[0], n = x.shape[1]
+        var out = Tensor<T>(zeros: outputShapes(for: [x.shape])[0])
+        var tape: LSTMTape<T>? = nil
+        if context.training {
+            if let old = context.tape as? LSTMTape<T>, old.batch == batch, old.steps == n {
+                tape = old
+            } else {
+                tape = LSTMTape(layer: self, batch: batch, steps: n, keepHistory: true)
+            }
+        }
+        x.values.withUnsafeBufferPointer { xv in
+            out.values.withUnsafeMutableBufferPointer { o in
+                forward(batch: batch, steps: n, x: xv.baseAddress!, w: UnsafePointer(w[0].baseAddress!),
+                        u: UnsafePointer(w[1].baseAddress!), b: config.useBias ? UnsafePointer(w[2].baseAddress!) : nil,
+                        out: o.baseAddress!, tape: tape)
+            }
+        }
+        context.tape = tape
+        return [out]
+    }
+
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    func backward<T: Scalar>(_ inputs: [Tensor<T>], outputs: [Tensor<T>], outputGradients: [Tensor<T>],
+                             weights w: [UnsafeMutableBufferPointer<T>], gradients g: [UnsafeMutableBufferPointer<T>],
+                             tape: AnyObject?, needInput: [Bool]) -> [Tensor<T>?] {
+        guard let tape = tape as? LSTMTape<T> else { return [nil] }
+        var dX: Tensor<T>? = needInput[0] ? Tensor(zeros: inputs[0].shape) : nil
+        outputGradients[0].values.withUnsafeBufferPointer { dO in
+            func run(_ dx: UnsafeMutablePointer<T>?) {
+                backward(tape: tape, dOut: dO.baseAddress!, dX: dx, w: UnsafePointer(w[0].baseAddress!),
+                         u: UnsafePointer(w[1].baseAddress!), gW: g[0].baseAddress!, gU: g[1].baseAddress!,
+                         gb: config.useBias ? g[2].baseAddress! : nil)
+            }
+            if dX != nil {
+                dX!.values.withUnsafeMutableBufferPointer { run($0.baseAddress!) }
+            } else {
+                run(nil)
+            }
+        }
+        return [dX]
+    }
+
+    func checkStreamable() throws {
+        if config.goBackwards {
+            throw LSTMError.unsupported("layer '\(config.name)' has go_backwards=true: it reads the sequence from its end, so it cannot be run one timestep at a time")
+        }
+    }
+
+    /// h, then c.
+    var streamStateSize: Int { 2 * units }
+    var stepScratchSize: Int { gateWidth + units }
+
+    func resetStreamState<T: Scalar>(_ state: UnsafeMutablePointer<T>) {
+        state.initialize(repeating: 0, count: streamStateSize)
+    }
+
+    @_specialize(where T == Float)
+    func step<T: Scalar>(_ inputs: [UnsafePointer<T>], outputs: [UnsafeMutablePointer<T>],
+                         weights w: [UnsafeMutableBufferPointer<T>], state: UnsafeMutablePointer<T>,
+                         scratch: UnsafeMutablePointer<T>) {
+        let h = state, c = state + units
+        step(x: inputs[0], w: UnsafePointer(w[0].baseAddress!), u: UnsafePointer(w[1].baseAddress!),
+             b: config.useBias ? UnsafePointer(w[2].baseAddress!) : nil, h: h, c: c, scratch: scratch)
+        outputs[0].update(from: h, count: units)
     }
 }
 

@@ -1,0 +1,163 @@
+/// The shape every layer plugs into (ARCHITECTURE.md, "Layers and graphs").
+///
+/// A layer comes in two parts: its `LayerSpec` — what Keras's config says, known before any
+/// shape is — and the `Layer` the spec builds once it sees the shapes of its first call. The
+/// model holds the built layers and loops over them through these protocols only; it never asks
+/// which layer it holds.
+
+/// Per-sample dimensions of a tensor (the batch axis left out); nil where Keras leaves a
+/// dimension open (sequences of any length).
+public typealias SampleShape = [Int?]
+
+/// A batch of values flowing between layer calls: row-major, `shape[0]` is the batch.
+public struct Tensor<T: Scalar> {
+    public var shape: [Int]
+    public var values: [T]
+
+    public init(shape: [Int], values: [T]) {
+        self.shape = shape
+        self.values = values
+    }
+
+    /// A zero tensor of this shape.
+    public init(zeros shape: [Int]) {
+        self.shape = shape
+        self.values = [T](repeating: 0, count: shape.reduce(1, *))
+    }
+
+    public var batch: Int { shape[0] }
+    /// Values per sample.
+    public var perSample: Int { shape.dropFirst().reduce(1, *) }
+}
+
+/// One weight array of a layer: Keras's short name ("kernel", "recurrent_kernel", "bias") and
+/// Keras's shape.
+public struct WeightSpec: Equatable, Sendable {
+    public var name: String
+    public var shape: [Int]
+    public var count: Int { shape.reduce(1, *) }
+
+    public init(_ name: String, _ shape: [Int]) {
+        self.name = name
+        self.shape = shape
+    }
+}
+
+/// A layer's configuration in Keras's vocabulary, before it is built.
+public protocol LayerSpec: Sendable {
+    /// The layer's unique name in its model.
+    var name: String { get }
+    /// Keras's class name ("LSTM", "Dense"): what the Keras codecs are registered under.
+    var kind: String { get }
+    /// Builds the layer for the per-sample shapes of its (first) call's inputs.
+    /// - Throws: `.shapeMismatch` when the layer cannot take those inputs, `.invalidArgument` or
+    ///   `.memory` for absurd sizes, `.unsupported` for options it cannot honour there.
+    func build(inputs: [SampleShape]) throws -> any Layer
+    /// Whether two specs describe the same layer (JSON round trips compare specs this way).
+    func isSame(as other: any LayerSpec) -> Bool
+}
+
+extension LayerSpec where Self: Equatable {
+    public func isSame(as other: any LayerSpec) -> Bool { (other as? Self) == self }
+}
+
+/// What a layer's forward pass may use besides its inputs and weights.
+public struct LayerContext {
+    /// Training (fit) or inference (predict, evaluate, streaming).
+    public var training: Bool
+    /// Whatever the layer kept from the previous training pass of the same shapes (its tape),
+    /// offered back so that it can be reused instead of allocated again; the layer replaces it
+    /// with what backward will need.
+    public var tape: AnyObject?
+
+    public init(training: Bool, tape: AnyObject? = nil) {
+        self.training = training
+        self.tape = tape
+    }
+}
+
+/// A layer built for its input shapes: its weights, output shapes, forward, backward and step.
+///
+/// Weights are passed in, not held: the model owns every weight array (in Keras's order) so that
+/// loading, saving and the optimizer see one list, and a layer called twice shares its weights.
+public protocol Layer: Sendable {
+    var spec: any LayerSpec { get }
+    /// The per-sample input shapes it was built for.
+    var inputShapes: [SampleShape] { get }
+    /// The per-sample shapes of its outputs (several for `return_state`).
+    var outputShapes: [SampleShape] { get }
+    /// Its weight arrays, in Keras's order.
+    var weights: [WeightSpec] { get }
+
+    /// Initial weights as Keras's initializers make them, drawn from `rng` in weight order.
+    func initialWeights<T: Scalar>(_ rng: inout SeededRandom) -> [[T]]
+
+    /// The concrete output shapes (batch first) for concrete input shapes that match
+    /// `inputShapes` (the model checks that before calling).
+    func outputShapes(for inputs: [[Int]]) throws -> [[Int]]
+
+    /// Forward over a batch. When training, the layer leaves in `context.tape` what its
+    /// backward needs (inputs and outputs are kept by the model and passed to backward).
+    func forward<T: Scalar>(_ inputs: [Tensor<T>], weights: [UnsafeMutableBufferPointer<T>],
+                            context: inout LayerContext) -> [Tensor<T>]
+
+    /// Backward from the gradients of its outputs (zeros for outputs nobody used): adds the
+    /// weight gradients into `gradients` (same order as `weights`) and returns the gradients of
+    /// the inputs whose `needInput` entry is true (nil for the others).
+    func backward<T: Scalar>(_ inputs: [Tensor<T>], outputs: [Tensor<T>], outputGradients: [Tensor<T>],
+                             weights: [UnsafeMutableBufferPointer<T>], gradients: [UnsafeMutableBufferPointer<T>],
+                             tape: AnyObject?, needInput: [Bool]) -> [Tensor<T>?]
+
+    // MARK: Streaming (one timestep at a time)
+
+    /// Throws `.unsupported` naming why, when the layer cannot run one timestep at a time.
+    func checkStreamable() throws
+    /// Floats of state the layer carries between timesteps for one stream (0: none).
+    var streamStateSize: Int { get }
+    /// Floats of scratch memory one step needs.
+    var stepScratchSize: Int { get }
+    /// Zero (or initial) stream state written into `state` (`streamStateSize` floats).
+    func resetStreamState<T: Scalar>(_ state: UnsafeMutablePointer<T>)
+    /// One timestep for one stream: each input and output is its per-step vector (the last axis),
+    /// the state is updated in place. Allocates nothing.
+    func step<T: Scalar>(_ inputs: [UnsafePointer<T>], outputs: [UnsafeMutablePointer<T>],
+                         weights: [UnsafeMutableBufferPointer<T>], state: UnsafeMutablePointer<T>,
+                         scratch: UnsafeMutablePointer<T>)
+}
+
+extension Layer {
+    public var name: String { spec.name }
+    public var kind: String { spec.kind }
+    public var parameterCount: Int { weights.reduce(0) { $0 + $1.count } }
+}
+
+/// Checks shared by the layers' `build`: sizes within sane limits, a given input rank.
+public enum LayerChecks {
+    static func size(_ v: Int, _ what: String, limit: Int = 1 << 20) throws {
+        guard v >= 1, v <= limit else {
+            throw LSTMError.invalidArgument("\(what) must be between 1 and \(limit), got \(v)")
+        }
+    }
+
+    /// The single input of a one-input layer.
+    static func single(_ inputs: [SampleShape], _ spec: any LayerSpec) throws -> SampleShape {
+        guard inputs.count == 1 else {
+            throw LSTMError.shapeMismatch("layer '\(spec.name)' (\(spec.kind)) takes one input, got \(inputs.count)")
+        }
+        return inputs[0]
+    }
+
+    /// The known size of the last axis (the features).
+    static func features(_ shape: SampleShape, _ spec: any LayerSpec) throws -> Int {
+        guard let last = shape.last, let f = last else {
+            throw LSTMError.shapeMismatch("layer '\(spec.name)' (\(spec.kind)): the last axis of its input \(describe(shape)) must have a known size")
+        }
+        return f
+    }
+
+    /// Keras's way of writing a shape: (None, 12, 1).
+    public static func describe(_ shape: SampleShape, batch: Bool = true) -> String {
+        let dims = (batch ? ["None"] : []) + shape.map { $0.map(String.init) ?? "None" }
+        return "(" + dims.joined(separator: ", ") + (dims.count == 1 ? ",)" : ")")
+    }
+}

@@ -1,0 +1,222 @@
+/// A caller's tensor, borrowed for the length of one call: row-major, `shape[0]` is the batch.
+public struct TensorView<T: Scalar> {
+    public var shape: [Int]
+    public var data: UnsafeBufferPointer<T>
+
+    public init(shape: [Int], data: UnsafeBufferPointer<T>) {
+        self.shape = shape
+        self.data = data
+    }
+
+    var batch: Int { shape[0] }
+    var perSample: Int { shape.dropFirst().reduce(1, *) }
+
+    /// Samples `order[start..<end]`, copied into a tensor of their own.
+    func gather(_ order: ArraySlice<Int>) -> Tensor<T> {
+        let per = perSample
+        var out = Tensor<T>(zeros: [order.count] + shape.dropFirst())
+        out.values.withUnsafeMutableBufferPointer { o in
+            for (k, s) in order.enumerated() {
+                (o.baseAddress! + k * per).update(from: data.baseAddress! + s * per, count: per)
+            }
+        }
+        return out
+    }
+
+    /// Samples start..<end, copied into a tensor of their own.
+    func slice(_ start: Int, _ end: Int) -> Tensor<T> {
+        let per = perSample
+        return Tensor(shape: [end - start] + shape.dropFirst(),
+                      values: Array(UnsafeBufferPointer(start: data.baseAddress! + start * per, count: (end - start) * per)))
+    }
+
+    /// Samples start..<end, borrowed.
+    func view(_ start: Int, _ end: Int) -> TensorView<T> {
+        let per = perSample
+        return TensorView(shape: [end - start] + shape.dropFirst(),
+                          data: UnsafeBufferPointer(rebasing: data[(start * per)..<(end * per)]))
+    }
+}
+
+extension Model {
+    /// The longest sequence (or other open dimension) a call may pass.
+    static var maxOpenDimension: Int { 1 << 24 }
+
+    // MARK: - Inputs, outputs and targets of a call
+
+    /// Checks the inputs of a call against the model's inputs (count, rank, dimensions, value
+    /// count, finiteness) and returns the batch size.
+    @discardableResult
+    func checkInputs(_ xs: [TensorView<T>], names: String = "x") throws -> Int {
+        guard xs.count == spec.inputs.count else {
+            throw LSTMError.invalidArgument("model '\(spec.name)' has \(spec.inputs.count) input\(spec.inputs.count == 1 ? "" : "s"), got \(xs.count)")
+        }
+        var batch = 0
+        for (i, (x, input)) in zip(xs, spec.inputs).enumerated() {
+            let what = xs.count == 1 ? names : "\(names)[\(i)] ('\(input.name)')"
+            try checkShape(x, against: input.shape, what)
+            if i == 0 { batch = x.batch }
+            guard x.batch == batch else {
+                throw LSTMError.shapeMismatch("\(what) holds \(x.batch) samples, but the first input holds \(batch): every input needs the same number")
+            }
+            try requireFinite(x.data, what, sampleShape: Array(x.shape.dropFirst()))
+        }
+        return batch
+    }
+
+    /// One tensor against a per-sample shape: rank, fixed dimensions, open ones within limits.
+    func checkShape(_ x: TensorView<T>, against shape: SampleShape, _ what: String) throws {
+        guard x.shape.count == shape.count + 1 else {
+            throw LSTMError.shapeMismatch("\(what) has rank \(x.shape.count), expected \(shape.count + 1): shape \(LayerChecks.describe(shape))")
+        }
+        guard x.shape[0] >= 1, x.shape[0] <= Self.maxOpenDimension else {
+            throw LSTMError.invalidArgument("\(what): batch must be between 1 and \(Self.maxOpenDimension), got \(x.shape[0])")
+        }
+        for (axis, (got, want)) in zip(x.shape.dropFirst(), shape).enumerated() {
+            if let want {
+                guard got == want else {
+                    throw LSTMError.shapeMismatch("\(what) has shape \(x.shape), expected \(LayerChecks.describe(shape)): axis \(axis + 1) is \(got), not \(want)")
+                }
+            } else {
+                guard got >= 1, got <= Self.maxOpenDimension else {
+                    throw LSTMError.invalidArgument("\(what): axis \(axis + 1) must be between 1 and \(Self.maxOpenDimension), got \(got)")
+                }
+            }
+        }
+        let count = try checkedProduct(x.shape, what)
+        guard x.data.count == count else {
+            throw LSTMError.shapeMismatch("\(what) holds \(x.data.count) values, its shape \(x.shape) needs \(count)")
+        }
+    }
+
+    /// The shapes (batch first) of every node's outputs for inputs of these shapes.
+    func resolveShapes(_ inputs: [[Int]]) throws -> [[[Int]]] {
+        var shapes: [[[Int]]] = []
+        shapes.reserveCapacity(spec.nodes.count)
+        for (ni, node) in spec.nodes.enumerated() {
+            let ins = node.inputs.map { ref -> [Int] in
+                switch ref {
+                case .input(let i): return inputs[i]
+                case .node(let j, let k): return shapes[j][k]
+                }
+            }
+            shapes.append(try nodeLayers[ni].outputShapes(for: ins))
+        }
+        return shapes
+    }
+
+    /// The shapes (batch first) of the model's outputs for inputs of these shapes.
+    public func outputShapes(forInputs inputs: [[Int]]) throws -> [[Int]] {
+        let nodes = try resolveShapes(inputs)
+        return spec.outputs.map { ref in
+            switch ref {
+            case .input(let i): return inputs[i]
+            case .node(let j, let k): return nodes[j][k]
+            }
+        }
+    }
+
+    /// Checks the targets of a call: one per output, each of its output's shape.
+    func checkTargets(_ ys: [TensorView<T>], inputs xs: [TensorView<T>], names: String = "y") throws {
+        guard ys.count == spec.outputs.count else {
+            throw LSTMError.invalidArgument("model '\(spec.name)' has \(spec.outputs.count) output\(spec.outputs.count == 1 ? "" : "s"), got \(ys.count) target\(ys.count == 1 ? "" : "s")")
+        }
+        let shapes = try outputShapes(forInputs: xs.map(\.shape))
+        for (k, (y, shape)) in zip(ys, shapes).enumerated() {
+            let what = ys.count == 1 ? names : "\(names)[\(k)]"
+            guard y.shape == shape else {
+                throw LSTMError.shapeMismatch("\(what) has shape \(y.shape), expected the output's shape \(shape)")
+            }
+            guard y.data.count == shape.reduce(1, *) else {
+                throw LSTMError.shapeMismatch("\(what) holds \(y.data.count) values, its shape \(shape) needs \(shape.reduce(1, *))")
+            }
+            try requireFinite(y.data, what)
+        }
+    }
+
+    // MARK: - The single-input, single-output functions
+
+    /// The model's one input as a sequence: timesteps (nil: any length) and features per
+    /// timestep (1 for an input of token ids, one per timestep).
+    public var sequenceInput: (timesteps: Int?, features: Int) {
+        let s = spec.inputShape
+        if s.count == 1 { return (s[0], 1) }
+        return (s.first ?? nil, s.last.flatMap { $0 } ?? 0)
+    }
+
+    /// Refuses models with several inputs or outputs in the functions that take one of each.
+    func requireSingleInputOutput() throws {
+        guard spec.inputs.count == 1, spec.outputs.count == 1 else {
+            throw LSTMError.invalidArgument("model '\(spec.name)' has \(spec.inputs.count) input\(spec.inputs.count == 1 ? "" : "s") and \(spec.outputs.count) output\(spec.outputs.count == 1 ? "" : "s"): pass them as tensors (lstm_model_run, lstm_model_fit_tensors)")
+        }
+    }
+
+    /// Checks a caller's timestep count against the model and returns it.
+    func resolveTimesteps(_ timesteps: Int) throws -> Int {
+        if let fixed = sequenceInput.timesteps {
+            if timesteps == 0 { return fixed }
+            guard timesteps == fixed else {
+                throw LSTMError.shapeMismatch("model '\(spec.name)' expects \(fixed) timesteps per sequence, got \(timesteps)")
+            }
+            return fixed
+        }
+        guard timesteps >= 1 else {
+            throw LSTMError.invalidArgument("model '\(spec.name)' accepts sequences of any length: timesteps must be given (>= 1), got \(timesteps)")
+        }
+        guard timesteps <= Self.maxOpenDimension else {
+            throw LSTMError.invalidArgument("timesteps \(timesteps) is absurd (limit \(Self.maxOpenDimension))")
+        }
+        return timesteps
+    }
+
+    /// The one input's shape (batch first) for `batch` sequences of `timesteps` steps (0: the
+    /// model's own length).
+    func singleInputShape(batch: Int, timesteps: Int) throws -> [Int] {
+        try requireSingleInputOutput()
+        let n = try resolveTimesteps(timesteps)
+        return [batch] + spec.inputShape.map { $0 ?? n }
+    }
+
+    /// Scalars one sample's output holds for an input of `timesteps` steps (0: the model's own).
+    public func outputSize(timesteps: Int) throws -> Int {
+        let input = try singleInputShape(batch: 1, timesteps: timesteps)
+        return try checkedProduct(try outputShapes(forInputs: [input])[0], "output size")
+    }
+
+    /// The flat single-input arguments as tensors, with the sizes checked: x holds
+    /// batch × timesteps × features values, y (when given) batch × outputSize.
+    func singleTensors(x: UnsafeBufferPointer<T>, batch: Int, timesteps: Int, y: UnsafeBufferPointer<T>?,
+                       yName: String = "y") throws -> (x: TensorView<T>, y: TensorView<T>?) {
+        guard batch >= 1 else { throw LSTMError.invalidArgument("batch must be >= 1, got \(batch)") }
+        let shape = try singleInputShape(batch: batch, timesteps: timesteps)
+        let (n, f) = (shape.count > 1 ? shape[1] : 1, sequenceInput.features)
+        let want = try checkedProduct(shape, "x")
+        guard x.count == want else {
+            throw LSTMError.shapeMismatch("x holds \(x.count) values, expected batch \(batch) x timesteps \(n) x features \(f) = \(want)")
+        }
+        let xv = TensorView(shape: shape, data: x)
+        guard let y else { return (xv, nil) }
+        let yShape = try outputShapes(forInputs: [shape])[0]
+        let per = yShape.dropFirst().reduce(1, *)
+        let wantY = try checkedProduct([batch, per], yName)
+        guard y.count == wantY else {
+            throw LSTMError.shapeMismatch("\(yName) holds \(y.count) values, expected batch \(batch) x output size \(per) = \(wantY)")
+        }
+        return (xv, TensorView(shape: yShape, data: y))
+    }
+}
+
+/// Rejects NaN and Inf, naming the first offending index (and, given the per-sample shape of a
+/// sequence, its sample and position).
+func requireFinite<T: Scalar>(_ v: UnsafeBufferPointer<T>, _ name: String, sampleShape: [Int] = []) throws {
+    var ok = true
+    for e in v where !e.isFinite { ok = false; break }
+    if ok { return }
+    let i = v.firstIndex { !$0.isFinite }!
+    var position = ""
+    if sampleShape.count == 2, sampleShape[0] > 0, sampleShape[1] > 0 {
+        let per = sampleShape[0] * sampleShape[1]
+        position = " (sample \(i / per), timestep \(i % per / sampleShape[1]), feature \(i % sampleShape[1]))"
+    }
+    throw LSTMError.numeric("\(name)[\(i)]\(position) is \(v[i]): the data must be finite")
+}

@@ -1,0 +1,120 @@
+/// Running a model one timestep at a time: every tensor of the graph becomes its per-step vector
+/// (its last axis), each layer call steps with its own state.
+extension Model {
+    /// Throws `.unsupported` naming the reason when the model cannot be run one timestep at a time.
+    func checkStreamable() throws {
+        guard spec.inputs.count == 1, spec.outputs.count == 1 else {
+            throw LSTMError.unsupported("model '\(spec.name)' has \(spec.inputs.count) inputs and \(spec.outputs.count) outputs: streaming takes models of one input and one output")
+        }
+        guard spec.inputShape.count <= 2, stepInputSize > 0 else {
+            throw LSTMError.unsupported("model '\(spec.name)': its input \(LayerChecks.describe(spec.inputShape)) has no fixed per-timestep size, so it cannot be run one timestep at a time")
+        }
+        for (ni, layer) in nodeLayers.enumerated() {
+            try layer.checkStreamable()
+            for shape in nodeOutputShapes[ni] where stepWidth(shape) == nil {
+                throw LSTMError.unsupported("layer '\(layer.name)' returns shape \(LayerChecks.describe(shape)), which has no fixed per-timestep size: it cannot be run one timestep at a time")
+            }
+        }
+    }
+
+    /// Values a layer's output of this per-sample shape holds per timestep: its last axis; nil
+    /// when that is open or the tensor has more than one axis besides the time axis.
+    func stepWidth(_ shape: SampleShape) -> Int? {
+        guard shape.count <= 2, let last = shape.last else { return nil }
+        return last
+    }
+
+    /// A zero state for streaming through this model.
+    public func makeState() throws -> StreamState<T> {
+        try checkStreamable()
+        return StreamState(model: self)
+    }
+
+    /// Values `step` takes per timestep.
+    public var stepInputSize: Int { spec.inputShape.count == 1 ? 1 : stepWidth(spec.inputShape) ?? 0 }
+
+    /// Values `step` writes per timestep.
+    public var stepOutputSize: Int {
+        if case .input = spec.outputs[0] { return stepInputSize }
+        return stepWidth(outputShapes[0]) ?? 0
+    }
+
+    /// Feeds one timestep and writes the model's output for it: what a predict over the sequence
+    /// so far would give at its last step.
+    @_specialize(exported: true, where T == Float)
+    public func step(_ state: StreamState<T>, x: UnsafeBufferPointer<T>, into y: UnsafeMutableBufferPointer<T>) throws {
+        guard state.owner == ObjectIdentifier(self) else {
+            throw LSTMError.invalidState("the state was made for another model")
+        }
+        guard x.count == stepInputSize else {
+            throw LSTMError.shapeMismatch("x_t holds \(x.count) values, expected features \(stepInputSize)")
+        }
+        guard y.count == stepOutputSize else {
+            throw LSTMError.shapeMismatch("y holds \(y.count) values, expected the output size for one step, \(stepOutputSize)")
+        }
+        try requireFinite(x, "x_t")
+        state.input.update(from: x.baseAddress!, count: x.count)
+        for (ni, node) in spec.nodes.enumerated() {
+            nodeLayers[ni].step(state.nodeInputs[ni], outputs: state.nodeOutputs[ni], weights: layerWeights[node.layer],
+                                state: state.nodeState[ni], scratch: state.scratch)
+        }
+        y.baseAddress!.update(from: state.output, count: y.count)
+    }
+}
+
+/// Every layer call's state for one stream, and the per-step vectors between the calls, all
+/// allocated once so that a step allocates nothing.
+public final class StreamState<T: Scalar> {
+    let owner: ObjectIdentifier
+    let input: UnsafeMutablePointer<T>
+    let nodeInputs: [[UnsafePointer<T>]]
+    let nodeOutputs: [[UnsafeMutablePointer<T>]]
+    let nodeState: [UnsafeMutablePointer<T>]
+    let output: UnsafePointer<T>
+    let scratch: UnsafeMutablePointer<T>
+    private let layers: [any Layer]
+    private let memory: [UnsafeMutablePointer<T>]
+
+    /// The model must have passed `checkStreamable`.
+    init(model: Model<T>) {
+        owner = ObjectIdentifier(model)
+        var memory: [UnsafeMutablePointer<T>] = []
+        func allocate(_ n: Int) -> UnsafeMutablePointer<T> {
+            let p = UnsafeMutablePointer<T>.allocate(capacity: Swift.max(n, 1))
+            p.initialize(repeating: 0, count: Swift.max(n, 1))
+            memory.append(p)
+            return p
+        }
+        let input = allocate(model.stepInputSize)
+        var outs: [[UnsafeMutablePointer<T>]] = []
+        var ins: [[UnsafePointer<T>]] = []
+        func pointer(_ ref: ModelSpec.TensorRef) -> UnsafePointer<T> {
+            switch ref {
+            case .input: return UnsafePointer(input)
+            case .node(let j, let k): return UnsafePointer(outs[j][k])
+            }
+        }
+        var scratchSize = 1
+        for (ni, node) in model.spec.nodes.enumerated() {
+            ins.append(node.inputs.map(pointer))
+            outs.append(model.nodeOutputShapes[ni].map { allocate(model.stepWidth($0) ?? 0) })
+            scratchSize = Swift.max(scratchSize, model.nodeLayers[ni].stepScratchSize)
+        }
+        self.input = input
+        self.nodeInputs = ins
+        self.nodeOutputs = outs
+        self.output = pointer(model.spec.outputs[0])
+        self.layers = model.nodeLayers
+        self.nodeState = model.nodeLayers.map { allocate($0.streamStateSize) }
+        self.scratch = allocate(scratchSize)
+        self.memory = memory
+        reset()
+    }
+
+    /// Back to the zero state.
+    public func reset() {
+        for (layer, state) in zip(layers, nodeState) { layer.resetStreamState(state) }
+    }
+
+    deinit { for p in memory { p.deallocate() } }
+}

@@ -1,0 +1,250 @@
+/// Options of `fit`, with Keras's defaults.
+public struct FitOptions: Sendable {
+    public var epochs = 1
+    public var batchSize = 32
+    public var shuffle = true
+    public var validationSplit = 0.0
+    public var seed: UInt64 = 0
+    public init() {}
+}
+
+/// What `fit` reports after each epoch.
+public struct EpochLog: Sendable {
+    public var epoch: Int
+    public var loss: Double
+    public var valLoss: Double?
+}
+
+/// What `fit` reports after each batch: the running (size-weighted) mean of the epoch's batch
+/// losses so far, as Keras's progress bar shows it.
+public struct BatchLog: Sendable {
+    public var epoch: Int
+    public var batch: Int
+    public var batches: Int
+    public var loss: Double
+}
+
+/// predict, evaluate and fit, over tensors (every model) and over one flat input and target
+/// (single-input, single-output models: the C API's first functions).
+extension Model {
+    // MARK: - Inference
+
+    /// Runs the model on a batch of inputs (one tensor per model input) and returns its outputs,
+    /// computed in chunks of at most 256 samples.
+    /// - Throws: `.shapeMismatch`/`.invalidArgument` for wrong counts or shapes, `.numeric` for NaN/Inf.
+    @_specialize(exported: true, where T == Float)
+    public func run(_ xs: [TensorView<T>]) throws -> [Tensor<T>] {
+        let batch = try checkInputs(xs)
+        let shapes = try outputShapes(forInputs: xs.map(\.shape))
+        var results = shapes.map { Tensor<T>(zeros: $0) }
+        var start = 0
+        while start < batch {
+            let end = Swift.min(batch, start + 256)
+            let pass = forward(xs.map { $0.slice(start, end) }, training: false)
+            for (k, out) in outputs(of: pass).enumerated() {
+                let per = out.perSample
+                results[k].values.withUnsafeMutableBufferPointer { r in
+                    out.values.withUnsafeBufferPointer { o in
+                        (r.baseAddress! + start * per).update(from: o.baseAddress!, count: o.count)
+                    }
+                }
+            }
+            start = end
+        }
+        return results
+    }
+
+    /// Runs the model on `batch` sequences of `timesteps` steps (0: the model's own length).
+    /// - Parameters:
+    ///   - x: batch × timesteps × features values.
+    ///   - y: receives batch × outputSize(timesteps) values.
+    /// - Throws: `.shapeMismatch` for wrong sizes, `.numeric` for NaN/Inf in x.
+    @_specialize(exported: true, where T == Float)
+    public func predict(x: UnsafeBufferPointer<T>, batch: Int, timesteps: Int, into y: UnsafeMutableBufferPointer<T>) throws {
+        let (xv, _) = try singleTensors(x: x, batch: batch, timesteps: timesteps,
+                                        y: UnsafeBufferPointer(y), yName: "y")
+        let out = try run([xv])[0]
+        out.values.withUnsafeBufferPointer { y.baseAddress!.update(from: $0.baseAddress!, count: $0.count) }
+    }
+
+    /// The loss over every sample, in batches of `batchSize` weighted by their size.
+    @_specialize(exported: true, where T == Float)
+    public func evaluate(_ xs: [TensorView<T>], targets ys: [TensorView<T>], batchSize: Int = 32) throws -> Double {
+        let loss = try compiledLoss("evaluate")
+        guard batchSize >= 1 else { throw LSTMError.invalidArgument("batch_size must be >= 1, got \(batchSize)") }
+        let count = try checkInputs(xs)
+        try checkTargets(ys, inputs: xs)
+        return lossOver(loss: loss, xs, ys, count: count, batchSize: batchSize)
+    }
+
+    /// `evaluate` for one flat input and target.
+    @_specialize(exported: true, where T == Float)
+    public func evaluate(x: UnsafeBufferPointer<T>, y: UnsafeBufferPointer<T>, count: Int, timesteps: Int,
+                         batchSize: Int = 32) throws -> Double {
+        _ = try compiledLoss("evaluate")
+        let (xv, yv) = try singleTensors(x: x, batch: count, timesteps: timesteps, y: y)
+        return try evaluate([xv], targets: [yv!], batchSize: batchSize)
+    }
+
+    func compiledLoss(_ call: String) throws -> LossKind {
+        guard let compileSpec, optimizer != nil else {
+            throw LSTMError.invalidState("model '\(spec.name)' is not compiled: call compile before \(call)")
+        }
+        return compileSpec.loss
+    }
+
+    /// The loss of a batch's outputs against its targets, summed over the outputs as Keras sums
+    /// a loss given once for several outputs; with `gradients`, dLoss/dOutput for each.
+    func loss(_ loss: LossKind, outputs: [Tensor<T>], targets: [Tensor<T>], gradients: inout [Tensor<T>]?) -> Double {
+        var total = 0.0
+        var grads: [Tensor<T>] = []
+        for (out, target) in zip(outputs, targets) {
+            var g = Tensor<T>(zeros: gradients == nil ? [0] : out.shape)
+            total += out.values.withUnsafeBufferPointer { o in
+                target.values.withUnsafeBufferPointer { t in
+                    g.values.withUnsafeMutableBufferPointer { gp in
+                        loss.evaluate(prediction: o.baseAddress!, target: t.baseAddress!, count: o.count,
+                                      grad: gradients == nil ? nil : gp.baseAddress!)
+                    }
+                }
+            }
+            grads.append(g)
+        }
+        if gradients != nil { gradients = grads }
+        return total
+    }
+
+    func lossOver(loss lossKind: LossKind, _ xs: [TensorView<T>], _ ys: [TensorView<T>], count: Int, batchSize: Int) -> Double {
+        var total = 0.0, start = 0
+        var noGradients: [Tensor<T>]? = nil
+        while start < count {
+            let end = Swift.min(count, start + batchSize)
+            let pass = forward(xs.map { $0.slice(start, end) }, training: false)
+            let l = loss(lossKind, outputs: outputs(of: pass), targets: ys.map { $0.slice(start, end) },
+                         gradients: &noGradients)
+            total += l * Double(end - start)
+            start = end
+        }
+        return total / Double(count)
+    }
+
+    // MARK: - Gradients
+
+    /// The loss over one batch and its gradient with respect to every weight (Keras's order).
+    /// Used by `fit`, and public so that tests can compare it with finite differences.
+    public func lossAndGradients(loss: LossKind, _ xs: [TensorView<T>], targets ys: [TensorView<T>]) throws
+        -> (loss: Double, gradients: [[T]]) {
+        let batch = try checkInputs(xs)
+        try checkTargets(ys, inputs: xs)
+        let grads = Parameters(zerosLike: params)
+        var tapes: [AnyObject?] = []
+        let l = lossAndGradients(loss: loss, xs.map { $0.slice(0, batch) }, ys.map { $0.slice(0, batch) },
+                                 into: grads, tapes: &tapes)
+        return (l, grads.values)
+    }
+
+    /// `lossAndGradients` for one flat input and target.
+    public func lossAndGradients(loss: LossKind, x: UnsafeBufferPointer<T>, y: UnsafeBufferPointer<T>,
+                                 batch: Int, timesteps: Int) throws -> (loss: Double, gradients: [[T]]) {
+        let (xv, yv) = try singleTensors(x: x, batch: batch, timesteps: timesteps, y: y)
+        return try lossAndGradients(loss: loss, [xv], targets: [yv!])
+    }
+
+    /// The loss of one batch, its gradients added into `gradients`; reuses (and hands back) the
+    /// layers' tapes of the previous call.
+    func lossAndGradients(loss lossKind: LossKind, _ xs: [Tensor<T>], _ ys: [Tensor<T>], into gradients: Parameters<T>,
+                          tapes: inout [AnyObject?]) -> Double {
+        let pass = forward(xs, training: true, reuse: tapes)
+        tapes = pass.tapes
+        var dOut: [Tensor<T>]? = []
+        let value = loss(lossKind, outputs: outputs(of: pass), targets: ys, gradients: &dOut)
+        backward(pass, outputGradients: dOut ?? [], gradients: gradients)
+        return value
+    }
+
+    // MARK: - Training
+
+    /// Trains as Keras's `fit` does (see `FitOptions`): one input tensor per model input, one
+    /// target per output.
+    /// - Parameter onEpoch: called after each epoch; return true to stop.
+    /// - Returns: the number of epochs run.
+    /// - Throws: `.invalidState` before compile, `.invalidArgument`/`.shapeMismatch` for bad
+    ///   options or sizes, `.numeric` for NaN/Inf data or a loss or gradient that stopped being
+    ///   finite (the weights then stay those of the last finite update).
+    @_specialize(exported: true, where T == Float)
+    public func fit(_ xs: [TensorView<T>], targets ys: [TensorView<T>], options: FitOptions,
+                    onBatch: ((BatchLog) -> Bool)? = nil, onEpoch: (EpochLog) -> Bool) throws -> Int {
+        let loss = try compiledLoss("fit")
+        guard options.epochs >= 1, options.epochs <= 1 << 30 else {
+            throw LSTMError.invalidArgument("epochs must be between 1 and \(1 << 30), got \(options.epochs)")
+        }
+        guard options.batchSize >= 1, options.batchSize <= 1 << 24 else {
+            throw LSTMError.invalidArgument("batch_size must be between 1 and \(1 << 24), got \(options.batchSize)")
+        }
+        guard options.validationSplit.isFinite, options.validationSplit >= 0, options.validationSplit < 1 else {
+            throw LSTMError.invalidArgument("validation_split must be in [0, 1), got \(options.validationSplit)")
+        }
+        let count = try checkInputs(xs)
+        try checkTargets(ys, inputs: xs)
+        var trainCount = count
+        if options.validationSplit > 0 {
+            // Keras: the validation samples are the last ones, cut before shuffling.
+            trainCount = Int((Double(count) * (1 - options.validationSplit)).rounded(.down))
+            guard trainCount >= 1, trainCount < count else {
+                throw LSTMError.invalidArgument("validation_split \(options.validationSplit) of \(count) samples leaves \(trainCount) for training and \(count - trainCount) for validation; both must be >= 1")
+            }
+        }
+        let bs = Swift.min(options.batchSize, trainCount)
+        let batches = (trainCount + bs - 1) / bs
+        var rng = SeededRandom(seed: options.seed)
+        var order = Array(0..<trainCount)
+        let grads = Parameters(zerosLike: params)
+        var tapes: [AnyObject?] = []
+        for epoch in 0..<options.epochs {
+            if options.shuffle {
+                for i in 0..<trainCount { order[i] = i }
+                for i in stride(from: trainCount - 1, to: 0, by: -1) {
+                    let j = Int(rng.next() % UInt64(i + 1))
+                    order.swapAt(i, j)
+                }
+            }
+            var total = 0.0
+            var start = 0, batchIndex = 0
+            while start < trainCount {
+                let end = Swift.min(start + bs, trainCount)
+                let picked = order[start..<end]
+                grads.zero()
+                let l = lossAndGradients(loss: loss, xs.map { $0.gather(picked) }, ys.map { $0.gather(picked) },
+                                         into: grads, tapes: &tapes)
+                guard l.isFinite, grads.allFinite else {
+                    throw LSTMError.numeric("training diverged at epoch \(epoch + 1), batch \(batchIndex + 1): the \(l.isFinite ? "gradient" : "loss (\(l))") is not finite; stopped before that update, so the weights are those of the last finite step")
+                }
+                optimizer!.apply(params: params.arrays, grads: grads.arrays)
+                total += l * Double(end - start)
+                start = end
+                batchIndex += 1
+                if let onBatch, onBatch(BatchLog(epoch: epoch, batch: batchIndex - 1, batches: batches,
+                                                 loss: total / Double(start))) {
+                    throw LSTMError.cancelled("fit was stopped by the batch callback after batch \(batchIndex) of \(batches) in epoch \(epoch + 1); the weights are those after that batch")
+                }
+            }
+            var log = EpochLog(epoch: epoch, loss: total / Double(trainCount), valLoss: nil)
+            if trainCount < count {
+                log.valLoss = lossOver(loss: loss, xs.map { $0.view(trainCount, count) }, ys.map { $0.view(trainCount, count) },
+                                       count: count - trainCount, batchSize: options.batchSize)
+            }
+            if onEpoch(log) { return epoch + 1 }
+        }
+        return options.epochs
+    }
+
+    /// `fit` for one flat input and target.
+    @_specialize(exported: true, where T == Float)
+    public func fit(x: UnsafeBufferPointer<T>, y: UnsafeBufferPointer<T>, count: Int, timesteps: Int,
+                    options: FitOptions, onBatch: ((BatchLog) -> Bool)? = nil,
+                    onEpoch: (EpochLog) -> Bool) throws -> Int {
+        _ = try compiledLoss("fit")
+        let (xv, yv) = try singleTensors(x: x, batch: count, timesteps: timesteps, y: y)
+        return try fit([xv], targets: [yv!], options: options, onBatch: onBatch, onEpoch: onEpoch)
+    }
+}

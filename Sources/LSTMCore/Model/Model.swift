@@ -1,0 +1,133 @@
+/// A model: a graph of layer calls (a chain for Sequential), the weights in Keras's order and
+/// shapes, and (once compiled) a loss and optimizer state.
+///
+/// Thread safety: `predict`, `run`, `evaluate` and `step` (with separate states) only read the
+/// model and may run concurrently; `compile`, `fit` and `setWeights` need exclusive access.
+public final class Model<T: Scalar> {
+    public let spec: ModelSpec
+    /// One built layer per node (a layer called twice is built for each call's shapes; the
+    /// calls share the layer's weights).
+    let nodeLayers: [any Layer]
+    /// Per layer of `spec.layers`: the index of its first array in the weight list, and its count.
+    let weightRanges: [Range<Int>]
+    let params: Parameters<T>
+    /// Per layer of `spec.layers`: its arrays in `params`.
+    let layerWeights: [[UnsafeMutableBufferPointer<T>]]
+    /// Keras's shape of each weight array, e.g. [49, 200] for an LSTM(50) kernel on 49 features.
+    public let weightShapes: [[Int]]
+    /// "layer/kernel", "layer/recurrent_kernel", "layer/bias" for each weight array.
+    public let weightNames: [String]
+    /// Per node: the per-sample shapes of its outputs.
+    let nodeOutputShapes: [[SampleShape]]
+    public private(set) var compileSpec: CompileSpec?
+    var optimizer: OptimizerState<T>?
+
+    /// Builds the model and initialises its weights as Keras does, from `seed`.
+    /// - Throws: `.invalidArgument` for absurd sizes or a malformed graph, `.shapeMismatch` for
+    ///   layers that do not fit together, `.unsupported` for options a layer cannot honour.
+    public init(spec: ModelSpec, seed: UInt64) throws {
+        let built = try spec.buildNodes()
+        var firstBuild: [(any Layer)?] = Array(repeating: nil, count: spec.layers.count)
+        for (node, layer) in zip(spec.nodes, built) where firstBuild[node.layer] == nil { firstBuild[node.layer] = layer }
+        var ranges: [Range<Int>] = [], wShapes: [[Int]] = [], names: [String] = []
+        for layer in firstBuild.compactMap({ $0 }) {
+            let start = wShapes.count
+            for w in layer.weights {
+                _ = try checkedProduct(w.shape, "layer '\(layer.name)': \(w.name)")
+                wShapes.append(w.shape)
+                names.append("\(layer.name)/\(w.name)")
+            }
+            ranges.append(start..<wShapes.count)
+        }
+        _ = try checkedProduct([wShapes.reduce(0) { $0 + $1.reduce(1, *) }], "model parameters")
+        var rng = SeededRandom(seed: seed)
+        var initial: [[T]] = []
+        for layer in firstBuild.compactMap({ $0 }) { initial += layer.initialWeights(&rng) }
+        let params = Parameters(initial)
+        self.spec = spec
+        self.nodeLayers = built
+        self.nodeOutputShapes = built.map(\.outputShapes)
+        self.weightRanges = ranges
+        self.weightShapes = wShapes
+        self.weightNames = names
+        self.params = params
+        self.layerWeights = ranges.map { Array(params.arrays[$0]) }
+    }
+
+    /// For each layer of `spec.layers`, the indices of its arrays in `weights`.
+    public var layerWeightRanges: [Range<Int>] { weightRanges }
+
+    /// The weights, as Keras's `model.get_weights()` lists them.
+    public var weights: [[T]] { params.values }
+
+    /// Number of trainable scalars.
+    public var parameterCount: Int { weightShapes.reduce(0) { $0 + $1.reduce(1, *) } }
+
+    /// The per-sample shape of each model output (nil where it depends on the input's length).
+    public var outputShapes: [SampleShape] { spec.outputs.map(sampleShape) }
+
+    func sampleShape(_ ref: ModelSpec.TensorRef) -> SampleShape {
+        switch ref {
+        case .input(let i): return spec.inputs[i].shape
+        case .node(let j, let k): return nodeOutputShapes[j][k]
+        }
+    }
+
+    // MARK: - Weights
+
+    /// Replaces every weight array at once, after checking counts and values.
+    public func setWeights(_ new: [[T]]) throws {
+        guard new.count == weightShapes.count else {
+            throw LSTMError.shapeMismatch("model '\(spec.name)' has \(weightShapes.count) weight arrays, got \(new.count)")
+        }
+        for (k, w) in new.enumerated() {
+            guard w.count == params.arrays[k].count else {
+                throw LSTMError.shapeMismatch("weight '\(weightNames[k])' has shape \(weightShapes[k]) (\(params.arrays[k].count) values), got \(w.count) values")
+            }
+            if let bad = w.firstIndex(where: { !$0.isFinite }) {
+                throw LSTMError.numeric("weight '\(weightNames[k])' holds a non-finite value (\(w[bad])) at index \(bad)")
+            }
+        }
+        params.assign(new)
+    }
+
+    /// All weights concatenated in Keras's order, into a buffer of exactly `parameterCount` values.
+    public func copyWeights(into buffer: UnsafeMutableBufferPointer<T>) throws {
+        try checkFlatCount(buffer.count)
+        var offset = 0
+        for arr in params.arrays {
+            (buffer.baseAddress! + offset).update(from: arr.baseAddress!, count: arr.count)
+            offset += arr.count
+        }
+    }
+
+    /// Replaces every weight from one concatenated buffer (as `copyWeights` writes it).
+    public func setWeights(flat buffer: UnsafeBufferPointer<T>) throws {
+        try checkFlatCount(buffer.count)
+        var offset = 0
+        var arrays: [[T]] = []
+        for arr in params.arrays {
+            arrays.append(Array(UnsafeBufferPointer(start: buffer.baseAddress! + offset, count: arr.count)))
+            offset += arr.count
+        }
+        try setWeights(arrays)
+    }
+
+    private func checkFlatCount(_ count: Int) throws {
+        guard count == parameterCount else {
+            throw LSTMError.shapeMismatch("the weights hold \(count) values, but the model has \(parameterCount) parameters")
+        }
+    }
+
+    // MARK: - Compile
+
+    /// Sets the loss and optimizer; resets the optimizer state.
+    public func compile(_ c: CompileSpec) throws {
+        try c.optimizer.validate()
+        compileSpec = c
+        optimizer = OptimizerState(spec: c.optimizer, shapes: params.arrays.map(\.count))
+    }
+
+    /// Number of optimizer updates applied since compile.
+    public var optimizerIterations: Int { optimizer?.iterations ?? 0 }
+}

@@ -1,0 +1,80 @@
+/// A model's architecture: its inputs, its layers, and the graph of layer calls between them.
+///
+/// A Sequential model is the chain case (`ModelSpec(name:timesteps:features:layers:)`); a
+/// functional Keras model lists its calls (`nodes`) explicitly. A layer called by several nodes
+/// shares its weights between them, as in Keras.
+public struct ModelSpec: Sendable {
+    /// One model input: Keras's `Input(shape=..., name=...)`.
+    public struct Input: Equatable, Sendable {
+        public var name: String
+        public var shape: SampleShape
+        public init(name: String, shape: SampleShape) {
+            self.name = name
+            self.shape = shape
+        }
+    }
+
+    /// A tensor of the graph: a model input, or output `index` of a node (a layer call).
+    public enum TensorRef: Equatable, Hashable, Sendable {
+        case input(Int)
+        case node(Int, output: Int)
+    }
+
+    /// One call of a layer on tensors, in Keras's order of calls.
+    public struct Node: Equatable, Sendable {
+        /// Index into `layers`.
+        public var layer: Int
+        public var inputs: [TensorRef]
+        public init(layer: Int, inputs: [TensorRef]) {
+            self.layer = layer
+            self.inputs = inputs
+        }
+    }
+
+    public var name: String
+    public var inputs: [Input]
+    /// Every layer once, in Keras's `model.layers` order (InputLayers left out); the model's
+    /// weights are the layers' weights in this order.
+    public var layers: [any LayerSpec]
+    /// The layer calls; each node's inputs are model inputs or outputs of earlier nodes.
+    public var nodes: [Node]
+    /// The model's outputs, in Keras's order.
+    public var outputs: [TensorRef]
+    /// Whether Keras knows it as a Sequential model (else a functional one): decides how it is
+    /// written back.
+    public var isSequential: Bool
+
+    public init(name: String, inputs: [Input], layers: [any LayerSpec], nodes: [Node], outputs: [TensorRef],
+                isSequential: Bool = false) {
+        self.name = name
+        self.inputs = inputs
+        self.layers = layers
+        self.nodes = nodes
+        self.outputs = outputs
+        self.isSequential = isSequential
+    }
+
+    /// A Sequential model: one sequence input of `features` per timestep (`timesteps` nil: any
+    /// length), the layers applied in order.
+    public init(name: String = "sequential", timesteps: Int?, features: Int, inputName: String = "input_layer",
+                layers: [any LayerSpec]) {
+        self.init(name: name, input: Input(name: inputName, shape: [timesteps, features]), layers: layers)
+    }
+
+    /// A Sequential model on one input of any shape, the layers applied in order.
+    public init(name: String = "sequential", input: Input, layers: [any LayerSpec]) {
+        self.init(name: name, inputs: [input], layers: layers, nodes: [], outputs: [], isSequential: true)
+        nodes = layers.indices.map { Node(layer: $0, inputs: [$0 == 0 ? .input(0) : .node($0 - 1, output: 0)]) }
+        outputs = layers.isEmpty ? [] : [.node(layers.count - 1, output: 0)]
+    }
+
+    /// The first input's per-sample shape, for the single-input functions.
+    public var inputShape: SampleShape { inputs.first?.shape ?? [] }
+
+    /// The same architecture: every layer, input, call and output alike.
+    public func isSame(as other: ModelSpec) -> Bool {
+        name == other.name && inputs == other.inputs && nodes == other.nodes && outputs == other.outputs
+            && isSequential == other.isSequential && layers.count == other.layers.count
+            && zip(layers, other.layers).allSatisfy { $0.isSame(as: $1) }
+    }
+}

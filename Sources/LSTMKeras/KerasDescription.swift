@@ -1,0 +1,73 @@
+import LSTMCore
+
+/// A model described layer by layer as Keras's `summary()` shows it, for tools.
+public enum KerasDescription {
+    public struct Row {
+        /// "lstm (LSTM)"
+        public var layer: String
+        /// "(None, 12, 8)", or several shapes for a layer with several outputs.
+        public var shape: String
+        public var parameters: Int
+        /// The tensors its calls read, "lstm[0][0], dense[0][0]" (empty for an input).
+        public var connectedTo: String
+        /// Its options as Keras's config states them (units=8 activation=tanh ...).
+        public var options: String
+    }
+
+    /// Keras's name of a tensor: layer[call][output].
+    public static func tensorName(_ ref: ModelSpec.TensorRef, in spec: ModelSpec) -> String {
+        switch ref {
+        case .input(let i): return "\(spec.inputs[i].name)[0][0]"
+        case .node(let j, let k):
+            let layer = spec.nodes[j].layer
+            let call = spec.nodes[..<j].filter { $0.layer == layer }.count
+            return "\(spec.layers[layer].name)[\(call)][\(k)]"
+        }
+    }
+
+    /// One row per layer, in Keras's `model.layers` order (with the inputs of a functional model).
+    public static func layerRows(_ model: Model<Float>) throws -> [Row] {
+        let spec = model.spec
+        let built = try spec.buildNodes()
+        func layerRow(_ l: Int) throws -> Row {
+            let layer = spec.layers[l]
+            let nodes = spec.nodes.indices.filter { spec.nodes[$0].layer == l }
+            let shapes = built[nodes[0]].outputShapes.map { LayerChecks.describe($0) }
+            let connected = nodes.flatMap { spec.nodes[$0].inputs.map { tensorName($0, in: spec) } }
+            let params = model.layerWeightRanges[l].reduce(0) { $0 + model.weightShapes[$1].reduce(1, *) }
+            return Row(layer: "\(layer.name) (\(layer.kind))", shape: shapes.joined(separator: ", "), parameters: params,
+                       connectedTo: connected.joined(separator: ", "), options: try options(layer))
+        }
+        if spec.isSequential { return try spec.layers.indices.map(layerRow) }
+        return try KerasFunctional.kerasOrder(spec).map { op in
+            switch op {
+            case .input(let i):
+                let input = spec.inputs[i]
+                return Row(layer: "\(input.name) (InputLayer)", shape: LayerChecks.describe(input.shape), parameters: 0,
+                           connectedTo: "", options: "")
+            case .layer(let l):
+                return try layerRow(l)
+            }
+        }
+    }
+
+    /// The config values a reader cares about: numbers, strings and the options switched on.
+    static func options(_ layer: any LayerSpec) throws -> String {
+        let config: [(String, JSON)]
+        do {
+            config = try KerasLayers.codec(for: layer).configAny(layer)
+        } catch {
+            // Keras 2's hard_sigmoid has no Keras 3 name.
+            return "(Keras 2 options: hard_sigmoid is 0.2x+0.5)"
+        }
+        return config.compactMap { key, value -> String? in
+            switch value {
+            case .number(let d): return d == 0 && key.hasSuffix("dropout") ? nil : "\(key)=\(JSON.format(d))"
+            case .string(let s): return "\(key)=\(s)"
+            case .bool(true) where !["use_bias", "unit_forget_bias"].contains(key): return key
+            case .bool(false) where ["use_bias"].contains(key): return "\(key)=False"
+            default: return nil
+            }
+        }.joined(separator: " ")
+    }
+}

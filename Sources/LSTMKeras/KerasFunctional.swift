@@ -1,0 +1,295 @@
+import LSTMCore
+
+/// Keras's functional models (`keras.Model(inputs, outputs)`): the `layers` list with each
+/// layer's `inbound_nodes`, `input_layers` and `output_layers`, as Keras 3 and tf-keras write them.
+enum KerasFunctional {
+    /// A tensor named as Keras names it: the layer that made it, which of that layer's calls, and
+    /// which of the call's outputs.
+    struct History: Hashable {
+        var layer: String
+        var node: Int
+        var tensor: Int
+    }
+
+    /// One call of a layer, as read: its input tensors in order.
+    struct Call {
+        var layer: Int
+        var index: Int
+        var inputs: [History]
+    }
+
+    // MARK: - Reading
+
+    static func parse(_ config: JSON, _ layersJSON: [JSON], flavor: KerasFlavor) throws -> ModelSpec {
+        let name = config["name"]?.stringValue ?? "functional"
+        let entries = try KerasConfig.layerEntries(layersJSON)
+        var inputShapes: [String: SampleShape] = [:]
+        var layers: [any LayerSpec] = []
+        var layerIndex: [String: Int] = [:]
+        var calls: [Call] = []
+        for e in entries {
+            if e.cls == "InputLayer" {
+                inputShapes[e.name] = try KerasConfig.parseInputLayer(e, flavor: flavor)
+                continue
+            }
+            layerIndex[e.name] = layers.count
+            layers.append(try KerasConfig.parseLayer(e, flavor: flavor).spec)
+            guard let nodes = e.json["inbound_nodes"]?.arrayValue else {
+                throw LSTMError.format("model JSON: layer '\(e.name)' has no inbound_nodes list (a functional model's layers say what they are called on)")
+            }
+            for (k, node) in nodes.enumerated() {
+                calls.append(Call(layer: layers.count - 1, index: k, inputs: try parseCall(node, layer: e.name)))
+            }
+        }
+        let inputNames = try parseHistories(config["input_layers"], what: "input_layers").map { h -> String in
+            guard inputShapes[h.layer] != nil else {
+                throw LSTMError.format("model JSON: input_layers names '\(h.layer)', which is not an InputLayer of the model")
+            }
+            return h.layer
+        }
+        let inputs = inputNames.map { ModelSpec.Input(name: $0, shape: inputShapes[$0]!) }
+        let inputIndex = Dictionary(inputNames.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+
+        // Calls in an order where every call's inputs come first (Keras lists layers by depth,
+        // but a shared layer's later call can depend on layers listed after it).
+        var nodes: [ModelSpec.Node] = []
+        var nodeOf: [String: [Int: Int]] = [:]  // layer name -> call index -> node
+        func ref(_ h: History) -> ModelSpec.TensorRef? {
+            if let i = inputIndex[h.layer] { return h.node == 0 && h.tensor == 0 ? .input(i) : nil }
+            guard let n = nodeOf[h.layer]?[h.node] else { return nil }
+            return .node(n, output: h.tensor)
+        }
+        var pending = calls
+        while !pending.isEmpty {
+            var rest: [Call] = []
+            for call in pending {
+                let refs = call.inputs.compactMap(ref)
+                if refs.count == call.inputs.count {
+                    nodeOf[layers[call.layer].name, default: [:]][call.index] = nodes.count
+                    nodes.append(ModelSpec.Node(layer: call.layer, inputs: refs))
+                } else {
+                    rest.append(call)
+                }
+            }
+            if rest.count == pending.count {
+                let call = rest[0]
+                let missing = call.inputs.first { ref($0) == nil }!
+                throw LSTMError.format("model JSON: layer '\(layers[call.layer].name)' is called on \(missing.layer)[\(missing.node)][\(missing.tensor)], which no input or layer call of the model makes")
+            }
+            pending = rest
+        }
+        let outputs = try parseHistories(config["output_layers"], what: "output_layers").map { h -> ModelSpec.TensorRef in
+            guard let r = ref(h) else {
+                throw LSTMError.format("model JSON: output_layers names \(h.layer)[\(h.node)][\(h.tensor)], which no layer call makes")
+            }
+            return r
+        }
+        let spec = ModelSpec(name: name, inputs: inputs, layers: layers, nodes: nodes, outputs: outputs)
+        return inKerasOrder(spec)
+    }
+
+    /// The tensors a call reads. Keras 3: {"args": [tensor or [tensors]], "kwargs": {...}};
+    /// tf-keras: [[layer, node, tensor, kwargs], ...].
+    static func parseCall(_ node: JSON, layer: String) throws -> [History] {
+        if let args = node["args"]?.arrayValue {
+            try checkCallArguments(node["kwargs"], layer: layer)
+            guard args.count == 1 else {
+                throw LSTMError.unsupported("layer '\(layer)': a call with \(args.count) positional arguments is not supported")
+            }
+            if let list = args[0].arrayValue { return try list.map { try kerasTensor($0, layer: layer) } }
+            return [try kerasTensor(args[0], layer: layer)]
+        }
+        guard let refs = node.arrayValue else {
+            throw LSTMError.format("model JSON: layer '\(layer)': an inbound node must be an object with args or a list, got \(node.serialized())")
+        }
+        return try refs.map { r in
+            guard let a = r.arrayValue, a.count >= 3 else {
+                throw LSTMError.format("model JSON: layer '\(layer)': inbound tensor \(r.serialized()) is not [layer, node, tensor, kwargs]")
+            }
+            if a.count > 3 { try checkCallArguments(a[3], layer: layer) }
+            return try history(Array(a.prefix(3)), layer: layer)
+        }
+    }
+
+    /// A Keras 3 `__keras_tensor__`.
+    static func kerasTensor(_ j: JSON, layer: String) throws -> History {
+        guard j["class_name"]?.stringValue == "__keras_tensor__", let h = j["config"]?["keras_history"]?.arrayValue else {
+            throw LSTMError.unsupported("layer '\(layer)': call argument \(j.serialized().prefix(120)) is not a tensor of the model")
+        }
+        return try history(h, layer: layer)
+    }
+
+    static func history(_ a: [JSON], layer: String) throws -> History {
+        guard a.count == 3, let name = a[0].stringValue, let n = a[1].numberValue, let t = a[2].numberValue,
+              n >= 0, t >= 0, n == n.rounded(), t == t.rounded(), n < 1e6, t < 1e6 else {
+            throw LSTMError.format("model JSON: layer '\(layer)': tensor reference \(JSON.array(a).serialized()) is not [layer name, node index, tensor index]")
+        }
+        return History(layer: name, node: Int(n), tensor: Int(t))
+    }
+
+    /// Call keyword arguments: only those that change nothing here are accepted.
+    static func checkCallArguments(_ kwargs: JSON?, layer: String) throws {
+        guard let kwargs, case .object(let members) = kwargs else { return }
+        for (k, v) in members {
+            switch k {
+            case "training" where v.isNull || v == .bool(false):
+                continue
+            case "mask" where v.isNull:
+                continue
+            default:
+                throw LSTMError.unsupported("layer '\(layer)': the call argument \(k)=\(v.serialized().prefix(80)) is not supported")
+            }
+        }
+    }
+
+    /// input_layers / output_layers: one [name, node, tensor], or a list of them.
+    static func parseHistories(_ j: JSON?, what: String) throws -> [History] {
+        guard let a = j?.arrayValue, !a.isEmpty else {
+            throw LSTMError.format("model JSON: a functional model needs a non-empty \(what) list")
+        }
+        if a[0].stringValue != nil { return [try history(a, layer: what)] }
+        return try a.map { item in
+            guard let h = item.arrayValue else {
+                throw LSTMError.format("model JSON: \(what) entry \(item.serialized()) is not [layer name, node index, tensor index]")
+            }
+            return try history(h, layer: what)
+        }
+    }
+
+    // MARK: - Keras's order of layers
+
+    /// An entry of Keras's `model.layers` for a functional model: an input or a layer.
+    enum Operation: Hashable {
+        case input(Int)
+        case layer(Int)
+    }
+
+    /// Keras's `model.layers` for this graph: the order in which Keras (keras/src/ops/function.py,
+    /// `map_graph`) lists a functional model's operations — by decreasing depth from the outputs,
+    /// ties by first visit in a depth-first walk from the outputs. It decides the order of
+    /// `get_weights()` and the keys of a Keras 3 weights file. Layers that no output depends on
+    /// (Keras drops them) come last.
+    static func kerasOrder(_ spec: ModelSpec) -> [Operation] {
+        enum GraphNode: Hashable {
+            case input(Int)
+            case call(Int)
+        }
+        func producer(_ ref: ModelSpec.TensorRef) -> GraphNode {
+            switch ref {
+            case .input(let i): return .input(i)
+            case .node(let j, _): return .call(j)
+            }
+        }
+        func operation(_ g: GraphNode) -> Operation {
+            switch g {
+            case .input(let i): return .input(i)
+            case .call(let j): return .layer(spec.nodes[j].layer)
+            }
+        }
+        func parents(_ g: GraphNode) -> [GraphNode] {
+            if case .call(let j) = g { return spec.nodes[j].inputs.map(producer) }
+            return []
+        }
+        var finished = Set<GraphNode>()
+        var order: [GraphNode] = []
+        var firstVisit: [Operation: Int] = [:]
+        func visit(_ g: GraphNode) {
+            if finished.contains(g) { return }
+            if firstVisit[operation(g)] == nil { firstVisit[operation(g)] = firstVisit.count }
+            for p in parents(g) { visit(p) }
+            finished.insert(g)
+            order.append(g)
+        }
+        for out in spec.outputs { visit(producer(out)) }
+        var nodeDepth: [GraphNode: Int] = [:]
+        var operationDepth: [Operation: Int] = [:]
+        for g in order.reversed() {
+            let depth = Swift.max(nodeDepth[g] ?? 0, operationDepth[operation(g)] ?? 0)
+            operationDepth[operation(g)] = depth
+            nodeDepth[g] = depth
+            for p in parents(g) { nodeDepth[p] = Swift.max(depth + 1, nodeDepth[p] ?? 0) }
+        }
+        for i in spec.inputs.indices where operationDepth[.input(i)] == nil {
+            operationDepth[.input(i)] = 0
+            firstVisit[.input(i)] = -1
+        }
+        var ops = Array(operationDepth.keys)
+        ops.sort { a, b in
+            let (da, db) = (operationDepth[a]!, operationDepth[b]!)
+            return da != db ? da > db : firstVisit[a]! < firstVisit[b]!
+        }
+        for l in spec.layers.indices where operationDepth[.layer(l)] == nil { ops.append(.layer(l)) }
+        return ops
+    }
+
+    /// The same model with `layers` in Keras's order (so that weights are listed as Keras lists them).
+    static func inKerasOrder(_ spec: ModelSpec) -> ModelSpec {
+        let order = kerasOrder(spec).compactMap { op -> Int? in if case .layer(let l) = op { return l } else { return nil } }
+        var position = [Int](repeating: 0, count: spec.layers.count)
+        for (p, l) in order.enumerated() { position[l] = p }
+        var out = spec
+        out.layers = order.map { spec.layers[$0] }
+        out.nodes = spec.nodes.map { ModelSpec.Node(layer: position[$0.layer], inputs: $0.inputs) }
+        return out
+    }
+
+    // MARK: - Writing (Keras 3)
+
+    static func modelJSON(_ spec: ModelSpec, built: [any Layer], compile: CompileSpec?) throws -> JSON {
+        // Which call of its layer each node is, to name the tensors it makes.
+        var callIndex = [Int](repeating: 0, count: spec.nodes.count)
+        var calls = [Int](repeating: 0, count: spec.layers.count)
+        for (n, node) in spec.nodes.enumerated() {
+            callIndex[n] = calls[node.layer]
+            calls[node.layer] += 1
+        }
+        func history(_ ref: ModelSpec.TensorRef) -> JSON {
+            switch ref {
+            case .input(let i): return .array([.string(spec.inputs[i].name), .number(0), .number(0)])
+            case .node(let j, let k):
+                return .array([.string(spec.layers[spec.nodes[j].layer].name), .number(Double(callIndex[j])), .number(Double(k))])
+            }
+        }
+        func shape(_ ref: ModelSpec.TensorRef) -> SampleShape {
+            switch ref {
+            case .input(let i): return spec.inputs[i].shape
+            case .node(let j, let k): return built[j].outputShapes[k]
+            }
+        }
+        func tensor(_ ref: ModelSpec.TensorRef) -> JSON {
+            .object([("class_name", .string("__keras_tensor__")),
+                     ("config", .object([("shape", KerasValues.batchShape(shape(ref))), ("dtype", .string("float32")),
+                                         ("keras_history", history(ref))]))])
+        }
+        var layers: [JSON] = []
+        for op in kerasOrder(spec) {
+            switch op {
+            case .input(let i):
+                let input = spec.inputs[i]
+                layers.append(KerasConfig.inputLayerJSON(input, extra: [("name", .string(input.name)), ("inbound_nodes", .array([]))]))
+            case .layer(let l):
+                let nodes = spec.nodes.indices.filter { spec.nodes[$0].layer == l }
+                var entry = try KerasConfig.layerEntryJSON(spec.layers[l], inputShapes: built[nodes[0]].inputShapes)
+                let inbound: [JSON] = nodes.map { n in
+                    let ins = spec.nodes[n].inputs
+                    let arg: JSON = ins.count == 1 ? tensor(ins[0]) : .array(ins.map(tensor))
+                    return .object([("args", .array([arg])), ("kwargs", .object([]))])
+                }
+                entry += [("name", .string(spec.layers[l].name)), ("inbound_nodes", .array(inbound))]
+                layers.append(.object(entry))
+            }
+        }
+        func endpoints(_ refs: [ModelSpec.TensorRef]) -> JSON {
+            refs.count == 1 ? history(refs[0]) : .array(refs.map(history))
+        }
+        return .object([
+            ("module", .string("keras")), ("class_name", .string("Functional")),
+            ("config", .object([("name", .string(spec.name)), ("trainable", .bool(true)), ("layers", .array(layers)),
+                                ("input_layers", endpoints(spec.inputs.indices.map { .input($0) })),
+                                ("output_layers", endpoints(spec.outputs))])),
+            ("registered_name", .null),
+            ("build_config", .object([("input_shape", .null)])),
+            ("compile_config", compile.map(KerasConfig.compileJSON) ?? .object([])),
+        ])
+    }
+}

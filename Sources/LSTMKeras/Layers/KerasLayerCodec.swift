@@ -1,0 +1,78 @@
+import LSTMCore
+
+/// How one Keras layer class moves between Keras's JSON and weight files and the core's spec:
+/// its config read and written, where its weights sit in a Keras 3 file and what the legacy
+/// layout calls them. One codec per class, registered in `KerasLayers.codecs`.
+protocol KerasLayerCodec {
+    associatedtype Spec: LayerSpec
+    /// Keras's class name ("LSTM"); the core spec's `kind` is the same.
+    static var className: String { get }
+    /// Reads the layer's config. `name`, `trainable`, `dtype` and the input-shape keys are read by
+    /// the model reader; every other key the codec does not read is refused by name.
+    static func parse(_ r: inout KerasLayerReader) throws -> Spec
+    /// The Keras 3 config members after `name`, `trainable` and `dtype`.
+    static func config(_ spec: Spec) throws -> [(String, JSON)]
+    /// The groups below the layer's key in a Keras 3 weights file that hold its weights, in order.
+    static func keras3Groups(_ spec: Spec, weightCount: Int) -> [Keras3VarGroup]
+    /// Where the legacy (Keras 2) layout puts the weights below the layer's name ("lstm_cell"), if anywhere.
+    static func legacyCell(_ spec: Spec) -> String?
+}
+
+/// One `vars` group of a Keras 3 weights file: its path below the layer's key, how many of the
+/// layer's weights it holds (in order), and the `name` attribute Keras writes on it.
+struct Keras3VarGroup {
+    var path: String
+    var count: Int
+    var nameAttribute: String
+}
+
+extension KerasLayerCodec {
+    static func keras3Groups(_ spec: Spec, weightCount: Int) -> [Keras3VarGroup] {
+        [Keras3VarGroup(path: "vars", count: weightCount, nameAttribute: spec.name)]
+    }
+
+    static func legacyCell(_ spec: Spec) -> String? { nil }
+
+    // The same, for a spec known only as `any LayerSpec` (the registry's lookups).
+    static func parseAny(_ r: inout KerasLayerReader) throws -> any LayerSpec { try parse(&r) }
+
+    static func configAny(_ spec: any LayerSpec) throws -> [(String, JSON)] { try config(try typed(spec)) }
+
+    static func keras3GroupsAny(_ spec: any LayerSpec, weightCount: Int) throws -> [Keras3VarGroup] {
+        keras3Groups(try typed(spec), weightCount: weightCount)
+    }
+
+    static func legacyCellAny(_ spec: any LayerSpec) throws -> String? { legacyCell(try typed(spec)) }
+
+    private static func typed(_ spec: any LayerSpec) throws -> Spec {
+        guard let s = spec as? Spec else {
+            throw LSTMError.internal("layer '\(spec.name)': its spec (\(type(of: spec))) is not the \(className) codec's")
+        }
+        return s
+    }
+}
+
+/// The registry: every layer class the Keras readers and writers know.
+enum KerasLayers {
+    static let codecs: [any KerasLayerCodec.Type] = [
+        LSTMCodec.self, DenseCodec.self, ConcatenateCodec.self,
+        AddCodec.self, SubtractCodec.self, MultiplyCodec.self, AverageCodec.self, MaximumCodec.self, MinimumCodec.self,
+    ]
+
+    private static let byClass: [String: any KerasLayerCodec.Type] =
+        Dictionary(uniqueKeysWithValues: codecs.map { ($0.className, $0) })
+
+    /// The codec of a Keras class; `.unsupported` naming the layer and class when there is none.
+    static func codec(className: String, layer: String) throws -> any KerasLayerCodec.Type {
+        guard let c = byClass[className] else {
+            let known = (["InputLayer"] + codecs.map { $0.className }).joined(separator: ", ")
+            throw LSTMError.unsupported("layer '\(layer)': layer class '\(className)' is not supported (supported: \(known))")
+        }
+        return c
+    }
+
+    /// The codec that writes a core spec.
+    static func codec(for spec: any LayerSpec) throws -> any KerasLayerCodec.Type {
+        try codec(className: spec.kind, layer: spec.name)
+    }
+}

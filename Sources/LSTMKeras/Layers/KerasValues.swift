@@ -1,0 +1,31 @@
+import LSTMCore
+
+/// JSON values that many layer configs write the same way: the dtype policy, initializers,
+/// activations, shapes.
+enum KerasValues {
+    static let float32Policy: JSON = .object([
+        ("module", .string("keras")), ("class_name", .string("DTypePolicy")),
+        ("config", .object([("name", .string("float32"))])), ("registered_name", .null),
+    ])
+
+    static func initializer(_ cls: String, _ config: [(String, JSON)]) -> JSON {
+        .object([("module", .string("keras.initializers")), ("class_name", .string(cls)),
+                 ("config", .object(config)), ("registered_name", .null)])
+    }
+
+    static let glorotUniform = initializer("GlorotUniform", [("seed", .null), ("input_axes", .null), ("output_axes", .null)])
+    static let orthogonal = initializer("Orthogonal", [("seed", .null), ("gain", .number(1.0))])
+    static let zeros = initializer("Zeros", [])
+
+    static func activation(_ a: Activation, layer: String) throws -> JSON {
+        if a == .hardSigmoidKeras2 {
+            throw LSTMError.unsupported("layer '\(layer)': its hard_sigmoid is Keras 2's (0.2x + 0.5), which Keras 3 cannot express")
+        }
+        return .string(a.kerasName)
+    }
+
+    /// A batch shape: [null, 12, 1].
+    static func batchShape(_ dims: SampleShape) -> JSON {
+        .array([.null] + dims.map { $0.map { .number(Double($0)) } ?? .null })
+    }
+}

@@ -1,0 +1,149 @@
+"""Writes what real Keras says about small functional (graph) models, for the tests.
+
+graphs/<flavor>_<model>.json: the model's JSON (`model.to_json()`), its weights
+(`model.get_weights()`, every bias replaced by random values), one input batch per model input
+and Keras's `predict` output for each model output, plus the weight names in Keras's order.
+files/<flavor>_graph_<model>.*: the first model saved by Keras in each of its formats
+  Keras 3:  .weights.h5, .keras, .h5 (legacy full model)
+  tf-keras: .weights.h5, _legacy.h5 (the Keras 2 weights layout), .h5 (full model)
+graphs/keras3_training.json: a fit of the first model (shuffle off, 2 epochs of batches 4 and
+2, Adam, MSE on both outputs): initial weights, data, every epoch's loss and the final weights.
+
+Run with Keras 3:    python make_graph_fixtures.py keras3
+Run with tf-keras:   python make_graph_fixtures.py keras2
+(`pip install tensorflow-cpu tf-keras h5py`.)
+"""
+import json
+import os
+import sys
+
+import numpy as np
+
+flavor = sys.argv[1] if len(sys.argv) > 1 else "keras3"
+if flavor == "keras2":
+    os.environ["TF_USE_LEGACY_KERAS"] = "1"
+    import tf_keras as keras
+else:
+    import keras
+
+L = keras.layers
+here = os.path.dirname(os.path.abspath(__file__))
+out_dir = os.path.join(here, "graphs")
+files = os.path.join(here, "files")
+os.makedirs(out_dir, exist_ok=True)
+rng = np.random.default_rng(20261201)
+
+
+def two_inputs_two_outputs():
+    """A sequence and a static vector, merged: the forecaster-with-covariates shape."""
+    seq = keras.Input(shape=(5, 3), name="seq")
+    static = keras.Input(shape=(4,), name="static")
+    x = L.LSTM(6, return_sequences=True)(seq)
+    h = L.LSTM(4)(x)
+    joined = L.Concatenate()([h, L.Dense(4, activation="tanh")(static)])
+    main = L.Dense(2, name="main")(joined)
+    aux = L.Dense(1, name="aux")(h)
+    return keras.Model([seq, static], [main, aux], name="covariates")
+
+
+def shared_and_merges():
+    """One LSTM called on two inputs (shared weights), every elementwise merge, and a
+    concatenation along the time axis."""
+    a = keras.Input(shape=(6, 2), name="a")
+    b = keras.Input(shape=(6, 2), name="b")
+    shared = L.LSTM(3, return_sequences=True, name="shared")
+    sa, sb = shared(a), shared(b)
+    merged = L.Concatenate()([L.Add()([sa, sb]), L.Subtract()([sa, sb]), L.Multiply()([sa, sb]),
+                              L.Average()([sa, sb]), L.Maximum()([sa, sb]), L.Minimum()([sa, sb])])
+    first = L.Dense(2, name="first")(L.LSTM(4)(merged))
+    in_time = L.LSTM(2, name="over_time")(L.Concatenate(axis=1)([sa, sb]))
+    return keras.Model([a, b], [first, in_time], name="shared_merges")
+
+
+def any_length():
+    """Sequences of any length, a skip connection around an LSTM (streamable)."""
+    x = keras.Input(shape=(None, 2), name="x")
+    h = L.LSTM(4, return_sequences=True)(x)
+    y = L.Add()([L.Dense(3)(h), L.Dense(3, use_bias=False)(x)])
+    return keras.Model(x, y, name="skip")
+
+
+MODELS = {"two_inputs_two_outputs": (two_inputs_two_outputs, 4),
+          "shared_and_merges": (shared_and_merges, 3),
+          "any_length": (any_length, 2)}
+
+
+def sample(model, batch):
+    xs = []
+    for t in model.inputs:
+        shape = [batch] + [d if d is not None else 7 for d in t.shape[1:]]
+        xs.append(rng.uniform(-1.5, 1.5, size=shape).astype(np.float32))
+    return xs
+
+
+def tensor(a):
+    return {"shape": list(a.shape), "values": [float(v) for v in np.ravel(a)]}
+
+
+def weight_names(model):
+    if flavor == "keras3":
+        return [w.path for w in model.weights]
+    return [w.name for w in model.weights]
+
+
+def randomize_biases(model):
+    weights = model.get_weights()
+    for k, w in enumerate(weights):
+        if w.ndim == 1:
+            weights[k] = rng.uniform(-0.5, 0.5, size=w.shape).astype(np.float32)
+    model.set_weights(weights)
+
+
+for name, (make, batch) in MODELS.items():
+    model = make()
+    randomize_biases(model)
+    xs = sample(model, batch)
+    ys = model.predict(xs, verbose=0)
+    if not isinstance(ys, list):
+        ys = [ys]
+    if name == "two_inputs_two_outputs":
+        base = os.path.join(files, f"{flavor}_graph_{name}")
+        model.save_weights(base + ".weights.h5")
+        model.save(base + ".h5")
+        if flavor == "keras3":
+            model.save(base + ".keras")
+        else:
+            model.save_weights(base + "_legacy.h5")
+    out = {
+        "keras": keras.__version__,
+        "model_json": model.to_json(),
+        "weight_names": weight_names(model),
+        "weights": [tensor(w) for w in model.get_weights()],
+        "x": [tensor(x) for x in xs],
+        "y": [tensor(y) for y in ys],
+    }
+    with open(os.path.join(out_dir, f"{flavor}_{name}.json"), "w") as f:
+        json.dump(out, f)
+    print(flavor, name, "params", model.count_params(), "outputs", [y.shape for y in ys])
+
+if flavor == "keras3":
+    # Training parity through Concatenate and two outputs: shuffle off, 2 epochs of batches 4, 2.
+    model = two_inputs_two_outputs()
+    randomize_biases(model)
+    initial = model.get_weights()
+    xs = sample(model, 6)
+    ys = [rng.uniform(-1, 1, size=(6, 2)).astype(np.float32), rng.uniform(-1, 1, size=(6, 1)).astype(np.float32)]
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01), loss="mse")
+    history = model.fit(xs, ys, epochs=2, batch_size=4, shuffle=False, verbose=0)
+    out = {
+        "keras": keras.__version__,
+        "model_json": model.to_json(),
+        "initial_weights": [tensor(w) for w in initial],
+        "final_weights": [tensor(w) for w in model.get_weights()],
+        "x": [tensor(x) for x in xs],
+        "y": [tensor(y) for y in ys],
+        "epoch_losses": [float(v) for v in history.history["loss"]],
+    }
+    with open(os.path.join(out_dir, "keras3_training.json"), "w") as f:
+        json.dump(out, f)
+    print("graph training parity:", out["epoch_losses"])

@@ -1,0 +1,284 @@
+import Foundation
+import XCTest
+@testable import LSTMCore
+@testable import LSTMKeras
+
+/// Functional (graph) models: several inputs and outputs, a shared layer, every merge, against
+/// what real Keras 3 and tf-keras computed and wrote (Tests/Fixtures/make_graph_fixtures.py);
+/// gradients against finite differences; streaming against predict.
+final class GraphTests: XCTestCase {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures")
+
+    struct Fixture {
+        let name: String
+        let modelJSON: String
+        let weightNames: [String]
+        let weights: [[Float]]
+        let x: [Tensor<Float>], y: [Tensor<Float>]
+    }
+
+    static func tensor(_ o: Any?) -> Tensor<Float> {
+        let d = o as! [String: Any]
+        return Tensor(shape: d["shape"] as! [Int], values: (d["values"] as! [Double]).map(Float.init))
+    }
+
+    static func load(_ file: String) throws -> [String: Any] {
+        let data = try Data(contentsOf: fixtures.appendingPathComponent("graphs/\(file)"))
+        return try JSONSerialization.jsonObject(with: data) as! [String: Any]
+    }
+
+    func loadFixtures() throws -> [Fixture] {
+        let dir = Self.fixtures.appendingPathComponent("graphs").path
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir)
+            .filter { $0.hasSuffix(".json") && !$0.contains("training") }.sorted()
+        XCTAssertEqual(files.count, 6, "3 graphs x (Keras 3, tf-keras)")
+        return try files.map { file in
+            let d = try Self.load(file)
+            return Fixture(name: file, modelJSON: d["model_json"] as! String, weightNames: d["weight_names"] as! [String],
+                           weights: (d["weights"] as! [Any]).map { Self.tensor($0).values },
+                           x: (d["x"] as! [Any]).map(Self.tensor), y: (d["y"] as! [Any]).map(Self.tensor))
+        }
+    }
+
+    func run<T: Scalar>(_ model: Model<T>, _ xs: [Tensor<T>]) throws -> [Tensor<T>] {
+        func nest(_ k: Int, _ views: [TensorView<T>]) throws -> [Tensor<T>] {
+            if k == xs.count { return try model.run(views) }
+            return try xs[k].values.withUnsafeBufferPointer { try nest(k + 1, views + [TensorView(shape: xs[k].shape, data: $0)]) }
+        }
+        return try nest(0, [])
+    }
+
+    /// Keras's layer (and so weight) order, its outputs within 1e-5 (float32, other summation order).
+    func testKerasGraphsGiveKerasOutputs() throws {
+        for f in try loadFixtures() {
+            let config = try KerasConfig.parseModel(f.modelJSON)
+            XCTAssertFalse(config.spec.isSequential, f.name)
+            let model = try Model<Float>(spec: config.spec, seed: 0)
+            // Keras 3 names weights layer/cell/kernel, tf-keras layer/cell/kernel:0: the layer and
+            // the weight's own name are what must agree, in Keras's order.
+            let kerasNames = f.weightNames.map { n -> String in
+                let parts = n.split(separator: "/").map(String.init)
+                return parts[0] + "/" + parts[parts.count - 1].split(separator: ":")[0]
+            }
+            XCTAssertEqual(model.weightNames, kerasNames, f.name)
+            try model.setWeights(f.weights)
+            let ys = try run(model, f.x)
+            XCTAssertEqual(ys.count, f.y.count, f.name)
+            for (k, (y, want)) in zip(ys, f.y).enumerated() {
+                XCTAssertEqual(y.shape, want.shape, "\(f.name) output \(k)")
+                assertClose(y.values, want.values, absolute: 1e-5, relative: 1e-5, "\(f.name) output \(k)")
+            }
+        }
+    }
+
+    /// The functional JSON we write reads back to the same graph and lists the layers, their
+    /// calls and the model's ends as Keras does.
+    func testWrittenGraphJSONMatchesKeras() throws {
+        for f in try loadFixtures() where f.name.hasPrefix("keras3") {
+            let config = try KerasConfig.parseModel(f.modelJSON)
+            let written = try KerasConfig.modelJSON(config.spec, compile: nil)
+            let again = try KerasConfig.parseModel(written.serialized())
+            XCTAssertTrue(again.spec.isSame(as: config.spec), f.name)
+            let keras = try JSON.parse(f.modelJSON)
+            let ours = written["config"]!, theirs = keras["config"]!
+            XCTAssertEqual(ours["input_layers"], theirs["input_layers"], f.name)
+            XCTAssertEqual(ours["output_layers"], theirs["output_layers"], f.name)
+            let a = ours["layers"]!.arrayValue!, b = theirs["layers"]!.arrayValue!
+            XCTAssertEqual(a.map { $0["name"]! }, b.map { $0["name"]! }, "\(f.name): layer order")
+            for (l, k) in zip(a, b) {
+                let name = l["name"]!.stringValue!
+                XCTAssertEqual(l["class_name"], k["class_name"], "\(f.name) \(name)")
+                XCTAssertEqual(l["build_config"], k["build_config"], "\(f.name) \(name) build_config")
+                // Each call's tensors: the same histories and shapes (kwargs Keras fills with its
+                // defaults, training=False and mask=None, are left out by us).
+                func calls(_ j: JSON) -> [JSON] {
+                    j["inbound_nodes"]!.arrayValue!.map { $0["args"]! }
+                }
+                XCTAssertEqual(calls(l), calls(k), "\(f.name) \(name) inbound_nodes")
+                // Every config key Keras writes, we write with the same value.
+                if case .object(let members) = k["config"]! {
+                    for (key, value) in members {
+                        XCTAssertEqual(l["config"]![key], value, "\(f.name) \(name) config \(key)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// Gradients through merges, a shared layer, two outputs and a time-axis concatenation,
+    /// against central differences in Double (1e-6 relative, as for the Sequential models).
+    func testGraphGradientsMatchFiniteDifferences() throws {
+        for f in try loadFixtures() where f.name.hasPrefix("keras3") {
+            let spec = try KerasConfig.parseModel(f.modelJSON).spec
+            let model = try Model<Double>(spec: spec, seed: 3)
+            var rng = TestRandom(11)
+            try model.randomize(&rng)
+            // Two samples, shorter sequences where the length is open.
+            let xs = f.x.map { x -> Tensor<Double> in
+                let shape = [2] + x.shape.dropFirst()
+                return Tensor(shape: shape, values: rng.uniform(shape.reduce(1, *), -1.5, 1.5))
+            }
+            let outShapes = try model.outputShapes(forInputs: xs.map(\.shape))
+            let ys = outShapes.map { Tensor<Double>(shape: $0, values: rng.uniform($0.reduce(1, *), -1, 1)) }
+            func lossAt(_ w: [[Double]]) throws -> (Double, [[Double]]) {
+                try model.setWeights(w)
+                return try withViews(xs) { xv in try withViews(ys) { yv in try model.lossAndGradients(loss: .meanSquaredError, xv, targets: yv) } }
+            }
+            let w0 = model.weights
+            let (_, grads) = try lossAt(w0)
+            let h = 1e-6
+            for (k, w) in w0.enumerated() {
+                var numeric = [Double](repeating: 0, count: w.count)
+                for j in w.indices {
+                    var plus = w0, minus = w0
+                    plus[k][j] += h
+                    minus[k][j] -= h
+                    numeric[j] = (try lossAt(plus).0 - lossAt(minus).0) / (2 * h)
+                }
+                assertClose(grads[k], numeric, absolute: 1e-8, relative: 1e-6, "\(f.name): d loss / d \(model.weightNames[k])")
+            }
+        }
+    }
+
+    /// Keras's fit of the two-input, two-output model (shuffle off): every epoch's loss and the
+    /// final weights. Float32 on both sides over 4 Adam steps: 1e-5 on the losses, 1e-4 on weights.
+    func testGraphFitMatchesKeras() throws {
+        let d = try Self.load("keras3_training.json")
+        let config = try KerasConfig.parseModel(d["model_json"] as! String)
+        let model = try Model<Float>(spec: config.spec, seed: 0)
+        try model.setWeights((d["initial_weights"] as! [Any]).map { Self.tensor($0).values })
+        try model.compile(CompileSpec(loss: .meanSquaredError,
+                                      optimizer: .adam(learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7)))
+        let xs = (d["x"] as! [Any]).map(Self.tensor), ys = (d["y"] as! [Any]).map(Self.tensor)
+        var options = FitOptions()
+        options.epochs = 2
+        options.batchSize = 4
+        options.shuffle = false
+        var losses: [Double] = []
+        _ = try withViews(xs) { xv in
+            try withViews(ys) { yv in try model.fit(xv, targets: yv, options: options) { losses.append($0.loss); return false } }
+        }
+        assertClose(losses, d["epoch_losses"] as! [Double], absolute: 1e-6, relative: 1e-5, "epoch losses")
+        for (k, (got, want)) in zip(model.weights, (d["final_weights"] as! [Any]).map { Self.tensor($0).values }).enumerated() {
+            assertClose(got, want, absolute: 1e-4, relative: 1e-4, "final \(model.weightNames[k])")
+        }
+    }
+
+    /// A graph of any length with a skip connection streams like predict over the prefix.
+    func testStreamingAGraphEqualsPredictOfThePrefix() throws {
+        let f = try loadFixtures().first { $0.name == "keras3_any_length.json" }!
+        let model = try Model<Float>(spec: try KerasConfig.parseModel(f.modelJSON).spec, seed: 0)
+        try model.setWeights(f.weights)
+        let x = f.x[0], steps = x.shape[1], feat = x.shape[2], width = model.stepOutputSize
+        XCTAssertEqual(width, 3)
+        let state = try model.makeState()
+        for t in 0..<steps {
+            var y = [Float](repeating: 0, count: width)
+            try Array(x.values[(t * feat)..<((t + 1) * feat)]).withUnsafeBufferPointer { xb in
+                try y.withUnsafeMutableBufferPointer { try model.step(state, x: xb, into: $0) }
+            }
+            // Keras's output for sample 0 at step t.
+            let want = Array(f.y[0].values[(t * width)..<((t + 1) * width)])
+            assertClose(y, want, absolute: 1e-5, relative: 1e-5, "step \(t)")
+        }
+        let twoInputs = try KerasConfig.parseModel(try loadFixtures().first { $0.name == "keras3_two_inputs_two_outputs.json" }!.modelJSON).spec
+        XCTAssertThrowsError(try Model<Float>(spec: twoInputs, seed: 0).makeState()) { e in
+            XCTAssertTrue("\(e)".contains("one input and one output"), "\(e)")
+        }
+    }
+
+    /// Every Keras file of the two-input model loads and gives Keras's outputs; what we save
+    /// (.keras, .h5, .weights.h5, legacy .h5) loads back to the same outputs.
+    func testGraphFilesLoadAndRoundTrip() throws {
+        for flavor in ["keras3", "keras2"] {
+            let f = try loadFixtures().first { $0.name == "\(flavor)_two_inputs_two_outputs.json" }!
+            let spec = try KerasConfig.parseModel(f.modelJSON).spec
+            func check(_ model: Model<Float>, _ what: String) throws {
+                for (k, (y, want)) in zip(try run(model, f.x), f.y).enumerated() {
+                    assertClose(y.values, want.values, absolute: 1e-5, relative: 1e-5, "\(what) output \(k)")
+                }
+            }
+            let base = Self.fixtures.appendingPathComponent("files/\(flavor)_graph_two_inputs_two_outputs").path
+            for suffix in flavor == "keras3" ? [".keras", ".h5"] : [".h5"] {
+                try check(try KerasFiles.loadModel(base + suffix), "\(flavor) load_model \(suffix)")
+            }
+            for suffix in flavor == "keras3" ? [".weights.h5", ".keras", ".h5"] : [".weights.h5", "_legacy.h5", ".h5"] {
+                let model = try Model<Float>(spec: spec, seed: 1)
+                try KerasFiles.loadWeights(base + suffix, into: model)
+                try check(model, "\(flavor) load_weights \(suffix)")
+            }
+        }
+        let f = try loadFixtures().first { $0.name == "keras3_shared_and_merges.json" }!
+        let model = try Model<Float>(spec: try KerasConfig.parseModel(f.modelJSON).spec, seed: 0)
+        try model.setWeights(f.weights)
+        let dir = NSTemporaryDirectory() + "graph-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for name in ["m.keras", "m.h5"] {
+            try KerasFiles.saveModel(model, to: "\(dir)/\(name)")
+            let back = try KerasFiles.loadModel("\(dir)/\(name)")
+            XCTAssertTrue(back.spec.isSame(as: model.spec), name)
+            XCTAssertEqual(back.weights, model.weights, name)
+        }
+        for name in ["w.weights.h5", "w.h5"] {
+            try KerasFiles.saveWeights(model, to: "\(dir)/\(name)")
+            let other = try Model<Float>(spec: model.spec, seed: 9)
+            try KerasFiles.loadWeights("\(dir)/\(name)", into: other)
+            XCTAssertEqual(other.weights, model.weights, name)
+        }
+    }
+
+    /// Broken graphs fail with the thing that is wrong named.
+    func testBrokenGraphsAreRefusedByName() throws {
+        func error(_ text: String) -> LSTMError? {
+            do {
+                _ = try Model<Float>(spec: try KerasConfig.parseModel(text).spec, seed: 0)
+                return nil
+            } catch { return error as? LSTMError }
+        }
+        func graph(_ layers: String, inputs: String = #"["x", 0, 0]"#, outputs: String = #"["d", 0, 0]"#) -> String {
+            #"{"class_name": "Functional", "config": {"name": "g", "layers": [{"class_name": "InputLayer", "name": "x", "config": {"batch_shape": [null, 4, 2], "name": "x"}, "inbound_nodes": []}, "#
+                + layers + #"], "input_layers": "# + inputs + #", "output_layers": "# + outputs + "}}"
+        }
+        func call(_ name: String, _ cls: String, _ config: String, _ args: String, kwargs: String = "{}") -> String {
+            #"{"class_name": ""# + cls + #"", "name": ""# + name + #"", "config": {"name": ""# + name + #"""# + config
+                + #"}, "inbound_nodes": [{"args": ["# + args + #"], "kwargs": "# + kwargs + "}]}"
+        }
+        func t(_ layer: String, _ node: Int = 0) -> String {
+            #"{"class_name": "__keras_tensor__", "config": {"keras_history": [""# + layer + #"", \#(node), 0]}}"#
+        }
+        XCTAssertNil(error(graph(call("d", "Dense", #", "units": 3"#, t("x")))))
+        guard case .format(let m1)? = error(graph(call("d", "Dense", #", "units": 3"#, t("nowhere")))), m1.contains("nowhere") else {
+            return XCTFail("unknown inbound layer")
+        }
+        guard case .format(let m2)? = error(graph(call("d", "Dense", #", "units": 3"#, t("x", 1)))), m2.contains("x[1][0]") else {
+            return XCTFail("unknown call of the input")
+        }
+        guard case .unsupported(let m3)? = error(graph(call("d", "LSTM", #", "units": 3"#, t("x"),
+                                                               kwargs: #"{"initial_state": [1]}"#))), m3.contains("initial_state") else {
+            return XCTFail("call argument")
+        }
+        let add = call("d", "Add", "", "[" + t("x") + ", " + t("e") + "]")
+        let e = call("e", "Dense", #", "units": 3"#, t("x"))
+        guard case .shapeMismatch(let m4)? = error(graph(e + ", " + add)), m4.contains("same shape") else {
+            return XCTFail("merge of different shapes")
+        }
+        guard case .unsupported? = error(graph(e + ", " + add.replacingOccurrences(of: "\"Add\"", with: "\"Dot\""))) else {
+            return XCTFail("Dot is not implemented")
+        }
+        guard case .format? = error(graph(call("d", "Dense", #", "units": 3"#, t("d")))) else { return XCTFail("cycle") }
+        guard case .format? = error(graph(call("d", "Dense", #", "units": 3"#, t("x")), outputs: #"["zzz", 0, 0]"#)) else {
+            return XCTFail("unknown output")
+        }
+    }
+}
+
+/// Runs body with borrowed views of every tensor.
+func withViews<T: Scalar, R>(_ tensors: [Tensor<T>], _ body: ([TensorView<T>]) throws -> R) throws -> R {
+    func nest(_ k: Int, _ views: [TensorView<T>]) throws -> R {
+        if k == tensors.count { return try body(views) }
+        return try tensors[k].values.withUnsafeBufferPointer { try nest(k + 1, views + [TensorView(shape: tensors[k].shape, data: $0)]) }
+    }
+    return try nest(0, [])
+}
