@@ -283,11 +283,11 @@ enum KerasFunctional {
             refs.count == 1 ? history(refs[0]) : .array(refs.map(history))
         }
         return .object([
-            ("module", .string("keras")), ("class_name", .string("Functional")),
+            ("module", .string("keras.src.models.functional")), ("class_name", .string("Functional")),
             ("config", .object([("name", .string(spec.name)), ("trainable", .bool(true)), ("layers", .array(layers)),
                                 ("input_layers", endpoints(spec.inputs.indices.map { .input($0) })),
                                 ("output_layers", endpoints(spec.outputs))])),
-            ("registered_name", .null),
+            ("registered_name", .string("Functional")),
             ("build_config", .object([("input_shape", .null)])),
             ("compile_config", compile.map(KerasConfig.compileJSON) ?? .object([])),
         ])

@@ -7,6 +7,9 @@ checks (max |Keras - liblstm| <= 1e-5 on the same input):
   - Keras 3: a model built from our JSON + load_weights of our legacy (Keras 2 layout) .h5 weights
   - tf-keras: the same architecture built in tf-keras + load_weights(.weights.h5) and of the legacy .h5
   - `lstm convert` of a tf-keras full-model .h5 (which Keras 3 itself refuses) to .keras, opened by Keras 3
+  - functional graphs (Tests/Fixtures/graphs: two inputs and outputs, a shared layer, every merge):
+    Keras 3's file converted by `lstm convert` to each format, opened by Keras 3 (load_model, and
+    model_from_json + load_weights), and our .weights.h5 and legacy .h5 by tf-keras
 Prints a table and ends with "N passed, N failed".
 """
 import json
@@ -121,6 +124,52 @@ def check_keras3(directory):
         record("Keras 3: `lstm convert` tf-keras .h5 -> .keras", error=str(e)[:200])
 
 
+GRAPHS = ["two_inputs_two_outputs", "shared_and_merges"]
+
+
+def graph_fixture(name):
+    with open(os.path.join(FIXTURES, "graphs", f"keras3_{name}.json")) as f:
+        d = json.load(f)
+    xs = [np.array(t["values"], dtype=np.float32).reshape(t["shape"]) for t in d["x"]]
+    ys = [np.array(t["values"], dtype=np.float32).reshape(t["shape"]) for t in d["y"]]
+    return d, xs, ys
+
+
+def graph_diff(model, xs, ys):
+    out = model.predict(xs, verbose=0)
+    out = out if isinstance(out, list) else [out]
+    return max(float(np.abs(a - b).max()) for a, b in zip(out, ys))
+
+
+def check_graphs(directory):
+    """Keras 3 writes each graph, `lstm convert` rewrites it in every format, Keras reads ours."""
+    import keras
+    for name in GRAPHS:
+        d, xs, ys = graph_fixture(name)
+        model = keras.models.model_from_json(d["model_json"])
+        model.set_weights([np.array(w["values"], dtype=np.float32).reshape(w["shape"]) for w in d["weights"]])
+        src = os.path.join(directory, f"graph_{name}_keras.keras")
+        model.save(src)
+        base = os.path.join(directory, f"graph_{name}")
+        for out in (".keras", ".h5", ".weights.h5"):
+            r = subprocess.run([TOOL, "convert", src, base + out], capture_output=True, text=True)
+            if r.returncode != 0:
+                record(f"`lstm convert` {name} -> {out}", error=r.stderr[:200])
+        for what, load in [("load_model(.keras)", lambda: keras.saving.load_model(base + ".keras")),
+                           ("load_model(.h5)", lambda: keras.saving.load_model(base + ".h5")),
+                           ("model_from_json + load_weights(.weights.h5)",
+                            lambda: with_weights(keras.models.model_from_json(d["model_json"]), base + ".weights.h5"))]:
+            try:
+                record(f"Keras {keras.__version__}: graph {name} {what}", graph_diff(load(), xs, ys))
+            except Exception as e:  # noqa: BLE001
+                record(f"Keras {keras.__version__}: graph {name} {what}", error=f"{type(e).__name__}: {str(e)[:200]}")
+
+
+def with_weights(model, path):
+    model.load_weights(path)
+    return model
+
+
 def from_json_with_weights(base, suffix=".weights.h5"):
     import keras
     with open(base + ".json") as f:
@@ -150,12 +199,34 @@ for name, arch in archs.items():
         out.append([f"tf-keras: {{name}} load_weights", None, f"{{type(e).__name__}}: {{str(e)[:200]}}"])
 print("RESULT" + json.dumps(out))
 """
+    code += f"""
+# The graphs: tf-keras builds each from its own JSON and loads the weights we wrote (our
+# .weights.h5, and the Keras 2 layout inside our full-model .h5); Keras 3's inputs and outputs.
+for name in {GRAPHS!r}:
+    base = os.path.join({directory!r}, "graph_" + name)
+    with open(os.path.join({FIXTURES!r}, "graphs", "keras2_" + name + ".json")) as f:
+        d = json.load(f)
+    with open(os.path.join({FIXTURES!r}, "graphs", "keras3_" + name + ".json")) as f:
+        k3 = json.load(f)
+    xs = [np.array(t["values"], dtype=np.float32).reshape(t["shape"]) for t in k3["x"]]
+    ys = [np.array(t["values"], dtype=np.float32).reshape(t["shape"]) for t in k3["y"]]
+    try:
+        model = keras.models.model_from_json(d["model_json"])
+        for suffix in (".weights.h5", ".h5"):
+            model.load_weights(base + suffix)
+            out = model.predict(xs, verbose=0)
+            out = out if isinstance(out, list) else [out]
+            diff = max(float(np.abs(a - b).max()) for a, b in zip(out, ys))
+            print("RESULT" + json.dumps([[f"tf-keras {{keras.__version__}}: graph {{name}} load_weights({{suffix}})", diff, None]]))
+    except Exception as e:
+        print("RESULT" + json.dumps([[f"tf-keras: graph {{name}} load_weights", None, f"{{type(e).__name__}}: {{str(e)[:200]}}"]]))
+"""
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     line = [l for l in r.stdout.splitlines() if l.startswith("RESULT")]
     if not line:
         record("tf-keras", error=r.stderr[-500:])
         return
-    for name, diff, error in json.loads(line[0][6:]):
+    for name, diff, error in [item for l in line for item in json.loads(l[6:])]:
         if name.startswith("tf-keras") and "relu_hardsigmoid" in name and diff is not None:
             # tf-keras's hard_sigmoid is 0.2x + 0.5, Keras 3's (which the model uses) x/6 + 0.5:
             # the weights load, and the outputs must differ.
@@ -168,6 +239,7 @@ def main():
     with tempfile.TemporaryDirectory() as directory:
         save_ours(directory)
         check_keras3(directory)
+        check_graphs(directory)
         check_tf_keras(directory)
     width = max(len(r[0]) for r in results)
     print(f"{'check':<{width}}  result  max |Keras - liblstm|")

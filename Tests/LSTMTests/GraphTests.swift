@@ -81,6 +81,9 @@ final class GraphTests: XCTestCase {
             let again = try KerasConfig.parseModel(written.serialized())
             XCTAssertTrue(again.spec.isSame(as: config.spec), f.name)
             let keras = try JSON.parse(f.modelJSON)
+            for key in ["module", "class_name", "registered_name", "build_config"] {
+                XCTAssertEqual(written[key], keras[key], "\(f.name) \(key)")
+            }
             let ours = written["config"]!, theirs = keras["config"]!
             XCTAssertEqual(ours["input_layers"], theirs["input_layers"], f.name)
             XCTAssertEqual(ours["output_layers"], theirs["output_layers"], f.name)
