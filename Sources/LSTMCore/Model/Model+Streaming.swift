@@ -54,12 +54,35 @@ extension Model {
         }
         try requireFinite(x, "x_t")
         state.input.update(from: x.baseAddress!, count: x.count)
-        for (ni, node) in spec.nodes.enumerated() {
-            nodeLayers[ni].step(state.nodeInputs[ni], outputs: state.nodeOutputs[ni], weights: layerWeights[node.layer],
-                                state: state.nodeState[ni], scratch: state.scratch)
-        }
+        for call in state.calls { call.run() }
         y.baseAddress!.update(from: state.output, count: y.count)
     }
+}
+
+/// One layer call of a stream, with everything its step reads and writes resolved once (a step
+/// then looks nothing up: each lookup through the model's arrays cost retains, ~100 ns a call).
+final class StepCall<T: Scalar> {
+    let layer: any Layer
+    let inputs: [UnsafePointer<T>]
+    let outputs: [UnsafeMutablePointer<T>]
+    let weights: [UnsafeMutableBufferPointer<T>]
+    let state: UnsafeMutablePointer<T>
+    let scratch: UnsafeMutablePointer<T>
+
+    init(layer: any Layer, inputs: [UnsafePointer<T>], outputs: [UnsafeMutablePointer<T>],
+         weights: [UnsafeMutableBufferPointer<T>], state: UnsafeMutablePointer<T>, scratch: UnsafeMutablePointer<T>) {
+        self.layer = layer
+        self.inputs = inputs
+        self.outputs = outputs
+        self.weights = weights
+        self.state = state
+        self.scratch = scratch
+    }
+
+    @inline(__always)
+    func run() { layer.step(inputs, outputs: outputs, weights: weights, state: state, scratch: scratch) }
+
+    func reset() { layer.resetStreamState(state) }
 }
 
 /// Every layer call's state for one stream, and the per-step vectors between the calls, all
@@ -67,12 +90,8 @@ extension Model {
 public final class StreamState<T: Scalar> {
     let owner: ObjectIdentifier
     let input: UnsafeMutablePointer<T>
-    let nodeInputs: [[UnsafePointer<T>]]
-    let nodeOutputs: [[UnsafeMutablePointer<T>]]
-    let nodeState: [UnsafeMutablePointer<T>]
+    let calls: [StepCall<T>]
     let output: UnsafePointer<T>
-    let scratch: UnsafeMutablePointer<T>
-    private let layers: [any Layer]
     private let memory: [UnsafeMutablePointer<T>]
 
     /// The model must have passed `checkStreamable`.
@@ -100,20 +119,23 @@ public final class StreamState<T: Scalar> {
             outs.append(model.nodeOutputShapes[ni].map { allocate(model.stepWidth($0) ?? 0) })
             scratchSize = Swift.max(scratchSize, model.nodeLayers[ni].stepScratchSize)
         }
+        let scratch = allocate(scratchSize)
+        var calls: [StepCall<T>] = []
+        for (ni, node) in model.spec.nodes.enumerated() {
+            let layer = model.nodeLayers[ni]
+            calls.append(StepCall(layer: layer, inputs: ins[ni], outputs: outs[ni], weights: model.layerWeights[node.layer],
+                                  state: allocate(layer.streamStateSize), scratch: scratch))
+        }
         self.input = input
-        self.nodeInputs = ins
-        self.nodeOutputs = outs
+        self.calls = calls
         self.output = pointer(model.spec.outputs[0])
-        self.layers = model.nodeLayers
-        self.nodeState = model.nodeLayers.map { allocate($0.streamStateSize) }
-        self.scratch = allocate(scratchSize)
         self.memory = memory
         reset()
     }
 
     /// Back to the zero state.
     public func reset() {
-        for (layer, state) in zip(layers, nodeState) { layer.resetStreamState(state) }
+        for call in calls { call.reset() }
     }
 
     deinit { for p in memory { p.deallocate() } }
