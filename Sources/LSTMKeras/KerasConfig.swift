@@ -234,9 +234,7 @@ public enum KerasConfig {
         let codec = try KerasLayers.codec(for: spec)
         let config: [(String, JSON)] = [("name", .string(spec.name)), ("trainable", .bool(true)),
                                         ("dtype", KerasValues.float32Policy)] + (try codec.configAny(spec))
-        let buildShape = inputShapes.count == 1 ? KerasValues.batchShape(inputShapes[0])
-            : .array(inputShapes.map(KerasValues.batchShape))
         return [("module", .string("keras.layers")), ("class_name", .string(codec.className)), ("config", .object(config)),
-                ("registered_name", .null), ("build_config", .object([("input_shape", buildShape)]))]
+                ("registered_name", .null), ("build_config", codec.buildConfig(inputShapes.map(KerasValues.batchShape)))]
     }
 }

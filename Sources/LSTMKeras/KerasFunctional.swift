@@ -96,8 +96,12 @@ enum KerasFunctional {
             guard args.count == 1 else {
                 throw LSTMError.unsupported("layer '\(layer)': a call with \(args.count) positional arguments is not supported")
             }
-            if let list = args[0].arrayValue { return try list.map { try kerasTensor($0, layer: layer) } }
-            return [try kerasTensor(args[0], layer: layer)]
+            var tensors = try (args[0].arrayValue ?? [args[0]]).map { try kerasTensor($0, layer: layer) }
+            // A recurrent layer's initial state: extra inputs after the sequence.
+            if let state = node["kwargs"]?["initial_state"], !state.isNull {
+                tensors += try (state.arrayValue ?? [state]).map { try kerasTensor($0, layer: layer) }
+            }
+            return tensors
         }
         guard let refs = node.arrayValue else {
             throw LSTMError.format("model JSON: layer '\(layer)': an inbound node must be an object with args or a list, got \(node.serialized())")
@@ -134,7 +138,7 @@ enum KerasFunctional {
             switch k {
             case "training" where v.isNull || v == .bool(false):
                 continue
-            case "mask" where v.isNull:
+            case "mask" where v.isNull, "initial_state":
                 continue
             default:
                 throw LSTMError.unsupported("layer '\(layer)': the call argument \(k)=\(v.serialized().prefix(80)) is not supported")
@@ -270,10 +274,10 @@ enum KerasFunctional {
             case .layer(let l):
                 let nodes = spec.nodes.indices.filter { spec.nodes[$0].layer == l }
                 var entry = try KerasConfig.layerEntryJSON(spec.layers[l], inputShapes: built[nodes[0]].inputShapes)
+                let codec = try KerasLayers.codec(for: spec.layers[l])
                 let inbound: [JSON] = nodes.map { n in
-                    let ins = spec.nodes[n].inputs
-                    let arg: JSON = ins.count == 1 ? tensor(ins[0]) : .array(ins.map(tensor))
-                    return .object([("args", .array([arg])), ("kwargs", .object([]))])
+                    let (args, kwargs) = codec.callArguments(spec.nodes[n].inputs.map(tensor))
+                    return .object([("args", .array(args)), ("kwargs", .object(kwargs))])
                 }
                 entry += [("name", .string(spec.layers[l].name)), ("inbound_nodes", .array(inbound))]
                 layers.append(.object(entry))

@@ -3,9 +3,10 @@
 graphs/<flavor>_<model>.json: the model's JSON (`model.to_json()`), its weights
 (`model.get_weights()`, every bias replaced by random values), one input batch per model input
 and Keras's `predict` output for each model output, plus the weight names in Keras's order.
-files/<flavor>_graph_<model>.*: the first model saved by Keras in each of its formats
+files/<flavor>_graph_two_inputs_two_outputs.*: the first model saved by Keras in each of its formats
   Keras 3:  .weights.h5, .keras, .h5 (legacy full model)
   tf-keras: .weights.h5, _legacy.h5 (the Keras 2 weights layout), .h5 (full model)
+files/keras3_graph_recurrent_layers.keras, keras2_graph_recurrent_layers.h5: GRU and SimpleRNN.
 graphs/keras3_training.json: a fit of the first model (shuffle off, 2 epochs of batches 4 and
 2, Adam, MSE on both outputs): initial weights, data, every epoch's loss and the final weights.
 
@@ -68,9 +69,33 @@ def any_length():
     return keras.Model(x, y, name="skip")
 
 
+def recurrent_layers():
+    """GRU (both bias layouts, backwards) and SimpleRNN stacked."""
+    x = keras.Input(shape=(6, 3), name="x")
+    h = L.GRU(4, return_sequences=True)(x)
+    h = L.GRU(3, reset_after=False, go_backwards=True, return_sequences=True)(h)
+    h = L.SimpleRNN(2, activation="sigmoid")(h)
+    return keras.Model(x, L.Dense(1)(h), name="recurrent")
+
+
+def seq2seq():
+    """Encoder-decoder: an LSTM's and a GRU's final states start decoders reading a second input."""
+    enc = keras.Input(shape=(5, 3), name="encoder_inputs")
+    dec = keras.Input(shape=(4, 2), name="decoder_inputs")
+    _, h, c = L.LSTM(4, return_state=True, name="encoder")(enc)
+    seq = L.LSTM(4, return_sequences=True, name="decoder")(dec, initial_state=[h, c])
+    words = L.Dense(3, activation="softmax", name="words")(seq)
+    g_out, g_state = L.GRU(3, return_state=True, return_sequences=True, name="gru_encoder")(enc)
+    g_dec = L.GRU(3, name="gru_decoder")(dec, initial_state=g_state)
+    r_dec = L.SimpleRNN(3, name="rnn_decoder")(dec, initial_state=L.Dense(3, name="to_state")(g_dec))
+    return keras.Model([enc, dec], [words, g_dec, r_dec, g_out], name="seq2seq")
+
+
 MODELS = {"two_inputs_two_outputs": (two_inputs_two_outputs, 4),
           "shared_and_merges": (shared_and_merges, 3),
-          "any_length": (any_length, 2)}
+          "any_length": (any_length, 2),
+          "recurrent_layers": (recurrent_layers, 3),
+          "seq2seq": (seq2seq, 3)}
 
 
 def sample(model, batch):
@@ -106,14 +131,17 @@ for name, (make, batch) in MODELS.items():
     ys = model.predict(xs, verbose=0)
     if not isinstance(ys, list):
         ys = [ys]
+    base = os.path.join(files, f"{flavor}_graph_{name}")
     if name == "two_inputs_two_outputs":
-        base = os.path.join(files, f"{flavor}_graph_{name}")
         model.save_weights(base + ".weights.h5")
         model.save(base + ".h5")
         if flavor == "keras3":
             model.save(base + ".keras")
         else:
             model.save_weights(base + "_legacy.h5")
+    elif name == "recurrent_layers":
+        # Each HDF5 file costs ~30 KB whatever it holds: one whole-model file per Keras.
+        model.save(base + (".keras" if flavor == "keras3" else ".h5"))
     out = {
         "keras": keras.__version__,
         "model_json": model.to_json(),

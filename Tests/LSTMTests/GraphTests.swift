@@ -32,7 +32,7 @@ final class GraphTests: XCTestCase {
         let dir = Self.fixtures.appendingPathComponent("graphs").path
         let files = try FileManager.default.contentsOfDirectory(atPath: dir)
             .filter { $0.hasSuffix(".json") && !$0.contains("training") }.sorted()
-        XCTAssertEqual(files.count, 6, "3 graphs x (Keras 3, tf-keras)")
+        XCTAssertEqual(files.count, 10, "5 graphs x (Keras 3, tf-keras)")
         return try files.map { file in
             let d = try Self.load(file)
             return Fixture(name: file, modelJSON: d["model_json"] as! String, weightNames: d["weight_names"] as! [String],
@@ -212,7 +212,19 @@ final class GraphTests: XCTestCase {
                 try check(model, "\(flavor) load_weights \(suffix)")
             }
         }
-        let f = try loadFixtures().first { $0.name == "keras3_shared_and_merges.json" }!
+        // GRU (both bias layouts) and SimpleRNN, from each Keras's whole-model file.
+        for (flavor, suffix) in [("keras3", ".keras"), ("keras2", ".h5")] {
+            let f = try loadFixtures().first { $0.name == "\(flavor)_recurrent_layers.json" }!
+            let model = try KerasFiles.loadModel(Self.fixtures.appendingPathComponent("files/\(flavor)_graph_recurrent_layers\(suffix)").path)
+            assertClose(try run(model, f.x)[0].values, f.y[0].values, absolute: 1e-5, relative: 1e-5, "\(flavor) GRU/SimpleRNN file")
+        }
+        for name in ["keras3_shared_and_merges.json", "keras3_seq2seq.json", "keras3_recurrent_layers.json"] {
+            try roundTrip(try loadFixtures().first { $0.name == name }!)
+        }
+    }
+
+    /// What we save (.keras, .h5, .weights.h5, legacy .h5) loads back to the same model.
+    func roundTrip(_ f: Fixture) throws {
         let model = try Model<Float>(spec: try KerasConfig.parseModel(f.modelJSON).spec, seed: 0)
         try model.setWeights(f.weights)
         let dir = NSTemporaryDirectory() + "graph-\(getpid())"
@@ -221,14 +233,48 @@ final class GraphTests: XCTestCase {
         for name in ["m.keras", "m.h5"] {
             try KerasFiles.saveModel(model, to: "\(dir)/\(name)")
             let back = try KerasFiles.loadModel("\(dir)/\(name)")
-            XCTAssertTrue(back.spec.isSame(as: model.spec), name)
-            XCTAssertEqual(back.weights, model.weights, name)
+            XCTAssertTrue(back.spec.isSame(as: model.spec), "\(f.name) \(name)")
+            XCTAssertEqual(back.weights, model.weights, "\(f.name) \(name)")
         }
         for name in ["w.weights.h5", "w.h5"] {
             try KerasFiles.saveWeights(model, to: "\(dir)/\(name)")
             let other = try Model<Float>(spec: model.spec, seed: 9)
             try KerasFiles.loadWeights("\(dir)/\(name)", into: other)
-            XCTAssertEqual(other.weights, model.weights, name)
+            XCTAssertEqual(other.weights, model.weights, "\(f.name) \(name)")
+        }
+    }
+
+    /// GRU (both bias layouts) and SimpleRNN, with return_state, stream like predict over the
+    /// prefix (float32 both ways, other summation order: 1e-5).
+    func testRecurrentLayersStreamLikePredict() throws {
+        var gru = GRUSpec(name: "gru", units: 4)
+        gru.recurrent.returnSequences = true
+        var gru2 = GRUSpec(name: "gru_1", units: 3)
+        gru2.resetAfter = false
+        gru2.recurrent.returnSequences = true
+        var rnn = SimpleRNNSpec(name: "rnn", units: 3)
+        rnn.recurrent.returnState = true
+        let spec = ModelSpec(name: "m", inputs: [.init(name: "x", shape: [nil, 2])],
+                             // The SimpleRNN's output and its returned state, added: both must stream.
+                             layers: [gru, gru2, rnn, MergeSpec(name: "add", operation: .add)],
+                             nodes: [.init(layer: 0, inputs: [.input(0)]), .init(layer: 1, inputs: [.node(0, output: 0)]),
+                                     .init(layer: 2, inputs: [.node(1, output: 0)]),
+                                     .init(layer: 3, inputs: [.node(2, output: 0), .node(2, output: 1)])],
+                             outputs: [.node(3, output: 0)])
+        let model = try Model<Float>(spec: spec, seed: 2)
+        var rng = TestRandom(4)
+        try model.randomize(&rng)
+        let steps = 6
+        let x = rng.uniform(steps * 2, -1.5, 1.5).map(Float.init)
+        let state = try model.makeState()
+        XCTAssertEqual(model.stepOutputSize, 3)
+        for t in 1...steps {
+            var y = [Float](repeating: 0, count: model.stepOutputSize)
+            try Array(x[((t - 1) * 2)..<(t * 2)]).withUnsafeBufferPointer { xb in
+                try y.withUnsafeMutableBufferPointer { try model.step(state, x: xb, into: $0) }
+            }
+            let full = try Array(x[..<(t * 2)]).withUnsafeBufferPointer { try model.run([TensorView(shape: [1, t, 2], data: $0)]) }
+            assertClose(y, full[0].values, absolute: 1e-5, relative: 1e-5, "step \(t)")
         }
     }
 
@@ -259,8 +305,12 @@ final class GraphTests: XCTestCase {
             return XCTFail("unknown call of the input")
         }
         guard case .unsupported(let m3)? = error(graph(call("d", "LSTM", #", "units": 3"#, t("x"),
-                                                               kwargs: #"{"initial_state": [1]}"#))), m3.contains("initial_state") else {
+                                                               kwargs: #"{"mask": "# + t("x") + "}"))), m3.contains("mask") else {
             return XCTFail("call argument")
+        }
+        guard case .shapeMismatch(let m8)? = error(graph(call("d", "GRU", #", "units": 3"#, t("x"),
+                                                               kwargs: #"{"initial_state": "# + t("x") + "}"))), m8.contains("initial state") else {
+            return XCTFail("initial state of the wrong shape")
         }
         let add = call("d", "Add", "", "[" + t("x") + ", " + t("e") + "]")
         let e = call("e", "Dense", #", "units": 3"#, t("x"))

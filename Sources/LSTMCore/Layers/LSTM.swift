@@ -1,34 +1,49 @@
 /// An LSTM layer's configuration, in Keras's vocabulary.
 public struct LSTMSpec: LayerSpec, Equatable {
     public var name: String
-    public var units: Int
+    public var recurrent: RecurrentOptions
     public var activation: Activation = .tanh
     public var recurrentActivation: Activation = .sigmoid
     public var useBias = true
     public var unitForgetBias = true
-    public var returnSequences = false
-    public var goBackwards = false
 
     public init(name: String = "lstm", units: Int) {
         self.name = name
-        self.units = units
+        self.recurrent = RecurrentOptions(units: units)
+    }
+
+    public var units: Int {
+        get { recurrent.units }
+        set { recurrent.units = newValue }
+    }
+    public var returnSequences: Bool {
+        get { recurrent.returnSequences }
+        set { recurrent.returnSequences = newValue }
+    }
+    public var returnState: Bool {
+        get { recurrent.returnState }
+        set { recurrent.returnState = newValue }
+    }
+    public var goBackwards: Bool {
+        get { recurrent.goBackwards }
+        set { recurrent.goBackwards = newValue }
     }
 
     public var kind: String { "LSTM" }
 
     public func build(inputs: [SampleShape]) throws -> any Layer {
-        let input = try LayerChecks.single(inputs, self)
         try LayerChecks.size(units, "layer '\(name)': units")
-        guard input.count == 2 else {
-            throw LSTMError.shapeMismatch("layer '\(name)' (LSTM) needs 3-D input (batch, timesteps, features), but its input has shape \(LayerChecks.describe(input))\(input.count == 1 ? "; set return_sequences=true on the recurrent layer before it" : "")")
+        let (timesteps, features) = try RecurrentRunner<SimpleRNNCell>.checkInputs(Array(inputs.prefix(1)), units: units,
+                                                                                   name: name, kind: kind)
+        guard inputs.count == 1 || (inputs.count == 3 && inputs[1] == [units] && inputs[2] == [units]) else {
+            throw LSTMError.shapeMismatch("layer '\(name)' (LSTM) takes a sequence and optionally an initial state [h, c] of shapes (None, \(units)); got inputs of shapes \(inputs.map { LayerChecks.describe($0) })")
         }
-        let features = try LayerChecks.features(input, self)
         guard recurrentActivation != .softmax, activation != .softmax else {
             throw LSTMError.unsupported("layer '\(name)': softmax is not supported as an LSTM activation")
         }
         _ = try checkedProduct([features, 4, units], "layer '\(name)': kernel")
         _ = try checkedProduct([units, 4, units], "layer '\(name)': recurrent_kernel")
-        return LSTMLayer(config: self, features: features, timesteps: input[0])
+        return LSTMLayer(config: self, features: features, timesteps: timesteps, hasInitialState: inputs.count == 3)
     }
 }
 
@@ -42,6 +57,8 @@ struct LSTMLayer {
     let features: Int
     /// Timesteps per sequence, when the model fixes them.
     let timesteps: Int?
+    /// Whether the call passes [h, c] to start from (else zeros).
+    let hasInitialState: Bool
 
     var units: Int { config.units }
     var gateWidth: Int { 4 * config.units }
@@ -122,7 +139,9 @@ struct LSTMLayer {
     ///   - tape: when given, receives everything `backward` needs.
     func forward<T: Scalar>(batch: Int, steps n: Int, x: UnsafePointer<T>,
                             w: UnsafePointer<T>, u uMat: UnsafePointer<T>, b: UnsafePointer<T>?,
-                            out: UnsafeMutablePointer<T>, tape: LSTMTape<T>?) {
+                            out: UnsafeMutablePointer<T>, tape: LSTMTape<T>?,
+                            h0: UnsafePointer<T>? = nil, c0: UnsafePointer<T>? = nil,
+                            hLast: UnsafeMutablePointer<T>? = nil, cLast: UnsafeMutablePointer<T>? = nil) {
         let u = units, g4 = gateWidth, f = features, rows = batch
         let work = tape ?? LSTMTape<T>(layer: self, batch: batch, steps: n, keepHistory: false)
         let xT = work.xT.baseAddress!, gates = work.gates.baseAddress!
@@ -144,14 +163,22 @@ struct LSTMLayer {
             let m = r1 - r0
             for s in 0..<n {
                 let z = gates + (s * rows + r0) * g4
-                if s > 0 { recurrentProduct(m, g4, u, state(hBuf, s - 1) + r0 * u, uMat, packed: packed, z) }
-                let cPrev: UnsafePointer<T>? = s == 0 ? nil : UnsafePointer(state(cBuf, s - 1) + r0 * u)
+                if s > 0 {
+                    recurrentProduct(m, g4, u, state(hBuf, s - 1) + r0 * u, uMat, packed: packed, z)
+                } else if let h0 {
+                    recurrentProduct(m, g4, u, h0 + r0 * u, uMat, packed: packed, z)
+                }
+                let cPrev: UnsafePointer<T>? = s == 0 ? c0.map { $0 + r0 * u } : UnsafePointer(state(cBuf, s - 1) + r0 * u)
                 let hOut = state(hBuf, s) + r0 * u
                 cell(rows: m, z: z, cPrev: cPrev, cOut: state(cBuf, s) + r0 * u, a: state(aBuf, s) + r0 * u, h: hOut)
                 if config.returnSequences {
                     for r in 0..<m { (out + ((r0 + r) * n + s) * u).update(from: hOut + r * u, count: u) }
                 } else if s == n - 1 {
                     (out + r0 * u).update(from: hOut, count: m * u)
+                }
+                if s == n - 1 {
+                    hLast?.advanced(by: r0 * u).update(from: hOut, count: m * u)
+                    cLast?.advanced(by: r0 * u).update(from: state(cBuf, s) + r0 * u, count: m * u)
                 }
             }
         }
@@ -165,7 +192,8 @@ struct LSTMLayer {
     ///   - dX: when given, receives the gradient with respect to x ([batch][n][features]).
     func backward<T: Scalar>(tape: LSTMTape<T>, dOut: UnsafePointer<T>, dX: UnsafeMutablePointer<T>?,
                              w: UnsafePointer<T>, u uMat: UnsafePointer<T>,
-                             gW: UnsafeMutablePointer<T>, gU: UnsafeMutablePointer<T>, gb: UnsafeMutablePointer<T>?) {
+                             gW: UnsafeMutablePointer<T>, gU: UnsafeMutablePointer<T>, gb: UnsafeMutablePointer<T>?,
+                             state: LSTMStateGradients<T> = LSTMStateGradients()) {
         let u = units, g4 = gateWidth, f = features
         let rows = tape.batch, n = tape.steps
         let dZ = tape.gateGradients.baseAddress!
@@ -173,8 +201,9 @@ struct LSTMLayer {
         let dc = UnsafeMutablePointer<T>.allocate(capacity: rows * u)
         let uT = UnsafeMutablePointer<T>.allocate(capacity: g4 * u)
         defer { dh.deallocate(); dc.deallocate(); uT.deallocate() }
-        dh.initialize(repeating: 0, count: rows * u)
-        dc.initialize(repeating: 0, count: rows * u)
+        // The gradients of the returned state (return_state) start the recurrence.
+        if let dhLast = state.dhLast { dh.initialize(from: dhLast, count: rows * u) } else { dh.initialize(repeating: 0, count: rows * u) }
+        if let dcLast = state.dcLast { dc.initialize(from: dcLast, count: rows * u) } else { dc.initialize(repeating: 0, count: rows * u) }
         transpose(u, g4, uMat, uT)
         let packed = packForProducts(rows: rows, g4, u, UnsafePointer(uT))
         defer { packed?.deallocate() }
@@ -194,15 +223,19 @@ struct LSTMLayer {
                     for k in 0..<(m * u) { dhR[k] += src[k] }
                 }
                 let dz = dZ + (s * rows + r0) * g4
-                let cPrev: UnsafePointer<T>? = s > 0 ? UnsafePointer(cBuf + ((s - 1) * rows + r0) * u) : nil
+                let cPrev: UnsafePointer<T>? = s > 0 ? UnsafePointer(cBuf + ((s - 1) * rows + r0) * u) : state.c0.map { $0 + r0 * u }
                 cellBackward(rows: m, gates: gates + (s * rows + r0) * g4, a: aBuf + (s * rows + r0) * u,
                              cPrev: cPrev, dh: dhR, dc: dcR, dz: dz)
                 dhR.update(repeating: 0, count: m * u)
-                if s > 0 { recurrentProduct(m, u, g4, dz, uT, packed: packed, dhR) }
+                if s > 0 || state.h0 != nil { recurrentProduct(m, u, g4, dz, uT, packed: packed, dhR) }
             }
         }
+        // dh and dc now hold the gradients of the initial state.
+        state.dh0?.update(from: dh, count: rows * u)
+        state.dc0?.update(from: dc, count: rows * u)
         // Weight gradients as single products over all timesteps.
         if n > 1 { gemmTN(u, g4, (n - 1) * rows, hBuf, u, dZ + rows * g4, g4, gU, g4) }
+        if let h0 = state.h0 { gemmTN(u, g4, rows, h0, u, dZ, g4, gU, g4) }
         gemmTN(f, g4, n * rows, tape.xT.baseAddress!, f, dZ, g4, gW, g4)
         if let gb { addColumnSums(n * rows, g4, dZ, g4, gb) }
         guard let dX else { return }
@@ -261,8 +294,10 @@ struct LSTMLayer {
 
 extension LSTMLayer: Layer {
     var spec: any LayerSpec { config }
-    var inputShapes: [SampleShape] { [[timesteps, features]] }
-    var outputShapes: [SampleShape] { [config.returnSequences ? [timesteps, units] : [units]] }
+    var inputShapes: [SampleShape] { [[timesteps, features]] + (hasInitialState ? [[units], [units]] : []) }
+    var outputShapes: [SampleShape] {
+        [config.returnSequences ? [timesteps, units] : [units]] + (config.returnState ? [[units], [units]] : [])
+    }
 
     var weights: [WeightSpec] {
         [WeightSpec("kernel", [features, gateWidth]), WeightSpec("recurrent_kernel", [units, gateWidth])]
@@ -281,9 +316,11 @@ extension LSTMLayer: Layer {
         return w
     }
 
+    /// [output] or, with return_state, [output, h, c].
     func outputShapes(for inputs: [[Int]]) -> [[Int]] {
         let s = inputs[0]
         return [config.returnSequences ? [s[0], s[1], units] : [s[0], units]]
+            + (config.returnState ? [[s[0], units], [s[0], units]] : [])
     }
 
     @_specialize(where T == Float)
@@ -292,7 +329,7 @@ extension LSTMLayer: Layer {
                             context: inout LayerContext) -> [Tensor<T>] {
         let x = inputs[0]
         let batch = x.shape[0], n = x.shape[1]
-        var out = Tensor<T>(zeros: outputShapes(for: [x.shape])[0])
+        var outputs = outputShapes(for: [x.shape]).map { Tensor<T>(zeros: $0) }
         var tape: LSTMTape<T>? = nil
         if context.training {
             if let old = context.tape as? LSTMTape<T>, old.batch == batch, old.steps == n {
@@ -301,15 +338,20 @@ extension LSTMLayer: Layer {
                 tape = LSTMTape(layer: self, batch: batch, steps: n, keepHistory: true)
             }
         }
-        x.values.withUnsafeBufferPointer { xv in
-            out.values.withUnsafeMutableBufferPointer { o in
-                forward(batch: batch, steps: n, x: xv.baseAddress!, w: UnsafePointer(w[0].baseAddress!),
+        // [x, h0, c0] and [out, h, c], as far as the call has them.
+        let ins = inputs.map { $0.values }
+        var outs = outputs.map { $0.values }
+        withPointers(ins) { p in
+            withMutablePointers(&outs) { o in
+                forward(batch: batch, steps: n, x: p[0], w: UnsafePointer(w[0].baseAddress!),
                         u: UnsafePointer(w[1].baseAddress!), b: config.useBias ? UnsafePointer(w[2].baseAddress!) : nil,
-                        out: o.baseAddress!, tape: tape)
+                        out: o[0], tape: tape, h0: hasInitialState ? p[1] : nil, c0: hasInitialState ? p[2] : nil,
+                        hLast: config.returnState ? o[1] : nil, cLast: config.returnState ? o[2] : nil)
             }
         }
+        for k in outputs.indices { outputs[k].values = outs[k] }
         context.tape = tape
-        return [out]
+        return outputs
     }
 
     @_specialize(where T == Float)
@@ -317,26 +359,31 @@ extension LSTMLayer: Layer {
     func backward<T: Scalar>(_ inputs: [Tensor<T>], outputs: [Tensor<T>], outputGradients: [Tensor<T>],
                              weights w: [UnsafeMutableBufferPointer<T>], gradients g: [UnsafeMutableBufferPointer<T>],
                              tape: AnyObject?, needInput: [Bool]) -> [Tensor<T>?] {
-        guard let tape = tape as? LSTMTape<T> else { return [nil] }
-        var dX: Tensor<T>? = needInput[0] ? Tensor(zeros: inputs[0].shape) : nil
-        outputGradients[0].values.withUnsafeBufferPointer { dO in
-            func run(_ dx: UnsafeMutablePointer<T>?) {
-                backward(tape: tape, dOut: dO.baseAddress!, dX: dx, w: UnsafePointer(w[0].baseAddress!),
-                         u: UnsafePointer(w[1].baseAddress!), gW: g[0].baseAddress!, gU: g[1].baseAddress!,
-                         gb: config.useBias ? g[2].baseAddress! : nil)
-            }
-            if dX != nil {
-                dX!.values.withUnsafeMutableBufferPointer { run($0.baseAddress!) }
-            } else {
-                run(nil)
+        guard let tape = tape as? LSTMTape<T> else { return needInput.map { _ in nil } }
+        // [dx, dh0, dc0] for the inputs the call has.
+        var dIns = inputs.map { [T](repeating: 0, count: $0.values.count) }
+        let ins = inputs.map { $0.values }
+        withPointers(ins) { p in
+            withPointers(outputGradients.map { $0.values }) { dO in
+                withMutablePointers(&dIns) { d in
+                    var state = LSTMStateGradients<T>()
+                    if hasInitialState { state.h0 = p[1]; state.c0 = p[2]; state.dh0 = d[1]; state.dc0 = d[2] }
+                    if config.returnState { state.dhLast = dO[1]; state.dcLast = dO[2] }
+                    backward(tape: tape, dOut: dO[0], dX: needInput[0] ? d[0] : nil, w: UnsafePointer(w[0].baseAddress!),
+                             u: UnsafePointer(w[1].baseAddress!), gW: g[0].baseAddress!, gU: g[1].baseAddress!,
+                             gb: config.useBias ? g[2].baseAddress! : nil, state: state)
+                }
             }
         }
-        return [dX]
+        return zip(inputs, zip(dIns, needInput)).map { x, d in d.1 ? Tensor(shape: x.shape, values: d.0) : nil }
     }
 
     func checkStreamable() throws {
         if config.goBackwards {
             throw LSTMError.unsupported("layer '\(config.name)' has go_backwards=true: it reads the sequence from its end, so it cannot be run one timestep at a time")
+        }
+        if hasInitialState {
+            throw LSTMError.unsupported("layer '\(config.name)' starts from an initial state given as an input: it cannot be run one timestep at a time")
         }
     }
 
@@ -356,7 +403,19 @@ extension LSTMLayer: Layer {
         step(x: inputs[0], w: UnsafePointer(w[0].baseAddress!), u: UnsafePointer(w[1].baseAddress!),
              b: config.useBias ? UnsafePointer(w[2].baseAddress!) : nil, h: h, c: c, scratch: scratch)
         outputs[0].update(from: h, count: units)
+        if config.returnState {
+            outputs[1].update(from: h, count: units)
+            outputs[2].update(from: c, count: units)
+        }
     }
+}
+
+/// The initial state a call started from and the gradients that flow through the state: of the
+/// returned h and c (return_state) in, of the initial h and c out. All nil for a plain call.
+struct LSTMStateGradients<T: Scalar> {
+    var h0: UnsafePointer<T>? = nil, c0: UnsafePointer<T>? = nil
+    var dhLast: UnsafePointer<T>? = nil, dcLast: UnsafePointer<T>? = nil
+    var dh0: UnsafeMutablePointer<T>? = nil, dc0: UnsafeMutablePointer<T>? = nil
 }
 
 /// What one LSTM forward keeps for backward (or, without history, its scratch memory).

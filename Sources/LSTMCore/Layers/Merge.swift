@@ -86,7 +86,7 @@ struct MergeLayer: Layer {
                             context: inout LayerContext) -> [Tensor<T>] {
         var out = Tensor<T>(zeros: inputs[0].shape)
         let count = out.values.count
-        withPointers(inputs) { ins in
+        withPointers(inputs.map(\.values)) { ins in
             out.values.withUnsafeMutableBufferPointer { combine(ins, $0.baseAddress!, count) }
         }
         return [out]
@@ -148,12 +148,3 @@ struct MergeLayer: Layer {
     }
 }
 
-/// Runs body with base pointers of every tensor's values (a fixed number of nested borrows
-/// would not do for a variable count of inputs).
-func withPointers<T: Scalar, R>(_ tensors: [Tensor<T>], _ body: ([UnsafePointer<T>]) -> R) -> R {
-    func nest(_ k: Int, _ acc: [UnsafePointer<T>]) -> R {
-        if k == tensors.count { return body(acc) }
-        return tensors[k].values.withUnsafeBufferPointer { nest(k + 1, acc + [$0.baseAddress!]) }
-    }
-    return nest(0, [])
-}

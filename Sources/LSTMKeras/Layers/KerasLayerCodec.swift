@@ -16,6 +16,11 @@ protocol KerasLayerCodec {
     static func keras3Groups(_ spec: Spec, weightCount: Int) -> [Keras3VarGroup]
     /// Where the legacy (Keras 2) layout puts the weights below the layer's name ("lstm_cell"), if anywhere.
     static func legacyCell(_ spec: Spec) -> String?
+    /// How a call's input tensors are written in Keras 3's inbound_nodes: positional arguments
+    /// and keywords (a recurrent layer's initial state is the `initial_state` keyword).
+    static func callArguments(_ inputs: [JSON]) -> (args: [JSON], kwargs: [(String, JSON)])
+    /// The `build_config` Keras writes for a layer first called on inputs of these shapes.
+    static func buildConfig(_ inputShapes: [JSON]) -> JSON
 }
 
 /// One `vars` group of a Keras 3 weights file: its path below the layer's key, how many of the
@@ -32,6 +37,15 @@ extension KerasLayerCodec {
     }
 
     static func legacyCell(_ spec: Spec) -> String? { nil }
+
+    static func buildConfig(_ inputShapes: [JSON]) -> JSON {
+        .object([("input_shape", inputShapes.count == 1 ? inputShapes[0] : .array(inputShapes))])
+    }
+
+    /// One tensor positional; several (a merge) as one list.
+    static func callArguments(_ inputs: [JSON]) -> (args: [JSON], kwargs: [(String, JSON)]) {
+        (inputs.count == 1 ? inputs : [.array(inputs)], [])
+    }
 
     // The same, for a spec known only as `any LayerSpec` (the registry's lookups).
     static func parseAny(_ r: inout KerasLayerReader) throws -> any LayerSpec { try parse(&r) }
@@ -55,7 +69,7 @@ extension KerasLayerCodec {
 /// The registry: every layer class the Keras readers and writers know.
 enum KerasLayers {
     static let codecs: [any KerasLayerCodec.Type] = [
-        LSTMCodec.self, DenseCodec.self, ConcatenateCodec.self,
+        LSTMCodec.self, GRUCodec.self, SimpleRNNCodec.self, DenseCodec.self, ConcatenateCodec.self,
         AddCodec.self, SubtractCodec.self, MultiplyCodec.self, AverageCodec.self, MaximumCodec.self, MinimumCodec.self,
     ]
 

@@ -1,0 +1,179 @@
+/// Keras's GRU, gate blocks z (update), r (reset), h (candidate), each `units` wide:
+///   z = σ(x·W_z + h·U_z + b), r = σ(x·W_r + h·U_r + b)
+///   reset_after (Keras 3's default): hh = act(x·W_h + b_in + r ⊙ (h·U_h + b_rec)), bias (2, 3u)
+///   otherwise:                        hh = act(x·W_h + (r ⊙ h)·U_h + b), bias (3u)
+///   h' = z ⊙ h + (1 − z) ⊙ hh
+public struct GRUSpec: LayerSpec, Equatable {
+    public var name: String
+    public var recurrent: RecurrentOptions
+    public var activation: Activation = .tanh
+    public var recurrentActivation: Activation = .sigmoid
+    public var useBias = true
+    public var resetAfter = true
+
+    public init(name: String = "gru", units: Int) {
+        self.name = name
+        self.recurrent = RecurrentOptions(units: units)
+    }
+
+    public var units: Int { recurrent.units }
+    public var kind: String { "GRU" }
+
+    public func build(inputs: [SampleShape]) throws -> any Layer {
+        try LayerChecks.size(units, "layer '\(name)': units")
+        let (timesteps, features) = try RecurrentRunner<GRUCell>.checkInputs(inputs, units: units, name: name, kind: kind)
+        guard activation != .softmax, recurrentActivation != .softmax else {
+            throw LSTMError.unsupported("layer '\(name)': softmax is not supported as a GRU activation")
+        }
+        _ = try checkedProduct([features, 3, units], "layer '\(name)': kernel")
+        _ = try checkedProduct([units, 3, units], "layer '\(name)': recurrent_kernel")
+        return RecurrentLayer(timesteps: timesteps, hasInitialState: inputs.count > 1,
+                              runner: RecurrentRunner(cell: GRUCell(config: self, features: features), options: recurrent,
+                                                      name: name, kind: kind))
+    }
+}
+
+struct GRUCell: RecurrentCell {
+    let config: GRUSpec
+    let features: Int
+    var units: Int { config.units }
+    var projectionWidth: Int { 3 * units }
+    /// z, r, hh, and (reset_after) h·U_h + b_rec, per row.
+    var tapeWidth: Int { (config.resetAfter ? 4 : 3) * units }
+
+    var weights: [WeightSpec] {
+        [WeightSpec("kernel", [features, 3 * units]), WeightSpec("recurrent_kernel", [units, 3 * units])]
+            + (config.useBias ? [WeightSpec("bias", config.resetAfter ? [2, 3 * units] : [3 * units])] : [])
+    }
+
+    func initialWeights<T: Scalar>(_ rng: inout SeededRandom) -> [[T]] {
+        var w: [[T]] = [Initializers.glorotUniform(fanIn: features, fanOut: 3 * units, rng: &rng),
+                        Initializers.orthogonal(rows: units, cols: 3 * units, rng: &rng)]
+        if config.useBias { w.append([T](repeating: 0, count: (config.resetAfter ? 6 : 3) * units)) }
+        return w
+    }
+
+    func inputBias<T: Scalar>(_ w: [UnsafeMutableBufferPointer<T>]) -> UnsafePointer<T>? {
+        config.useBias ? UnsafePointer(w[2].baseAddress!) : nil
+    }
+
+    /// Per row: hPrev·U for the blocks it multiplies, then (without reset_after) r ⊙ hPrev and
+    /// its product with U_h.
+    var workWidth: Int { config.resetAfter ? 3 * units : 4 * units }
+
+    func step<T: Scalar>(rows: Int, xw: UnsafePointer<T>, hPrev: UnsafePointer<T>, h: UnsafeMutablePointer<T>,
+                         tape: UnsafeMutablePointer<T>, work: UnsafeMutablePointer<T>, weights w: [UnsafeMutableBufferPointer<T>]) {
+        let u = units, g3 = 3 * u, tw = tapeWidth
+        let uMat = UnsafePointer(w[1].baseAddress!)
+        let ra = config.recurrentActivation, act = config.activation
+        // rec = hPrev · U (all three blocks with reset_after, z and r only otherwise) [+ b_rec].
+        let recWidth = config.resetAfter ? g3 : 2 * u
+        let rec = work
+        let recBias: UnsafePointer<T>? = config.useBias && config.resetAfter ? UnsafePointer(w[2].baseAddress! + g3) : nil
+        setRows(rows, recWidth, recBias, rec)
+        gemmNN(rows, recWidth, u, hPrev, u, uMat, g3, rec, recWidth)
+        for r in 0..<rows {
+            let x = xw + r * g3, rc = rec + r * recWidth, t = tape + r * tw
+            for j in 0..<(2 * u) { t[j] = x[j] + rc[j] }
+            ra.apply(t, 2 * u)  // z, r
+        }
+        if config.resetAfter {
+            for r in 0..<rows {
+                let x = xw + r * g3, rc = rec + r * recWidth, t = tape + r * tw
+                for j in 0..<u {
+                    t[3 * u + j] = rc[2 * u + j]
+                    t[2 * u + j] = x[2 * u + j] + t[u + j] * rc[2 * u + j]
+                }
+            }
+        } else {
+            // (r ⊙ hPrev) · U_h for every row in one product.
+            let rh = work + rows * recWidth, cand = rh + rows * u
+            for r in 0..<rows {
+                for j in 0..<u { rh[r * u + j] = tape[r * tw + u + j] * hPrev[r * u + j] }
+            }
+            cand.initialize(repeating: 0, count: rows * u)
+            gemmNN(rows, u, u, UnsafePointer(rh), u, uMat + 2 * u, g3, cand, u)
+            for r in 0..<rows {
+                for j in 0..<u { tape[r * tw + 2 * u + j] = xw[r * g3 + 2 * u + j] + cand[r * u + j] }
+            }
+        }
+        for r in 0..<rows {
+            let t = tape + r * tw, hp = hPrev + r * u, hr = h + r * u
+            act.apply(t + 2 * u, u)  // hh
+            for j in 0..<u { hr[j] = t[j] * hp[j] + (1 - t[j]) * t[2 * u + j] }
+        }
+    }
+
+    func transposes<T: Scalar>(_ w: [UnsafeMutableBufferPointer<T>]) -> RecurrentTransposes<T> {
+        let u = units
+        // Uᵀ (3u × u) in full: with reset_after every block multiplies dRec; otherwise the z, r
+        // blocks do and U_hᵀ takes d(candidate) back to r ⊙ h.
+        return RecurrentTransposes([RecurrentTransposes.block(UnsafePointer(w[1].baseAddress!), rows: u, cols: 3 * u, ld: 3 * u, c0: 0)])
+    }
+
+    func stepBackward<T: Scalar>(rows: Int, hPrev: UnsafePointer<T>, h: UnsafePointer<T>, tape: UnsafePointer<T>,
+                                 dh: UnsafePointer<T>, dxw: UnsafeMutablePointer<T>, dhPrev: UnsafeMutablePointer<T>,
+                                 weights w: [UnsafeMutableBufferPointer<T>], gradients g: [UnsafeMutableBufferPointer<T>],
+                                 transposed: RecurrentTransposes<T>) {
+        let u = units, g3 = 3 * u, tw = tapeWidth
+        let ra = config.recurrentActivation, act = config.activation
+        let uT = UnsafePointer(transposed.blocks[0].baseAddress!)  // (3u × u)
+        // dRec: the gradient of hPrev·U (+ b_rec) per block, rows × 3u.
+        let dRec = UnsafeMutablePointer<T>.allocate(capacity: rows * g3)
+        defer { dRec.deallocate() }
+        dRec.initialize(repeating: 0, count: rows * g3)
+        for r in 0..<rows {
+            let t = tape + r * tw, hp = hPrev + r * u, d = dh + r * u, dx = dxw + r * g3, dr = dRec + r * g3
+            for j in 0..<u {
+                let z = t[j], rg = t[u + j], hh = t[2 * u + j]
+                let dz = d[j] * (hp[j] - hh) * ra.derivative(fromOutput: z)
+                let da = d[j] * (1 - z) * act.derivative(fromOutput: hh)
+                dx[j] = dz
+                dx[2 * u + j] = da
+                dr[j] = dz
+                if config.resetAfter {
+                    let recH = t[3 * u + j]
+                    let dR = da * recH * ra.derivative(fromOutput: rg)
+                    dx[u + j] = dR
+                    dr[u + j] = dR
+                    dr[2 * u + j] = da * rg
+                }
+                dhPrev[r * u + j] = d[j] * z
+            }
+        }
+        if !config.resetAfter {
+            // d(r ⊙ hPrev) = da · U_hᵀ; gradient of U_h from (r ⊙ hPrev)ᵀ · da.
+            let rh = UnsafeMutablePointer<T>.allocate(capacity: rows * u)
+            let dRH = UnsafeMutablePointer<T>.allocate(capacity: rows * u)
+            defer { rh.deallocate(); dRH.deallocate() }
+            dRH.initialize(repeating: 0, count: rows * u)
+            for r in 0..<rows {
+                for j in 0..<u { rh[r * u + j] = tape[r * tw + u + j] * hPrev[r * u + j] }
+            }
+            gemmNN(rows, u, u, UnsafePointer(dxw + 2 * u), g3, uT + 2 * u * u, u, dRH, u)
+            gemmTN(u, u, rows, UnsafePointer(rh), u, UnsafePointer(dxw + 2 * u), g3, g[1].baseAddress! + 2 * u, g3)
+            for r in 0..<rows {
+                let t = tape + r * tw
+                for j in 0..<u {
+                    let k = r * u + j
+                    let dR = dRH[k] * hPrev[k] * ra.derivative(fromOutput: t[u + j])
+                    dxw[r * g3 + u + j] = dR
+                    dRec[r * g3 + u + j] = dR
+                    dhPrev[k] += dRH[k] * t[u + j]
+                }
+            }
+        }
+        // Recurrent kernel (the blocks multiplied by hPrev) and recurrent bias gradients, and
+        // hPrev's share through them.
+        let recWidth = config.resetAfter ? g3 : 2 * u
+        gemmTN(u, recWidth, rows, hPrev, u, UnsafePointer(dRec), g3, g[1].baseAddress!, g3)
+        if config.useBias && config.resetAfter {
+            addColumnSums(rows, g3, UnsafePointer(dRec), g3, g[2].baseAddress! + g3)
+        }
+        gemmNN(rows, u, recWidth, UnsafePointer(dRec), g3, uT, u, dhPrev, u)
+    }
+
+    func addInputBiasGradient<T: Scalar>(rows: Int, dxw: UnsafePointer<T>, _ g: [UnsafeMutableBufferPointer<T>]) {
+        if config.useBias { addColumnSums(rows, 3 * units, dxw, 3 * units, g[2].baseAddress!) }
+    }
+}

@@ -1,0 +1,308 @@
+/// What the recurrent layers share besides their cell: the sequence in and out (processing
+/// order, return_sequences, return_state, go_backwards), an initial state passed as extra inputs,
+/// and backpropagation through time. A cell (`RecurrentCell`: GRU, SimpleRNN) only says how
+/// one step maps the input projection and the previous state to the next state, and back.
+/// (LSTM keeps its own fused, threaded implementation in LSTM.swift.)
+
+/// The options Keras's recurrent layers have in common.
+public struct RecurrentOptions: Equatable, Sendable {
+    public var units: Int
+    public var returnSequences = false
+    public var returnState = false
+    public var goBackwards = false
+
+    public init(units: Int) { self.units = units }
+}
+
+/// One step of a single-state recurrent cell, for `rows` rows at a time. Weight arrays are the
+/// layer's, in Keras's order: kernel (features × projectionWidth), recurrent kernel, bias.
+protocol RecurrentCell: Sendable {
+    associatedtype Spec: LayerSpec
+    var config: Spec { get }
+    var units: Int { get }
+    /// The layer's weight arrays, in Keras's order, and their initial values.
+    var weights: [WeightSpec] { get }
+    func initialWeights<T: Scalar>(_ rng: inout SeededRandom) -> [[T]]
+    var features: Int { get }
+    /// Width of the input projection x·W (+ input bias), computed for every step at once.
+    var projectionWidth: Int { get }
+    /// Values per row the cell keeps from each step for backward.
+    var tapeWidth: Int { get }
+
+    /// The input bias added to x·W, if any.
+    func inputBias<T: Scalar>(_ w: [UnsafeMutableBufferPointer<T>]) -> UnsafePointer<T>?
+    /// Scratch values per row that `step` needs.
+    var workWidth: Int { get }
+    /// h = cell(xw, hPrev); the tape receives tapeWidth values per row; `work` holds
+    /// rows × workWidth values of scratch.
+    func step<T: Scalar>(rows: Int, xw: UnsafePointer<T>, hPrev: UnsafePointer<T>, h: UnsafeMutablePointer<T>,
+                         tape: UnsafeMutablePointer<T>, work: UnsafeMutablePointer<T>, weights w: [UnsafeMutableBufferPointer<T>])
+    /// From dh (the loss's gradient with respect to h): dxw (rows × projectionWidth, overwritten),
+    /// dhPrev (overwritten), and the recurrent weights' gradients (added).
+    func stepBackward<T: Scalar>(rows: Int, hPrev: UnsafePointer<T>, h: UnsafePointer<T>, tape: UnsafePointer<T>,
+                                 dh: UnsafePointer<T>, dxw: UnsafeMutablePointer<T>, dhPrev: UnsafeMutablePointer<T>,
+                                 weights w: [UnsafeMutableBufferPointer<T>], gradients g: [UnsafeMutableBufferPointer<T>],
+                                 transposed: RecurrentTransposes<T>)
+    /// The recurrent kernel's transposed blocks that stepBackward needs, made once per backward.
+    func transposes<T: Scalar>(_ w: [UnsafeMutableBufferPointer<T>]) -> RecurrentTransposes<T>
+    /// Adds the gradient of the input bias from dxw over `rows` rows.
+    func addInputBiasGradient<T: Scalar>(rows: Int, dxw: UnsafePointer<T>, _ g: [UnsafeMutableBufferPointer<T>])
+}
+
+/// Transposed weight blocks kept for one backward pass.
+final class RecurrentTransposes<T: Scalar> {
+    let blocks: [UnsafeMutableBufferPointer<T>]
+    init(_ blocks: [UnsafeMutableBufferPointer<T>]) { self.blocks = blocks }
+    deinit { for b in blocks { b.deallocate() } }
+
+    /// src [rows × cols] (row stride ld, starting at column c0) transposed into a new block.
+    static func block(_ src: UnsafePointer<T>, rows: Int, cols: Int, ld: Int, c0: Int) -> UnsafeMutableBufferPointer<T> {
+        let out = UnsafeMutableBufferPointer<T>.allocate(capacity: rows * cols)
+        for r in 0..<rows { for c in 0..<cols { out[c * rows + r] = src[r * ld + c0 + c] } }
+        return out
+    }
+}
+
+/// What a recurrent forward keeps for backward: the input in processing order, the states
+/// (step 0 is the initial state), the cell's tape and the input projection.
+final class RecurrentTape<T: Scalar> {
+    let batch: Int, steps: Int
+    let xT: [T]
+    var xw: [T]
+    var h: [T]
+    var tape: [T]
+    init(batch: Int, steps: Int, xT: [T], xw: [T], h: [T], tape: [T]) {
+        self.batch = batch
+        self.steps = steps
+        self.xT = xT
+        self.xw = xw
+        self.h = h
+        self.tape = tape
+    }
+}
+
+/// The sequence machinery around a cell.
+struct RecurrentRunner<Cell: RecurrentCell> {
+    let cell: Cell
+    let options: RecurrentOptions
+    let name: String
+    let kind: String
+
+    var units: Int { cell.units }
+
+    /// Checks the inputs a build sees: a sequence, then optionally the initial state.
+    static func checkInputs(_ inputs: [SampleShape], units: Int, name: String, kind: String) throws -> (timesteps: Int?, features: Int) {
+        guard let first = inputs.first, first.count == 2 else {
+            let shown = inputs.first.map { LayerChecks.describe($0) } ?? "nothing"
+            throw LSTMError.shapeMismatch("layer '\(name)' (\(kind)) needs 3-D input (batch, timesteps, features), but its input has shape \(shown)\(inputs.first?.count == 1 ? "; set return_sequences=true on the recurrent layer before it" : "")")
+        }
+        guard let features = first[1] else {
+            throw LSTMError.shapeMismatch("layer '\(name)' (\(kind)): the last axis of its input \(LayerChecks.describe(first)) must have a known size")
+        }
+        guard inputs.count == 1 || inputs.count == 2 else {
+            throw LSTMError.shapeMismatch("layer '\(name)' (\(kind)) takes a sequence and at most one initial state, got \(inputs.count) inputs")
+        }
+        if inputs.count == 2, inputs[1] != [units] {
+            throw LSTMError.shapeMismatch("layer '\(name)' (\(kind)): its initial state has shape \(LayerChecks.describe(inputs[1])), expected (None, \(units))")
+        }
+        return (first[0], features)
+    }
+
+    func outputShapes(timesteps: Int?) -> [SampleShape] {
+        let out: SampleShape = options.returnSequences ? [timesteps, units] : [units]
+        return options.returnState ? [out, [units]] : [out]
+    }
+
+    func outputShapes(for inputs: [[Int]]) -> [[Int]] {
+        let b = inputs[0][0], n = inputs[0][1]
+        let out = options.returnSequences ? [b, n, units] : [b, units]
+        return options.returnState ? [out, [b, units]] : [out]
+    }
+
+    @inline(__always) func timestep(_ s: Int, of n: Int) -> Int { options.goBackwards ? n - 1 - s : s }
+
+    func forward<T: Scalar>(_ inputs: [Tensor<T>], weights w: [UnsafeMutableBufferPointer<T>],
+                            context: inout LayerContext) -> [Tensor<T>] {
+        let x = inputs[0]
+        let rows = x.shape[0], n = x.shape[1], f = cell.features, u = units, pw = cell.projectionWidth
+        var xT = [T](repeating: 0, count: n * rows * f)
+        var xw = [T](repeating: 0, count: n * rows * pw)
+        var h = [T](repeating: 0, count: (n + 1) * rows * u)
+        var tape = [T](repeating: 0, count: n * rows * cell.tapeWidth)
+        if inputs.count > 1 { h.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: inputs[1].values) } }
+        x.values.withUnsafeBufferPointer { xv in
+            xT.withUnsafeMutableBufferPointer { xt in
+                for s in 0..<n {
+                    let t = timestep(s, of: n)
+                    for r in 0..<rows { (xt.baseAddress! + (s * rows + r) * f).update(from: xv.baseAddress! + (r * n + t) * f, count: f) }
+                }
+                xw.withUnsafeMutableBufferPointer { p in
+                    setRows(n * rows, pw, cell.inputBias(w), p.baseAddress!)
+                    gemmNN(n * rows, pw, f, xt.baseAddress!, f, UnsafePointer(w[0].baseAddress!), pw, p.baseAddress!, pw)
+                }
+            }
+        }
+        let work = UnsafeMutablePointer<T>.allocate(capacity: Swift.max(1, rows * cell.workWidth))
+        defer { work.deallocate() }
+        xw.withUnsafeBufferPointer { p in
+            h.withUnsafeMutableBufferPointer { hb in
+                tape.withUnsafeMutableBufferPointer { tb in
+                    for s in 0..<n {
+                        cell.step(rows: rows, xw: p.baseAddress! + s * rows * pw, hPrev: hb.baseAddress! + s * rows * u,
+                                  h: hb.baseAddress! + (s + 1) * rows * u, tape: tb.baseAddress! + s * rows * cell.tapeWidth,
+                                  work: work, weights: w)
+                    }
+                }
+            }
+        }
+        var out: Tensor<T>
+        if options.returnSequences {
+            out = Tensor(zeros: [rows, n, u])
+            for s in 0..<n {
+                for r in 0..<rows {
+                    for j in 0..<u { out.values[(r * n + s) * u + j] = h[((s + 1) * rows + r) * u + j] }
+                }
+            }
+        } else {
+            out = Tensor(shape: [rows, u], values: Array(h[(n * rows * u)...]))
+        }
+        var outputs = [out]
+        if options.returnState { outputs.append(Tensor(shape: [rows, u], values: Array(h[(n * rows * u)...]))) }
+        if context.training { context.tape = RecurrentTape(batch: rows, steps: n, xT: xT, xw: xw, h: h, tape: tape) }
+        return outputs
+    }
+
+    func backward<T: Scalar>(_ inputs: [Tensor<T>], outputGradients: [Tensor<T>], weights w: [UnsafeMutableBufferPointer<T>],
+                             gradients g: [UnsafeMutableBufferPointer<T>], tape anyTape: AnyObject?,
+                             needInput: [Bool]) -> [Tensor<T>?] {
+        guard let tp = anyTape as? RecurrentTape<T> else { return needInput.map { _ in nil } }
+        let rows = tp.batch, n = tp.steps, f = cell.features, u = units, pw = cell.projectionWidth, tw = cell.tapeWidth
+        var dh = options.returnState ? outputGradients[1].values : [T](repeating: 0, count: rows * u)
+        var dhPrev = [T](repeating: 0, count: rows * u)
+        var dxw = [T](repeating: 0, count: n * rows * pw)
+        let dOut = outputGradients[0].values
+        let transposed = cell.transposes(w)
+        for s in stride(from: n - 1, through: 0, by: -1) {
+            if options.returnSequences {
+                for r in 0..<rows { for j in 0..<u { dh[r * u + j] += dOut[(r * n + s) * u + j] } }
+            } else if s == n - 1 {
+                for k in 0..<(rows * u) { dh[k] += dOut[k] }
+            }
+            tp.h.withUnsafeBufferPointer { hb in
+                tp.tape.withUnsafeBufferPointer { tb in
+                    dxw.withUnsafeMutableBufferPointer { dx in
+                        dhPrev.withUnsafeMutableBufferPointer { dp in
+                            cell.stepBackward(rows: rows, hPrev: hb.baseAddress! + s * rows * u, h: hb.baseAddress! + (s + 1) * rows * u,
+                                              tape: tb.baseAddress! + s * rows * tw, dh: dh, dxw: dx.baseAddress! + s * rows * pw,
+                                              dhPrev: dp.baseAddress!, weights: w, gradients: g, transposed: transposed)
+                        }
+                    }
+                }
+            }
+            swap(&dh, &dhPrev)
+        }
+        // dh now holds the gradient of the initial state.
+        var dX: Tensor<T>? = nil
+        tp.xT.withUnsafeBufferPointer { xt in
+            dxw.withUnsafeBufferPointer { dx in
+                gemmTN(f, pw, n * rows, xt.baseAddress!, f, dx.baseAddress!, pw, g[0].baseAddress!, pw)
+                cell.addInputBiasGradient(rows: n * rows, dxw: dx.baseAddress!, g)
+                guard needInput[0] else { return }
+                let wT = RecurrentTransposes<T>.block(UnsafePointer(w[0].baseAddress!), rows: f, cols: pw, ld: pw, c0: 0)
+                defer { wT.deallocate() }
+                var dxT = [T](repeating: 0, count: n * rows * f)
+                dxT.withUnsafeMutableBufferPointer { d in
+                    gemmNN(n * rows, f, pw, dx.baseAddress!, pw, UnsafePointer(wT.baseAddress!), f, d.baseAddress!, f)
+                }
+                var out = Tensor<T>(zeros: [rows, n, f])
+                for s in 0..<n {
+                    let t = timestep(s, of: n)
+                    for r in 0..<rows { for k in 0..<f { out.values[(r * n + t) * f + k] = dxT[(s * rows + r) * f + k] } }
+                }
+                dX = out
+            }
+        }
+        var result: [Tensor<T>?] = [dX]
+        if inputs.count > 1 { result.append(needInput[1] ? Tensor(shape: [rows, u], values: dh) : nil) }
+        return result
+    }
+
+    // MARK: Streaming
+
+    func checkStreamable() throws {
+        if options.goBackwards {
+            throw LSTMError.unsupported("layer '\(name)' has go_backwards=true: it reads the sequence from its end, so it cannot be run one timestep at a time")
+        }
+    }
+
+    /// scratch: the projection, the cell's tape, its work.
+    var stepScratchSize: Int { cell.projectionWidth + cell.tapeWidth + cell.workWidth }
+
+    func step<T: Scalar>(_ inputs: [UnsafePointer<T>], outputs: [UnsafeMutablePointer<T>],
+                         weights w: [UnsafeMutableBufferPointer<T>], state h: UnsafeMutablePointer<T>,
+                         scratch: UnsafeMutablePointer<T>) {
+        let pw = cell.projectionWidth, u = units
+        setRows(1, pw, cell.inputBias(w), scratch)
+        gemmNN(1, pw, cell.features, inputs[0], cell.features, UnsafePointer(w[0].baseAddress!), pw, scratch, pw)
+        // The new state goes to the output first: step reads hPrev while it writes h.
+        cell.step(rows: 1, xw: scratch, hPrev: h, h: outputs[0], tape: scratch + pw,
+                  work: scratch + pw + cell.tapeWidth, weights: w)
+        h.update(from: outputs[0], count: u)
+        if outputs.count > 1 { outputs[1].update(from: h, count: u) }
+    }
+}
+
+/// A recurrent layer built from a cell: everything but the cell's step is the runner's.
+struct RecurrentLayer<Cell: RecurrentCell>: Layer {
+    let timesteps: Int?
+    let hasInitialState: Bool
+    let runner: RecurrentRunner<Cell>
+
+    var features: Int { runner.cell.features }
+    var units: Int { runner.units }
+    var spec: any LayerSpec { runner.cell.config }
+    var inputShapes: [SampleShape] { [[timesteps, features]] + (hasInitialState ? [[units]] : []) }
+    var outputShapes: [SampleShape] { runner.outputShapes(timesteps: timesteps) }
+    var weights: [WeightSpec] { runner.cell.weights }
+    func initialWeights<T: Scalar>(_ rng: inout SeededRandom) -> [[T]] { runner.cell.initialWeights(&rng) }
+    func outputShapes(for inputs: [[Int]]) -> [[Int]] { runner.outputShapes(for: inputs) }
+
+    @_specialize(where T == Float, Cell == GRUCell)
+    @_specialize(where T == Double, Cell == GRUCell)
+    @_specialize(where T == Float, Cell == SimpleRNNCell)
+    @_specialize(where T == Double, Cell == SimpleRNNCell)
+    func forward<T: Scalar>(_ inputs: [Tensor<T>], weights: [UnsafeMutableBufferPointer<T>],
+                            context: inout LayerContext) -> [Tensor<T>] {
+        runner.forward(inputs, weights: weights, context: &context)
+    }
+
+    @_specialize(where T == Float, Cell == GRUCell)
+    @_specialize(where T == Double, Cell == GRUCell)
+    @_specialize(where T == Float, Cell == SimpleRNNCell)
+    @_specialize(where T == Double, Cell == SimpleRNNCell)
+    func backward<T: Scalar>(_ inputs: [Tensor<T>], outputs: [Tensor<T>], outputGradients: [Tensor<T>],
+                             weights: [UnsafeMutableBufferPointer<T>], gradients: [UnsafeMutableBufferPointer<T>],
+                             tape: AnyObject?, needInput: [Bool]) -> [Tensor<T>?] {
+        runner.backward(inputs, outputGradients: outputGradients, weights: weights, gradients: gradients, tape: tape,
+                        needInput: needInput)
+    }
+
+    func checkStreamable() throws {
+        try runner.checkStreamable()
+        if hasInitialState {
+            throw LSTMError.unsupported("layer '\(runner.name)' starts from an initial state given as an input: it cannot be run one timestep at a time")
+        }
+    }
+
+    var streamStateSize: Int { units }
+    var stepScratchSize: Int { runner.stepScratchSize }
+    func resetStreamState<T: Scalar>(_ state: UnsafeMutablePointer<T>) { state.initialize(repeating: 0, count: units) }
+
+    @_specialize(where T == Float, Cell == GRUCell)
+    @_specialize(where T == Float, Cell == SimpleRNNCell)
+    func step<T: Scalar>(_ inputs: [UnsafePointer<T>], outputs: [UnsafeMutablePointer<T>],
+                         weights: [UnsafeMutableBufferPointer<T>], state: UnsafeMutablePointer<T>,
+                         scratch: UnsafeMutablePointer<T>) {
+        runner.step(inputs, outputs: outputs, weights: weights, state: state, scratch: scratch)
+    }
+}

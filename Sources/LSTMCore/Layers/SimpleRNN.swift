@@ -1,0 +1,80 @@
+/// Keras's SimpleRNN: h' = act(x·W + h·U + b).
+public struct SimpleRNNSpec: LayerSpec, Equatable {
+    public var name: String
+    public var recurrent: RecurrentOptions
+    public var activation: Activation = .tanh
+    public var useBias = true
+
+    public init(name: String = "simple_rnn", units: Int) {
+        self.name = name
+        self.recurrent = RecurrentOptions(units: units)
+    }
+
+    public var units: Int { recurrent.units }
+    public var kind: String { "SimpleRNN" }
+
+    public func build(inputs: [SampleShape]) throws -> any Layer {
+        try LayerChecks.size(units, "layer '\(name)': units")
+        let (timesteps, features) = try RecurrentRunner<SimpleRNNCell>.checkInputs(inputs, units: units, name: name, kind: kind)
+        guard activation != .softmax else {
+            throw LSTMError.unsupported("layer '\(name)': softmax is not supported as a SimpleRNN activation")
+        }
+        _ = try checkedProduct([features, units], "layer '\(name)': kernel")
+        return RecurrentLayer(timesteps: timesteps, hasInitialState: inputs.count > 1,
+                              runner: RecurrentRunner(cell: SimpleRNNCell(config: self, features: features),
+                                                      options: recurrent, name: name, kind: kind))
+    }
+}
+
+struct SimpleRNNCell: RecurrentCell {
+    let config: SimpleRNNSpec
+    let features: Int
+    var units: Int { config.units }
+    var projectionWidth: Int { units }
+    /// The output is all backward needs, and the runner keeps it: nothing more.
+    var tapeWidth: Int { 0 }
+    var workWidth: Int { 0 }
+
+    var weights: [WeightSpec] {
+        [WeightSpec("kernel", [features, units]), WeightSpec("recurrent_kernel", [units, units])]
+            + (config.useBias ? [WeightSpec("bias", [units])] : [])
+    }
+
+    func initialWeights<T: Scalar>(_ rng: inout SeededRandom) -> [[T]] {
+        var w: [[T]] = [Initializers.glorotUniform(fanIn: features, fanOut: units, rng: &rng),
+                        Initializers.orthogonal(rows: units, cols: units, rng: &rng)]
+        if config.useBias { w.append([T](repeating: 0, count: units)) }
+        return w
+    }
+
+    func inputBias<T: Scalar>(_ w: [UnsafeMutableBufferPointer<T>]) -> UnsafePointer<T>? {
+        config.useBias ? UnsafePointer(w[2].baseAddress!) : nil
+    }
+
+    func step<T: Scalar>(rows: Int, xw: UnsafePointer<T>, hPrev: UnsafePointer<T>, h: UnsafeMutablePointer<T>,
+                         tape: UnsafeMutablePointer<T>, work: UnsafeMutablePointer<T>, weights w: [UnsafeMutableBufferPointer<T>]) {
+        let u = units
+        h.update(from: xw, count: rows * u)
+        gemmNN(rows, u, u, hPrev, u, UnsafePointer(w[1].baseAddress!), u, h, u)
+        config.activation.apply(h, rows * u)
+    }
+
+    func transposes<T: Scalar>(_ w: [UnsafeMutableBufferPointer<T>]) -> RecurrentTransposes<T> {
+        RecurrentTransposes([RecurrentTransposes.block(UnsafePointer(w[1].baseAddress!), rows: units, cols: units, ld: units, c0: 0)])
+    }
+
+    func stepBackward<T: Scalar>(rows: Int, hPrev: UnsafePointer<T>, h: UnsafePointer<T>, tape: UnsafePointer<T>,
+                                 dh: UnsafePointer<T>, dxw: UnsafeMutablePointer<T>, dhPrev: UnsafeMutablePointer<T>,
+                                 weights w: [UnsafeMutableBufferPointer<T>], gradients g: [UnsafeMutableBufferPointer<T>],
+                                 transposed: RecurrentTransposes<T>) {
+        let u = units, act = config.activation
+        for k in 0..<(rows * u) { dxw[k] = dh[k] * act.derivative(fromOutput: h[k]) }
+        gemmTN(u, u, rows, hPrev, u, UnsafePointer(dxw), u, g[1].baseAddress!, u)
+        dhPrev.initialize(repeating: 0, count: rows * u)
+        gemmNN(rows, u, u, UnsafePointer(dxw), u, UnsafePointer(transposed.blocks[0].baseAddress!), u, dhPrev, u)
+    }
+
+    func addInputBiasGradient<T: Scalar>(rows: Int, dxw: UnsafePointer<T>, _ g: [UnsafeMutableBufferPointer<T>]) {
+        if config.useBias { addColumnSums(rows, units, dxw, units, g[2].baseAddress!) }
+    }
+}

@@ -1,0 +1,121 @@
+import LSTMCore
+
+/// What Keras's recurrent layers (LSTM, GRU, SimpleRNN) share in their configs and calls.
+enum KerasRecurrent {
+    /// The common options; refuses by name those that change the math and are not implemented.
+    static func parseOptions(_ r: inout KerasLayerReader) throws -> RecurrentOptions {
+        var o = RecurrentOptions(units: try r.positiveInt("units"))
+        o.returnSequences = try r.bool("return_sequences", default: false)
+        o.returnState = try r.bool("return_state", default: false)
+        o.goBackwards = try r.bool("go_backwards", default: false)
+        try r.requireDefault("stateful", .bool(false))
+        try r.requireDefault("time_major", .bool(false))
+        try r.requireZero("dropout")
+        try r.requireZero("recurrent_dropout")
+        for k in ["kernel_regularizer", "recurrent_regularizer", "bias_regularizer", "activity_regularizer",
+                  "kernel_constraint", "recurrent_constraint", "bias_constraint"] {
+            try r.requireDefault(k, .null)
+        }
+        try r.accept(["unroll", "zero_output_for_mask", "seed", "implementation", "kernel_initializer",
+                      "recurrent_initializer", "bias_initializer", "use_cudnn"])
+        return o
+    }
+
+    /// Keras 3's config, in Keras's key order; `cell` holds the cell's own options (activations,
+    /// use_bias, ...) and `after` what Keras writes after the dropouts (GRU's reset_after).
+    static func config(_ o: RecurrentOptions, cell: [(String, JSON)], after: [(String, JSON)] = []) -> [(String, JSON)] {
+        var config: [(String, JSON)] = [
+            ("return_sequences", .bool(o.returnSequences)), ("return_state", .bool(o.returnState)),
+            ("go_backwards", .bool(o.goBackwards)), ("stateful", .bool(false)), ("unroll", .bool(false)),
+            ("zero_output_for_mask", .bool(false)), ("units", .number(Double(o.units))),
+        ] + cell
+        for k in ["kernel_regularizer", "recurrent_regularizer", "bias_regularizer", "activity_regularizer",
+                  "kernel_constraint", "recurrent_constraint", "bias_constraint"] {
+            config.append((k, .null))
+        }
+        return config + [("dropout", .number(0)), ("recurrent_dropout", .number(0))] + after + [("seed", .null)]
+    }
+
+    static let initializers: [(String, JSON)] = [
+        ("kernel_initializer", KerasValues.glorotUniform), ("recurrent_initializer", KerasValues.orthogonal),
+        ("bias_initializer", KerasValues.zeros),
+    ]
+
+    /// Keras 3 names the shapes of a call with an initial state: the sequence's and the state's
+    /// (one shape, or a list for LSTM's [h, c]).
+    static func buildConfig(_ inputShapes: [JSON]) -> JSON {
+        guard inputShapes.count > 1 else { return .object([("input_shape", inputShapes[0])]) }
+        let state = inputShapes.count == 2 ? inputShapes[1] : .array(Array(inputShapes.dropFirst()))
+        return .object([("shapes_dict", .object([("sequences_shape", inputShapes[0]), ("initial_state_shape", state)]))])
+    }
+
+    /// A call's tensors as Keras 3 writes them: the sequence positional, the initial state as
+    /// the `initial_state` keyword.
+    static func callArguments(_ inputs: [JSON]) -> (args: [JSON], kwargs: [(String, JSON)]) {
+        guard inputs.count > 1 else { return (inputs, []) }
+        return ([inputs[0]], [("initial_state", .array(Array(inputs.dropFirst())))])
+    }
+}
+
+/// Keras's `GRU`: weights under `cell/vars` (gru_cell).
+enum GRUCodec: KerasLayerCodec {
+    static let className = "GRU"
+
+    static func parse(_ r: inout KerasLayerReader) throws -> GRUSpec {
+        let options = try KerasRecurrent.parseOptions(&r)
+        var s = GRUSpec(name: r.layer, units: options.units)
+        s.recurrent = options
+        s.activation = try r.activation("activation", default: .tanh)
+        s.recurrentActivation = try r.activation("recurrent_activation", default: .sigmoid)
+        s.useBias = try r.bool("use_bias", default: true)
+        // Keras 3 and tf-keras 2.x default to reset_after=True; Keras 2.2 and older wrote it when False.
+        s.resetAfter = try r.bool("reset_after", default: true)
+        return s
+    }
+
+    static func config(_ s: GRUSpec) throws -> [(String, JSON)] {
+        KerasRecurrent.config(s.recurrent, cell: [
+            ("activation", try KerasValues.activation(s.activation, layer: s.name)),
+            ("recurrent_activation", try KerasValues.activation(s.recurrentActivation, layer: s.name)),
+            ("use_bias", .bool(s.useBias)),
+        ] + KerasRecurrent.initializers, after: [("reset_after", .bool(s.resetAfter))])
+    }
+
+    static func keras3Groups(_ s: GRUSpec, weightCount: Int) -> [Keras3VarGroup] {
+        [Keras3VarGroup(path: "cell/vars", count: weightCount, nameAttribute: "gru_cell"),
+         Keras3VarGroup(path: "vars", count: 0, nameAttribute: s.name)]
+    }
+
+    static func legacyCell(_ s: GRUSpec) -> String? { "gru_cell" }
+    static func callArguments(_ inputs: [JSON]) -> (args: [JSON], kwargs: [(String, JSON)]) { KerasRecurrent.callArguments(inputs) }
+    static func buildConfig(_ inputShapes: [JSON]) -> JSON { KerasRecurrent.buildConfig(inputShapes) }
+}
+
+/// Keras's `SimpleRNN`: weights under `cell/vars` (simple_rnn_cell).
+enum SimpleRNNCodec: KerasLayerCodec {
+    static let className = "SimpleRNN"
+
+    static func parse(_ r: inout KerasLayerReader) throws -> SimpleRNNSpec {
+        let options = try KerasRecurrent.parseOptions(&r)
+        var s = SimpleRNNSpec(name: r.layer, units: options.units)
+        s.recurrent = options
+        s.activation = try r.activation("activation", default: .tanh)
+        s.useBias = try r.bool("use_bias", default: true)
+        return s
+    }
+
+    static func config(_ s: SimpleRNNSpec) throws -> [(String, JSON)] {
+        KerasRecurrent.config(s.recurrent, cell: [
+            ("activation", try KerasValues.activation(s.activation, layer: s.name)), ("use_bias", .bool(s.useBias)),
+        ] + KerasRecurrent.initializers)
+    }
+
+    static func keras3Groups(_ s: SimpleRNNSpec, weightCount: Int) -> [Keras3VarGroup] {
+        [Keras3VarGroup(path: "cell/vars", count: weightCount, nameAttribute: "simple_rnn_cell"),
+         Keras3VarGroup(path: "vars", count: 0, nameAttribute: s.name)]
+    }
+
+    static func legacyCell(_ s: SimpleRNNSpec) -> String? { "simple_rnn_cell" }
+    static func callArguments(_ inputs: [JSON]) -> (args: [JSON], kwargs: [(String, JSON)]) { KerasRecurrent.callArguments(inputs) }
+    static func buildConfig(_ inputShapes: [JSON]) -> JSON { KerasRecurrent.buildConfig(inputShapes) }
+}
