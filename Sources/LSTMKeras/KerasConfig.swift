@@ -119,7 +119,8 @@ public enum KerasConfig {
         throws -> (spec: any LayerSpec, inputShape: SampleShape?) {
         var r = KerasLayerReader(config: e.config, layer: e.name, cls: e.cls, flavor: flavor)
         let shape = readsInputShape ? try r.batchShape(required: false) : nil
-        try r.accept(["name", "dtype"])
+        // tf-keras repeats an input shape on layers inside a graph, where the graph decides it.
+        try r.accept(["name", "dtype", "batch_input_shape", "batch_shape", "input_shape"])
         try r.requireDefault("trainable", .bool(true))
         let spec = try KerasLayers.codec(className: e.cls, layer: e.name).parseAny(&r)
         try r.rejectUnknown()
@@ -233,7 +234,7 @@ public enum KerasConfig {
     static func layerEntryJSON(_ spec: any LayerSpec, inputShapes: [SampleShape]) throws -> [(String, JSON)] {
         let codec = try KerasLayers.codec(for: spec)
         let config: [(String, JSON)] = [("name", .string(spec.name)), ("trainable", .bool(true)),
-                                        ("dtype", KerasValues.float32Policy)] + (try codec.configAny(spec))
+                                        ("dtype", KerasValues.float32Policy)] + (try codec.configAny(spec, inputShapes: inputShapes))
         return [("module", .string("keras.layers")), ("class_name", .string(codec.className)), ("config", .object(config)),
                 ("registered_name", .null), ("build_config", codec.buildConfig(inputShapes.map(KerasValues.batchShape)))]
     }

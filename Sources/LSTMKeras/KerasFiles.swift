@@ -470,11 +470,13 @@ public enum KerasFiles {
         }
         for (li, layer) in spec.layers.enumerated() {
             let lg = try g.createGroup(layer.name)
-            let cell = try KerasLayers.codec(for: layer).legacyCellAny(layer).map { "/" + $0 } ?? ""
+            let range = model.layerWeightRanges[li]
+            // The layer's own names of its weights: what follows "layer/" in the model's names.
+            let own = range.map { String(model.weightNames[$0].dropFirst(layer.name.count + 1)) }
+            let paths = try KerasLayers.codec(for: layer).legacyWeightPathsAny(layer, weights: own)
             var weightNames: [String] = []
-            for k in model.layerWeightRanges[li] {
-                let short = model.weightNames[k].split(separator: "/").last.map(String.init) ?? "w"
-                let path = "\(prefix)\(layer.name)\(cell)/\(short)"
+            for (k, relative) in zip(range, paths) {
+                let path = prefix + relative
                 weightNames.append(path)
                 var parent = lg
                 let parts = path.split(separator: "/").map(String.init)

@@ -6,7 +6,8 @@ and Keras's `predict` output for each model output, plus the weight names in Ker
 files/<flavor>_graph_two_inputs_two_outputs.*: the first model saved by Keras in each of its formats
   Keras 3:  .weights.h5, .keras, .h5 (legacy full model)
   tf-keras: .weights.h5, _legacy.h5 (the Keras 2 weights layout), .h5 (full model)
-files/keras3_graph_recurrent_layers.keras, keras2_graph_recurrent_layers.h5: GRU and SimpleRNN.
+files/keras3_graph_<model>.keras, keras2_graph_<model>.h5: GRU and SimpleRNN (recurrent_layers),
+  Embedding and Bidirectional (text_classifier).
 graphs/keras3_training.json: a fit of the first model (shuffle off, 2 epochs of batches 4 and
 2, Adam, MSE on both outputs): initial weights, data, every epoch's loss and the final weights.
 
@@ -91,7 +92,27 @@ def seq2seq():
     return keras.Model([enc, dec], [words, g_dec, r_dec, g_out], name="seq2seq")
 
 
+def text_classifier():
+    """Token ids -> Embedding -> two Bidirectional layers -> softmax: the classic text model."""
+    tokens = keras.Input(shape=(6,), name="tokens")
+    h = L.Embedding(12, 5)(tokens)
+    h = L.Bidirectional(L.LSTM(4, return_sequences=True))(h)
+    h = L.Bidirectional(L.GRU(3), merge_mode="sum")(h)
+    return keras.Model(tokens, L.Dense(2, activation="softmax")(h), name="text")
+
+
+def bidirectional_modes():
+    """Every other merge mode, None among them (two outputs of one layer)."""
+    x = keras.Input(shape=(5, 2), name="x")
+    h = L.Bidirectional(L.SimpleRNN(2, return_sequences=True), merge_mode="ave")(x)
+    h = L.Bidirectional(L.LSTM(2, return_sequences=True), merge_mode="mul")(h)
+    fw, bw = L.Bidirectional(L.GRU(2, reset_after=False), merge_mode=None)(h)
+    return keras.Model(x, L.Dense(1)(L.Concatenate()([fw, bw])), name="modes")
+
+
 MODELS = {"two_inputs_two_outputs": (two_inputs_two_outputs, 4),
+          "text_classifier": (text_classifier, 3),
+          "bidirectional_modes": (bidirectional_modes, 2),
           "shared_and_merges": (shared_and_merges, 3),
           "any_length": (any_length, 2),
           "recurrent_layers": (recurrent_layers, 3),
@@ -102,7 +123,10 @@ def sample(model, batch):
     xs = []
     for t in model.inputs:
         shape = [batch] + [d if d is not None else 7 for d in t.shape[1:]]
-        xs.append(rng.uniform(-1.5, 1.5, size=shape).astype(np.float32))
+        if "tokens" in t.name:
+            xs.append(rng.integers(0, 12, size=shape).astype(np.float32))
+        else:
+            xs.append(rng.uniform(-1.5, 1.5, size=shape).astype(np.float32))
     return xs
 
 
@@ -139,7 +163,7 @@ for name, (make, batch) in MODELS.items():
             model.save(base + ".keras")
         else:
             model.save_weights(base + "_legacy.h5")
-    elif name == "recurrent_layers":
+    elif name in ("recurrent_layers", "text_classifier"):
         # Each HDF5 file costs ~30 KB whatever it holds: one whole-model file per Keras.
         model.save(base + (".keras" if flavor == "keras3" else ".h5"))
     out = {

@@ -7,7 +7,8 @@ checks (max |Keras - liblstm| <= 1e-5 on the same input):
   - Keras 3: a model built from our JSON + load_weights of our legacy (Keras 2 layout) .h5 weights
   - tf-keras: the same architecture built in tf-keras + load_weights(.weights.h5) and of the legacy .h5
   - `lstm convert` of a tf-keras full-model .h5 (which Keras 3 itself refuses) to .keras, opened by Keras 3
-  - functional graphs (Tests/Fixtures/graphs: two inputs and outputs, a shared layer, every merge):
+  - functional graphs (Tests/Fixtures/graphs: two inputs and outputs, a shared layer, every merge,
+    GRU, SimpleRNN, encoder-decoder states, Embedding, Bidirectional):
     Keras 3's file converted by `lstm convert` to each format, opened by Keras 3 (load_model, and
     model_from_json + load_weights), and our .weights.h5 and legacy .h5 by tf-keras
 Prints a table and ends with "N passed, N failed".
@@ -124,7 +125,8 @@ def check_keras3(directory):
         record("Keras 3: `lstm convert` tf-keras .h5 -> .keras", error=str(e)[:200])
 
 
-GRAPHS = ["two_inputs_two_outputs", "shared_and_merges"]
+GRAPHS = ["two_inputs_two_outputs", "shared_and_merges", "seq2seq", "recurrent_layers", "text_classifier",
+          "bidirectional_modes"]
 
 
 def graph_fixture(name):

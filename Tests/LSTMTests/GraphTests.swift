@@ -32,7 +32,7 @@ final class GraphTests: XCTestCase {
         let dir = Self.fixtures.appendingPathComponent("graphs").path
         let files = try FileManager.default.contentsOfDirectory(atPath: dir)
             .filter { $0.hasSuffix(".json") && !$0.contains("training") }.sorted()
-        XCTAssertEqual(files.count, 10, "5 graphs x (Keras 3, tf-keras)")
+        XCTAssertEqual(files.count, 14, "7 graphs x (Keras 3, tf-keras)")
         return try files.map { file in
             let d = try Self.load(file)
             return Fixture(name: file, modelJSON: d["model_json"] as! String, weightNames: d["weight_names"] as! [String],
@@ -57,9 +57,9 @@ final class GraphTests: XCTestCase {
             let model = try Model<Float>(spec: config.spec, seed: 0)
             // Keras 3 names weights layer/cell/kernel, tf-keras layer/cell/kernel:0: the layer and
             // the weight's own name are what must agree, in Keras's order.
+            // (and inside a Bidirectional, which half): the cell's own level is left out.
             let kerasNames = f.weightNames.map { n -> String in
-                let parts = n.split(separator: "/").map(String.init)
-                return parts[0] + "/" + parts[parts.count - 1].split(separator: ":")[0]
+                n.split(separator: ":")[0].split(separator: "/").filter { !$0.hasSuffix("_cell") }.joined(separator: "/")
             }
             XCTAssertEqual(model.weightNames, kerasNames, f.name)
             try model.setWeights(f.weights)
@@ -117,10 +117,10 @@ final class GraphTests: XCTestCase {
             let model = try Model<Double>(spec: spec, seed: 3)
             var rng = TestRandom(11)
             try model.randomize(&rng)
-            // Two samples, shorter sequences where the length is open.
+            // Keras's first two samples (token ids stay ids).
             let xs = f.x.map { x -> Tensor<Double> in
                 let shape = [2] + x.shape.dropFirst()
-                return Tensor(shape: shape, values: rng.uniform(shape.reduce(1, *), -1.5, 1.5))
+                return Tensor(shape: shape, values: x.values.prefix(shape.reduce(1, *)).map(Double.init))
             }
             let outShapes = try model.outputShapes(forInputs: xs.map(\.shape))
             let ys = outShapes.map { Tensor<Double>(shape: $0, values: rng.uniform($0.reduce(1, *), -1, 1)) }
@@ -213,12 +213,16 @@ final class GraphTests: XCTestCase {
             }
         }
         // GRU (both bias layouts) and SimpleRNN, from each Keras's whole-model file.
+        // Embedding and Bidirectional likewise.
         for (flavor, suffix) in [("keras3", ".keras"), ("keras2", ".h5")] {
-            let f = try loadFixtures().first { $0.name == "\(flavor)_recurrent_layers.json" }!
-            let model = try KerasFiles.loadModel(Self.fixtures.appendingPathComponent("files/\(flavor)_graph_recurrent_layers\(suffix)").path)
-            assertClose(try run(model, f.x)[0].values, f.y[0].values, absolute: 1e-5, relative: 1e-5, "\(flavor) GRU/SimpleRNN file")
+            for graph in ["recurrent_layers", "text_classifier"] {
+                let f = try loadFixtures().first { $0.name == "\(flavor)_\(graph).json" }!
+                let model = try KerasFiles.loadModel(Self.fixtures.appendingPathComponent("files/\(flavor)_graph_\(graph)\(suffix)").path)
+                assertClose(try run(model, f.x)[0].values, f.y[0].values, absolute: 1e-5, relative: 1e-5, "\(flavor) \(graph) file")
+            }
         }
-        for name in ["keras3_shared_and_merges.json", "keras3_seq2seq.json", "keras3_recurrent_layers.json"] {
+        for name in ["keras3_shared_and_merges.json", "keras3_seq2seq.json", "keras3_recurrent_layers.json",
+                     "keras3_text_classifier.json", "keras3_bidirectional_modes.json"] {
             try roundTrip(try loadFixtures().first { $0.name == name }!)
         }
     }
@@ -276,6 +280,23 @@ final class GraphTests: XCTestCase {
             let full = try Array(x[..<(t * 2)]).withUnsafeBufferPointer { try model.run([TensorView(shape: [1, t, 2], data: $0)]) }
             assertClose(y, full[0].values, absolute: 1e-5, relative: 1e-5, "step \(t)")
         }
+    }
+
+    /// Token ids that are not whole numbers in range are refused with their position; the
+    /// streaming step refuses them too.
+    func testEmbeddingRefusesBadTokenIds() throws {
+        let f = try loadFixtures().first { $0.name == "keras3_text_classifier.json" }!
+        let model = try Model<Float>(spec: try KerasConfig.parseModel(f.modelJSON).spec, seed: 0)
+        for (bad, value) in [(3.5, "3.5"), (12, "12.0"), (-1, "-1.0")] {
+            var x = f.x[0]
+            x.values[7] = Float(bad)
+            XCTAssertThrowsError(try run(model, [x])) { e in
+                guard case .invalidArgument(let m) = e as! LSTMError else { return XCTFail("\(e)") }
+                XCTAssertTrue(m.contains("x[7] (sample 1, timestep 1) is \(value)") && m.contains("0 to 11"), m)
+            }
+        }
+        let free = try Model<Float>(spec: try KerasConfig.parseModel(f.modelJSON.replacingOccurrences(of: "[null, 6]", with: "[null, null]")).spec, seed: 0)
+        XCTAssertThrowsError(try free.makeState(), "Bidirectional does not stream")
     }
 
     /// Broken graphs fail with the thing that is wrong named.

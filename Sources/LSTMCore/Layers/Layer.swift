@@ -88,6 +88,9 @@ public protocol Layer: Sendable {
     var outputShapes: [SampleShape] { get }
     /// Its weight arrays, in Keras's order.
     var weights: [WeightSpec] { get }
+    /// For a layer that reads token ids (Embedding): how many ids there are. The model checks
+    /// that a model input read by such a layer holds whole numbers in 0..<limit.
+    var tokenIdLimit: Int? { get }
 
     /// Initial weights as Keras's initializers make them, drawn from `rng` in weight order.
     func initialWeights<T: Scalar>(_ rng: inout SeededRandom) -> [[T]]
@@ -126,6 +129,7 @@ public protocol Layer: Sendable {
 }
 
 extension Layer {
+    public var tokenIdLimit: Int? { nil }
     public var name: String { spec.name }
     public var kind: String { spec.kind }
     public var parameterCount: Int { weights.reduce(0) { $0 + $1.count } }

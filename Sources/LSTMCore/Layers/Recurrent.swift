@@ -10,9 +10,23 @@ public struct RecurrentOptions: Equatable, Sendable {
     public var returnSequences = false
     public var returnState = false
     public var goBackwards = false
+    /// Keras's zero_output_for_mask (Bidirectional sets it): what a masked step outputs. Kept
+    /// for the config; it only matters once masks are supported.
+    public var zeroOutputForMask = false
 
     public init(units: Int) { self.units = units }
 }
+
+/// The spec of a recurrent layer (LSTM, GRU, SimpleRNN): what wrappers such as Bidirectional
+/// need to know of it.
+public protocol RecurrentLayerSpec: LayerSpec {
+    var name: String { get set }
+    var recurrent: RecurrentOptions { get set }
+}
+
+extension LSTMSpec: RecurrentLayerSpec {}
+extension GRUSpec: RecurrentLayerSpec {}
+extension SimpleRNNSpec: RecurrentLayerSpec {}
 
 /// One step of a single-state recurrent cell, for `rows` rows at a time. Weight arrays are the
 /// layer's, in Keras's order: kernel (features × projectionWidth), recurrent kernel, bias.

@@ -61,7 +61,23 @@ extension Model {
             }
             try requireFinite(x.data, what, sampleShape: Array(x.shape.dropFirst()))
         }
+        try checkTokenIds(xs, names: names)
         return batch
+    }
+
+    /// Inputs read by a layer of token ids (Embedding) must hold whole numbers below its limit.
+    func checkTokenIds(_ xs: [TensorView<T>], names: String) throws {
+        for (ni, node) in spec.nodes.enumerated() {
+            guard let limit = nodeLayers[ni].tokenIdLimit else { continue }
+            for case .input(let i) in node.inputs {
+                let x = xs[i]
+                guard let bad = x.data.firstIndex(where: { !($0 >= 0 && $0 < T(limit) && $0 == $0.rounded(.towardZero)) }) else { continue }
+                let what = xs.count == 1 ? names : "\(names)[\(i)] ('\(spec.inputs[i].name)')"
+                let per = x.perSample, steps = x.shape.count > 1 ? x.shape[1] : 1
+                let position = per > 0 ? " (sample \(bad / per), timestep \(bad % per / Swift.max(1, per / steps)))" : ""
+                throw LSTMError.invalidArgument("\(what)[\(bad)]\(position) is \(x.data[bad]): layer '\(nodeLayers[ni].name)' (\(nodeLayers[ni].kind)) takes token ids, whole numbers from 0 to \(limit - 1)")
+            }
+        }
     }
 
     /// One tensor against a per-sample shape: rank, fixed dimensions, open ones within limits.

@@ -53,6 +53,7 @@ extension Model {
             throw LSTMError.shapeMismatch("y holds \(y.count) values, expected the output size for one step, \(stepOutputSize)")
         }
         try requireFinite(x, "x_t")
+        try checkTokenIds([TensorView(shape: [1, x.count], data: x)], names: "x_t")
         state.input.update(from: x.baseAddress!, count: x.count)
         for call in state.calls { call.run() }
         y.baseAddress!.update(from: state.output, count: y.count)

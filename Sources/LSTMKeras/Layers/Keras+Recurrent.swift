@@ -8,6 +8,7 @@ enum KerasRecurrent {
         o.returnSequences = try r.bool("return_sequences", default: false)
         o.returnState = try r.bool("return_state", default: false)
         o.goBackwards = try r.bool("go_backwards", default: false)
+        o.zeroOutputForMask = try r.bool("zero_output_for_mask", default: false)
         try r.requireDefault("stateful", .bool(false))
         try r.requireDefault("time_major", .bool(false))
         try r.requireZero("dropout")
@@ -16,24 +17,26 @@ enum KerasRecurrent {
                   "kernel_constraint", "recurrent_constraint", "bias_constraint"] {
             try r.requireDefault(k, .null)
         }
-        try r.accept(["unroll", "zero_output_for_mask", "seed", "implementation", "kernel_initializer",
+        try r.accept(["unroll", "seed", "implementation", "kernel_initializer",
                       "recurrent_initializer", "bias_initializer", "use_cudnn"])
         return o
     }
 
     /// Keras 3's config, in Keras's key order; `cell` holds the cell's own options (activations,
     /// use_bias, ...) and `after` what Keras writes after the dropouts (GRU's reset_after).
-    static func config(_ o: RecurrentOptions, cell: [(String, JSON)], after: [(String, JSON)] = []) -> [(String, JSON)] {
+    /// SimpleRNN writes no seed.
+    static func config(_ o: RecurrentOptions, cell: [(String, JSON)], after: [(String, JSON)] = [],
+                       seed: Bool = true) -> [(String, JSON)] {
         var config: [(String, JSON)] = [
             ("return_sequences", .bool(o.returnSequences)), ("return_state", .bool(o.returnState)),
             ("go_backwards", .bool(o.goBackwards)), ("stateful", .bool(false)), ("unroll", .bool(false)),
-            ("zero_output_for_mask", .bool(false)), ("units", .number(Double(o.units))),
+            ("zero_output_for_mask", .bool(o.zeroOutputForMask)), ("units", .number(Double(o.units))),
         ] + cell
         for k in ["kernel_regularizer", "recurrent_regularizer", "bias_regularizer", "activity_regularizer",
                   "kernel_constraint", "recurrent_constraint", "bias_constraint"] {
             config.append((k, .null))
         }
-        return config + [("dropout", .number(0)), ("recurrent_dropout", .number(0))] + after + [("seed", .null)]
+        return config + [("dropout", .number(0)), ("recurrent_dropout", .number(0))] + after + (seed ? [("seed", .null)] : [])
     }
 
     static let initializers: [(String, JSON)] = [
@@ -107,7 +110,7 @@ enum SimpleRNNCodec: KerasLayerCodec {
     static func config(_ s: SimpleRNNSpec) throws -> [(String, JSON)] {
         KerasRecurrent.config(s.recurrent, cell: [
             ("activation", try KerasValues.activation(s.activation, layer: s.name)), ("use_bias", .bool(s.useBias)),
-        ] + KerasRecurrent.initializers)
+        ] + KerasRecurrent.initializers, seed: false)
     }
 
     static func keras3Groups(_ s: SimpleRNNSpec, weightCount: Int) -> [Keras3VarGroup] {

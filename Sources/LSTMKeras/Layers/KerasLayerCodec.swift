@@ -12,10 +12,16 @@ protocol KerasLayerCodec {
     static func parse(_ r: inout KerasLayerReader) throws -> Spec
     /// The Keras 3 config members after `name`, `trainable` and `dtype`.
     static func config(_ spec: Spec) throws -> [(String, JSON)]
+    /// The same, for a layer first called on inputs of these shapes (a wrapper writes its inner
+    /// layers' build_config from them).
+    static func config(_ spec: Spec, inputShapes: [SampleShape]) throws -> [(String, JSON)]
     /// The groups below the layer's key in a Keras 3 weights file that hold its weights, in order.
     static func keras3Groups(_ spec: Spec, weightCount: Int) -> [Keras3VarGroup]
     /// Where the legacy (Keras 2) layout puts the weights below the layer's name ("lstm_cell"), if anywhere.
     static func legacyCell(_ spec: Spec) -> String?
+    /// The legacy layout's name of each weight ("lstm/lstm_cell/kernel"), from the layer's own
+    /// names of its weights ("kernel").
+    static func legacyWeightPaths(_ spec: Spec, weights: [String]) throws -> [String]
     /// How a call's input tensors are written in Keras 3's inbound_nodes: positional arguments
     /// and keywords (a recurrent layer's initial state is the `initial_state` keyword).
     static func callArguments(_ inputs: [JSON]) -> (args: [JSON], kwargs: [(String, JSON)])
@@ -38,6 +44,13 @@ extension KerasLayerCodec {
 
     static func legacyCell(_ spec: Spec) -> String? { nil }
 
+    static func config(_ spec: Spec, inputShapes: [SampleShape]) throws -> [(String, JSON)] { try config(spec) }
+
+    static func legacyWeightPaths(_ spec: Spec, weights: [String]) throws -> [String] {
+        let cell = legacyCell(spec).map { "/" + $0 } ?? ""
+        return weights.map { "\(spec.name)\(cell)/\($0)" }
+    }
+
     static func buildConfig(_ inputShapes: [JSON]) -> JSON {
         .object([("input_shape", inputShapes.count == 1 ? inputShapes[0] : .array(inputShapes))])
     }
@@ -50,13 +63,17 @@ extension KerasLayerCodec {
     // The same, for a spec known only as `any LayerSpec` (the registry's lookups).
     static func parseAny(_ r: inout KerasLayerReader) throws -> any LayerSpec { try parse(&r) }
 
-    static func configAny(_ spec: any LayerSpec) throws -> [(String, JSON)] { try config(try typed(spec)) }
+    static func configAny(_ spec: any LayerSpec, inputShapes: [SampleShape] = []) throws -> [(String, JSON)] {
+        try config(try typed(spec), inputShapes: inputShapes)
+    }
 
     static func keras3GroupsAny(_ spec: any LayerSpec, weightCount: Int) throws -> [Keras3VarGroup] {
         keras3Groups(try typed(spec), weightCount: weightCount)
     }
 
-    static func legacyCellAny(_ spec: any LayerSpec) throws -> String? { legacyCell(try typed(spec)) }
+    static func legacyWeightPathsAny(_ spec: any LayerSpec, weights: [String]) throws -> [String] {
+        try legacyWeightPaths(try typed(spec), weights: weights)
+    }
 
     private static func typed(_ spec: any LayerSpec) throws -> Spec {
         guard let s = spec as? Spec else {
@@ -69,7 +86,8 @@ extension KerasLayerCodec {
 /// The registry: every layer class the Keras readers and writers know.
 enum KerasLayers {
     static let codecs: [any KerasLayerCodec.Type] = [
-        LSTMCodec.self, GRUCodec.self, SimpleRNNCodec.self, DenseCodec.self, ConcatenateCodec.self,
+        LSTMCodec.self, GRUCodec.self, SimpleRNNCodec.self, BidirectionalCodec.self, EmbeddingCodec.self,
+        DenseCodec.self, ConcatenateCodec.self,
         AddCodec.self, SubtractCodec.self, MultiplyCodec.self, AverageCodec.self, MaximumCodec.self, MinimumCodec.self,
     ]
 

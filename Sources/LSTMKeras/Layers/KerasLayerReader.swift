@@ -38,10 +38,10 @@ struct KerasLayerReader {
         return nil
     }
 
-    mutating func positiveInt(_ key: String) throws -> Int {
+    mutating func positiveInt(_ key: String, limit: Int = 1 << 20) throws -> Int {
         guard let v = get(key) else { throw LSTMError.format("layer '\(layer)' (\(cls)): '\(key)' is missing") }
-        guard let d = v.numberValue, d == d.rounded(), d >= 1, d <= Double(1 << 20) else {
-            throw LSTMError.invalidArgument("layer '\(layer)' (\(cls)): '\(key)' must be a positive integer (at most \(1 << 20)), got \(v.serialized())")
+        guard let d = v.numberValue, d == d.rounded(), d >= 1, d <= Double(limit) else {
+            throw LSTMError.invalidArgument("layer '\(layer)' (\(cls)): '\(key)' must be a positive integer (at most \(limit)), got \(v.serialized())")
         }
         return Int(d)
     }

@@ -1,0 +1,191 @@
+/// Keras's Bidirectional wrapper: a forward and a backward recurrent layer over the same input,
+/// their outputs merged (concat, sum, mul, ave) or both returned (merge_mode None). With
+/// return_sequences the backward layer's output is flipped back into input order, as Keras does.
+/// Weights: the forward layer's, then the backward layer's.
+public struct BidirectionalSpec: LayerSpec {
+    public enum MergeMode: String, CaseIterable, Sendable {
+        case concat, sum, mul, ave
+    }
+
+    public var name: String
+    public var forward: any LayerSpec
+    public var backward: any LayerSpec
+    /// nil: Keras's merge_mode=None, the two outputs returned separately.
+    public var mergeMode: MergeMode?
+
+    public init(name: String, forward: any LayerSpec, backward: any LayerSpec, mergeMode: MergeMode? = .concat) {
+        self.name = name
+        self.forward = forward
+        self.backward = backward
+        self.mergeMode = mergeMode
+    }
+
+    public var kind: String { "Bidirectional" }
+
+    public func isSame(as other: any LayerSpec) -> Bool {
+        guard let o = other as? BidirectionalSpec else { return false }
+        return o.name == name && o.mergeMode == mergeMode && o.forward.isSame(as: forward) && o.backward.isSame(as: backward)
+    }
+
+    public func build(inputs: [SampleShape]) throws -> any Layer {
+        guard inputs.count == 1 else {
+            throw LSTMError.unsupported("layer '\(name)' (Bidirectional): an initial state for the wrapped layers is not supported yet")
+        }
+        let f = try forward.build(inputs: inputs), b = try backward.build(inputs: inputs)
+        guard f.outputShapes.count == 1, b.outputShapes.count == 1 else {
+            throw LSTMError.unsupported("layer '\(name)' (Bidirectional): return_state on the wrapped layers is not supported yet")
+        }
+        let fs = f.outputShapes[0], bs = b.outputShapes[0]
+        guard fs.count == bs.count, fs.dropLast() == bs.dropLast() else {
+            throw LSTMError.shapeMismatch("layer '\(name)' (Bidirectional): the forward layer returns \(LayerChecks.describe(fs)) and the backward layer \(LayerChecks.describe(bs)); both must return sequences or neither")
+        }
+        if mergeMode != .concat && mergeMode != nil && fs != bs {
+            throw LSTMError.shapeMismatch("layer '\(name)' (Bidirectional): merge_mode '\(mergeMode!.rawValue)' needs both layers to return the same shape, got \(LayerChecks.describe(fs)) and \(LayerChecks.describe(bs))")
+        }
+        guard let fr = forward as? any RecurrentLayerSpec, let br = backward as? any RecurrentLayerSpec else {
+            throw LSTMError.unsupported("layer '\(name)' (Bidirectional) wraps \(forward.kind) and \(backward.kind); it wraps LSTM, GRU and SimpleRNN")
+        }
+        guard fr.recurrent.goBackwards != br.recurrent.goBackwards else {
+            throw LSTMError.invalidArgument("layer '\(name)' (Bidirectional): its forward and backward layers both have go_backwards=\(fr.recurrent.goBackwards)")
+        }
+        return BidirectionalLayer(config: self, forward: f, backward: b)
+    }
+}
+
+/// What the two halves kept for backward, and their outputs (the backward one in input order).
+final class BidirectionalTape<T: Scalar> {
+    let forward: AnyObject?, backward: AnyObject?
+    let forwardOutput: Tensor<T>, backwardOutput: Tensor<T>
+    init(forward: AnyObject?, backward: AnyObject?, forwardOutput: Tensor<T>, backwardOutput: Tensor<T>) {
+        self.forward = forward
+        self.backward = backward
+        self.forwardOutput = forwardOutput
+        self.backwardOutput = backwardOutput
+    }
+}
+
+struct BidirectionalLayer: Layer {
+    let config: BidirectionalSpec
+    let forward: any Layer
+    let backward: any Layer
+
+    var spec: any LayerSpec { config }
+    var inputShapes: [SampleShape] { forward.inputShapes }
+    var returnsSequences: Bool { forward.outputShapes[0].count == 2 }
+
+    var outputShapes: [SampleShape] {
+        let f = forward.outputShapes[0], b = backward.outputShapes[0]
+        switch config.mergeMode {
+        case .concat?: return [f.dropLast() + [f.last!.map { $0 + (b.last! ?? 0) }]]
+        case nil: return [f, b]
+        default: return [f]
+        }
+    }
+
+    var weights: [WeightSpec] {
+        forward.weights.map { WeightSpec("\(forward.name)/\($0.name)", $0.shape) }
+            + backward.weights.map { WeightSpec("\(backward.name)/\($0.name)", $0.shape) }
+    }
+
+    func initialWeights<T: Scalar>(_ rng: inout SeededRandom) -> [[T]] {
+        forward.initialWeights(&rng) + backward.initialWeights(&rng)
+    }
+
+    func outputShapes(for inputs: [[Int]]) throws -> [[Int]] {
+        let f = try forward.outputShapes(for: inputs)[0], b = try backward.outputShapes(for: inputs)[0]
+        switch config.mergeMode {
+        case .concat?: return [f.dropLast() + [f.last! + b.last!]]
+        case nil: return [f, b]
+        default: return [f]
+        }
+    }
+
+    /// The backward half's output with its time axis reversed (into input order).
+    func flipped<T: Scalar>(_ t: Tensor<T>) -> Tensor<T> {
+        guard returnsSequences else { return t }
+        let b = t.shape[0], n = t.shape[1], u = t.shape[2]
+        var out = t
+        for r in 0..<b {
+            for s in 0..<n {
+                for j in 0..<u { out.values[(r * n + s) * u + j] = t.values[(r * n + (n - 1 - s)) * u + j] }
+            }
+        }
+        return out
+    }
+
+    var forwardWeightCount: Int { forward.weights.count }
+
+    func forward<T: Scalar>(_ inputs: [Tensor<T>], weights w: [UnsafeMutableBufferPointer<T>],
+                            context: inout LayerContext) -> [Tensor<T>] {
+        let old = context.tape as? BidirectionalTape<T>
+        var fc = LayerContext(training: context.training, tape: old?.forward)
+        var bc = LayerContext(training: context.training, tape: old?.backward)
+        let f = forward.forward(inputs, weights: Array(w[..<forwardWeightCount]), context: &fc)[0]
+        let b = flipped(backward.forward(inputs, weights: Array(w[forwardWeightCount...]), context: &bc)[0])
+        if context.training {
+            context.tape = BidirectionalTape(forward: fc.tape, backward: bc.tape, forwardOutput: f, backwardOutput: b)
+        }
+        switch config.mergeMode {
+        case nil:
+            return [f, b]
+        case .concat?:
+            let uf = f.shape.last!, ub = b.shape.last!, rows = f.values.count / uf
+            var out = Tensor<T>(zeros: f.shape.dropLast() + [uf + ub])
+            for r in 0..<rows {
+                for j in 0..<uf { out.values[r * (uf + ub) + j] = f.values[r * uf + j] }
+                for j in 0..<ub { out.values[r * (uf + ub) + uf + j] = b.values[r * ub + j] }
+            }
+            return [out]
+        case .sum?: return [Tensor(shape: f.shape, values: zip(f.values, b.values).map { $0 + $1 })]
+        case .mul?: return [Tensor(shape: f.shape, values: zip(f.values, b.values).map { $0 * $1 })]
+        case .ave?: return [Tensor(shape: f.shape, values: zip(f.values, b.values).map { ($0 + $1) / 2 })]
+        }
+    }
+
+    func backward<T: Scalar>(_ inputs: [Tensor<T>], outputs: [Tensor<T>], outputGradients: [Tensor<T>],
+                             weights w: [UnsafeMutableBufferPointer<T>], gradients g: [UnsafeMutableBufferPointer<T>],
+                             tape: AnyObject?, needInput: [Bool]) -> [Tensor<T>?] {
+        guard let tape = tape as? BidirectionalTape<T> else { return [nil] }
+        let f = tape.forwardOutput, b = tape.backwardOutput
+        let d = outputGradients
+        var df: Tensor<T>, db: Tensor<T>
+        switch config.mergeMode {
+        case nil:
+            df = d[0]; db = d[1]
+        case .concat?:
+            let uf = f.shape.last!, ub = b.shape.last!, rows = f.values.count / uf
+            df = Tensor(zeros: f.shape); db = Tensor(zeros: b.shape)
+            for r in 0..<rows {
+                for j in 0..<uf { df.values[r * uf + j] = d[0].values[r * (uf + ub) + j] }
+                for j in 0..<ub { db.values[r * ub + j] = d[0].values[r * (uf + ub) + uf + j] }
+            }
+        case .sum?:
+            df = d[0]; db = d[0]
+        case .mul?:
+            df = Tensor(shape: f.shape, values: zip(d[0].values, b.values).map { $0 * $1 })
+            db = Tensor(shape: b.shape, values: zip(d[0].values, f.values).map { $0 * $1 })
+        case .ave?:
+            df = Tensor(shape: f.shape, values: d[0].values.map { $0 / 2 }); db = df
+        }
+        let fw = Array(w[..<forwardWeightCount]), bw = Array(w[forwardWeightCount...])
+        let fg = Array(g[..<forwardWeightCount]), bg = Array(g[forwardWeightCount...])
+        let dxf = forward.backward(inputs, outputs: [f], outputGradients: [df], weights: fw, gradients: fg,
+                                   tape: tape.forward, needInput: needInput)[0]
+        let dxb = backward.backward(inputs, outputs: [flipped(b)], outputGradients: [flipped(db)], weights: bw, gradients: bg,
+                                    tape: tape.backward, needInput: needInput)[0]
+        guard var dx = dxf, let other = dxb else { return [nil] }
+        for k in dx.values.indices { dx.values[k] += other.values[k] }
+        return [dx]
+    }
+
+    func checkStreamable() throws {
+        throw LSTMError.unsupported("layer '\(config.name)' (Bidirectional) reads the sequence from its end too: it cannot be run one timestep at a time")
+    }
+
+    var streamStateSize: Int { 0 }
+    var stepScratchSize: Int { 0 }
+    func resetStreamState<T: Scalar>(_ state: UnsafeMutablePointer<T>) {}
+    func step<T: Scalar>(_ inputs: [UnsafePointer<T>], outputs: [UnsafeMutablePointer<T>],
+                         weights: [UnsafeMutableBufferPointer<T>], state: UnsafeMutablePointer<T>,
+                         scratch: UnsafeMutablePointer<T>) {}
+}

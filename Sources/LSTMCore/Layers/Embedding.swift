@@ -1,0 +1,92 @@
+/// Keras's Embedding: each token id (a whole number in 0..<inputDim, passed as a float) becomes
+/// its row of the `embeddings` matrix (inputDim × outputDim).
+public struct EmbeddingSpec: LayerSpec, Equatable {
+    public var name: String
+    public var inputDim: Int
+    public var outputDim: Int
+
+    public init(name: String = "embedding", inputDim: Int, outputDim: Int) {
+        self.name = name
+        self.inputDim = inputDim
+        self.outputDim = outputDim
+    }
+
+    public var kind: String { "Embedding" }
+
+    public func build(inputs: [SampleShape]) throws -> any Layer {
+        let input = try LayerChecks.single(inputs, self)
+        try LayerChecks.size(inputDim, "layer '\(name)': input_dim", limit: 1 << 24)
+        try LayerChecks.size(outputDim, "layer '\(name)': output_dim")
+        _ = try checkedProduct([inputDim, outputDim], "layer '\(name)': embeddings")
+        return EmbeddingLayer(config: self, input: input)
+    }
+}
+
+struct EmbeddingLayer: Layer {
+    let config: EmbeddingSpec
+    let input: SampleShape
+
+    var spec: any LayerSpec { config }
+    var inputShapes: [SampleShape] { [input] }
+    var outputShapes: [SampleShape] { [input + [config.outputDim]] }
+    var weights: [WeightSpec] { [WeightSpec("embeddings", [config.inputDim, config.outputDim])] }
+    var tokenIdLimit: Int? { config.inputDim }
+
+    /// Keras's RandomUniform(-0.05, 0.05).
+    func initialWeights<T: Scalar>(_ rng: inout SeededRandom) -> [[T]] {
+        [(0..<(config.inputDim * config.outputDim)).map { _ in T(rng.uniform() * 0.1 - 0.05) }]
+    }
+
+    func outputShapes(for inputs: [[Int]]) -> [[Int]] { [inputs[0] + [config.outputDim]] }
+
+    /// The row of an id, or nil for a value that is not one (the model refuses such inputs
+    /// before running; a layer in the middle of a graph gives zeros for them).
+    @inline(__always)
+    func row<T: Scalar>(_ id: T) -> Int? {
+        guard id.isFinite, id >= 0, id < T(config.inputDim), id == id.rounded(.towardZero) else { return nil }
+        return Int(id)
+    }
+
+    func forward<T: Scalar>(_ inputs: [Tensor<T>], weights w: [UnsafeMutableBufferPointer<T>],
+                            context: inout LayerContext) -> [Tensor<T>] {
+        let ids = inputs[0].values, d = config.outputDim, table = w[0]
+        var out = Tensor<T>(zeros: inputs[0].shape + [d])
+        out.values.withUnsafeMutableBufferPointer { o in
+            for (k, id) in ids.enumerated() {
+                guard let r = row(id) else { continue }
+                (o.baseAddress! + k * d).update(from: table.baseAddress! + r * d, count: d)
+            }
+        }
+        return [out]
+    }
+
+    /// Each id's row receives the gradient of its output; ids have none.
+    func backward<T: Scalar>(_ inputs: [Tensor<T>], outputs: [Tensor<T>], outputGradients: [Tensor<T>],
+                             weights: [UnsafeMutableBufferPointer<T>], gradients g: [UnsafeMutableBufferPointer<T>],
+                             tape: AnyObject?, needInput: [Bool]) -> [Tensor<T>?] {
+        let d = config.outputDim
+        outputGradients[0].values.withUnsafeBufferPointer { dO in
+            for (k, id) in inputs[0].values.enumerated() {
+                guard let r = row(id) else { continue }
+                for j in 0..<d { g[0][r * d + j] += dO[k * d + j] }
+            }
+        }
+        return [nil]
+    }
+
+    func checkStreamable() throws {}
+    var streamStateSize: Int { 0 }
+    var stepScratchSize: Int { 0 }
+    func resetStreamState<T: Scalar>(_ state: UnsafeMutablePointer<T>) {}
+
+    func step<T: Scalar>(_ inputs: [UnsafePointer<T>], outputs: [UnsafeMutablePointer<T>],
+                         weights w: [UnsafeMutableBufferPointer<T>], state: UnsafeMutablePointer<T>,
+                         scratch: UnsafeMutablePointer<T>) {
+        let d = config.outputDim
+        if let r = row(inputs[0][0]) {
+            outputs[0].update(from: w[0].baseAddress! + r * d, count: d)
+        } else {
+            outputs[0].update(repeating: 0, count: d)
+        }
+    }
+}
