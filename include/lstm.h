@@ -87,17 +87,22 @@ const char *lstm_last_error(void);
 /* Models                                                                                    */
 /* ---------------------------------------------------------------------------------------- */
 
-/* A Sequential model: its layers, weights and, once compiled, loss and optimizer state. */
+/* A model: a graph of layer calls (a chain for Sequential models), its weights and, once
+   compiled, loss and optimizer state. */
 typedef struct lstm_model lstm_model;
 
-/* Builds a model from Keras JSON: a Sequential config as in a .keras file's config.json or an
-   .h5 file's model_config (Keras 3 `batch_shape` or Keras 2 `batch_input_shape` inputs; a
-   null timestep count means any length). A config that carries a `compile_config` (as
-   Keras 3's config.json does) comes back compiled.
-   Layers: InputLayer, LSTM, Dense. Options that change the math but are not implemented
-   (dropout > 0, stateful, regularizers, constraints, ...) fail with LSTM_ERROR_UNSUPPORTED
-   naming the option and the layer; options that do not (name, trainable, dtype, initializer
-   configs) are accepted.
+/* Builds a model from Keras JSON: a Sequential or functional config as in a .keras file's
+   config.json or an .h5 file's model_config (Keras 3 and Keras 2 / tf-keras; Keras 3
+   `batch_shape` or Keras 2 `batch_input_shape` inputs; a null timestep count means any
+   length). A config that carries a `compile_config` (as Keras 3's config.json does) comes back
+   compiled.
+   Layers: InputLayer, LSTM, GRU, SimpleRNN (return_sequences, return_state, go_backwards,
+   initial_state from other tensors), Bidirectional, Embedding, Dense, Concatenate, Add,
+   Subtract, Multiply, Average, Maximum, Minimum; a layer called several times shares its
+   weights. Options that change the math but are not implemented (dropout > 0, stateful,
+   mask_zero, masks, regularizers, constraints, trainable=false, ...) fail with
+   LSTM_ERROR_UNSUPPORTED naming the option and the layer; options that do not (name, dtype,
+   initializer configs) are accepted.
    Weights are initialised as Keras does (glorot_uniform kernels, orthogonal recurrent kernels,
    zero biases with the forget gate's block at 1 when unit_forget_bias), from a generator seeded
    with `seed`: the same seed gives the same weights.
@@ -128,15 +133,17 @@ void        lstm_model_free(lstm_model *m);
    cannot express). */
 lstm_status lstm_model_to_json(const lstm_model *m, char *buf, size_t cap, size_t *len);
 
-/* The model's input shape per sample. *timesteps is 0 when the model accepts any length.
-   Either out-pointer may be NULL when not wanted. */
+/* The model's input shape per sample. *timesteps is 0 when the model accepts any length; an
+   input of token ids (an Embedding model) has one feature. For a model with several inputs,
+   the first's (see lstm_model_input_info). Either out-pointer may be NULL when not wanted. */
 lstm_status lstm_model_input_shape(const lstm_model *m, size_t *timesteps, size_t *features);
 
 /* Floats that one sample's output holds for an input of `timesteps` steps (timesteps 0 means
    the model's own fixed length). E.g. units for LSTM(units) -> ..., timesteps*units for a last
    layer that returns sequences.
-   Errors: ARGUMENT (NULL, timesteps 0 for a model of any length), SHAPE (timesteps differs from
-   the model's fixed length). */
+   Errors: ARGUMENT (NULL, timesteps 0 for a model of any length, a model with several inputs
+   or outputs: use lstm_model_output_shapes), SHAPE (timesteps differs from the model's fixed
+   length). */
 lstm_status lstm_model_output_size(const lstm_model *m, size_t timesteps, size_t *size);
 
 /* Loads weights: a .weights.h5 file (Keras 3 layout, also written by tf-keras), legacy .h5
@@ -199,8 +206,10 @@ lstm_status lstm_model_set_weights(lstm_model *m, const float *w, size_t len);
 /* Inference                                                                                 */
 /* ---------------------------------------------------------------------------------------- */
 
-/* Runs the model on `batch` sequences. x: batch * timesteps * features floats; y: batch *
-   output_size floats (see lstm_model_output_size); y_len must equal that count. Thread-safe:
+/* Runs a model of one input and one output on `batch` sequences (several inputs or outputs:
+   lstm_model_run). x: batch * timesteps * features floats; y: batch * output_size floats (see
+   lstm_model_output_size); y_len must equal that count. Token ids must be whole numbers in
+   the Embedding's range (else ARGUMENT naming the value and its position). Thread-safe:
    any number of threads may predict with one model at once. Allocates its own scratch
    memory, proportional to min(batch, 256) * timesteps * units.
    Errors: ARGUMENT (NULL, batch or timesteps 0), SHAPE (timesteps differs from the model's
@@ -216,20 +225,26 @@ lstm_status lstm_model_predict(const lstm_model *m, const float *x, size_t batch
 typedef struct lstm_state lstm_state;
 
 /* A zero state for `m`. The state refers to `m`: free the state before the model.
-   Errors: ARGUMENT (NULL), UNSUPPORTED (a go_backwards LSTM, which needs the whole sequence). */
+   Errors: ARGUMENT (NULL), UNSUPPORTED (a model of several inputs or outputs, a go_backwards
+   or Bidirectional layer, which need the whole sequence, or a recurrent layer started from an
+   initial state input). */
 lstm_status lstm_state_new(const lstm_model *m, lstm_state **out);
 /* Back to the zero state, as at the start of a sequence. */
 lstm_status lstm_state_reset(lstm_state *s);
 /* NULL is a no-op. */
 void        lstm_state_free(lstm_state *s);
 
-/* Feeds one timestep (x_t: `features` floats) and writes the model's output for it: the
-   output that lstm_model_predict over the sequence so far gives at its last step (for a last
-   layer that returns sequences, that step's row). y_len must equal lstm_model_output_size(m,
-   1). Allocates nothing. On error the state is unchanged.
+/* Feeds one timestep (x_t: `features` floats; one token id for an Embedding model) and writes
+   the model's output for it: the output that lstm_model_predict over the sequence so far gives
+   at its last step (for a last layer that returns sequences, that step's row). y_len must
+   equal lstm_step_output_size. Allocates nothing. On error the state is unchanged.
    Errors: ARGUMENT (NULL), SHAPE (y_len), STATE (s was made for another model), NUMERIC (NaN or
    Inf in x_t). */
 lstm_status lstm_step(const lstm_model *m, lstm_state *s, const float *x_t, float *y, size_t y_len);
+
+/* Floats lstm_step takes (*in) and writes (*out) per timestep; either may be NULL.
+   Errors: ARGUMENT (m NULL), UNSUPPORTED (the model cannot stream; see lstm_state_new). */
+lstm_status lstm_step_sizes(const lstm_model *m, size_t *in, size_t *out);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Training                                                                                  */
@@ -291,6 +306,84 @@ lstm_status lstm_model_fit(lstm_model *m, const float *x, const float *y, size_t
    Thread-safe. Errors: STATE (not compiled), ARGUMENT, SHAPE, NUMERIC. */
 lstm_status lstm_model_evaluate(const lstm_model *m, const float *x, const float *y, size_t n,
                                 size_t timesteps, double *loss);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Graph models: several inputs and outputs (functional Keras models)                        */
+/* ---------------------------------------------------------------------------------------- */
+
+/* Every model, graph or chain, also takes its data as tensors. Inputs and outputs are numbered
+   in Keras's order (model.inputs, model.outputs). Token ids are passed as floats. */
+#define LSTM_MAX_RANK 4
+
+typedef struct lstm_tensor {        /* an input (or a target): read only */
+    const float *data;              /* shape[0] * ... * shape[rank-1] floats, row-major */
+    size_t rank;                    /* 1..LSTM_MAX_RANK, the batch included: shape[0] is the batch */
+    size_t shape[LSTM_MAX_RANK];
+} lstm_tensor;
+
+typedef struct lstm_tensor_out {    /* an output: the call writes data, rank and shape */
+    float *data;
+    size_t cap;                     /* floats that data holds; checked before anything is written */
+    size_t rank;
+    size_t shape[LSTM_MAX_RANK];
+} lstm_tensor_out;
+
+/* Number of model inputs and outputs. */
+lstm_status lstm_model_input_count(const lstm_model *m, size_t *n);
+lstm_status lstm_model_output_count(const lstm_model *m, size_t *n);
+
+/* Name (written to name, at most cap bytes including the NUL; name may be NULL when cap is 0)
+   and shape of input / output i: *rank counts the batch, shape gets *rank values (shape must
+   hold LSTM_MAX_RANK), 0 for a dimension Keras leaves open (the batch, null timesteps). An
+   output's name is its layer's ("dense", or "encoder[1]" for a layer's second output).
+   Errors: ARGUMENT (NULL, i out of range). */
+lstm_status lstm_model_input_info(const lstm_model *m, size_t i, char *name, size_t cap,
+                                  size_t *rank, size_t *shape);
+lstm_status lstm_model_output_info(const lstm_model *m, size_t i, char *name, size_t cap,
+                                   size_t *rank, size_t *shape);
+
+/* The output shapes these inputs give: fills rank and shape of each y[k] (data and cap are
+   not touched). nx must equal the input count and ny the output count.
+   Errors: ARGUMENT (NULL, counts, rank out of 1..LSTM_MAX_RANK, a zero or absurd dimension),
+   SHAPE (an input's shape does not fit the model, inputs of different batch sizes). */
+lstm_status lstm_model_output_shapes(const lstm_model *m, const lstm_tensor *x, size_t nx,
+                                     lstm_tensor_out *y, size_t ny);
+
+/* Forward pass (inference) on tensors: x[i] for input i, results into y[k] for output k (rank
+   and shape written, data filled). Every y[k].cap is checked against its output's size before
+   anything is written. Thread-safe, like lstm_model_predict.
+   Errors: as lstm_model_output_shapes, and ARGUMENT (a data pointer NULL), SHAPE (a cap too
+   small: the message names the output and the size it needs), NUMERIC (NaN or Inf). */
+lstm_status lstm_model_run(const lstm_model *m, const lstm_tensor *x, size_t nx,
+                           lstm_tensor_out *y, size_t ny);
+
+/* Training and evaluation on tensors: y[k] is the target of output k, of that output's shape;
+   the compiled loss applies to every output and the losses are summed (as Keras sums one loss
+   given for several outputs). Otherwise as lstm_model_fit and lstm_model_evaluate. */
+lstm_status lstm_model_fit_tensors(lstm_model *m, const lstm_tensor *x, size_t nx,
+                                   const lstm_tensor *y, size_t ny, const lstm_fit_options *opts,
+                                   double *history, size_t history_cap, size_t *epochs_run);
+lstm_status lstm_model_evaluate_tensors(const lstm_model *m, const lstm_tensor *x, size_t nx,
+                                        const lstm_tensor *y, size_t ny, double *loss);
+
+/* Layers, for summaries and tools, in Keras's model.layers order (a functional model's inputs
+   included, as Keras lists them). Text fields are NUL-terminated and cut to their size. */
+#define LSTM_MAX_LAYER_OUTPUTS 4
+typedef struct lstm_layer_info {
+    size_t struct_size;             /* sizeof(lstm_layer_info): set it before the call */
+    char   class_name[32];          /* Keras's class: "LSTM", "InputLayer", ... */
+    char   name[128];
+    size_t param_count;
+    size_t output_count;            /* outputs of the layer's (first) call; at most LSTM_MAX_LAYER_OUTPUTS described */
+    size_t output_rank[LSTM_MAX_LAYER_OUTPUTS];            /* the batch counted */
+    size_t output_shape[LSTM_MAX_LAYER_OUTPUTS][LSTM_MAX_RANK];  /* 0: open */
+    size_t call_count;              /* how many times the model calls it (shared layers: more than 1) */
+    char   connected_to[256];       /* the tensors its calls read, Keras's way: "lstm[0][0], dense[0][0]" */
+} lstm_layer_info;
+
+lstm_status lstm_model_layer_count(const lstm_model *m, size_t *n);
+/* Errors: ARGUMENT (NULL, i out of range, info->struct_size smaller than this header's). */
+lstm_status lstm_model_layer_info(const lstm_model *m, size_t i, lstm_layer_info *info);
 
 #ifdef __cplusplus
 }

@@ -178,11 +178,6 @@ public func lstm_model_set_weights(_ m: OpaquePointer?, _ w: UnsafePointer<Float
 
 // MARK: - Inference
 
-/// x's value count for `batch` sequences, with overflow checks.
-private func inputCount(_ model: Model<Float>, batch: Int, timesteps: Int) throws -> Int {
-    try checkedProduct([batch, timesteps, model.sequenceInput.features], "x (batch x timesteps x features)")
-}
-
 @_cdecl("lstm_model_predict")
 public func lstm_model_predict(_ m: OpaquePointer?, _ x: UnsafePointer<Float>?, _ batch: Int, _ timesteps: Int,
                                _ y: UnsafeMutablePointer<Float>?, _ yLen: Int) -> lstm_status {
@@ -192,11 +187,11 @@ public func lstm_model_predict(_ m: OpaquePointer?, _ x: UnsafePointer<Float>?, 
         let batch = try Arg.size(batch, "batch"), t = try Arg.size(timesteps, "timesteps")
         let yLen = try Arg.size(yLen, "y_len")
         let per = try model.outputSize(timesteps: t)
-        let want = try checkedProduct([batch, per], "y")
+        let want = try model.targetCount(batch: batch, timesteps: t)
         guard yLen == want else {
             throw LSTMError.shapeMismatch("y_len is \(yLen), expected batch \(batch) x output size \(per) = \(want)")
         }
-        let xs = UnsafeBufferPointer(start: x, count: try inputCount(model, batch: batch, timesteps: t))
+        let xs = UnsafeBufferPointer(start: x, count: try model.inputCount(batch: batch, timesteps: t))
         try model.predict(x: xs, batch: batch, timesteps: t, into: UnsafeMutableBufferPointer(start: y, count: yLen))
     }
 }
@@ -255,36 +250,53 @@ public func lstm_fit_options_init(_ o: UnsafeMutablePointer<lstm_fit_options>?) 
                                  shuffle: 1, validation_split: 0, seed: 0, on_epoch: nil, user: nil, on_batch: nil)
 }
 
-/// Reads the caller's options field by field, only as far as its struct_size reaches (an older
-/// caller's struct is shorter); missing fields keep Keras's defaults.
-private func readFitOptions(_ p: UnsafePointer<lstm_fit_options>?) throws
-    -> (FitOptions, lstm_epoch_callback?, UnsafeMutableRawPointer?, lstm_batch_callback?) {
-    var o = FitOptions()
-    guard let p else { return (o, nil, nil, nil) }
-    let raw = UnsafeRawPointer(p)
-    let size = raw.load(as: Int.self)
-    guard size >= MemoryLayout<Int>.size, size <= 1 << 16 else {
-        throw LSTMError.invalidArgument("opts->struct_size is \(UInt(bitPattern: size)); set it to sizeof(lstm_fit_options) (call lstm_fit_options_init)")
-    }
-    func field<V>(_ key: KeyPath<lstm_fit_options, V>, _ type: V.Type) -> V? {
-        guard let off = MemoryLayout<lstm_fit_options>.offset(of: key),
-              off + MemoryLayout<V>.size <= size else { return nil }
-        return raw.load(fromByteOffset: off, as: V.self)
-    }
-    if let e = field(\.epochs, Int.self) { o.epochs = try Arg.size(e, "opts->epochs") }
-    if let b = field(\.batch_size, Int.self) { o.batchSize = try Arg.size(b, "opts->batch_size") }
-    if let s = field(\.shuffle, Int32.self) { o.shuffle = s != 0 }
-    if let v = field(\.validation_split, Float.self) {
-        guard v.isFinite, v >= 0, v < 1 else {
-            throw LSTMError.invalidArgument("opts->validation_split must be in [0, 1), got \(v)")
+/// The caller's fit options and callbacks, read field by field only as far as its struct_size
+/// reaches (an older caller's struct is shorter); missing fields keep Keras's defaults.
+struct FitCallbacks {
+    var options = FitOptions()
+    var epochCallback: lstm_epoch_callback?
+    var batchCallback: lstm_batch_callback?
+    var user: UnsafeMutableRawPointer?
+
+    init(_ p: UnsafePointer<lstm_fit_options>?) throws {
+        guard let p else { return }
+        let raw = UnsafeRawPointer(p)
+        let size = raw.load(as: Int.self)
+        guard size >= MemoryLayout<Int>.size, size <= 1 << 16 else {
+            throw LSTMError.invalidArgument("opts->struct_size is \(UInt(bitPattern: size)); set it to sizeof(lstm_fit_options) (call lstm_fit_options_init)")
         }
-        o.validationSplit = Double(v)
+        func field<V>(_ key: KeyPath<lstm_fit_options, V>, _ type: V.Type) -> V? {
+            guard let off = MemoryLayout<lstm_fit_options>.offset(of: key),
+                  off + MemoryLayout<V>.size <= size else { return nil }
+            return raw.load(fromByteOffset: off, as: V.self)
+        }
+        if let e = field(\.epochs, Int.self) { options.epochs = try Arg.size(e, "opts->epochs") }
+        if let b = field(\.batch_size, Int.self) { options.batchSize = try Arg.size(b, "opts->batch_size") }
+        if let s = field(\.shuffle, Int32.self) { options.shuffle = s != 0 }
+        if let v = field(\.validation_split, Float.self) {
+            guard v.isFinite, v >= 0, v < 1 else {
+                throw LSTMError.invalidArgument("opts->validation_split must be in [0, 1), got \(v)")
+            }
+            options.validationSplit = Double(v)
+        }
+        if let s = field(\.seed, UInt64.self) { options.seed = s }
+        epochCallback = field(\.on_epoch, lstm_epoch_callback?.self) ?? nil
+        user = field(\.user, UnsafeMutableRawPointer?.self) ?? nil
+        batchCallback = field(\.on_batch, lstm_batch_callback?.self) ?? nil
     }
-    if let s = field(\.seed, UInt64.self) { o.seed = s }
-    let cb = field(\.on_epoch, lstm_epoch_callback?.self) ?? nil
-    let user = field(\.user, UnsafeMutableRawPointer?.self) ?? nil
-    let batchCallback = field(\.on_batch, lstm_batch_callback?.self) ?? nil
-    return (o, cb, user, batchCallback)
+
+    /// The batch callback for the core's fit (nil without one).
+    var onBatch: ((BatchLog) -> Bool)? {
+        guard let cb = batchCallback else { return nil }
+        let user = self.user
+        return { log in cb(user, log.epoch, log.batch, log.batches, log.loss) != 0 }
+    }
+
+    /// The epoch callback's answer: true to stop.
+    func onEpoch(_ log: EpochLog) -> Bool {
+        guard let epochCallback else { return false }
+        return epochCallback(user, log.epoch, log.loss, log.valLoss ?? .nan) != 0
+    }
 }
 
 @_cdecl("lstm_model_fit")
@@ -297,19 +309,15 @@ public func lstm_model_fit(_ m: OpaquePointer?, _ x: UnsafePointer<Float>?, _ y:
         let x = try Arg.nonNull(x, "x"), y = try Arg.nonNull(y, "y")
         let n = try Arg.size(n, "n"), t = try Arg.size(timesteps, "timesteps")
         let cap = try Arg.size(historyCap, "history_cap", allowZero: true)
-        let (options, callback, user, batchCallback) = try readFitOptions(opts)
-        let xs = UnsafeBufferPointer(start: x, count: try inputCount(model, batch: n, timesteps: t))
-        let ys = UnsafeBufferPointer(start: y, count: try checkedProduct([n, try model.outputSize(timesteps: t)], "y"))
+        let fit = try FitCallbacks(opts)
+        let xs = UnsafeBufferPointer(start: x, count: try model.inputCount(batch: n, timesteps: t))
+        let ys = UnsafeBufferPointer(start: y, count: try model.targetCount(batch: n, timesteps: t))
         var finished = 0
         defer { epochsRun?.pointee = finished }
-        let onBatch = batchCallback.map { cb in
-            { (log: BatchLog) -> Bool in cb(user, log.epoch, log.batch, log.batches, log.loss) != 0 }
-        }
-        _ = try model.fit(x: xs, y: ys, count: n, timesteps: t, options: options, onBatch: onBatch) { log in
+        _ = try model.fit(x: xs, y: ys, count: n, timesteps: t, options: fit.options, onBatch: fit.onBatch) { log in
             if let history, log.epoch < cap { history[log.epoch] = log.loss }
             finished = log.epoch + 1
-            guard let callback else { return false }
-            return callback(user, log.epoch, log.loss, log.valLoss ?? .nan) != 0
+            return fit.onEpoch(log)
         }
     }
 }
@@ -322,8 +330,8 @@ public func lstm_model_evaluate(_ m: OpaquePointer?, _ x: UnsafePointer<Float>?,
         let x = try Arg.nonNull(x, "x"), y = try Arg.nonNull(y, "y")
         let loss = try Arg.nonNull(loss, "loss")
         let n = try Arg.size(n, "n"), t = try Arg.size(timesteps, "timesteps")
-        let xs = UnsafeBufferPointer(start: x, count: try inputCount(model, batch: n, timesteps: t))
-        let ys = UnsafeBufferPointer(start: y, count: try checkedProduct([n, try model.outputSize(timesteps: t)], "y"))
+        let xs = UnsafeBufferPointer(start: x, count: try model.inputCount(batch: n, timesteps: t))
+        let ys = UnsafeBufferPointer(start: y, count: try model.targetCount(batch: n, timesteps: t))
         loss.pointee = try model.evaluate(x: xs, y: ys, count: n, timesteps: t)
     }
 }

@@ -3,6 +3,13 @@ import LSTMCore
 /// A model described layer by layer as Keras's `summary()` shows it, for tools.
 public enum KerasDescription {
     public struct Row {
+        public var name: String
+        /// Keras's class: "LSTM", "InputLayer".
+        public var className: String
+        /// The per-sample shapes of its (first) call's outputs.
+        public var outputShapes: [SampleShape]
+        /// How many times the model calls it.
+        public var callCount: Int
         /// "lstm (LSTM)"
         public var layer: String
         /// "(None, 12, 8)", or several shapes for a layer with several outputs.
@@ -12,6 +19,14 @@ public enum KerasDescription {
         public var connectedTo: String
         /// Its options as Keras's config states them (units=8 activation=tanh ...).
         public var options: String
+    }
+
+    /// The name of model output k: its layer's, with [i] for a layer's output i > 0.
+    public static func outputName(_ k: Int, in spec: ModelSpec) -> String {
+        switch spec.outputs[k] {
+        case .input(let i): return spec.inputs[i].name
+        case .node(let j, let o): return spec.layers[spec.nodes[j].layer].name + (o > 0 ? "[\(o)]" : "")
+        }
     }
 
     /// Keras's name of a tensor: layer[call][output].
@@ -35,15 +50,17 @@ public enum KerasDescription {
             let shapes = built[nodes[0]].outputShapes.map { LayerChecks.describe($0) }
             let connected = nodes.flatMap { spec.nodes[$0].inputs.map { tensorName($0, in: spec) } }
             let params = model.layerWeightRanges[l].reduce(0) { $0 + model.weightShapes[$1].reduce(1, *) }
-            return Row(layer: "\(layer.name) (\(layer.kind))", shape: shapes.joined(separator: ", "), parameters: params,
-                       connectedTo: connected.joined(separator: ", "), options: try options(layer))
+            return Row(name: layer.name, className: layer.kind, outputShapes: built[nodes[0]].outputShapes,
+                       callCount: nodes.count, layer: "\(layer.name) (\(layer.kind))", shape: shapes.joined(separator: ", "),
+                       parameters: params, connectedTo: connected.joined(separator: ", "), options: try options(layer))
         }
         if spec.isSequential { return try spec.layers.indices.map(layerRow) }
         return try KerasFunctional.kerasOrder(spec).map { op in
             switch op {
             case .input(let i):
                 let input = spec.inputs[i]
-                return Row(layer: "\(input.name) (InputLayer)", shape: LayerChecks.describe(input.shape), parameters: 0,
+                return Row(name: input.name, className: "InputLayer", outputShapes: [input.shape], callCount: 0,
+                           layer: "\(input.name) (InputLayer)", shape: LayerChecks.describe(input.shape), parameters: 0,
                            connectedTo: "", options: "")
             case .layer(let l):
                 return try layerRow(l)

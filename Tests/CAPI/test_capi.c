@@ -713,6 +713,158 @@ static void test_sine_job_reaches_keras_loss(void) {
     lstm_model_free(m);
 }
 
+/* ------------------------------------------------------------------------------------------ */
+
+/* The tensor functions on a functional model Keras wrote (two inputs, two outputs), and on a
+   Sequential one (where they must agree with predict exactly). */
+static const char *GRAPH_FILE = "Tests/Fixtures/files/keras3_graph_two_inputs_two_outputs.keras";
+
+static void test_graph_tensors(void) {
+    lstm_model *m = NULL;
+    EXPECT_STATUS(lstm_model_load(GRAPH_FILE, &m), LSTM_OK);
+    if (!m) return;
+    size_t n = 0, rank = 0, shape[LSTM_MAX_RANK];
+    char name[64];
+    EXPECT_STATUS(lstm_model_input_count(m, &n), LSTM_OK);
+    CHECK(n == 2, "inputs %zu", n);
+    EXPECT_STATUS(lstm_model_output_count(m, &n), LSTM_OK);
+    CHECK(n == 2, "outputs %zu", n);
+    EXPECT_STATUS(lstm_model_input_info(m, 0, name, sizeof name, &rank, shape), LSTM_OK);
+    CHECK(strcmp(name, "seq") == 0 && rank == 3 && shape[0] == 0 && shape[1] == 5 && shape[2] == 3, "input 0: %s rank %zu", name, rank);
+    EXPECT_STATUS(lstm_model_input_info(m, 1, name, sizeof name, &rank, shape), LSTM_OK);
+    CHECK(strcmp(name, "static") == 0 && rank == 2 && shape[1] == 4, "input 1: %s rank %zu", name, rank);
+    EXPECT_STATUS(lstm_model_output_info(m, 1, name, sizeof name, &rank, shape), LSTM_OK);
+    CHECK(strcmp(name, "aux") == 0 && rank == 2 && shape[1] == 1, "output 1: %s rank %zu", name, rank);
+    EXPECT_STATUS(lstm_model_input_info(m, 2, name, sizeof name, &rank, shape), LSTM_ERROR_ARGUMENT);
+    EXPECT_MESSAGE("out of range");
+
+    enum { B = 3 };
+    float seq[B * 5 * 3], stat[B * 4];
+    for (int k = 0; k < B * 15; k++) seq[k] = (float)sin(k * 0.7);
+    for (int k = 0; k < B * 4; k++) stat[k] = (float)cos(k * 0.3);
+    lstm_tensor x[2] = {{seq, 3, {B, 5, 3, 0}}, {stat, 2, {B, 4, 0, 0}}};
+    float main_out[B * 2], aux[B];
+    lstm_tensor_out y[2] = {{main_out, B * 2, 0, {0}}, {aux, B, 0, {0}}};
+    EXPECT_STATUS(lstm_model_output_shapes(m, x, 2, y, 2), LSTM_OK);
+    CHECK(y[0].rank == 2 && y[0].shape[0] == B && y[0].shape[1] == 2 && y[1].shape[1] == 1, "output shapes");
+    EXPECT_STATUS(lstm_model_run(m, x, 2, y, 2), LSTM_OK);
+    /* Each sample alone gives the same rows. */
+    double worst = 0;
+    for (int b = 0; b < B; b++) {
+        float m1[2], a1[1];
+        lstm_tensor x1[2] = {{seq + b * 15, 3, {1, 5, 3, 0}}, {stat + b * 4, 2, {1, 4, 0, 0}}};
+        lstm_tensor_out y1[2] = {{m1, 2, 0, {0}}, {a1, 1, 0, {0}}};
+        EXPECT_STATUS(lstm_model_run(m, x1, 2, y1, 2), LSTM_OK);
+        for (int j = 0; j < 2; j++) worst = fmax(worst, fabs(m1[j] - main_out[b * 2 + j]));
+        worst = fmax(worst, fabs(a1[0] - aux[b]));
+    }
+    CHECK(worst < 1e-6, "batch vs one by one: %.3g", worst);
+
+    /* Bad calls: each with its status, nothing written. */
+    float sentinel = 12345.0f;
+    aux[0] = sentinel;
+    y[1].cap = B - 1;
+    EXPECT_STATUS(lstm_model_run(m, x, 2, y, 2), LSTM_ERROR_SHAPE);
+    EXPECT_MESSAGE("aux");
+    CHECK(aux[0] == sentinel, "nothing written when a cap is too small");
+    y[1].cap = B;
+    EXPECT_STATUS(lstm_model_run(m, x, 1, y, 2), LSTM_ERROR_ARGUMENT);
+    EXPECT_MESSAGE("2 inputs");
+    EXPECT_STATUS(lstm_model_run(m, x, 2, y, 1), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_run(m, NULL, 2, y, 2), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_run(m, x, 2, NULL, 2), LSTM_ERROR_ARGUMENT);
+    lstm_tensor swapped[2] = {x[1], x[0]};
+    EXPECT_STATUS(lstm_model_run(m, swapped, 2, y, 2), LSTM_ERROR_SHAPE);
+    EXPECT_MESSAGE("rank");
+    lstm_tensor bad[2] = {x[0], x[1]};
+    bad[1].shape[1] = 5;
+    EXPECT_STATUS(lstm_model_run(m, bad, 2, y, 2), LSTM_ERROR_SHAPE);
+    EXPECT_MESSAGE("static");
+    bad[1] = x[1];
+    bad[1].shape[0] = 2;
+    EXPECT_STATUS(lstm_model_run(m, bad, 2, y, 2), LSTM_ERROR_SHAPE);
+    EXPECT_MESSAGE("same number");
+    bad[1] = x[1];
+    bad[1].rank = 7;
+    EXPECT_STATUS(lstm_model_run(m, bad, 2, y, 2), LSTM_ERROR_ARGUMENT);
+    bad[1] = x[1];
+    bad[1].data = NULL;
+    EXPECT_STATUS(lstm_model_run(m, bad, 2, y, 2), LSTM_ERROR_ARGUMENT);
+    EXPECT_MESSAGE("x[1].data");
+    bad[1] = x[1];
+    bad[1].shape[0] = (size_t)1 << 39;
+    bad[0].shape[0] = (size_t)1 << 39;
+    EXPECT_STATUS(lstm_model_run(m, bad, 2, y, 2), LSTM_ERROR_MEMORY);
+    stat[2] = NAN;
+    EXPECT_STATUS(lstm_model_run(m, x, 2, y, 2), LSTM_ERROR_NUMERIC);
+    stat[2] = 0.5f;
+    /* The single-input functions say what to use instead. */
+    size_t size = 0;
+    EXPECT_STATUS(lstm_model_output_size(m, 5, &size), LSTM_ERROR_ARGUMENT);
+    EXPECT_MESSAGE("lstm_model_run");
+
+    /* Layers, in Keras's order, inputs included. */
+    EXPECT_STATUS(lstm_model_layer_count(m, &n), LSTM_OK);
+    CHECK(n == 8, "layers %zu", n);
+    lstm_layer_info info;
+    memset(&info, 0, sizeof info);
+    info.struct_size = sizeof info;
+    int found_concat = 0;
+    for (size_t i = 0; i < n; i++) {
+        EXPECT_STATUS(lstm_model_layer_info(m, i, &info), LSTM_OK);
+        if (strcmp(info.class_name, "Concatenate") == 0) {
+            found_concat = 1;
+            CHECK(info.param_count == 0 && info.call_count == 1 && info.output_rank[0] == 2 && info.output_shape[0][1] == 8,
+                  "concatenate info");
+            CHECK(strcmp(info.connected_to, "lstm_1[0][0], dense[0][0]") == 0, "connected_to %s", info.connected_to);
+        }
+        if (i == 0) CHECK(strcmp(info.class_name, "InputLayer") == 0, "first layer %s", info.class_name);
+    }
+    CHECK(found_concat, "a Concatenate layer is listed");
+    info.struct_size = 8;
+    EXPECT_STATUS(lstm_model_layer_info(m, 0, &info), LSTM_ERROR_ARGUMENT);
+    EXPECT_MESSAGE("struct_size");
+    info.struct_size = sizeof info;
+    EXPECT_STATUS(lstm_model_layer_info(m, n, &info), LSTM_ERROR_ARGUMENT);
+
+    /* Training on tensors: the summed loss falls, evaluate agrees with a fresh computation. */
+    EXPECT_STATUS(lstm_model_compile(m, "{\"optimizer\": {\"class_name\": \"Adam\", \"config\": {\"learning_rate\": 0.01}}, \"loss\": \"mse\"}"), LSTM_OK);
+    float t_main[B * 2], t_aux[B];
+    for (int k = 0; k < B * 2; k++) t_main[k] = 0.5f;
+    for (int k = 0; k < B; k++) t_aux[k] = -0.5f;
+    lstm_tensor targets[2] = {{t_main, 2, {B, 2, 0, 0}}, {t_aux, 2, {B, 1, 0, 0}}};
+    double before = 0, after = 0, history[20];
+    EXPECT_STATUS(lstm_model_evaluate_tensors(m, x, 2, targets, 2, &before), LSTM_OK);
+    lstm_fit_options o;
+    lstm_fit_options_init(&o);
+    o.epochs = 20;
+    size_t ran = 0;
+    EXPECT_STATUS(lstm_model_fit_tensors(m, x, 2, targets, 2, &o, history, 20, &ran), LSTM_OK);
+    EXPECT_STATUS(lstm_model_evaluate_tensors(m, x, 2, targets, 2, &after), LSTM_OK);
+    CHECK(ran == 20 && after < before * 0.5 && history[0] > history[19], "loss %.4g -> %.4g", before, after);
+    lstm_tensor wrong[2] = {targets[1], targets[0]};
+    EXPECT_STATUS(lstm_model_fit_tensors(m, x, 2, wrong, 2, &o, NULL, 0, NULL), LSTM_ERROR_SHAPE);
+    EXPECT_STATUS(lstm_model_evaluate_tensors(m, x, 2, targets, 1, &after), LSTM_ERROR_ARGUMENT);
+    lstm_state *st = NULL;
+    EXPECT_STATUS(lstm_state_new(m, &st), LSTM_ERROR_UNSUPPORTED);
+    EXPECT_STATUS(lstm_step_sizes(m, NULL, NULL), LSTM_ERROR_UNSUPPORTED);
+    lstm_model_free(m);
+
+    /* A Sequential model: run equals predict, and step sizes are the streaming contract. */
+    m = make(STACKED_JSON, 3);
+    float xs[2 * 4 * 3], yp[2 * 4 * 2], yr[2 * 4 * 2];
+    for (int k = 0; k < 24; k++) xs[k] = (float)sin(k * 1.1);
+    EXPECT_STATUS(lstm_model_predict(m, xs, 2, 4, yp, 16), LSTM_OK);
+    lstm_tensor xt = {xs, 3, {2, 4, 3, 0}};
+    lstm_tensor_out yt = {yr, 16, 0, {0}};
+    EXPECT_STATUS(lstm_model_run(m, &xt, 1, &yt, 1), LSTM_OK);
+    CHECK(memcmp(yp, yr, sizeof yp) == 0 && yt.rank == 3 && yt.shape[1] == 4 && yt.shape[2] == 2, "run == predict");
+    size_t in = 0, out = 0;
+    EXPECT_STATUS(lstm_step_sizes(m, &in, &out), LSTM_OK);
+    CHECK(in == 3 && out == 2, "step sizes %zu %zu", in, out);
+    lstm_model_free(m);
+}
+
 int main(void) {
     test_version_and_status_names();
     test_null_arguments();
@@ -725,6 +877,7 @@ int main(void) {
     test_training_errors_and_callbacks();
     test_training_is_deterministic();
     test_sine_job_reaches_keras_loss();
+    test_graph_tensors();
     printf("C API: %d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

@@ -45,23 +45,37 @@ extension Model {
     // MARK: - Inputs, outputs and targets of a call
 
     /// Checks the inputs of a call against the model's inputs (count, rank, dimensions, value
-    /// count, finiteness) and returns the batch size.
+    /// count, finiteness, token ids) and returns the batch size.
     @discardableResult
     func checkInputs(_ xs: [TensorView<T>], names: String = "x") throws -> Int {
+        let batch = try checkShapes(xs, names: names)
+        for (i, x) in xs.enumerated() {
+            try requireFinite(x.data, inputName(i, names, xs.count), sampleShape: Array(x.shape.dropFirst()))
+        }
+        try checkTokenIds(xs, names: names)
+        return batch
+    }
+
+    func inputName(_ i: Int, _ names: String, _ count: Int) -> String {
+        count == 1 ? names : "\(names)[\(i)] ('\(spec.inputs[i].name)')"
+    }
+
+    /// The shape checks of `checkInputs` alone (the values are not read): count, ranks,
+    /// dimensions, one batch size. Returns the batch size.
+    @discardableResult
+    public func checkShapes(_ xs: [TensorView<T>], names: String = "x") throws -> Int {
         guard xs.count == spec.inputs.count else {
             throw LSTMError.invalidArgument("model '\(spec.name)' has \(spec.inputs.count) input\(spec.inputs.count == 1 ? "" : "s"), got \(xs.count)")
         }
         var batch = 0
         for (i, (x, input)) in zip(xs, spec.inputs).enumerated() {
-            let what = xs.count == 1 ? names : "\(names)[\(i)] ('\(input.name)')"
+            let what = inputName(i, names, xs.count)
             try checkShape(x, against: input.shape, what)
             if i == 0 { batch = x.batch }
             guard x.batch == batch else {
                 throw LSTMError.shapeMismatch("\(what) holds \(x.batch) samples, but the first input holds \(batch): every input needs the same number")
             }
-            try requireFinite(x.data, what, sampleShape: Array(x.shape.dropFirst()))
         }
-        try checkTokenIds(xs, names: names)
         return batch
     }
 
@@ -191,6 +205,17 @@ extension Model {
         try requireSingleInputOutput()
         let n = try resolveTimesteps(timesteps)
         return [batch] + spec.inputShape.map { $0 ?? n }
+    }
+
+    /// Values the target of `batch` samples of `timesteps` steps holds (for the flat fit and
+    /// evaluate, whose target comes without a size): what the loss compares with the output.
+    public func targetCount(batch: Int, timesteps: Int) throws -> Int {
+        try checkedProduct([batch, try outputSize(timesteps: timesteps)], "y")
+    }
+
+    /// Values x holds for `batch` sequences of `timesteps` steps (for the flat functions).
+    public func inputCount(batch: Int, timesteps: Int) throws -> Int {
+        try checkedProduct(try singleInputShape(batch: batch, timesteps: timesteps), "x (batch x timesteps x features)")
     }
 
     /// Scalars one sample's output holds for an input of `timesteps` steps (0: the model's own).

@@ -2,7 +2,7 @@
 /// (its last axis), each layer call steps with its own state.
 extension Model {
     /// Throws `.unsupported` naming the reason when the model cannot be run one timestep at a time.
-    func checkStreamable() throws {
+    public func checkStreamable() throws {
         guard spec.inputs.count == 1, spec.outputs.count == 1 else {
             throw LSTMError.unsupported("model '\(spec.name)' has \(spec.inputs.count) inputs and \(spec.outputs.count) outputs: streaming takes models of one input and one output")
         }
