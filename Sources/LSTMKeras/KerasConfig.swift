@@ -122,7 +122,8 @@ public enum KerasConfig {
         // tf-keras repeats an input shape on layers inside a graph, where the graph decides it.
         try r.accept(["name", "dtype", "batch_input_shape", "batch_shape", "input_shape"])
         try r.requireDefault("trainable", .bool(true))
-        let spec = try KerasLayers.codec(className: e.cls, layer: e.name).parseAny(&r)
+        let codec = try KerasLayers.codec(className: e.cls, layer: e.name)
+        let spec = try codec.parseAny(&r)
         try r.rejectUnknown()
         return (spec, shape)
     }
@@ -233,9 +234,15 @@ public enum KerasConfig {
     /// `name` and `inbound_nodes`).
     static func layerEntryJSON(_ spec: any LayerSpec, inputShapes: [SampleShape]) throws -> [(String, JSON)] {
         let codec = try KerasLayers.codec(for: spec)
+        if codec.isOperation {
+            let config: [(String, JSON)] = [("name", .string(spec.name))] + (try codec.configAny(spec, inputShapes: inputShapes))
+            return [("module", .string(codec.module)), ("class_name", .string(codec.className)), ("config", .object(config)),
+                    ("registered_name", codec.registeredName)]
+        }
         let config: [(String, JSON)] = [("name", .string(spec.name)), ("trainable", .bool(true)),
                                         ("dtype", KerasValues.float32Policy)] + (try codec.configAny(spec, inputShapes: inputShapes))
-        return [("module", .string("keras.layers")), ("class_name", .string(codec.className)), ("config", .object(config)),
-                ("registered_name", .null), ("build_config", codec.buildConfig(inputShapes.map(KerasValues.batchShape)))]
+        let build = codec.buildConfig(inputShapes.map(KerasValues.batchShape))
+        return [("module", .string(codec.module)), ("class_name", .string(codec.className)), ("config", .object(config)),
+                ("registered_name", codec.registeredName)] + (build.isNull ? [] : [("build_config", build)])
     }
 }

@@ -55,7 +55,8 @@ public enum KerasDescription {
                        parameters: params, connectedTo: connected.joined(separator: ", "), options: try options(layer))
         }
         if spec.isSequential { return try spec.layers.indices.map(layerRow) }
-        return try KerasFunctional.kerasOrder(spec).map { op in
+        // Keras's model.layers leaves out the keras.ops operations of a graph (its mask computations).
+        return try KerasFunctional.kerasOrder(spec).compactMap { op -> Row? in
             switch op {
             case .input(let i):
                 let input = spec.inputs[i]
@@ -63,7 +64,7 @@ public enum KerasDescription {
                            layer: "\(input.name) (InputLayer)", shape: LayerChecks.describe(input.shape), parameters: 0,
                            connectedTo: "", options: "")
             case .layer(let l):
-                return try layerRow(l)
+                return KerasLayers.isOperation(spec.layers[l]) ? nil : try layerRow(l)
             }
         }
     }

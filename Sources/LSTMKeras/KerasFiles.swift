@@ -308,7 +308,8 @@ public enum KerasFiles {
         for op in KerasFunctional.kerasOrder(spec) {
             switch op {
             case .input: inputs.append(key("InputLayer"))
-            case .layer(let l): layers[l] = key(spec.layers[l].kind)
+            case .layer(let l) where !KerasLayers.isOperation(spec.layers[l]): layers[l] = key(spec.layers[l].kind)
+            case .layer: break  // keras.ops operations are not layers: no key
             }
         }
         return (layers, inputs)
@@ -385,7 +386,7 @@ public enum KerasFiles {
     static func writeKeras3Layout(_ file: H5Group, model: Model<Float>) throws {
         let layersGroup = try file.createGroup("layers")
         let keys = layerKeys(model.spec)
-        for (li, layer) in model.spec.layers.enumerated() {
+        for (li, layer) in model.spec.layers.enumerated() where !keys.layers[li].isEmpty {
             let g = try layersGroup.createGroup(keys.layers[li])
             let range = model.layerWeightRanges[li]
             var next = range.lowerBound
@@ -458,17 +459,17 @@ public enum KerasFiles {
     static func writeLegacyLayout(_ g: H5Group, model: Model<Float>, prefix: String = "") throws {
         let spec = model.spec
         // A functional model's InputLayers are listed too (without weights), as tf-keras lists them.
-        let names: [String] = spec.isSequential ? spec.layers.map(\.name) : KerasFunctional.kerasOrder(spec).map { op in
+        let names: [String] = spec.isSequential ? spec.layers.map(\.name) : KerasFunctional.kerasOrder(spec).compactMap { op in
             switch op {
             case .input(let i): return spec.inputs[i].name
-            case .layer(let l): return spec.layers[l].name
+            case .layer(let l): return KerasLayers.isOperation(spec.layers[l]) ? nil : spec.layers[l].name
             }
         }
         try g.writeStringsAttribute("layer_names", names)
         for name in names where !spec.layers.contains(where: { $0.name == name }) {
             try g.createGroup(name).writeStringsAttribute("weight_names", [])
         }
-        for (li, layer) in spec.layers.enumerated() {
+        for (li, layer) in spec.layers.enumerated() where !KerasLayers.isOperation(layer) {
             let lg = try g.createGroup(layer.name)
             let range = model.layerWeightRanges[li]
             // The layer's own names of its weights: what follows "layer/" in the model's names.

@@ -16,6 +16,9 @@ enum KerasFunctional {
         var layer: Int
         var index: Int
         var inputs: [History]
+        /// An explicit mask (the `mask` keyword), and positional arguments that are not tensors.
+        var mask: History? = nil
+        var constants: [JSON] = []
     }
 
     // MARK: - Reading
@@ -38,7 +41,18 @@ enum KerasFunctional {
                 throw LSTMError.format("model JSON: layer '\(e.name)' has no inbound_nodes list (a functional model's layers say what they are called on)")
             }
             for (k, node) in nodes.enumerated() {
-                calls.append(Call(layer: layers.count - 1, index: k, inputs: try parseCall(node, layer: e.name)))
+                var call = try parseCall(node, layer: e.name)
+                call.layer = layers.count - 1
+                call.index = k
+                calls.append(call)
+            }
+            // A call's non-tensor arguments belong to the layer (one value per layer here).
+            if let first = calls.last(where: { $0.layer == layers.count - 1 && $0.index == 0 }) {
+                let codec = try KerasLayers.codec(className: e.cls, layer: e.name)
+                layers[layers.count - 1] = try codec.withCallConstantsAny(layers[layers.count - 1], first.constants)
+                for other in calls where other.layer == layers.count - 1 && other.constants != first.constants {
+                    throw LSTMError.unsupported("layer '\(e.name)': calls with different non-tensor arguments are not supported")
+                }
             }
         }
         let inputNames = try parseHistories(config["input_layers"], what: "input_layers").map { h -> String in
@@ -64,16 +78,18 @@ enum KerasFunctional {
             var rest: [Call] = []
             for call in pending {
                 let refs = call.inputs.compactMap(ref)
-                if refs.count == call.inputs.count {
+                let mask: ModelSpec.TensorRef? = call.mask.flatMap(ref)
+                let ready = refs.count == call.inputs.count && (call.mask == nil || mask != nil)
+                if ready {
                     nodeOf[layers[call.layer].name, default: [:]][call.index] = nodes.count
-                    nodes.append(ModelSpec.Node(layer: call.layer, inputs: refs))
+                    nodes.append(ModelSpec.Node(layer: call.layer, inputs: refs, mask: mask))
                 } else {
                     rest.append(call)
                 }
             }
             if rest.count == pending.count {
                 let call = rest[0]
-                let missing = call.inputs.first { ref($0) == nil }!
+                let missing = (call.inputs + (call.mask.map { [$0] } ?? [])).first { ref($0) == nil }!
                 throw LSTMError.format("model JSON: layer '\(layers[call.layer].name)' is called on \(missing.layer)[\(missing.node)][\(missing.tensor)], which no input or layer call of the model makes")
             }
             pending = rest
@@ -88,31 +104,37 @@ enum KerasFunctional {
         return inKerasOrder(spec)
     }
 
-    /// The tensors a call reads. Keras 3: {"args": [tensor or [tensors]], "kwargs": {...}};
-    /// tf-keras: [[layer, node, tensor, kwargs], ...].
-    static func parseCall(_ node: JSON, layer: String) throws -> [History] {
-        if let args = node["args"]?.arrayValue {
+    /// The tensors a call reads. Keras 3: {"args": [tensor or [tensors], constants...],
+    /// "kwargs": {...}}; tf-keras: [[layer, node, tensor, kwargs], ...].
+    static func parseCall(_ node: JSON, layer: String) throws -> Call {
+        if let args = node["args"]?.arrayValue, !args.isEmpty {
             try checkCallArguments(node["kwargs"], layer: layer)
-            guard args.count == 1 else {
-                throw LSTMError.unsupported("layer '\(layer)': a call with \(args.count) positional arguments is not supported")
+            var call = Call(layer: 0, index: 0, inputs: try (args[0].arrayValue ?? [args[0]]).map { try kerasTensor($0, layer: layer) })
+            for extra in args.dropFirst() {
+                guard extra["class_name"] == nil else {
+                    throw LSTMError.unsupported("layer '\(layer)': a call with several positional tensors is not supported")
+                }
+                call.constants.append(extra)
             }
-            var tensors = try (args[0].arrayValue ?? [args[0]]).map { try kerasTensor($0, layer: layer) }
             // A recurrent layer's initial state: extra inputs after the sequence.
             if let state = node["kwargs"]?["initial_state"], !state.isNull {
-                tensors += try (state.arrayValue ?? [state]).map { try kerasTensor($0, layer: layer) }
+                call.inputs += try (state.arrayValue ?? [state]).map { try kerasTensor($0, layer: layer) }
             }
-            return tensors
+            if let mask = node["kwargs"]?["mask"], !mask.isNull {
+                call.mask = try kerasTensor(mask, layer: layer)
+            }
+            return call
         }
         guard let refs = node.arrayValue else {
             throw LSTMError.format("model JSON: layer '\(layer)': an inbound node must be an object with args or a list, got \(node.serialized())")
         }
-        return try refs.map { r in
+        return Call(layer: 0, index: 0, inputs: try refs.map { r in
             guard let a = r.arrayValue, a.count >= 3 else {
                 throw LSTMError.format("model JSON: layer '\(layer)': inbound tensor \(r.serialized()) is not [layer, node, tensor, kwargs]")
             }
             if a.count > 3 { try checkCallArguments(a[3], layer: layer) }
             return try history(Array(a.prefix(3)), layer: layer)
-        }
+        })
     }
 
     /// A Keras 3 `__keras_tensor__`.
@@ -138,7 +160,7 @@ enum KerasFunctional {
             switch k {
             case "training" where v.isNull || v == .bool(false):
                 continue
-            case "mask" where v.isNull, "initial_state":
+            case "mask", "initial_state":
                 continue
             default:
                 throw LSTMError.unsupported("layer '\(layer)': the call argument \(k)=\(v.serialized().prefix(80)) is not supported")
@@ -191,7 +213,7 @@ enum KerasFunctional {
             }
         }
         func parents(_ g: GraphNode) -> [GraphNode] {
-            if case .call(let j) = g { return spec.nodes[j].inputs.map(producer) }
+            if case .call(let j) = g { return spec.nodes[j].reads.map(producer) }
             return []
         }
         var finished = Set<GraphNode>()
@@ -233,7 +255,7 @@ enum KerasFunctional {
         for (p, l) in order.enumerated() { position[l] = p }
         var out = spec
         out.layers = order.map { spec.layers[$0] }
-        out.nodes = spec.nodes.map { ModelSpec.Node(layer: position[$0.layer], inputs: $0.inputs) }
+        out.nodes = spec.nodes.map { ModelSpec.Node(layer: position[$0.layer], inputs: $0.inputs, mask: $0.mask) }
         return out
     }
 
@@ -260,9 +282,13 @@ enum KerasFunctional {
             case .node(let j, let k): return built[j].outputShapes[k]
             }
         }
+        func dtype(_ ref: ModelSpec.TensorRef) -> String {
+            guard case .node(let j, _) = ref else { return "float32" }
+            return (try? KerasLayers.codec(for: spec.layers[spec.nodes[j].layer]))?.outputDType ?? "float32"
+        }
         func tensor(_ ref: ModelSpec.TensorRef) -> JSON {
             .object([("class_name", .string("__keras_tensor__")),
-                     ("config", .object([("shape", KerasValues.batchShape(shape(ref))), ("dtype", .string("float32")),
+                     ("config", .object([("shape", KerasValues.batchShape(shape(ref))), ("dtype", .string(dtype(ref))),
                                          ("keras_history", history(ref))]))])
         }
         var layers: [JSON] = []
@@ -275,8 +301,10 @@ enum KerasFunctional {
                 let nodes = spec.nodes.indices.filter { spec.nodes[$0].layer == l }
                 var entry = try KerasConfig.layerEntryJSON(spec.layers[l], inputShapes: built[nodes[0]].inputShapes)
                 let codec = try KerasLayers.codec(for: spec.layers[l])
-                let inbound: [JSON] = nodes.map { n in
-                    let (args, kwargs) = codec.callArguments(spec.nodes[n].inputs.map(tensor))
+                let inbound: [JSON] = try nodes.map { n in
+                    let node = spec.nodes[n]
+                    var (args, kwargs) = try codec.callArgumentsAny(spec.layers[l], node.inputs.map(tensor))
+                    if let mask = node.mask { kwargs.append(("mask", tensor(mask))) }
                     return .object([("args", .array(args)), ("kwargs", .object(kwargs))])
                 }
                 entry += [("name", .string(spec.layers[l].name)), ("inbound_nodes", .array(inbound))]

@@ -110,7 +110,31 @@ def bidirectional_modes():
     return keras.Model(x, L.Dense(1)(L.Concatenate()([fw, bw])), name="modes")
 
 
+def masked_classifier():
+    """Padded token ids (mask_zero) through Bidirectional LSTM and GRU, and a Masking input
+    through LSTM and SimpleRNN: the masks end inside the model (its outputs have none)."""
+    tokens = keras.Input(shape=(7,), name="tokens")
+    h = L.Embedding(12, 4, mask_zero=True)(tokens)
+    h = L.Bidirectional(L.LSTM(3, return_sequences=True))(h)
+    h = L.GRU(3, go_backwards=True)(h)
+    series = keras.Input(shape=(6, 2), name="series")
+    s = L.Masking(mask_value=0.0)(series)
+    s = L.SimpleRNN(2)(L.LSTM(3, return_sequences=True)(s))
+    return keras.Model([tokens, series], [L.Dense(2)(h), L.Dense(1)(s)], name="masked")
+
+
+def masked_sequences():
+    """Masked outputs (return_sequences after mask_zero), through Dense and an Add."""
+    tokens = keras.Input(shape=(7,), name="tokens")
+    e = L.Embedding(12, 3, mask_zero=True)(tokens)
+    seq = L.LSTM(3, return_sequences=True)(e)
+    g = L.GRU(3, return_sequences=True, go_backwards=True)(e)
+    return keras.Model(tokens, [L.Dense(2)(L.Add()([seq, e])), g], name="masked_out")
+
+
 MODELS = {"two_inputs_two_outputs": (two_inputs_two_outputs, 4),
+          "masked_classifier": (masked_classifier, 4),
+          "masked_sequences": (masked_sequences, 3),
           "text_classifier": (text_classifier, 3),
           "bidirectional_modes": (bidirectional_modes, 2),
           "shared_and_merges": (shared_and_merges, 3),
@@ -124,7 +148,18 @@ def sample(model, batch):
     for t in model.inputs:
         shape = [batch] + [d if d is not None else 7 for d in t.shape[1:]]
         if "tokens" in t.name:
-            xs.append(rng.integers(0, 12, size=shape).astype(np.float32))
+            ids = rng.integers(1, 12, size=shape)
+            if model.name.startswith("masked"):
+                # Padding after the ids (0 to 3 steps), and one sample padded before them too.
+                for b in range(shape[0]):
+                    ids[b, shape[1] - (b % 4):] = 0
+                ids[-1, 0] = 0
+            xs.append(ids.astype(np.float32))
+        elif model.name.startswith("masked"):
+            x = rng.uniform(-1.5, 1.5, size=shape)
+            for b in range(shape[0]):
+                x[b, shape[1] - (b % 3):] = 0
+            xs.append(x.astype(np.float32))
         else:
             xs.append(rng.uniform(-1.5, 1.5, size=shape).astype(np.float32))
     return xs

@@ -125,7 +125,7 @@ def check_keras3(directory):
         record("Keras 3: `lstm convert` tf-keras .h5 -> .keras", error=str(e)[:200])
 
 
-GRAPHS = ["two_inputs_two_outputs", "shared_and_merges", "seq2seq", "recurrent_layers", "text_classifier",
+GRAPHS = ["two_inputs_two_outputs", "shared_and_merges", "seq2seq", "recurrent_layers", "text_classifier", "masked_classifier", "masked_sequences",
           "bidirectional_modes"]
 
 

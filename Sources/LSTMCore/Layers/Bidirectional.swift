@@ -100,6 +100,12 @@ struct BidirectionalLayer: Layer {
         }
     }
 
+    /// Sequences keep the input's mask (both outputs with merge_mode None).
+    func outputMasks<T: Scalar>(_ inputs: [Tensor<T>], masks: [Mask?]) -> [Mask?] {
+        let m: Mask? = returnsSequences ? (masks.first ?? nil) : nil
+        return outputShapes.map { _ in m }
+    }
+
     /// The backward half's output with its time axis reversed (into input order).
     func flipped<T: Scalar>(_ t: Tensor<T>) -> Tensor<T> {
         guard returnsSequences else { return t }
@@ -118,8 +124,8 @@ struct BidirectionalLayer: Layer {
     func forward<T: Scalar>(_ inputs: [Tensor<T>], weights w: [UnsafeMutableBufferPointer<T>],
                             context: inout LayerContext) -> [Tensor<T>] {
         let old = context.tape as? BidirectionalTape<T>
-        var fc = LayerContext(training: context.training, tape: old?.forward)
-        var bc = LayerContext(training: context.training, tape: old?.backward)
+        var fc = LayerContext(training: context.training, tape: old?.forward, masks: context.masks)
+        var bc = LayerContext(training: context.training, tape: old?.backward, masks: context.masks)
         let f = forward.forward(inputs, weights: Array(w[..<forwardWeightCount]), context: &fc)[0]
         let b = flipped(backward.forward(inputs, weights: Array(w[forwardWeightCount...]), context: &bc)[0])
         if context.training {

@@ -120,6 +120,23 @@ struct ConcatenateLayer: Layer {
         }
     }
 
+    /// Joined along the time axis, the masks are joined too (a missing one: all steps real);
+    /// along another axis, Keras's rule for merges: real where real in every mask.
+    func outputMasks<T: Scalar>(_ inputs: [Tensor<T>], masks: [Mask?]) -> [Mask?] {
+        guard axis == 0, output.count >= 2, masks.contains(where: { $0 != nil }) else {
+            return defaultOutputMasks(inputs, outputs: [joinedShape(inputs.map(\.shape))], masks: masks)
+        }
+        let batch = inputs[0].shape[0]
+        var values: [Bool] = []
+        let steps = inputs.map { $0.shape[1] }
+        for r in 0..<batch {
+            for (x, m) in zip(steps, masks) {
+                for t in 0..<x { values.append(m?.isReal(r, t) ?? true) }
+            }
+        }
+        return [Mask(batch: batch, steps: steps.reduce(0, +), values: values)]
+    }
+
     func checkStreamable() throws {
         guard axis == output.count - 1, output.count <= 2 else {
             throw LSTMError.unsupported("layer '\(config.name)' (Concatenate) joins its inputs along axis \(config.axis), not their last: it cannot be run one timestep at a time")

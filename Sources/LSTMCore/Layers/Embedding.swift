@@ -4,11 +4,14 @@ public struct EmbeddingSpec: LayerSpec, Equatable {
     public var name: String
     public var inputDim: Int
     public var outputDim: Int
+    /// Keras's mask_zero: id 0 is padding, masked for the layers after.
+    public var maskZero = false
 
-    public init(name: String = "embedding", inputDim: Int, outputDim: Int) {
+    public init(name: String = "embedding", inputDim: Int, outputDim: Int, maskZero: Bool = false) {
         self.name = name
         self.inputDim = inputDim
         self.outputDim = outputDim
+        self.maskZero = maskZero
     }
 
     public var kind: String { "Embedding" }
@@ -17,6 +20,9 @@ public struct EmbeddingSpec: LayerSpec, Equatable {
         let input = try LayerChecks.single(inputs, self)
         try LayerChecks.size(inputDim, "layer '\(name)': input_dim", limit: 1 << 24)
         try LayerChecks.size(outputDim, "layer '\(name)': output_dim")
+        if maskZero, input.count != 1 {
+            throw LSTMError.unsupported("layer '\(name)' (Embedding): mask_zero on ids of shape \(LayerChecks.describe(input)) is supported only for (batch, timesteps)")
+        }
         _ = try checkedProduct([inputDim, outputDim], "layer '\(name)': embeddings")
         return EmbeddingLayer(config: self, input: input)
     }
@@ -38,6 +44,15 @@ struct EmbeddingLayer: Layer {
     }
 
     func outputShapes(for inputs: [[Int]]) -> [[Int]] { [inputs[0] + [config.outputDim]] }
+
+    var producesMask: Bool { config.maskZero }
+
+    /// With mask_zero, the steps whose id is 0 are masked (ids of shape (batch, timesteps)).
+    func outputMasks<T: Scalar>(_ inputs: [Tensor<T>], masks: [Mask?]) -> [Mask?] {
+        let x = inputs[0]
+        guard config.maskZero, x.shape.count == 2 else { return [nil] }
+        return [Mask(batch: x.shape[0], steps: x.shape[1], values: x.values.map { $0 != 0 })]
+    }
 
     /// The row of an id, or nil for a value that is not one (the model refuses such inputs
     /// before running; a layer in the middle of a graph gives zeros for them).

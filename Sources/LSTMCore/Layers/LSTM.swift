@@ -141,8 +141,11 @@ struct LSTMLayer {
                             w: UnsafePointer<T>, u uMat: UnsafePointer<T>, b: UnsafePointer<T>?,
                             out: UnsafeMutablePointer<T>, tape: LSTMTape<T>?,
                             h0: UnsafePointer<T>? = nil, c0: UnsafePointer<T>? = nil,
-                            hLast: UnsafeMutablePointer<T>? = nil, cLast: UnsafeMutablePointer<T>? = nil) {
+                            hLast: UnsafeMutablePointer<T>? = nil, cLast: UnsafeMutablePointer<T>? = nil,
+                            mask: Mask? = nil) {
         let u = units, g4 = gateWidth, f = features, rows = batch
+        let options = config.recurrent
+        let first = mask.map { options.firstReal($0, rows: rows, steps: n) } ?? []
         let work = tape ?? LSTMTape<T>(layer: self, batch: batch, steps: n, keepHistory: false)
         let xT = work.xT.baseAddress!, gates = work.gates.baseAddress!
         let cBuf = work.c.baseAddress!, aBuf = work.a.baseAddress!, hBuf = work.h.baseAddress!
@@ -161,8 +164,21 @@ struct LSTMLayer {
         func state(_ buf: UnsafeMutablePointer<T>, _ s: Int) -> UnsafeMutablePointer<T> { keep ? buf + s * rows * u : buf }
         Parallel.forRows(rows, work: n * rows * u * g4) { r0, r1 in
             let m = r1 - r0
+            // The state of masked rows, kept across the step (without history the cell
+            // overwrites the one slab in place).
+            let kept = mask == nil ? nil : UnsafeMutablePointer<T>.allocate(capacity: 2 * m * u)
+            defer { kept?.deallocate() }
             for s in 0..<n {
                 let z = gates + (s * rows + r0) * g4
+                let t = timestep(s, of: n)
+                if let mask, let kept {
+                    for r in 0..<m where !mask.isReal(r0 + r, t) {
+                        let hp: UnsafePointer<T>? = s > 0 ? UnsafePointer(state(hBuf, s - 1) + (r0 + r) * u) : h0.map { $0 + (r0 + r) * u }
+                        let cp: UnsafePointer<T>? = s > 0 ? UnsafePointer(state(cBuf, s - 1) + (r0 + r) * u) : c0.map { $0 + (r0 + r) * u }
+                        if let hp { (kept + 2 * r * u).update(from: hp, count: u) } else { (kept + 2 * r * u).update(repeating: 0, count: u) }
+                        if let cp { (kept + (2 * r + 1) * u).update(from: cp, count: u) } else { (kept + (2 * r + 1) * u).update(repeating: 0, count: u) }
+                    }
+                }
                 if s > 0 {
                     recurrentProduct(m, g4, u, state(hBuf, s - 1) + r0 * u, uMat, packed: packed, z)
                 } else if let h0 {
@@ -171,10 +187,21 @@ struct LSTMLayer {
                 let cPrev: UnsafePointer<T>? = s == 0 ? c0.map { $0 + r0 * u } : UnsafePointer(state(cBuf, s - 1) + r0 * u)
                 let hOut = state(hBuf, s) + r0 * u
                 cell(rows: m, z: z, cPrev: cPrev, cOut: state(cBuf, s) + r0 * u, a: state(aBuf, s) + r0 * u, h: hOut)
+                if let mask, let kept {
+                    // A masked step keeps the state.
+                    for r in 0..<m where !mask.isReal(r0 + r, t) {
+                        (hOut + r * u).update(from: kept + 2 * r * u, count: u)
+                        (state(cBuf, s) + (r0 + r) * u).update(from: kept + (2 * r + 1) * u, count: u)
+                    }
+                }
                 if config.returnSequences {
-                    for r in 0..<m { (out + ((r0 + r) * n + s) * u).update(from: hOut + r * u, count: u) }
+                    for r in 0..<m where options.outputsState(mask, first, r0 + r, s, n) {
+                        (out + ((r0 + r) * n + s) * u).update(from: hOut + r * u, count: u)
+                    }
                 } else if s == n - 1 {
-                    (out + r0 * u).update(from: hOut, count: m * u)
+                    for r in 0..<m where options.outputsState(mask, first, r0 + r, s, n) {
+                        (out + (r0 + r) * u).update(from: hOut + r * u, count: u)
+                    }
                 }
                 if s == n - 1 {
                     hLast?.advanced(by: r0 * u).update(from: hOut, count: m * u)
@@ -197,6 +224,8 @@ struct LSTMLayer {
         let u = units, g4 = gateWidth, f = features
         let rows = tape.batch, n = tape.steps
         let dZ = tape.gateGradients.baseAddress!
+        let mask = tape.mask, options = config.recurrent
+        let first = mask.map { options.firstReal($0, rows: rows, steps: n) } ?? []
         let dh = UnsafeMutablePointer<T>.allocate(capacity: rows * u)
         let dc = UnsafeMutablePointer<T>.allocate(capacity: rows * u)
         let uT = UnsafeMutablePointer<T>.allocate(capacity: g4 * u)
@@ -212,15 +241,29 @@ struct LSTMLayer {
         Parallel.forRows(rows, work: 2 * n * rows * u * g4) { r0, r1 in
             let m = r1 - r0
             let dhR = dh + r0 * u, dcR = dc + r0 * u
+            // The state gradients of masked rows, passed through their step untouched.
+            let kept = mask == nil ? nil : UnsafeMutablePointer<T>.allocate(capacity: 2 * m * u)
+            defer { kept?.deallocate() }
             for s in stride(from: n - 1, through: 0, by: -1) {
                 if config.returnSequences {
-                    for r in 0..<m {
+                    for r in 0..<m where options.outputsState(mask, first, r0 + r, s, n) {
                         let src = dOut + ((r0 + r) * n + s) * u, dst = dhR + r * u
                         for j in 0..<u { dst[j] += src[j] }
                     }
                 } else if s == n - 1 {
-                    let src = dOut + r0 * u
-                    for k in 0..<(m * u) { dhR[k] += src[k] }
+                    for r in 0..<m where options.outputsState(mask, first, r0 + r, s, n) {
+                        let src = dOut + (r0 + r) * u, dst = dhR + r * u
+                        for j in 0..<u { dst[j] += src[j] }
+                    }
+                }
+                let t = timestep(s, of: n)
+                if let mask, let kept {
+                    for r in 0..<m where !mask.isReal(r0 + r, t) {
+                        (kept + 2 * r * u).update(from: dhR + r * u, count: u)
+                        (kept + (2 * r + 1) * u).update(from: dcR + r * u, count: u)
+                        (dhR + r * u).update(repeating: 0, count: u)
+                        (dcR + r * u).update(repeating: 0, count: u)
+                    }
                 }
                 let dz = dZ + (s * rows + r0) * g4
                 let cPrev: UnsafePointer<T>? = s > 0 ? UnsafePointer(cBuf + ((s - 1) * rows + r0) * u) : state.c0.map { $0 + r0 * u }
@@ -228,6 +271,12 @@ struct LSTMLayer {
                              cPrev: cPrev, dh: dhR, dc: dcR, dz: dz)
                 dhR.update(repeating: 0, count: m * u)
                 if s > 0 || state.h0 != nil { recurrentProduct(m, u, g4, dz, uT, packed: packed, dhR) }
+                if let mask, let kept {
+                    for r in 0..<m where !mask.isReal(r0 + r, t) {
+                        (dhR + r * u).update(from: kept + 2 * r * u, count: u)
+                        (dcR + r * u).update(from: kept + (2 * r + 1) * u, count: u)
+                    }
+                }
             }
         }
         // dh and dc now hold the gradients of the initial state.
@@ -316,6 +365,12 @@ extension LSTMLayer: Layer {
         return w
     }
 
+    /// The sequence output keeps the input's mask; the last output and the states have none.
+    func outputMasks<T: Scalar>(_ inputs: [Tensor<T>], masks: [Mask?]) -> [Mask?] {
+        let first: Mask? = config.returnSequences ? (masks.first ?? nil) : nil
+        return [first] + (config.returnState ? [nil, nil] : [])
+    }
+
     /// [output] or, with return_state, [output, h, c].
     func outputShapes(for inputs: [[Int]]) -> [[Int]] {
         let s = inputs[0]
@@ -346,10 +401,11 @@ extension LSTMLayer: Layer {
                 forward(batch: batch, steps: n, x: p[0], w: UnsafePointer(w[0].baseAddress!),
                         u: UnsafePointer(w[1].baseAddress!), b: config.useBias ? UnsafePointer(w[2].baseAddress!) : nil,
                         out: o[0], tape: tape, h0: hasInitialState ? p[1] : nil, c0: hasInitialState ? p[2] : nil,
-                        hLast: config.returnState ? o[1] : nil, cLast: config.returnState ? o[2] : nil)
+                        hLast: config.returnState ? o[1] : nil, cLast: config.returnState ? o[2] : nil, mask: context.mask)
             }
         }
         for k in outputs.indices { outputs[k].values = outs[k] }
+        tape?.mask = context.mask
         context.tape = tape
         return outputs
     }
@@ -429,6 +485,8 @@ final class LSTMTape<T: Scalar> {
     let c: UnsafeMutableBufferPointer<T>, a: UnsafeMutableBufferPointer<T>, h: UnsafeMutableBufferPointer<T>
     /// Backward's gradients of the gate pre-activations, [n][batch][4u] (empty without history).
     let gateGradients: UnsafeMutableBufferPointer<T>
+    /// The mask of the forward pass that filled it.
+    var mask: Mask?
 
     init(layer: LSTMLayer, batch: Int, steps: Int, keepHistory: Bool) {
         self.batch = batch

@@ -65,15 +65,22 @@ extension LayerSpec where Self: Equatable {
 public struct LayerContext {
     /// Training (fit) or inference (predict, evaluate, streaming).
     public var training: Bool
+    /// The masks of the layer's inputs (nil: every step real); a recurrent layer keeps the
+    /// state through the masked steps of its first input's.
+    public var masks: [Mask?] = []
     /// Whatever the layer kept from the previous training pass of the same shapes (its tape),
     /// offered back so that it can be reused instead of allocated again; the layer replaces it
     /// with what backward will need.
     public var tape: AnyObject?
 
-    public init(training: Bool, tape: AnyObject? = nil) {
+    public init(training: Bool, tape: AnyObject? = nil, masks: [Mask?] = []) {
         self.training = training
         self.tape = tape
+        self.masks = masks
     }
+
+    /// The first input's mask.
+    public var mask: Mask? { masks.first ?? nil }
 }
 
 /// A layer built for its input shapes: its weights, output shapes, forward, backward and step.
@@ -98,6 +105,11 @@ public protocol Layer: Sendable {
     /// The concrete output shapes (batch first) for concrete input shapes that match
     /// `inputShapes` (the model checks that before calling).
     func outputShapes(for inputs: [[Int]]) throws -> [[Int]]
+
+    /// The masks of its outputs, from its inputs and their masks (Keras's compute_mask).
+    func outputMasks<T: Scalar>(_ inputs: [Tensor<T>], masks: [Mask?]) -> [Mask?]
+    /// Whether it makes a mask of its own (Embedding with mask_zero, Masking).
+    var producesMask: Bool { get }
 
     /// Forward over a batch. When training, the layer leaves in `context.tape` what its
     /// backward needs (inputs and outputs are kept by the model and passed to backward).
@@ -130,6 +142,12 @@ public protocol Layer: Sendable {
 
 extension Layer {
     public var tokenIdLimit: Int? { nil }
+    public var producesMask: Bool { false }
+
+    public func outputMasks<T: Scalar>(_ inputs: [Tensor<T>], masks: [Mask?]) -> [Mask?] {
+        let shapes = (try? outputShapes(for: inputs.map(\.shape))) ?? []
+        return defaultOutputMasks(inputs, outputs: shapes, masks: masks)
+    }
     public var name: String { spec.name }
     public var kind: String { spec.kind }
     public var parameterCount: Int { weights.reduce(0) { $0 + $1.count } }

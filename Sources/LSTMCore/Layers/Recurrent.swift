@@ -28,6 +28,25 @@ extension LSTMSpec: RecurrentLayerSpec {}
 extension GRUSpec: RecurrentLayerSpec {}
 extension SimpleRNNSpec: RecurrentLayerSpec {}
 
+extension RecurrentOptions {
+    @inline(__always) func timestep(_ s: Int, of n: Int) -> Int { goBackwards ? n - 1 - s : s }
+
+    /// Per row, the first processing step that is real (n when none is): before it, a masked
+    /// step outputs zeros (Keras's previous output starts at zero).
+    func firstReal(_ mask: Mask, rows: Int, steps n: Int) -> [Int] {
+        (0..<rows).map { r in (0..<n).first { mask.isReal(r, timestep($0, of: n)) } ?? n }
+    }
+
+    /// Whether a row's output at processing step s is its state (else zeros): a real step, or a
+    /// masked one after a real one unless zero_output_for_mask.
+    @inline(__always)
+    func outputsState(_ mask: Mask?, _ first: [Int], _ r: Int, _ s: Int, _ n: Int) -> Bool {
+        guard let mask else { return true }
+        if mask.isReal(r, timestep(s, of: n)) { return true }
+        return !zeroOutputForMask && s > first[r]
+    }
+}
+
 /// One step of a single-state recurrent cell, for `rows` rows at a time. Weight arrays are the
 /// layer's, in Keras's order: kernel (features × projectionWidth), recurrent kernel, bias.
 protocol RecurrentCell: Sendable {
@@ -85,9 +104,11 @@ final class RecurrentTape<T: Scalar> {
     var xw: [T]
     var h: [T]
     var tape: [T]
-    init(batch: Int, steps: Int, xT: [T], xw: [T], h: [T], tape: [T]) {
+    let mask: Mask?
+    init(batch: Int, steps: Int, xT: [T], xw: [T], h: [T], tape: [T], mask: Mask?) {
         self.batch = batch
         self.steps = steps
+        self.mask = mask
         self.xT = xT
         self.xw = xw
         self.h = h
@@ -127,6 +148,12 @@ struct RecurrentRunner<Cell: RecurrentCell> {
         return options.returnState ? [out, [units]] : [out]
     }
 
+    /// The sequence output keeps the input's mask; the last output and the states have none.
+    func outputMasks(_ masks: [Mask?]) -> [Mask?] {
+        let first: Mask? = options.returnSequences ? (masks.first ?? nil) : nil
+        return [first] + (options.returnState ? [nil] : [])
+    }
+
     func outputShapes(for inputs: [[Int]]) -> [[Int]] {
         let b = inputs[0][0], n = inputs[0][1]
         let out = options.returnSequences ? [b, n, units] : [b, units]
@@ -134,6 +161,13 @@ struct RecurrentRunner<Cell: RecurrentCell> {
     }
 
     @inline(__always) func timestep(_ s: Int, of n: Int) -> Int { options.goBackwards ? n - 1 - s : s }
+
+    func firstReal(_ mask: Mask, rows: Int, steps n: Int) -> [Int] { options.firstReal(mask, rows: rows, steps: n) }
+
+    @inline(__always)
+    func outputsState(_ mask: Mask?, _ first: [Int], _ r: Int, _ s: Int, _ n: Int) -> Bool {
+        options.outputsState(mask, first, r, s, n)
+    }
 
     func forward<T: Scalar>(_ inputs: [Tensor<T>], weights w: [UnsafeMutableBufferPointer<T>],
                             context: inout LayerContext) -> [Tensor<T>] {
@@ -165,24 +199,36 @@ struct RecurrentRunner<Cell: RecurrentCell> {
                         cell.step(rows: rows, xw: p.baseAddress! + s * rows * pw, hPrev: hb.baseAddress! + s * rows * u,
                                   h: hb.baseAddress! + (s + 1) * rows * u, tape: tb.baseAddress! + s * rows * cell.tapeWidth,
                                   work: work, weights: w)
+                        // A masked step keeps the state.
+                        if let mask = context.mask {
+                            let t = timestep(s, of: n)
+                            for r in 0..<rows where !mask.isReal(r, t) {
+                                (hb.baseAddress! + ((s + 1) * rows + r) * u).update(from: hb.baseAddress! + (s * rows + r) * u, count: u)
+                            }
+                        }
                     }
                 }
             }
         }
+        let mask = context.mask
+        let first = mask.map { firstReal($0, rows: rows, steps: n) } ?? []
         var out: Tensor<T>
         if options.returnSequences {
             out = Tensor(zeros: [rows, n, u])
             for s in 0..<n {
-                for r in 0..<rows {
+                for r in 0..<rows where outputsState(mask, first, r, s, n) {
                     for j in 0..<u { out.values[(r * n + s) * u + j] = h[((s + 1) * rows + r) * u + j] }
                 }
             }
         } else {
             out = Tensor(shape: [rows, u], values: Array(h[(n * rows * u)...]))
+            for r in 0..<rows where !outputsState(mask, first, r, n - 1, n) {
+                for j in 0..<u { out.values[r * u + j] = 0 }
+            }
         }
         var outputs = [out]
         if options.returnState { outputs.append(Tensor(shape: [rows, u], values: Array(h[(n * rows * u)...]))) }
-        if context.training { context.tape = RecurrentTape(batch: rows, steps: n, xT: xT, xw: xw, h: h, tape: tape) }
+        if context.training { context.tape = RecurrentTape(batch: rows, steps: n, xT: xT, xw: xw, h: h, tape: tape, mask: mask) }
         return outputs
     }
 
@@ -196,11 +242,27 @@ struct RecurrentRunner<Cell: RecurrentCell> {
         var dxw = [T](repeating: 0, count: n * rows * pw)
         let dOut = outputGradients[0].values
         let transposed = cell.transposes(w)
+        let mask = tp.mask
+        let first = mask.map { firstReal($0, rows: rows, steps: n) } ?? []
+        var kept = [T](repeating: 0, count: u)
         for s in stride(from: n - 1, through: 0, by: -1) {
             if options.returnSequences {
-                for r in 0..<rows { for j in 0..<u { dh[r * u + j] += dOut[(r * n + s) * u + j] } }
+                for r in 0..<rows where outputsState(mask, first, r, s, n) {
+                    for j in 0..<u { dh[r * u + j] += dOut[(r * n + s) * u + j] }
+                }
             } else if s == n - 1 {
-                for k in 0..<(rows * u) { dh[k] += dOut[k] }
+                for r in 0..<rows where outputsState(mask, first, r, s, n) {
+                    for j in 0..<u { dh[r * u + j] += dOut[r * u + j] }
+                }
+            }
+            // A masked row's state passed through this step unchanged: its gradient goes on to the
+            // previous step as it is, and the cell sees none.
+            let t = timestep(s, of: n)
+            let masked = mask.map { m in (0..<rows).filter { !m.isReal($0, t) } } ?? []
+            var keptRows: [[T]] = []
+            for r in masked {
+                for j in 0..<u { kept[j] = dh[r * u + j]; dh[r * u + j] = 0 }
+                keptRows.append(kept)
             }
             tp.h.withUnsafeBufferPointer { hb in
                 tp.tape.withUnsafeBufferPointer { tb in
@@ -213,6 +275,7 @@ struct RecurrentRunner<Cell: RecurrentCell> {
                     }
                 }
             }
+            for (r, g) in zip(masked, keptRows) { for j in 0..<u { dhPrev[r * u + j] = g[j] } }
             swap(&dh, &dhPrev)
         }
         // dh now holds the gradient of the initial state.
@@ -280,6 +343,7 @@ struct RecurrentLayer<Cell: RecurrentCell>: Layer {
     var weights: [WeightSpec] { runner.cell.weights }
     func initialWeights<T: Scalar>(_ rng: inout SeededRandom) -> [[T]] { runner.cell.initialWeights(&rng) }
     func outputShapes(for inputs: [[Int]]) -> [[Int]] { runner.outputShapes(for: inputs) }
+    func outputMasks<T: Scalar>(_ inputs: [Tensor<T>], masks: [Mask?]) -> [Mask?] { runner.outputMasks(masks) }
 
     @_specialize(where T == Float, Cell == GRUCell)
     @_specialize(where T == Double, Cell == GRUCell)

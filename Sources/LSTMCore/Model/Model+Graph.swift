@@ -6,6 +6,15 @@ extension Model {
         var inputs: [Tensor<T>]
         var outputs: [[Tensor<T>]]
         var tapes: [AnyObject?]
+        /// Per node, the masks of its outputs.
+        var masks: [[Mask?]] = []
+
+        func mask(_ ref: ModelSpec.TensorRef) -> Mask? {
+            switch ref {
+            case .input: return nil
+            case .node(let j, let k): return masks[j][k]
+            }
+        }
 
         func tensor(_ ref: ModelSpec.TensorRef) -> Tensor<T> {
             switch ref {
@@ -22,8 +31,14 @@ extension Model {
         pass.outputs.reserveCapacity(spec.nodes.count)
         for (ni, node) in spec.nodes.enumerated() {
             let ins = node.inputs.map(pass.tensor)
-            var context = LayerContext(training: training, tape: ni < reuse.count ? reuse[ni] : nil)
+            var masks = node.inputs.map(pass.mask)
+            if let ref = node.mask, !masks.isEmpty {
+                let m = pass.tensor(ref)
+                masks[0] = Mask(batch: m.shape[0], steps: m.shape.count > 1 ? m.shape[1] : 1, values: m.values.map { $0 != 0 })
+            }
+            var context = LayerContext(training: training, tape: ni < reuse.count ? reuse[ni] : nil, masks: masks)
             let outs = nodeLayers[ni].forward(ins, weights: layerWeights[node.layer], context: &context)
+            pass.masks.append(nodeLayers[ni].outputMasks(ins, masks: masks))
             pass.outputs.append(outs)
             pass.tapes.append(training ? context.tape : nil)
         }
@@ -32,6 +47,17 @@ extension Model {
 
     /// The model's outputs of a pass.
     func outputs(of pass: Pass) -> [Tensor<T>] { spec.outputs.map(pass.tensor) }
+
+    /// Refuses a loss on outputs that carry a mask: Keras leaves their masked steps out of the
+    /// loss, which is not implemented here yet. One sample's forward pass tells (masks exist or
+    /// not whatever the values).
+    func requireUnmaskedOutputs(_ xs: [TensorView<T>]) throws {
+        guard nodeLayers.contains(where: \.producesMask) else { return }
+        let pass = forward(xs.map { $0.slice(0, 1) }, training: false)
+        for (k, ref) in spec.outputs.enumerated() where pass.mask(ref) != nil {
+            throw LSTMError.unsupported("model '\(spec.name)': output \(k) carries a mask (from mask_zero or Masking, through layers that return sequences); a loss that leaves out the masked steps is not supported yet")
+        }
+    }
 
     /// Backward from the gradients of the model's outputs; weight gradients are added into
     /// `gradients`. Nodes that no gradient reaches are skipped.

@@ -11,6 +11,9 @@ extension Model {
         }
         for (ni, layer) in nodeLayers.enumerated() {
             try layer.checkStreamable()
+            if layer.producesMask || spec.nodes[ni].mask != nil {
+                throw LSTMError.unsupported("layer '\(layer.name)' (\(layer.kind)) masks padded steps: a masked model cannot be run one timestep at a time yet")
+            }
             for shape in nodeOutputShapes[ni] where stepWidth(shape) == nil {
                 throw LSTMError.unsupported("layer '\(layer.name)' returns shape \(LayerChecks.describe(shape)), which has no fixed per-timestep size: it cannot be run one timestep at a time")
             }

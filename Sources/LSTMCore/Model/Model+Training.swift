@@ -74,6 +74,7 @@ extension Model {
         guard batchSize >= 1 else { throw LSTMError.invalidArgument("batch_size must be >= 1, got \(batchSize)") }
         let count = try checkInputs(xs)
         try checkTargets(ys, inputs: xs)
+        try requireUnmaskedOutputs(xs)
         return lossOver(loss: loss, xs, ys, count: count, batchSize: batchSize)
     }
 
@@ -136,6 +137,7 @@ extension Model {
         -> (loss: Double, gradients: [[T]]) {
         let batch = try checkInputs(xs)
         try checkTargets(ys, inputs: xs)
+        try requireUnmaskedOutputs(xs)
         let grads = Parameters(zerosLike: params)
         var tapes: [AnyObject?] = []
         let l = lossAndGradients(loss: loss, xs.map { $0.slice(0, batch) }, ys.map { $0.slice(0, batch) },
@@ -186,6 +188,7 @@ extension Model {
         }
         let count = try checkInputs(xs)
         try checkTargets(ys, inputs: xs)
+        try requireUnmaskedOutputs(xs)
         var trainCount = count
         if options.validationSplit > 0 {
             // Keras: the validation samples are the last ones, cut before shuffling.

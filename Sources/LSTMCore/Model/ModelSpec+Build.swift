@@ -42,6 +42,12 @@ extension ModelSpec {
             }
             let spec = layers[node.layer]
             let shapes = try node.inputs.map { try shape(of: $0, at: ni) }
+            if let mask = node.mask {
+                let m = try shape(of: mask, at: ni)
+                guard let x = shapes.first, x.count >= 2, m.count == 1, m[0] == x[0] || m[0] == nil || x[0] == nil else {
+                    throw LSTMError.shapeMismatch("layer '\(spec.name)': its mask has shape \(LayerChecks.describe(m)); a mask of its input \(shapes.first.map { LayerChecks.describe($0) } ?? "()") has shape (None, timesteps)")
+                }
+            }
             let layer = try spec.build(inputs: shapes)
             if let first = firstBuild[node.layer] {
                 guard first.weights == layer.weights else {
@@ -49,6 +55,9 @@ extension ModelSpec {
                 }
             } else {
                 firstBuild[node.layer] = layer
+            }
+            if isSequential, layer.outputShapes.count != 1 {
+                throw LSTMError.unsupported("layer '\(spec.name)' (\(spec.kind)) returns \(layer.outputShapes.count) tensors (return_state or merge_mode None); a Sequential model's layers must return one: use a functional model")
             }
             built.append(layer)
         }

@@ -25,10 +25,18 @@ public struct ModelSpec: Sendable {
         /// Index into `layers`.
         public var layer: Int
         public var inputs: [TensorRef]
-        public init(layer: Int, inputs: [TensorRef]) {
+        /// An explicit mask for the first input (Keras's `mask=` call argument): a tensor of
+        /// shape (batch, timesteps), nonzero where a step is real. nil: the mask the first
+        /// input carries, if any.
+        public var mask: TensorRef?
+        public init(layer: Int, inputs: [TensorRef], mask: TensorRef? = nil) {
             self.layer = layer
             self.inputs = inputs
+            self.mask = mask
         }
+
+        /// Every tensor the call reads: its inputs, then its mask.
+        public var reads: [TensorRef] { inputs + (mask.map { [$0] } ?? []) }
     }
 
     public var name: String

@@ -6,8 +6,7 @@ enum EmbeddingCodec: KerasLayerCodec {
 
     static func parse(_ r: inout KerasLayerReader) throws -> EmbeddingSpec {
         let s = EmbeddingSpec(name: r.layer, inputDim: try r.positiveInt("input_dim", limit: 1 << 24),
-                              outputDim: try r.positiveInt("output_dim"))
-        try r.requireDefault("mask_zero", .bool(false))
+                              outputDim: try r.positiveInt("output_dim"), maskZero: try r.bool("mask_zero", default: false))
         try r.requireDefault("sparse", .bool(false))
         for k in ["embeddings_regularizer", "activity_regularizer", "embeddings_constraint", "lora_rank",
                   "quantization_config"] {
@@ -23,6 +22,6 @@ enum EmbeddingCodec: KerasLayerCodec {
          ("embeddings_initializer", KerasValues.initializer("RandomUniform", [("seed", .null), ("minval", .number(-0.05)),
                                                                              ("maxval", .number(0.05))])),
          ("embeddings_regularizer", .null), ("activity_regularizer", .null), ("embeddings_constraint", .null),
-         ("mask_zero", .bool(false)), ("quantization_config", .null)]
+         ("mask_zero", .bool(s.maskZero)), ("quantization_config", .null)]
     }
 }

@@ -29,6 +29,6 @@ enum LSTMCodec: KerasLayerCodec {
     }
 
     static func legacyCell(_ s: LSTMSpec) -> String? { "lstm_cell" }
-    static func callArguments(_ inputs: [JSON]) -> (args: [JSON], kwargs: [(String, JSON)]) { KerasRecurrent.callArguments(inputs) }
+    static func callArguments(_ s: Spec, _ inputs: [JSON]) -> (args: [JSON], kwargs: [(String, JSON)]) { KerasRecurrent.callArguments(inputs) }
     static func buildConfig(_ inputShapes: [JSON]) -> JSON { KerasRecurrent.buildConfig(inputShapes) }
 }

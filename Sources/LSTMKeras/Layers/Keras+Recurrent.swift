@@ -90,7 +90,7 @@ enum GRUCodec: KerasLayerCodec {
     }
 
     static func legacyCell(_ s: GRUSpec) -> String? { "gru_cell" }
-    static func callArguments(_ inputs: [JSON]) -> (args: [JSON], kwargs: [(String, JSON)]) { KerasRecurrent.callArguments(inputs) }
+    static func callArguments(_ s: Spec, _ inputs: [JSON]) -> (args: [JSON], kwargs: [(String, JSON)]) { KerasRecurrent.callArguments(inputs) }
     static func buildConfig(_ inputShapes: [JSON]) -> JSON { KerasRecurrent.buildConfig(inputShapes) }
 }
 
@@ -119,6 +119,6 @@ enum SimpleRNNCodec: KerasLayerCodec {
     }
 
     static func legacyCell(_ s: SimpleRNNSpec) -> String? { "simple_rnn_cell" }
-    static func callArguments(_ inputs: [JSON]) -> (args: [JSON], kwargs: [(String, JSON)]) { KerasRecurrent.callArguments(inputs) }
+    static func callArguments(_ s: Spec, _ inputs: [JSON]) -> (args: [JSON], kwargs: [(String, JSON)]) { KerasRecurrent.callArguments(inputs) }
     static func buildConfig(_ inputShapes: [JSON]) -> JSON { KerasRecurrent.buildConfig(inputShapes) }
 }

@@ -24,8 +24,20 @@ protocol KerasLayerCodec {
     static func legacyWeightPaths(_ spec: Spec, weights: [String]) throws -> [String]
     /// How a call's input tensors are written in Keras 3's inbound_nodes: positional arguments
     /// and keywords (a recurrent layer's initial state is the `initial_state` keyword).
-    static func callArguments(_ inputs: [JSON]) -> (args: [JSON], kwargs: [(String, JSON)])
-    /// The `build_config` Keras writes for a layer first called on inputs of these shapes.
+    static func callArguments(_ spec: Spec, _ inputs: [JSON]) -> (args: [JSON], kwargs: [(String, JSON)])
+    /// Takes the call's positional arguments that are not tensors (NotEqual's value); a codec
+    /// without any refuses them.
+    static func withCallConstants(_ spec: Spec, _ constants: [JSON]) throws -> Spec
+    /// An operation of keras.ops rather than a layer (Keras 3 writes them into a graph to compute
+    /// masks): its config is only its name, and Keras's model.layers and weight files leave it out.
+    static var isOperation: Bool { get }
+    /// The dtype of the tensors its calls make ("bool" for the mask operations).
+    static var outputDType: String { get }
+    /// The `module` and `registered_name` of its entry.
+    static var module: String { get }
+    static var registeredName: JSON { get }
+    /// The `build_config` Keras writes for a layer first called on inputs of these shapes (null:
+    /// none, for layers that are never built).
     static func buildConfig(_ inputShapes: [JSON]) -> JSON
 }
 
@@ -56,8 +68,28 @@ extension KerasLayerCodec {
     }
 
     /// One tensor positional; several (a merge) as one list.
-    static func callArguments(_ inputs: [JSON]) -> (args: [JSON], kwargs: [(String, JSON)]) {
+    static func callArguments(_ spec: Spec, _ inputs: [JSON]) -> (args: [JSON], kwargs: [(String, JSON)]) {
         (inputs.count == 1 ? inputs : [.array(inputs)], [])
+    }
+
+    static func withCallConstants(_ spec: Spec, _ constants: [JSON]) throws -> Spec {
+        guard constants.isEmpty else {
+            throw LSTMError.unsupported("layer '\(spec.name)' (\(className)): a call with arguments other than tensors (\(constants.map { $0.serialized() }.joined(separator: ", "))) is not supported")
+        }
+        return spec
+    }
+
+    static var isOperation: Bool { false }
+    static var outputDType: String { "float32" }
+    static var module: String { "keras.layers" }
+    static var registeredName: JSON { .null }
+
+    static func callArgumentsAny(_ spec: any LayerSpec, _ inputs: [JSON]) throws -> (args: [JSON], kwargs: [(String, JSON)]) {
+        callArguments(try typed(spec), inputs)
+    }
+
+    static func withCallConstantsAny(_ spec: any LayerSpec, _ constants: [JSON]) throws -> any LayerSpec {
+        try withCallConstants(try typed(spec), constants)
     }
 
     // The same, for a spec known only as `any LayerSpec` (the registry's lookups).
@@ -75,7 +107,7 @@ extension KerasLayerCodec {
         try legacyWeightPaths(try typed(spec), weights: weights)
     }
 
-    private static func typed(_ spec: any LayerSpec) throws -> Spec {
+    static func typed(_ spec: any LayerSpec) throws -> Spec {
         guard let s = spec as? Spec else {
             throw LSTMError.internal("layer '\(spec.name)': its spec (\(type(of: spec))) is not the \(className) codec's")
         }
@@ -86,7 +118,8 @@ extension KerasLayerCodec {
 /// The registry: every layer class the Keras readers and writers know.
 enum KerasLayers {
     static let codecs: [any KerasLayerCodec.Type] = [
-        LSTMCodec.self, GRUCodec.self, SimpleRNNCodec.self, BidirectionalCodec.self, EmbeddingCodec.self,
+        LSTMCodec.self, GRUCodec.self, SimpleRNNCodec.self, BidirectionalCodec.self, EmbeddingCodec.self, MaskingCodec.self,
+        NotEqualCodec.self, AnyCodec.self,
         DenseCodec.self, ConcatenateCodec.self,
         AddCodec.self, SubtractCodec.self, MultiplyCodec.self, AverageCodec.self, MaximumCodec.self, MinimumCodec.self,
     ]
@@ -101,6 +134,11 @@ enum KerasLayers {
             throw LSTMError.unsupported("layer '\(layer)': layer class '\(className)' is not supported (supported: \(known))")
         }
         return c
+    }
+
+    /// Whether a spec is a keras.ops operation (see KerasLayerCodec.isOperation).
+    static func isOperation(_ spec: any LayerSpec) -> Bool {
+        (try? codec(for: spec))?.isOperation ?? false
     }
 
     /// The codec that writes a core spec.
