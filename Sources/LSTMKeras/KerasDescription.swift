@@ -52,7 +52,8 @@ public enum KerasDescription {
             let params = model.layerWeightRanges[l].reduce(0) { $0 + model.weightShapes[$1].reduce(1, *) }
             return Row(name: layer.name, className: layer.kind, outputShapes: built[nodes[0]].outputShapes,
                        callCount: nodes.count, layer: "\(layer.name) (\(layer.kind))", shape: shapes.joined(separator: ", "),
-                       parameters: params, connectedTo: connected.joined(separator: ", "), options: try options(layer))
+                       parameters: params, connectedTo: connected.joined(separator: ", "),
+                       options: try options(layer, inputShapes: built[nodes[0]].inputShapes))
         }
         if spec.isSequential { return try spec.layers.indices.map(layerRow) }
         // Keras's model.layers leaves out the keras.ops operations of a graph (its mask computations).
@@ -70,10 +71,10 @@ public enum KerasDescription {
     }
 
     /// The config values a reader cares about: numbers, strings and the options switched on.
-    static func options(_ layer: any LayerSpec) throws -> String {
+    static func options(_ layer: any LayerSpec, inputShapes: [SampleShape]) throws -> String {
         let config: [(String, JSON)]
         do {
-            config = try KerasLayers.codec(for: layer).configAny(layer)
+            config = try KerasLayers.codec(for: layer).configAny(layer, inputShapes: inputShapes)
         } catch {
             // Keras 2's hard_sigmoid has no Keras 3 name.
             return "(Keras 2 options: hard_sigmoid is 0.2x+0.5)"

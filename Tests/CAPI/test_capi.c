@@ -850,6 +850,32 @@ static void test_graph_tensors(void) {
     EXPECT_STATUS(lstm_step_sizes(m, NULL, NULL), LSTM_ERROR_UNSUPPORTED);
     lstm_model_free(m);
 
+    /* Every describing call on every kind of layer Keras wrote (Embedding, Bidirectional, GRU,
+       SimpleRNN) answers without harm. */
+    const char *files[] = {"Tests/Fixtures/files/keras3_graph_text_classifier.keras",
+                           "Tests/Fixtures/files/keras2_graph_text_classifier.h5",
+                           "Tests/Fixtures/files/keras3_graph_recurrent_layers.keras",
+                           "Tests/Fixtures/files/keras2_graph_recurrent_layers.h5"};
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+        lstm_model *g = NULL;
+        EXPECT_STATUS(lstm_model_load(files[f], &g), LSTM_OK);
+        if (!g) continue;
+        size_t layers = 0, len = 0;
+        EXPECT_STATUS(lstm_model_layer_count(g, &layers), LSTM_OK);
+        CHECK(layers >= 4, "%s: %zu layers", files[f], layers);
+        for (size_t i = 0; i < layers; i++) {
+            lstm_layer_info li;
+            memset(&li, 0, sizeof li);
+            li.struct_size = sizeof li;
+            EXPECT_STATUS(lstm_model_layer_info(g, i, &li), LSTM_OK);
+            CHECK(li.class_name[0] != 0 && li.name[0] != 0 && li.output_count >= 1, "%s layer %zu", files[f], i);
+        }
+        EXPECT_STATUS(lstm_model_to_json(g, NULL, 0, &len), LSTM_OK);
+        CHECK(len > 100, "%s: JSON of %zu bytes", files[f], len);
+        EXPECT_STATUS(lstm_model_output_info(g, 0, name, sizeof name, &rank, shape), LSTM_OK);
+        lstm_model_free(g);
+    }
+
     /* A Sequential model: run equals predict, and step sizes are the streaming contract. */
     m = make(STACKED_JSON, 3);
     float xs[2 * 4 * 3], yp[2 * 4 * 2], yr[2 * 4 * 2];

@@ -47,9 +47,10 @@ enum KerasRecurrent {
     /// Keras 3 names the shapes of a call with an initial state: the sequence's and the state's
     /// (one shape, or a list for LSTM's [h, c]).
     static func buildConfig(_ inputShapes: [JSON]) -> JSON {
-        guard inputShapes.count > 1 else { return .object([("input_shape", inputShapes[0])]) }
+        guard let sequence = inputShapes.first else { return .null }
+        guard inputShapes.count > 1 else { return .object([("input_shape", sequence)]) }
         let state = inputShapes.count == 2 ? inputShapes[1] : .array(Array(inputShapes.dropFirst()))
-        return .object([("shapes_dict", .object([("sequences_shape", inputShapes[0]), ("initial_state_shape", state)]))])
+        return .object([("shapes_dict", .object([("sequences_shape", sequence), ("initial_state_shape", state)]))])
     }
 
     /// A call's tensors as Keras 3 writes them: the sequence positional, the initial state as

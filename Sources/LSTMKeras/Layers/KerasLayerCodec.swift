@@ -64,7 +64,8 @@ extension KerasLayerCodec {
     }
 
     static func buildConfig(_ inputShapes: [JSON]) -> JSON {
-        .object([("input_shape", inputShapes.count == 1 ? inputShapes[0] : .array(inputShapes))])
+        guard let first = inputShapes.first else { return .null }
+        return .object([("input_shape", inputShapes.count == 1 ? first : .array(inputShapes))])
     }
 
     /// One tensor positional; several (a merge) as one list.

@@ -10,10 +10,13 @@ calls release the GIL: one model may be used for `predict` from several threads 
 from . import callbacks, layers, losses, models, optimizers, utils
 from ._lib import LSTMError, library_path
 from ._lib import lib as _clib
+from .functional import Model
 from .layers import Input
 from .models import Sequential, load_model
 
+models.Model = Model  # lstm.models.Model, as keras.models.Model
+
 __version__ = _clib.lstm_version_string().decode()
 
-__all__ = ["Sequential", "Input", "load_model", "LSTMError", "layers", "models", "optimizers", "losses", "callbacks",
+__all__ = ["Sequential", "Model", "Input", "load_model", "LSTMError", "layers", "models", "optimizers", "losses", "callbacks",
            "utils", "library_path", "__version__"]

@@ -73,6 +73,26 @@ class FitOptions(Structure):
                 ("user", c_void_p), ("on_batch", BATCH_CALLBACK)]
 
 
+MAX_RANK = 4
+MAX_LAYER_OUTPUTS = 4
+
+
+class Tensor(Structure):
+    _fields_ = [("data", POINTER(c_float)), ("rank", c_size_t), ("shape", c_size_t * MAX_RANK)]
+
+
+class TensorOut(Structure):
+    _fields_ = [("data", POINTER(c_float)), ("cap", c_size_t), ("rank", c_size_t), ("shape", c_size_t * MAX_RANK)]
+
+
+class LayerInfo(Structure):
+    _fields_ = [("struct_size", c_size_t), ("class_name", ctypes.c_char * 32), ("name", ctypes.c_char * 128),
+                ("param_count", c_size_t), ("output_count", c_size_t),
+                ("output_rank", c_size_t * MAX_LAYER_OUTPUTS),
+                ("output_shape", (c_size_t * MAX_RANK) * MAX_LAYER_OUTPUTS), ("call_count", c_size_t),
+                ("connected_to", ctypes.c_char * 256)]
+
+
 _model_p = c_void_p
 _float_p = POINTER(c_float)
 _size_p = POINTER(c_size_t)
@@ -105,6 +125,19 @@ _DECLARATIONS = {
     "lstm_model_fit": (c_int, [_model_p, _float_p, _float_p, c_size_t, c_size_t, POINTER(FitOptions),
                                POINTER(c_double), c_size_t, _size_p]),
     "lstm_model_evaluate": (c_int, [_model_p, _float_p, _float_p, c_size_t, c_size_t, POINTER(c_double)]),
+    "lstm_model_input_count": (c_int, [_model_p, _size_p]),
+    "lstm_model_output_count": (c_int, [_model_p, _size_p]),
+    "lstm_model_input_info": (c_int, [_model_p, c_size_t, c_char_p, c_size_t, _size_p, _size_p]),
+    "lstm_model_output_info": (c_int, [_model_p, c_size_t, c_char_p, c_size_t, _size_p, _size_p]),
+    "lstm_model_output_shapes": (c_int, [_model_p, POINTER(Tensor), c_size_t, POINTER(TensorOut), c_size_t]),
+    "lstm_model_run": (c_int, [_model_p, POINTER(Tensor), c_size_t, POINTER(TensorOut), c_size_t]),
+    "lstm_model_fit_tensors": (c_int, [_model_p, POINTER(Tensor), c_size_t, POINTER(Tensor), c_size_t,
+                                       POINTER(FitOptions), POINTER(c_double), c_size_t, _size_p]),
+    "lstm_model_evaluate_tensors": (c_int, [_model_p, POINTER(Tensor), c_size_t, POINTER(Tensor), c_size_t,
+                                            POINTER(c_double)]),
+    "lstm_model_layer_count": (c_int, [_model_p, _size_p]),
+    "lstm_model_layer_info": (c_int, [_model_p, c_size_t, POINTER(LayerInfo)]),
+    "lstm_step_sizes": (c_int, [_model_p, _size_p, _size_p]),
 }
 
 for _name, (_restype, _argtypes) in _DECLARATIONS.items():
@@ -136,3 +169,16 @@ def call(fn, *args):
 
 def float_pointer(array):
     return array.ctypes.data_as(_float_p)
+
+
+def tensors(arrays):
+    """A C array of lstm_tensor over float32 C-contiguous numpy arrays (kept alive by the caller)."""
+    out = (Tensor * max(1, len(arrays)))()
+    for t, a in zip(out, arrays):
+        if not 1 <= a.ndim <= MAX_RANK:
+            raise ValueError(f"an array of rank {a.ndim} cannot be passed (1 to {MAX_RANK} axes, the batch included)")
+        t.data = float_pointer(a)
+        t.rank = a.ndim
+        for k, d in enumerate(a.shape):
+            t.shape[k] = d
+    return out

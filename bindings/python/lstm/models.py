@@ -4,18 +4,19 @@ The model's architecture is Keras JSON built from the layers; liblstm builds, tr
 it. numpy arrays go in and out; any array-like is converted once to C-contiguous float32.
 """
 import ctypes
-import inspect
 import json
 import math
 import signal
 import sys
 import threading
 import time
+import weakref
 
 import numpy as np
 
 from . import _lib, callbacks as callbacks_module, losses as losses_module, optimizers as optimizers_module
 from ._lib import call, lib
+from . import engine
 from .layers import InputLayer, Layer, _unique_name
 from .utils import next_seed
 
@@ -99,7 +100,275 @@ class _Progress:
         sys.stdout.flush()
 
 
-class Sequential:
+def _check_fit_arguments(model, batch_size, epochs, verbose, validation_split, initial_epoch, class_weight,
+                         sample_weight, steps_per_epoch, validation_steps, validation_freq):
+    """Keras's fit arguments, checked; returns (batch_size, epochs, verbose level)."""
+    for arg, value in (("class_weight", class_weight), ("sample_weight", sample_weight),
+                       ("steps_per_epoch", steps_per_epoch), ("validation_steps", validation_steps)):
+        if value is not None:
+            raise ValueError(f"fit: {arg} is not supported")
+    if validation_freq != 1:
+        raise ValueError("fit: validation_freq other than 1 is not supported")
+    if model._compile_config is None:
+        raise RuntimeError("You must call compile() before fit()")
+    verbose = _verbose_level(verbose)
+    batch_size = 32 if batch_size is None else batch_size
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"fit: batch_size must be a positive integer, got {batch_size!r}")
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise ValueError(f"fit: epochs must be a positive integer, got {epochs!r}")
+    if not 0 <= initial_epoch < epochs:
+        raise ValueError(f"fit: initial_epoch must be in [0, epochs), got {initial_epoch!r}")
+    if not (isinstance(validation_split, (int, float)) and 0 <= validation_split < 1):
+        raise ValueError(f"fit: validation_split must be in [0, 1), got {validation_split!r}")
+    return batch_size, epochs, verbose
+
+
+def _fit_loop(model, run, n, batch_size, epochs, initial_epoch, verbose, callbacks, validation_split, shuffle,
+              evaluate_validation):
+    """Keras's fit around one C fit call: callbacks, the progress log, History, Ctrl-C.
+    run(opts, history, ran) makes the call and returns its status."""
+    history = callbacks_module.History()
+    cbs = [history] + list(callbacks or [])
+    train_n = int(math.floor(n * (1 - validation_split))) if validation_split else n
+    batches = -(-train_n // int(batch_size))
+    params = {"verbose": verbose, "epochs": epochs, "steps": batches}
+    for cb in cbs:
+        cb.set_model(model)
+        cb.set_params(params)
+    model.stop_training = False
+    state = {"error": None, "interrupted": False, "progress": None}
+
+    def begin_epoch(epoch):
+        if verbose:
+            print(f"Epoch {epoch + 1}/{epochs}")
+        state["progress"] = _Progress(verbose, batches)
+        for cb in cbs:
+            cb.on_epoch_begin(epoch, {})
+
+    def on_batch(_user, epoch, batch, total, loss):
+        try:
+            logs = {"loss": loss}
+            state["progress"].update(batch + 1, logs)
+            for cb in cbs:
+                cb.on_train_batch_end(batch, logs)
+            return 1 if state["interrupted"] else 0
+        except BaseException as e:  # noqa: BLE001 - re-raised after the C call returns
+            state["error"] = e
+            return 1
+
+    def on_epoch(_user, epoch, loss, val_loss):
+        try:
+            epoch += initial_epoch
+            logs = {"loss": loss}
+            if evaluate_validation is not None:
+                logs["val_loss"] = evaluate_validation()
+            elif not math.isnan(val_loss):
+                logs["val_loss"] = val_loss
+            state["progress"].finish(batches, logs)
+            for cb in cbs:
+                cb.on_epoch_end(epoch, logs)
+            if model.stop_training:
+                return 1
+            if epoch + 1 < epochs:
+                begin_epoch(epoch + 1)
+            return 0
+        except BaseException as e:  # noqa: BLE001
+            state["error"] = e
+            return 1
+
+    opts = _lib.FitOptions()
+    lib.lstm_fit_options_init(ctypes.byref(opts))
+    opts.epochs = epochs - initial_epoch
+    opts.batch_size = int(batch_size)
+    opts.shuffle = 1 if shuffle else 0
+    opts.validation_split = float(validation_split)
+    opts.seed = next_seed()
+    epoch_cb, batch_cb = _lib.EPOCH_CALLBACK(on_epoch), _lib.BATCH_CALLBACK(on_batch)
+    opts.on_epoch, opts.on_batch = epoch_cb, batch_cb
+
+    previous_handler = None
+    if threading.current_thread() is threading.main_thread():
+        def on_sigint(_signum, _frame):
+            state["interrupted"] = True
+        previous_handler = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        for cb in cbs:
+            cb.on_train_begin({})
+        begin_epoch(initial_epoch)
+        hist = (ctypes.c_double * epochs)()
+        ran = ctypes.c_size_t()
+        status = run(opts, hist, ran)
+    finally:
+        if previous_handler is not None:
+            signal.signal(signal.SIGINT, previous_handler)
+    if status in (_lib.OK, _lib.ERROR_CANCELLED, _lib.ERROR_NUMERIC):
+        model._after_weights_change()  # some updates happened
+    if state["error"] is not None:
+        raise state["error"]
+    if status == _lib.ERROR_CANCELLED and state["interrupted"]:
+        if verbose:
+            print()
+        raise KeyboardInterrupt("fit interrupted; the model keeps the weights reached")
+    if status != _lib.OK:
+        raise _lib.error_for(status)
+    for cb in cbs:
+        cb.on_train_end({})
+    model.history = history
+    history.params = params
+    return history
+
+
+_weights_clock = [0]  # orders the changes of shared layers' weights
+
+
+class _ModelMethods:
+    """What every model does through its library handle alone (Sequential and functional):
+    weights, JSON and files. Subclasses give `_model` (the handle) and `_ensure_built`."""
+
+    # ---------------------------------------------------------------- weights
+
+    def _weight_shapes(self):
+        self._ensure_built()
+        return self._query_weight_shapes()
+
+    def _query_weight_shapes(self):
+        count = ctypes.c_size_t()
+        call(lib.lstm_model_weight_count, self._model, ctypes.byref(count))
+        out = []
+        name = ctypes.create_string_buffer(256)
+        for k in range(count.value):
+            ndim, shape = ctypes.c_size_t(), (ctypes.c_size_t * 2)()
+            call(lib.lstm_model_weight_info, self._model, k, name, 256, ctypes.byref(ndim), shape)
+            out.append((name.value.decode(), tuple(shape[i] for i in range(ndim.value))))
+        return out
+
+    def _query_weights(self, shapes):
+        flat = np.empty(sum(int(np.prod(s)) for _, s in shapes), dtype=np.float32)
+        call(lib.lstm_model_get_weights, self._model, _lib.float_pointer(flat), flat.size)
+        out, offset = [], 0
+        for _, shape in shapes:
+            size = int(np.prod(shape))
+            out.append(flat[offset:offset + size].reshape(shape).copy())
+            offset += size
+        return out
+
+    def _store_weights(self, shapes, weights):
+        parts = []
+        for (name, shape), w in zip(shapes, weights):
+            a = _as_float32(w, name)
+            if a.shape != shape:
+                raise ValueError(f"set_weights: '{name}' has shape {shape}, got {a.shape}")
+            parts.append(a.ravel())
+        flat = np.ascontiguousarray(np.concatenate(parts) if parts else np.zeros(0), dtype=np.float32)
+        call(lib.lstm_model_set_weights, self._model, _lib.float_pointer(flat), flat.size)
+
+    def get_weights(self):
+        """The weights as Keras lists them: per layer kernel, recurrent_kernel, bias (numpy float32)."""
+        return self._query_weights(self._weight_shapes())
+
+    def set_weights(self, weights):
+        """Sets every weight array at once, in get_weights' order and shapes."""
+        shapes = self._weight_shapes()
+        weights = list(weights)
+        if len(weights) != len(shapes):
+            raise ValueError(f"set_weights: the model has {len(shapes)} weight arrays, got {len(weights)}")
+        self._store_weights(shapes, weights)
+        self._after_weights_change()
+
+    def count_params(self):
+        self._ensure_built()
+        n = ctypes.c_size_t()
+        call(lib.lstm_model_param_count, self._model, ctypes.byref(n))
+        return n.value
+
+    # ---------------------------------------------------------------- JSON, files
+
+    def to_json(self, **kwargs):
+        """The model's Keras 3 JSON (with its compile config once compiled)."""
+        self._ensure_built()
+        size = ctypes.c_size_t()
+        call(lib.lstm_model_to_json, self._model, None, 0, ctypes.byref(size))
+        buf = ctypes.create_string_buffer(size.value + 1)
+        call(lib.lstm_model_to_json, self._model, buf, size.value + 1, ctypes.byref(size))
+        text = buf.value.decode()
+        return json.dumps(json.loads(text), **kwargs) if kwargs else text
+
+    def get_config(self):
+        return json.loads(self.to_json())["config"]
+
+    def save(self, filepath, overwrite=True):
+        """Writes a .keras file (or legacy .h5)."""
+        self._ensure_built()
+        call(lib.lstm_model_save, self._model, str(filepath).encode())
+
+    def save_weights(self, filepath, overwrite=True):
+        """Writes a Keras .weights.h5 file."""
+        self._ensure_built()
+        call(lib.lstm_model_save_weights, self._model, str(filepath).encode())
+
+    def load_weights(self, filepath):
+        """Reads weights from a Keras file (.weights.h5, legacy .h5, .keras)."""
+        self._ensure_built()
+        call(lib.lstm_model_load_weights, self._model, str(filepath).encode())
+        self._after_weights_change()
+
+    # ---------------------------------------------------------------- layers shared between models
+
+    # A layer used by several models (the seq2seq idiom: Model(encoder_inputs, encoder_states)
+    # after training the whole) shares its weights as in Keras: each layer remembers the model
+    # that last changed them, and another model copies them in before it next uses its handle.
+
+    def _model_layers(self):
+        return []
+
+    def _layer_arrays(self, layer_name, shapes=None):
+        shapes = shapes or self._query_weight_shapes()
+        arrays = self._query_weights(shapes)
+        return {n: a for (n, _), a in zip(shapes, arrays) if n.startswith(layer_name + "/")}
+
+    def _after_weights_change(self):
+        """The weights changed in this model's handle: it becomes the source of its layers'."""
+        _weights_clock[0] += 1
+        synced = self.__dict__.setdefault("_synced", {})
+        for layer in self._model_layers():
+            layer._weights_home = weakref.ref(self)
+            layer._weights_version = _weights_clock[0]
+            synced[id(layer)] = _weights_clock[0]
+
+    def _claim_new_layers(self):
+        """After a build: this model holds the weights of the layers no live model holds."""
+        synced = self.__dict__.setdefault("_synced", {})
+        for layer in self._model_layers():
+            home = getattr(layer, "_weights_home", None)
+            if home is None or home() is None:
+                _weights_clock[0] += 1
+                layer._weights_home = weakref.ref(self)
+                layer._weights_version = _weights_clock[0]
+                synced[id(layer)] = _weights_clock[0]
+
+    def _sync_shared_weights(self):
+        synced = self.__dict__.setdefault("_synced", {})
+        stale = []
+        for layer in self._model_layers():
+            home = getattr(layer, "_weights_home", None)
+            other = home() if home is not None else None
+            if other is not None and other is not self and layer._weights_version > synced.get(id(layer), -1):
+                stale.append((layer, other))
+        if not stale:
+            return
+        shapes = self._query_weight_shapes()
+        arrays = self._query_weights(shapes)
+        position = {n: k for k, (n, _) in enumerate(shapes)}
+        for layer, other in stale:
+            for name, a in other._layer_arrays(layer.name).items():
+                if name in position and arrays[position[name]].shape == a.shape:
+                    arrays[position[name]] = a
+            synced[id(layer)] = layer._weights_version
+        self._store_weights(shapes, arrays)
+
+
+class Sequential(_ModelMethods):
     """A linear stack of layers, as keras.Sequential."""
 
     def __init__(self, layers=None, name=None, trainable=True):
@@ -119,6 +388,8 @@ class Sequential:
 
     def add(self, layer):
         """Appends a layer; an InputLayer (or lstm.Input(...)) may come first."""
+        if isinstance(layer, engine.KerasTensor) and layer.is_input:
+            layer = layer._layer
         if isinstance(layer, InputLayer):
             if self._layers or self._input is not None:
                 raise ValueError("an InputLayer can only be the first layer of a Sequential model")
@@ -135,6 +406,9 @@ class Sequential:
 
     @property
     def layers(self):
+        return list(self._layers)
+
+    def _model_layers(self):
         return list(self._layers)
 
     @property
@@ -158,6 +432,8 @@ class Sequential:
         pointer = ctypes.c_void_p()
         call(lib.lstm_model_from_json, json.dumps(self._config()).encode(), next_seed(), ctypes.byref(pointer))
         self._handle = _Handle(pointer)
+        self.__dict__["_synced"] = {}
+        self._claim_new_layers()
         if self._compile_config is not None:
             call(lib.lstm_model_compile, self._model, json.dumps(self._compile_config).encode())
 
@@ -168,6 +444,7 @@ class Sequential:
                     raise ValueError(f"expected input of shape (batch, timesteps, features), got {x_shape}")
                 self._input = InputLayer(batch_shape=(None, x_shape[1], x_shape[2]))
             self.build()
+        self._sync_shared_weights()
 
     @property
     def _model(self):
@@ -199,12 +476,17 @@ class Sequential:
     def _x(self, x, name="x"):
         """x as C-contiguous float32 (batch, timesteps, features), checked against the model."""
         a = _as_float32(x, name)
-        if a.ndim != 3:
-            raise ValueError(f"{name} must have shape (batch, timesteps, features), got shape {a.shape}")
+        rank = len(self._input.batch_shape) if self._input is not None else 3
+        if a.ndim != rank:
+            what = "(batch, timesteps, features)" if rank == 3 else "(batch, timesteps) of token ids"
+            raise ValueError(f"{name} must have shape {what}, got shape {a.shape}")
         self._ensure_built(a.shape)
-        steps, features = self.input_shape[1], self.input_shape[2]
-        if a.shape[2] != features or (steps is not None and a.shape[1] != steps) or a.shape[0] == 0 or a.shape[1] == 0:
-            raise ValueError(f"{name} has shape {a.shape}, but the model expects (batch, {steps}, {features})")
+        steps = self.input_shape[1]
+        features = self.input_shape[2] if rank == 3 else None
+        if (rank == 3 and a.shape[2] != features) or (steps is not None and a.shape[1] != steps) \
+                or a.shape[0] == 0 or a.shape[1] == 0:
+            expected = f"(batch, {steps}, {features})" if rank == 3 else f"(batch, {steps})"
+            raise ValueError(f"{name} has shape {a.shape}, but the model expects {expected}")
         return a
 
     def _output_size(self, steps):
@@ -247,24 +529,9 @@ class Sequential:
             steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1):
         """Trains as keras.Model.fit; returns a History. Ctrl-C stops after the current batch and
         raises KeyboardInterrupt, leaving the weights reached."""
-        for arg, value in (("class_weight", class_weight), ("sample_weight", sample_weight),
-                           ("steps_per_epoch", steps_per_epoch), ("validation_steps", validation_steps)):
-            if value is not None:
-                raise ValueError(f"fit: {arg} is not supported")
-        if validation_freq != 1:
-            raise ValueError("fit: validation_freq other than 1 is not supported")
-        if self._compile_config is None:
-            raise RuntimeError("You must call compile() before fit()")
-        verbose = _verbose_level(verbose)
-        batch_size = 32 if batch_size is None else batch_size
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"fit: batch_size must be a positive integer, got {batch_size!r}")
-        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-            raise ValueError(f"fit: epochs must be a positive integer, got {epochs!r}")
-        if not 0 <= initial_epoch < epochs:
-            raise ValueError(f"fit: initial_epoch must be in [0, epochs), got {initial_epoch!r}")
-        if not (isinstance(validation_split, (int, float)) and 0 <= validation_split < 1):
-            raise ValueError(f"fit: validation_split must be in [0, 1), got {validation_split!r}")
+        batch_size, epochs, verbose = _check_fit_arguments(self, batch_size, epochs, verbose, validation_split,
+                                                           initial_epoch, class_weight, sample_weight,
+                                                           steps_per_epoch, validation_steps, validation_freq)
         xa = self._x(x)
         n, steps = xa.shape[0], xa.shape[1]
         ya = self._y(y, n, steps)
@@ -276,94 +543,12 @@ class Sequential:
             val = (xv, self._y(validation_data[1], xv.shape[0], xv.shape[1], "validation_data y"))
             validation_split = 0.0
 
-        history = callbacks_module.History()
-        cbs = [history] + list(callbacks or [])
-        train_n = int(math.floor(n * (1 - validation_split))) if validation_split else n
-        batches = -(-train_n // int(batch_size))
-        params = {"verbose": verbose, "epochs": epochs, "steps": batches}
-        for cb in cbs:
-            cb.set_model(self)
-            cb.set_params(params)
-        self.stop_training = False
-        state = {"error": None, "interrupted": False, "epoch_start": time.perf_counter(), "progress": None}
+        def run(opts, hist, ran):
+            return lib.lstm_model_fit(self._model, _lib.float_pointer(xa), _lib.float_pointer(ya), n, steps,
+                                      ctypes.byref(opts), hist, epochs, ctypes.byref(ran))
 
-        def begin_epoch(epoch):
-            if verbose:
-                print(f"Epoch {epoch + 1}/{epochs}")
-            state["progress"] = _Progress(verbose, batches)
-            for cb in cbs:
-                cb.on_epoch_begin(epoch, {})
-
-        def on_batch(_user, epoch, batch, total, loss):
-            try:
-                logs = {"loss": loss}
-                state["progress"].update(batch + 1, logs)
-                for cb in cbs:
-                    cb.on_train_batch_end(batch, logs)
-                return 1 if state["interrupted"] else 0
-            except BaseException as e:  # noqa: BLE001 - re-raised after the C call returns
-                state["error"] = e
-                return 1
-
-        def on_epoch(_user, epoch, loss, val_loss):
-            try:
-                epoch += initial_epoch
-                logs = {"loss": loss}
-                if val is not None:
-                    logs["val_loss"] = self._evaluate_arrays(*val)
-                elif not math.isnan(val_loss):
-                    logs["val_loss"] = val_loss
-                state["progress"].finish(batches, logs)
-                for cb in cbs:
-                    cb.on_epoch_end(epoch, logs)
-                if self.stop_training:
-                    return 1
-                if epoch + 1 < epochs:
-                    begin_epoch(epoch + 1)
-                return 0
-            except BaseException as e:  # noqa: BLE001
-                state["error"] = e
-                return 1
-
-        opts = _lib.FitOptions()
-        lib.lstm_fit_options_init(ctypes.byref(opts))
-        opts.epochs = epochs - initial_epoch
-        opts.batch_size = int(batch_size)
-        opts.shuffle = 1 if shuffle else 0
-        opts.validation_split = float(validation_split)
-        opts.seed = next_seed()
-        epoch_cb, batch_cb = _lib.EPOCH_CALLBACK(on_epoch), _lib.BATCH_CALLBACK(on_batch)
-        opts.on_epoch, opts.on_batch = epoch_cb, batch_cb
-
-        previous_handler = None
-        if threading.current_thread() is threading.main_thread():
-            def on_sigint(_signum, _frame):
-                state["interrupted"] = True
-            previous_handler = signal.signal(signal.SIGINT, on_sigint)
-        try:
-            for cb in cbs:
-                cb.on_train_begin({})
-            begin_epoch(initial_epoch)
-            hist = (ctypes.c_double * epochs)()
-            ran = ctypes.c_size_t()
-            status = lib.lstm_model_fit(self._model, _lib.float_pointer(xa), _lib.float_pointer(ya), n, steps,
-                                        ctypes.byref(opts), hist, epochs, ctypes.byref(ran))
-        finally:
-            if previous_handler is not None:
-                signal.signal(signal.SIGINT, previous_handler)
-        if state["error"] is not None:
-            raise state["error"]
-        if status == _lib.ERROR_CANCELLED and state["interrupted"]:
-            if verbose:
-                print()
-            raise KeyboardInterrupt("fit interrupted; the model keeps the weights reached")
-        if status != _lib.OK:
-            raise _lib.error_for(status)
-        for cb in cbs:
-            cb.on_train_end({})
-        self.history = history
-        history.params = params
-        return history
+        return _fit_loop(self, run, n, batch_size, epochs, initial_epoch, verbose, callbacks, validation_split,
+                         shuffle, (lambda: self._evaluate_arrays(*val)) if val is not None else None)
 
     def _evaluate_arrays(self, xa, ya):
         loss = ctypes.c_double()
@@ -406,83 +591,6 @@ class Sequential:
 
     def __call__(self, x):
         return self.predict(x, verbose=0)
-
-    # ---------------------------------------------------------------- weights
-
-    def _weight_shapes(self):
-        self._ensure_built()
-        count = ctypes.c_size_t()
-        call(lib.lstm_model_weight_count, self._model, ctypes.byref(count))
-        out = []
-        name = ctypes.create_string_buffer(256)
-        for k in range(count.value):
-            ndim, shape = ctypes.c_size_t(), (ctypes.c_size_t * 2)()
-            call(lib.lstm_model_weight_info, self._model, k, name, 256, ctypes.byref(ndim), shape)
-            out.append((name.value.decode(), tuple(shape[i] for i in range(ndim.value))))
-        return out
-
-    def get_weights(self):
-        """The weights as Keras lists them: per layer kernel, recurrent_kernel, bias (numpy float32)."""
-        shapes = self._weight_shapes()
-        flat = np.empty(sum(int(np.prod(s)) for _, s in shapes), dtype=np.float32)
-        call(lib.lstm_model_get_weights, self._model, _lib.float_pointer(flat), flat.size)
-        out, offset = [], 0
-        for _, shape in shapes:
-            size = int(np.prod(shape))
-            out.append(flat[offset:offset + size].reshape(shape).copy())
-            offset += size
-        return out
-
-    def set_weights(self, weights):
-        """Sets every weight array at once, in get_weights' order and shapes."""
-        shapes = self._weight_shapes()
-        weights = list(weights)
-        if len(weights) != len(shapes):
-            raise ValueError(f"set_weights: the model has {len(shapes)} weight arrays, got {len(weights)}")
-        parts = []
-        for (name, shape), w in zip(shapes, weights):
-            a = _as_float32(w, name)
-            if a.shape != shape:
-                raise ValueError(f"set_weights: '{name}' has shape {shape}, got {a.shape}")
-            parts.append(a.ravel())
-        flat = np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
-        call(lib.lstm_model_set_weights, self._model, _lib.float_pointer(flat), flat.size)
-
-    def count_params(self):
-        self._ensure_built()
-        n = ctypes.c_size_t()
-        call(lib.lstm_model_param_count, self._model, ctypes.byref(n))
-        return n.value
-
-    # ---------------------------------------------------------------- JSON, files
-
-    def to_json(self, **kwargs):
-        """The model's Keras 3 JSON (with its compile config once compiled)."""
-        self._ensure_built()
-        size = ctypes.c_size_t()
-        call(lib.lstm_model_to_json, self._model, None, 0, ctypes.byref(size))
-        buf = ctypes.create_string_buffer(size.value + 1)
-        call(lib.lstm_model_to_json, self._model, buf, size.value + 1, ctypes.byref(size))
-        text = buf.value.decode()
-        return json.dumps(json.loads(text), **kwargs) if kwargs else text
-
-    def get_config(self):
-        return json.loads(self.to_json())["config"]
-
-    def save(self, filepath, overwrite=True):
-        """Writes a .keras file (or legacy .h5)."""
-        self._ensure_built()
-        call(lib.lstm_model_save, self._model, str(filepath).encode())
-
-    def save_weights(self, filepath, overwrite=True):
-        """Writes a Keras .weights.h5 file."""
-        self._ensure_built()
-        call(lib.lstm_model_save_weights, self._model, str(filepath).encode())
-
-    def load_weights(self, filepath):
-        """Reads weights from a Keras file (.weights.h5, legacy .h5, .keras)."""
-        self._ensure_built()
-        call(lib.lstm_model_load_weights, self._model, str(filepath).encode())
 
     # ---------------------------------------------------------------- summary
 
@@ -528,22 +636,26 @@ def load_model(filepath, compile=True):
     """Loads a whole model from a Keras file (.keras, or .h5 with a model config)."""
     pointer = ctypes.c_void_p()
     call(lib.lstm_model_load, str(filepath).encode(), ctypes.byref(pointer))
+    handle = _Handle(pointer)
     model = Sequential()
-    model._handle = _Handle(pointer)
+    model._handle = handle
     config = json.loads(model.to_json())
+    if config["class_name"] != "Sequential":
+        from .functional import Model
+        functional = Model._from_handle(handle, config)
+        if not compile:
+            functional._compile_config = None
+        return functional
     cfg = config["config"]
     model.name = cfg.get("name", model.name)
-    from . import layers as layers_module
+    from .functional import layer_from_config
     for spec in cfg["layers"]:
-        cls = getattr(layers_module, spec["class_name"])
-        accepted = inspect.signature(cls.__init__).parameters
-        c = {k: v for k, v in spec["config"].items()
-             if k in accepted and k not in ("dtype", "trainable") and not k.endswith("_initializer")}
-        layer = cls(**c)
+        layer = layer_from_config(spec)
         if isinstance(layer, InputLayer):
             model._input = layer
         else:
             model._layers.append(layer)
+    model._claim_new_layers()
     if compile and config.get("compile_config"):
         model._compile_config = config["compile_config"]
     return model

@@ -1,0 +1,193 @@
+"""Keras's functional API in the binding: models built with Input / layer calls / Model against
+the outputs real Keras computed on the same weights (Tests/Fixtures/graphs, written by
+make_graph_fixtures.py), Keras's graph files, several inputs and outputs, shared layers."""
+import io
+import json
+import os
+from contextlib import redirect_stdout
+
+import numpy as np
+import pytest
+
+import lstm
+import lstm as keras  # the Keras spelling must work as is
+from lstm import layers as L
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+GRAPHS = os.path.join(REPO, "Tests", "Fixtures", "graphs")
+FILES = os.path.join(REPO, "Tests", "Fixtures", "files")
+
+
+def fixture(name, flavor="keras3"):
+    with open(os.path.join(GRAPHS, f"{flavor}_{name}.json")) as f:
+        d = json.load(f)
+
+    def arrays(key):
+        return [np.array(t["values"], dtype=np.float32).reshape(t["shape"]) for t in d[key]]
+
+    return arrays("weights"), arrays("x"), arrays("y")
+
+
+def two_inputs_two_outputs():
+    seq = keras.Input(shape=(5, 3), name="seq")
+    static = keras.Input(shape=(4,), name="static")
+    x = keras.layers.LSTM(6, return_sequences=True)(seq)
+    h = keras.layers.LSTM(4)(x)
+    joined = keras.layers.Concatenate()([h, keras.layers.Dense(4, activation="tanh")(static)])
+    return keras.Model([seq, static], [keras.layers.Dense(2, name="main")(joined), keras.layers.Dense(1, name="aux")(h)])
+
+
+def seq2seq():
+    enc = lstm.Input(shape=(5, 3), name="encoder_inputs")
+    dec = lstm.Input(shape=(4, 2), name="decoder_inputs")
+    _, h, c = L.LSTM(4, return_state=True)(enc)
+    words = L.Dense(3, activation="softmax")(L.LSTM(4, return_sequences=True)(dec, initial_state=[h, c]))
+    g_out, g_state = L.GRU(3, return_state=True, return_sequences=True)(enc)
+    g_dec = L.GRU(3)(dec, initial_state=g_state)
+    r_dec = L.SimpleRNN(3)(dec, initial_state=L.Dense(3)(g_dec))
+    return lstm.Model([enc, dec], [words, g_dec, r_dec, g_out])
+
+
+def text_classifier():
+    tokens = lstm.Input(shape=(6,), name="tokens")
+    h = L.Embedding(12, 5)(tokens)
+    h = L.Bidirectional(L.LSTM(4, return_sequences=True))(h)
+    h = L.Bidirectional(L.GRU(3), merge_mode="sum")(h)
+    return lstm.Model(tokens, L.Dense(2, activation="softmax")(h))
+
+
+def masked_classifier():
+    tokens = lstm.Input(shape=(7,), name="tokens")
+    h = L.Embedding(12, 4, mask_zero=True)(tokens)
+    h = L.GRU(3, go_backwards=True)(L.Bidirectional(L.LSTM(3, return_sequences=True))(h))
+    series = lstm.Input(shape=(6, 2), name="series")
+    s = L.SimpleRNN(2)(L.LSTM(3, return_sequences=True)(L.Masking(mask_value=0.0)(series)))
+    return lstm.Model([tokens, series], [L.Dense(2)(h), L.Dense(1)(s)])
+
+
+@pytest.mark.parametrize("name, build", [("two_inputs_two_outputs", two_inputs_two_outputs), ("seq2seq", seq2seq),
+                                         ("text_classifier", text_classifier),
+                                         ("masked_classifier", masked_classifier)])
+def test_functional_models_give_keras_outputs_on_keras_weights(name, build):
+    weights, xs, ys = fixture(name)
+    model = build()
+    model.set_weights(weights)
+    out = model.predict(xs if len(xs) > 1 else xs[0], verbose=0)
+    out = out if isinstance(out, list) else [out]
+    assert len(out) == len(ys)
+    for a, b in zip(out, ys):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("file, name", [("keras3_graph_two_inputs_two_outputs.keras", "two_inputs_two_outputs"),
+                                        ("keras2_graph_two_inputs_two_outputs.h5", "two_inputs_two_outputs"),
+                                        ("keras3_graph_text_classifier.keras", "text_classifier"),
+                                        ("keras2_graph_recurrent_layers.h5", "recurrent_layers")])
+def test_load_model_of_keras_graph_files(file, name):
+    _, xs, ys = fixture(name, file.split("_")[0])
+    model = lstm.load_model(os.path.join(FILES, file))
+    assert isinstance(model, lstm.Model)
+    out = model.predict(xs if len(xs) > 1 else xs[0], verbose=0)
+    for a, b in zip(out if isinstance(out, list) else [out], ys):
+        np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5)
+    text = io.StringIO()
+    with redirect_stdout(text):
+        model.summary()
+    assert "Connected to" in text.getvalue() and "Total params" in text.getvalue()
+
+
+def test_structure_names_shapes_and_summary():
+    model = two_inputs_two_outputs()
+    assert model.input_names == ["seq", "static"] and model.output_names == ["main", "aux"]
+    assert model.input_shape == [(None, 5, 3), (None, 4)]
+    assert model.output_shape == [(None, 2), (None, 1)]
+    assert [l.__class__.__name__ for l in model.layers][:2] == ["InputLayer", "LSTM"]
+    assert model.get_layer("main").units == 2
+    concat = [l for l in model.layers if isinstance(l, L.Concatenate)][0]
+    assert concat.output.shape == (None, 8)
+    lines = []
+    model.summary(print_fn=lines.append)
+    row = [l for l in lines if "concatenate" in l][0]
+    assert "(None, 8)" in row and "lstm_" in row and "dense" in row
+    with pytest.raises(ValueError, match="no layer named"):
+        model.get_layer("nope")
+
+
+def test_fit_on_several_inputs_and_outputs_lowers_the_summed_loss():
+    rng = np.random.default_rng(1)
+    model = two_inputs_two_outputs()
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01), loss="mse")
+    x = [rng.uniform(-1, 1, (32, 5, 3)), rng.uniform(-1, 1, (32, 4))]
+    y = [np.tanh(x[1][:, :2]), x[0][:, -1, :1]]
+    before = model.evaluate(x, y, verbose=0)
+    history = model.fit(x, y, epochs=15, batch_size=8, verbose=0, validation_split=0.25)
+    after = model.evaluate(x, y, verbose=0)
+    assert len(history.history["loss"]) == 15 and "val_loss" in history.history
+    assert after < 0.5 * before
+    by_name = model.predict({"static": x[1], "seq": x[0]}, verbose=0)
+    by_list = model.predict(x, verbose=0)
+    for a, b in zip(by_name, by_list):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="2"):
+        model.predict(x[:1], verbose=0)
+    with pytest.raises(ValueError, match="static"):
+        model.predict({"seq": x[0]}, verbose=0)
+
+
+def test_sub_model_shares_the_trained_weights():
+    rng = np.random.default_rng(2)
+    enc_in, dec_in = lstm.Input(shape=(5, 3)), lstm.Input(shape=(4, 2))
+    encoder = L.LSTM(4, return_state=True)
+    _, h, c = encoder(enc_in)
+    out = L.Dense(1)(L.LSTM(4)(dec_in, initial_state=[h, c]))
+    model = lstm.Model([enc_in, dec_in], out)
+    model.compile(optimizer="adam", loss="mse")
+    x = [rng.uniform(-1, 1, (16, 5, 3)), rng.uniform(-1, 1, (16, 4, 2))]
+    model.fit(x, rng.uniform(-1, 1, (16, 1)), epochs=3, verbose=0)
+    states = lstm.Model(enc_in, [h, c])  # the inference idiom: the encoder alone
+    trained = {n: w for (n, _), w in zip(model._query_weight_shapes(), model.get_weights())}
+    for (n, _), w in zip(states._query_weight_shapes(), states.get_weights()):
+        np.testing.assert_array_equal(w, trained[n])
+    # Keras's recurrence from the equations, on those weights: h of the last step.
+    k, u, b = (trained[f"{encoder.name}/{w}"] for w in ("kernel", "recurrent_kernel", "bias"))
+    hs, cs = np.zeros((16, 4)), np.zeros((16, 4))
+    sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+    for t in range(5):
+        z = x[0][:, t] @ k + hs @ u + b
+        i, f, g, o = sig(z[:, :4]), sig(z[:, 4:8]), np.tanh(z[:, 8:12]), sig(z[:, 12:])
+        cs = f * cs + i * g
+        hs = o * np.tanh(cs)
+    got_h, got_c = states.predict(x[0], verbose=0)
+    np.testing.assert_allclose(got_h, hs, atol=1e-5)
+    np.testing.assert_allclose(got_c, cs, atol=1e-5)
+    # Training the sub-model moves the shared layer in the whole model too.
+    states.compile(optimizer="sgd", loss="mse")
+    states.fit(x[0], [np.ones((16, 4)), np.ones((16, 4))], epochs=1, verbose=0)
+    moved = {n: w for (n, _), w in zip(model._query_weight_shapes(), model.get_weights())}
+    assert not np.array_equal(moved[f"{encoder.name}/kernel"], trained[f"{encoder.name}/kernel"])
+
+
+def test_sequential_takes_the_new_layers():
+    model = keras.Sequential([keras.Input(shape=(6,)), keras.layers.Embedding(10, 4),
+                              keras.layers.Bidirectional(keras.layers.GRU(3, return_sequences=True)),
+                              keras.layers.SimpleRNN(2), keras.layers.Dense(1)])
+    ids = np.array([[1, 2, 3, 4, 5, 6], [6, 5, 4, 3, 2, 1]])
+    assert model.predict(ids, verbose=0).shape == (2, 1)
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(ids, np.zeros((2, 1)), epochs=2, verbose=0)
+    with pytest.raises(ValueError, match="token ids"):
+        model.predict(np.array([[1, 2, 3, 4, 5, 10]]), verbose=0)
+
+
+def test_functional_errors_name_the_problem():
+    x = lstm.Input(shape=(3, 2))
+    with pytest.raises(TypeError, match="symbolic tensors"):
+        L.Dense(2)(np.zeros((1, 2)))
+    with pytest.raises(ValueError, match="inputs and outputs"):
+        lstm.Model()
+    with pytest.raises(lstm.LSTMError, match="dropout"):
+        lstm.Model(x, L.LSTM(2, dropout=0.5)(x))
+    y = L.Dense(3)(x)
+    with pytest.raises(ValueError, match="same shape"):
+        lstm.Model(x, L.Add()([y, x]))
