@@ -99,8 +99,10 @@ typedef struct lstm_model lstm_model;
    Layers: InputLayer, LSTM, GRU, SimpleRNN (return_sequences, return_state, go_backwards,
    initial_state from other tensors), Bidirectional, Embedding, Dense, Concatenate, Add,
    Subtract, Multiply, Average, Maximum, Minimum; a layer called several times shares its
-   weights. Options that change the math but are not implemented (dropout > 0, stateful,
-   mask_zero, masks, regularizers, constraints, trainable=false, ...) fail with
+   weights; Embedding(mask_zero), Masking and Keras 3's mask= call arguments mask padded steps;
+   stateful layers carry their state through lstm_model_run_stateful. Options that change the
+   math but are not implemented (dropout > 0, regularizers, constraints, trainable=false, ...)
+   fail with
    LSTM_ERROR_UNSUPPORTED naming the option and the layer; options that do not (name, dtype,
    initializer configs) are accepted.
    Weights are initialised as Keras does (glorot_uniform kernels, orthogonal recurrent kernels,
@@ -365,6 +367,19 @@ lstm_status lstm_model_fit_tensors(lstm_model *m, const lstm_tensor *x, size_t n
                                    double *history, size_t history_cap, size_t *epochs_run);
 lstm_status lstm_model_evaluate_tensors(const lstm_model *m, const lstm_tensor *x, size_t nx,
                                         const lstm_tensor *y, size_t ny, double *loss);
+
+/* Stateful layers (Keras's stateful=True): the final state of a call starts the next, for a
+   batch of fixed size. Their states live in a caller-owned lstm_state made for that batch and
+   carried from one lstm_model_run_stateful to the next until lstm_state_reset (Keras's
+   reset_states); the model stays read-only, so several states may run one model at once.
+   The stateless calls (predict, run, evaluate, fit) refuse a stateful model with
+   LSTM_ERROR_UNSUPPORTED, since their answer would depend on how they split the data.
+   Errors: ARGUMENT (NULL, batch 0, a model without stateful layers), SHAPE (a batch other than
+   the input's fixed batch size, or than the state's), STATE (a state of lstm_state_new or of
+   another model). Training a stateful model is not implemented yet. */
+lstm_status lstm_state_new_batch(const lstm_model *m, size_t batch, lstm_state **out);
+lstm_status lstm_model_run_stateful(const lstm_model *m, lstm_state *s, const lstm_tensor *x,
+                                    size_t nx, lstm_tensor_out *y, size_t ny);
 
 /* Layers, for summaries and tools, in Keras's model.layers order (a functional model's inputs
    included, as Keras lists them). Text fields are NUL-terminated and cut to their size. */

@@ -117,25 +117,34 @@ public func lstm_model_run(_ m: OpaquePointer?, _ x: UnsafePointer<lstm_tensor>?
         let model = try ModelHandle.from(m).model
         let xs = try views(x, nx, "x")
         let y = try outputs(y, ny)
-        // Shapes and capacities first: nothing is written to a caller's data before all fit.
-        guard ny == model.spec.outputs.count else {
-            throw LSTMError.invalidArgument("ny is \(ny), but model '\(model.spec.name)' has \(model.spec.outputs.count) output\(model.spec.outputs.count == 1 ? "" : "s")")
+        try checkCapacities(model, xs, y, ny)
+        try write(try model.run(xs), to: y)
+    }
+}
+
+/// Shapes and capacities first: nothing is written to a caller's data before all fit.
+private func checkCapacities(_ model: Model<Float>, _ xs: [TensorView<Float>], _ y: UnsafeMutablePointer<lstm_tensor_out>,
+                             _ ny: Int) throws {
+    guard ny == model.spec.outputs.count else {
+        throw LSTMError.invalidArgument("ny is \(ny), but model '\(model.spec.name)' has \(model.spec.outputs.count) output\(model.spec.outputs.count == 1 ? "" : "s")")
+    }
+    try model.checkShapes(xs)
+    let shapes = try model.outputShapes(forInputs: xs.map(\.shape))
+    for (k, s) in shapes.enumerated() {
+        let need = s.reduce(1, *)
+        _ = try Arg.nonNull(y[k].data, "y[\(k)].data")
+        guard y[k].cap >= need else {
+            throw LSTMError.shapeMismatch("y[\(k)] ('\(KerasDescription.outputName(k, in: model.spec))') has cap \(UInt(bitPattern: y[k].cap)), its output of shape \(s) needs \(need) floats")
         }
-        try model.checkShapes(xs)
-        let shapes = try model.outputShapes(forInputs: xs.map(\.shape))
-        for (k, s) in shapes.enumerated() {
-            let need = s.reduce(1, *)
-            _ = try Arg.nonNull(y[k].data, "y[\(k)].data")
-            guard y[k].cap >= need else {
-                throw LSTMError.shapeMismatch("y[\(k)] ('\(KerasDescription.outputName(k, in: model.spec))') has cap \(UInt(bitPattern: y[k].cap)), its output of shape \(s) needs \(need) floats")
-            }
-        }
-        let results = try model.run(xs)
-        for (k, r) in results.enumerated() {
-            r.values.withUnsafeBufferPointer { y[k].data!.update(from: $0.baseAddress!, count: $0.count) }
-            y[k].rank = r.shape.count
-            setDims(&y[k].shape, r.shape)
-        }
+    }
+}
+
+private func write(_ results: [Tensor<Float>], to y: UnsafeMutablePointer<lstm_tensor_out>) throws {
+    for (k, r) in results.enumerated() {
+        let data = try Arg.nonNull(y[k].data, "y[\(k)].data")
+        r.values.withUnsafeBufferPointer { data.update(from: $0.baseAddress!, count: $0.count) }
+        y[k].rank = r.shape.count
+        setDims(&y[k].shape, r.shape)
     }
 }
 
@@ -226,5 +235,28 @@ public func lstm_step_sizes(_ m: OpaquePointer?, _ input: UnsafeMutablePointer<I
         try model.checkStreamable()
         input?.pointee = model.stepInputSize
         output?.pointee = model.stepOutputSize
+    }
+}
+
+@_cdecl("lstm_state_new_batch")
+public func lstm_state_new_batch(_ m: OpaquePointer?, _ batch: Int, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> lstm_status {
+    guarded {
+        let model = try ModelHandle.from(m).model
+        let out = try Arg.nonNull(out, "out")
+        let state = try model.makeBatchState(batch: try Arg.size(batch, "batch"))
+        out.pointee = OpaquePointer(Unmanaged.passRetained(StateHandle(.batch(state))).toOpaque())
+    }
+}
+
+@_cdecl("lstm_model_run_stateful")
+public func lstm_model_run_stateful(_ m: OpaquePointer?, _ s: OpaquePointer?, _ x: UnsafePointer<lstm_tensor>?, _ nx: Int,
+                                    _ y: UnsafeMutablePointer<lstm_tensor_out>?, _ ny: Int) -> lstm_status {
+    guarded {
+        let model = try ModelHandle.from(m).model
+        let state = try StateHandle.from(s).batch
+        let xs = try views(x, nx, "x")
+        let y = try outputs(y, ny)
+        try checkCapacities(model, xs, y, ny)
+        try write(try model.run(xs, state: state), to: y)
     }
 }

@@ -204,13 +204,13 @@ public func lstm_state_new(_ m: OpaquePointer?, _ out: UnsafeMutablePointer<Opaq
         let model = try ModelHandle.from(m).model
         let out = try Arg.nonNull(out, "out")
         let state = try model.makeState()
-        out.pointee = OpaquePointer(Unmanaged.passRetained(StateHandle(state: state)).toOpaque())
+        out.pointee = OpaquePointer(Unmanaged.passRetained(StateHandle(.stream(state))).toOpaque())
     }
 }
 
 @_cdecl("lstm_state_reset")
 public func lstm_state_reset(_ s: OpaquePointer?) -> lstm_status {
-    guarded { try StateHandle.from(s).state.reset() }
+    guarded { try StateHandle.from(s).reset() }
 }
 
 @_cdecl("lstm_state_free")
@@ -224,7 +224,7 @@ public func lstm_step(_ m: OpaquePointer?, _ s: OpaquePointer?, _ x: UnsafePoint
                       _ y: UnsafeMutablePointer<Float>?, _ yLen: Int) -> lstm_status {
     guarded {
         let model = try ModelHandle.from(m).model
-        let state = try StateHandle.from(s).state
+        let state = try StateHandle.from(s).stream
         let x = try Arg.nonNull(x, "x_t"), y = try Arg.nonNull(y, "y")
         let yLen = try Arg.size(yLen, "y_len")
         try model.step(state, x: UnsafeBufferPointer(start: x, count: model.stepInputSize),

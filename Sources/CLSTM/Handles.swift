@@ -15,13 +15,43 @@ final class ModelHandle {
     }
 }
 
-/// What an `lstm_state *` points to.
+/// What an `lstm_state *` points to: a stream's state (lstm_state_new, for lstm_step) or a
+/// batch's carried states (lstm_state_new_batch, for lstm_model_run_stateful).
 final class StateHandle {
-    let state: StreamState<Float>
-    init(state: StreamState<Float>) { self.state = state }
+    enum Kind {
+        case stream(StreamState<Float>)
+        case batch(BatchState<Float>)
+    }
+    let kind: Kind
+    init(_ kind: Kind) { self.kind = kind }
 
     static func from(_ p: OpaquePointer?) throws -> StateHandle {
         let p = try Arg.nonNull(p, "state")
         return Unmanaged<StateHandle>.fromOpaque(UnsafeRawPointer(p)).takeUnretainedValue()
+    }
+
+    func reset() {
+        switch kind {
+        case .stream(let s): s.reset()
+        case .batch(let b): b.reset()
+        }
+    }
+
+    var stream: StreamState<Float> {
+        get throws {
+            guard case .stream(let s) = kind else {
+                throw LSTMError.invalidState("the state was made with lstm_state_new_batch for lstm_model_run_stateful; lstm_step takes one from lstm_state_new")
+            }
+            return s
+        }
+    }
+
+    var batch: BatchState<Float> {
+        get throws {
+            guard case .batch(let b) = kind else {
+                throw LSTMError.invalidState("the state was made with lstm_state_new for lstm_step; lstm_model_run_stateful takes one from lstm_state_new_batch")
+            }
+            return b
+        }
     }
 }

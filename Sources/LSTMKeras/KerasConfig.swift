@@ -101,49 +101,52 @@ public enum KerasConfig {
         }
     }
 
-    /// An InputLayer's per-sample shape.
-    static func parseInputLayer(_ e: LayerEntry, flavor: KerasFlavor) throws -> SampleShape {
+    /// An InputLayer: its name, per-sample shape and fixed batch size.
+    static func parseInputLayer(_ e: LayerEntry, flavor: KerasFlavor) throws -> ModelSpec.Input {
         var r = KerasLayerReader(config: e.config, layer: e.name, cls: e.cls, flavor: flavor)
         let shape = try r.batchShape(required: true)!
+        let batch = r.batchSize()
         try r.accept(["dtype", "name", "input_tensor"])
         try r.requireDefault("sparse", .bool(false))
         try r.requireDefault("ragged", .bool(false))
         try r.requireDefault("optional", .bool(false))
         try r.rejectUnknown()
-        return shape
+        return ModelSpec.Input(name: e.name, shape: shape, batchSize: batch)
     }
 
     /// A layer other than InputLayer, through its codec; with `readsInputShape`, also the input
     /// shape a Sequential model's first layer may carry.
     static func parseLayer(_ e: LayerEntry, flavor: KerasFlavor, readsInputShape: Bool = false)
-        throws -> (spec: any LayerSpec, inputShape: SampleShape?) {
+        throws -> (spec: any LayerSpec, inputShape: SampleShape?, batchSize: Int?) {
         var r = KerasLayerReader(config: e.config, layer: e.name, cls: e.cls, flavor: flavor)
         let shape = readsInputShape ? try r.batchShape(required: false) : nil
+        let batch = readsInputShape ? r.batchSize() : nil
         // tf-keras repeats an input shape on layers inside a graph, where the graph decides it.
         try r.accept(["name", "dtype", "batch_input_shape", "batch_shape", "input_shape"])
         try r.requireDefault("trainable", .bool(true))
         let codec = try KerasLayers.codec(className: e.cls, layer: e.name)
         let spec = try codec.parseAny(&r)
         try r.rejectUnknown()
-        return (spec, shape)
+        return (spec, shape, batch)
     }
 
     static func parseSequential(_ config: JSON, _ layersJSON: [JSON], flavor: KerasFlavor) throws -> ModelSpec {
         var inputShape: SampleShape? = nil
         var inputName = "input_layer"
+        var batchSize: Int? = nil
         var layers: [any LayerSpec] = []
         for e in try layerEntries(layersJSON) {
             if e.cls == "InputLayer" {
                 guard layers.isEmpty, inputShape == nil else {
                     throw LSTMError.unsupported("layer '\(e.name)': an InputLayer is only supported as the first layer of a Sequential model")
                 }
-                inputShape = try parseInputLayer(e, flavor: flavor)
-                inputName = e.name
+                let input = try parseInputLayer(e, flavor: flavor)
+                (inputShape, inputName, batchSize) = (input.shape, input.name, input.batchSize)
                 continue
             }
-            let (spec, shape) = try parseLayer(e, flavor: flavor, readsInputShape: layers.isEmpty && inputShape == nil)
+            let (spec, shape, batch) = try parseLayer(e, flavor: flavor, readsInputShape: layers.isEmpty && inputShape == nil)
             layers.append(spec)
-            if let shape { inputShape = shape }
+            if let shape { inputShape = shape; batchSize = batch }
         }
         if inputShape == nil, let b = config["build_input_shape"] {
             inputShape = try parseBatchShape(b, layer: "build_input_shape")
@@ -152,8 +155,8 @@ public enum KerasConfig {
             throw LSTMError.format("model JSON: the input shape is not given (no InputLayer, batch_input_shape or build_input_shape)")
         }
         guard !layers.isEmpty else { throw LSTMError.invalidArgument("model JSON: the model has no layers") }
-        return ModelSpec(name: config["name"]?.stringValue ?? "sequential", input: .init(name: inputName, shape: shape),
-                         layers: layers)
+        return ModelSpec(name: config["name"]?.stringValue ?? "sequential",
+                         input: .init(name: inputName, shape: shape, batchSize: batchSize), layers: layers)
     }
 
     /// Keras's default layer name: the class in snake case ("InputLayer" -> "input_layer",
@@ -209,7 +212,7 @@ public enum KerasConfig {
         for (node, layer) in zip(spec.nodes, built) {
             layers.append(.object(try layerEntryJSON(spec.layers[node.layer], inputShapes: layer.inputShapes)))
         }
-        let inputShape = KerasValues.batchShape(input.shape)
+        let inputShape = KerasValues.batchShape(input.shape, batch: input.batchSize)
         return .object([
             ("module", .string("keras")), ("class_name", .string("Sequential")),
             ("config", .object([("name", .string(spec.name)), ("trainable", .bool(true)), ("dtype", KerasValues.float32Policy),
@@ -223,7 +226,7 @@ public enum KerasConfig {
     static func inputLayerJSON(_ input: ModelSpec.Input, extra: [(String, JSON)] = []) -> JSON {
         .object([
             ("module", .string("keras.layers")), ("class_name", .string("InputLayer")),
-            ("config", .object([("batch_shape", KerasValues.batchShape(input.shape)), ("dtype", .string("float32")),
+            ("config", .object([("batch_shape", KerasValues.batchShape(input.shape, batch: input.batchSize)), ("dtype", .string("float32")),
                                 ("sparse", .bool(false)), ("ragged", .bool(false)), ("name", .string(input.name)),
                                 ("optional", .bool(false))])),
             ("registered_name", .null),
@@ -241,7 +244,7 @@ public enum KerasConfig {
         }
         let config: [(String, JSON)] = [("name", .string(spec.name)), ("trainable", .bool(true)),
                                         ("dtype", KerasValues.float32Policy)] + (try codec.configAny(spec, inputShapes: inputShapes))
-        let build = codec.buildConfig(inputShapes.map(KerasValues.batchShape))
+        let build = codec.buildConfig(inputShapes.map { KerasValues.batchShape($0) })
         return [("module", .string(codec.module)), ("class_name", .string(codec.className)), ("config", .object(config)),
                 ("registered_name", codec.registeredName)] + (build.isNull ? [] : [("build_config", build)])
     }

@@ -26,7 +26,7 @@ enum KerasFunctional {
     static func parse(_ config: JSON, _ layersJSON: [JSON], flavor: KerasFlavor) throws -> ModelSpec {
         let name = config["name"]?.stringValue ?? "functional"
         let entries = try KerasConfig.layerEntries(layersJSON)
-        var inputShapes: [String: SampleShape] = [:]
+        var inputShapes: [String: ModelSpec.Input] = [:]
         var layers: [any LayerSpec] = []
         var layerIndex: [String: Int] = [:]
         var calls: [Call] = []
@@ -61,7 +61,7 @@ enum KerasFunctional {
             }
             return h.layer
         }
-        let inputs = inputNames.map { ModelSpec.Input(name: $0, shape: inputShapes[$0]!) }
+        let inputs = inputNames.map { inputShapes[$0]! }
         let inputIndex = Dictionary(inputNames.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
 
         // Calls in an order where every call's inputs come first (Keras lists layers by depth,

@@ -891,6 +891,59 @@ static void test_graph_tensors(void) {
     lstm_model_free(m);
 }
 
+/* Stateful layers through a caller's batch state: two calls carry the state (equal to one call
+   over both halves by the same model without state), a reset starts again, misuse is refused. */
+static void test_stateful_batches(void) {
+    const char *stateful =
+        "{\"class_name\": \"Sequential\", \"config\": {\"layers\": ["
+        "{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [2, null, 2]}},"
+        "{\"class_name\": \"LSTM\", \"config\": {\"units\": 3, \"stateful\": true, \"return_sequences\": true}},"
+        "{\"class_name\": \"GRU\", \"config\": {\"units\": 2, \"stateful\": true}}]}}";
+    const char *plain =
+        "{\"class_name\": \"Sequential\", \"config\": {\"layers\": ["
+        "{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, null, 2]}},"
+        "{\"class_name\": \"LSTM\", \"config\": {\"units\": 3, \"return_sequences\": true}},"
+        "{\"class_name\": \"GRU\", \"config\": {\"units\": 2}}]}}";
+    lstm_model *m = make(stateful, 4), *p = make(plain, 4);
+    float x[2 * 6 * 2], first[2 * 3 * 2], second[2 * 3 * 2];
+    for (int k = 0; k < 24; k++) x[k] = (float)sin(k * 0.9);
+    for (int r = 0; r < 2; r++) {
+        memcpy(first + r * 6, x + r * 12, 6 * sizeof(float));
+        memcpy(second + r * 6, x + r * 12 + 6, 6 * sizeof(float));
+    }
+    lstm_state *s = NULL;
+    EXPECT_STATUS(lstm_state_new_batch(m, 2, &s), LSTM_OK);
+    float y1[4], y2[4], yw[4], y3[4];
+    lstm_tensor t1 = {first, 3, {2, 3, 2, 0}}, t2 = {second, 3, {2, 3, 2, 0}}, tw = {x, 3, {2, 6, 2, 0}};
+    lstm_tensor_out o1 = {y1, 4, 0, {0}}, o2 = {y2, 4, 0, {0}}, ow = {yw, 4, 0, {0}}, o3 = {y3, 4, 0, {0}};
+    EXPECT_STATUS(lstm_model_run_stateful(m, s, &t1, 1, &o1, 1), LSTM_OK);
+    EXPECT_STATUS(lstm_model_run_stateful(m, s, &t2, 1, &o2, 1), LSTM_OK);
+    EXPECT_STATUS(lstm_model_run(p, &tw, 1, &ow, 1), LSTM_OK);
+    double worst = 0;
+    for (int k = 0; k < 4; k++) worst = fmax(worst, fabs(y2[k] - yw[k]));
+    CHECK(worst < 1e-6, "two stateful calls vs one over both halves: %.3g", worst);
+    EXPECT_STATUS(lstm_state_reset(s), LSTM_OK);
+    EXPECT_STATUS(lstm_model_run_stateful(m, s, &t1, 1, &o3, 1), LSTM_OK);
+    CHECK(memcmp(y1, y3, sizeof y1) == 0, "after reset the first call repeats");
+    /* Misuse. */
+    lstm_tensor bad = {x, 3, {1, 3, 2, 0}};
+    EXPECT_STATUS(lstm_model_run_stateful(m, s, &bad, 1, &o1, 1), LSTM_ERROR_SHAPE);
+    EXPECT_MESSAGE("batch");
+    EXPECT_STATUS(lstm_model_run(m, &t1, 1, &o1, 1), LSTM_ERROR_UNSUPPORTED);
+    EXPECT_MESSAGE("stateful");
+    lstm_state *other = NULL;
+    EXPECT_STATUS(lstm_state_new_batch(m, 3, &other), LSTM_ERROR_SHAPE);
+    EXPECT_STATUS(lstm_state_new_batch(p, 2, &other), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_state_new_batch(m, 0, &other), LSTM_ERROR_ARGUMENT);
+    float yt[2];
+    EXPECT_STATUS(lstm_step(m, s, x, yt, 2), LSTM_ERROR_STATE);
+    EXPECT_MESSAGE("lstm_state_new_batch");
+    EXPECT_STATUS(lstm_model_run_stateful(m, NULL, &t1, 1, &o1, 1), LSTM_ERROR_ARGUMENT);
+    lstm_state_free(s);
+    lstm_model_free(m);
+    lstm_model_free(p);
+}
+
 int main(void) {
     test_version_and_status_names();
     test_null_arguments();
@@ -904,6 +957,7 @@ int main(void) {
     test_training_is_deterministic();
     test_sine_job_reaches_keras_loss();
     test_graph_tensors();
+    test_stateful_batches();
     printf("C API: %d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

@@ -8,6 +8,8 @@ files/<flavor>_graph_two_inputs_two_outputs.*: the first model saved by Keras in
   tf-keras: .weights.h5, _legacy.h5 (the Keras 2 weights layout), .h5 (full model)
 files/keras3_graph_<model>.keras, keras2_graph_<model>.h5: GRU and SimpleRNN (recurrent_layers),
   Embedding and Bidirectional (text_classifier).
+graphs/keras3_stateful.json: stateful LSTM, GRU and SimpleRNN (batch 2): Keras's outputs for a
+batch A, then a batch B that continues A's state, then B again after reset_state.
 graphs/keras3_training.json: a fit of the first model (shuffle off, 2 epochs of batches 4 and
 2, Adam, MSE on both outputs): initial weights, data, every epoch's loss and the final weights.
 
@@ -234,3 +236,27 @@ if flavor == "keras3":
     with open(os.path.join(out_dir, "keras3_training.json"), "w") as f:
         json.dump(out, f)
     print("graph training parity:", out["epoch_losses"])
+
+if flavor == "keras3":
+    # Stateful layers: the final state of one predict starts the next, until reset_state.
+    x = keras.Input(batch_shape=(2, 3, 2), name="x")
+    h = L.LSTM(4, stateful=True, return_sequences=True)(x)
+    g = L.GRU(3, stateful=True)(h)
+    r = L.SimpleRNN(2, stateful=True)(x)
+    model = keras.Model(x, [L.Dense(1)(g), r], name="stateful")
+    randomize_biases(model)
+    xa = rng.uniform(-1, 1, (2, 3, 2)).astype(np.float32)
+    xb = rng.uniform(-1, 1, (2, 3, 2)).astype(np.float32)
+    ya = model.predict(xa, batch_size=2, verbose=0)
+    yb = model.predict(xb, batch_size=2, verbose=0)
+    for layer in model.layers:
+        if hasattr(layer, "reset_state"):
+            layer.reset_state()
+    yb_fresh = model.predict(xb, batch_size=2, verbose=0)
+    out = {"keras": keras.__version__, "model_json": model.to_json(),
+           "weights": [tensor(w) for w in model.get_weights()],
+           "x_a": tensor(xa), "x_b": tensor(xb), "y_a": [tensor(y) for y in ya],
+           "y_b_after_a": [tensor(y) for y in yb], "y_b_fresh": [tensor(y) for y in yb_fresh]}
+    with open(os.path.join(out_dir, "keras3_stateful.json"), "w") as f:
+        json.dump(out, f)
+    print("stateful:", [float(np.abs(a - b).max()) for a, b in zip(yb, yb_fresh)], "apart after reset")

@@ -120,8 +120,8 @@ final class KerasConfigTests: XCTestCase {
               m1.contains("ConvLSTM1D"), m1.contains("'conv'") else { return XCTFail("unknown layer class") }
         guard case .unsupported(let m2)? = error(model(#"{"class_name": "LSTM", "config": {"units": 3, "dropout": 0.2}}"#)),
               m2.contains("dropout") else { return XCTFail("dropout") }
-        guard case .unsupported(let m3)? = error(model(#"{"class_name": "LSTM", "config": {"units": 3, "stateful": true}}"#)),
-              m3.contains("stateful") else { return XCTFail("stateful") }
+        guard case .unsupported(let m3)? = error(model(#"{"class_name": "LSTM", "config": {"units": 3, "time_major": true}}"#)),
+              m3.contains("time_major") else { return XCTFail("time_major") }
         guard case .unsupported(let m4)? = error(model(#"{"class_name": "LSTM", "config": {"units": 3, "activation": "elu"}}"#)),
               m4.contains("elu") else { return XCTFail("elu") }
         guard case .unsupported(let m5)? = error(model(#"{"class_name": "LSTM", "config": {"units": 3, "kernel_regularizer": {"class_name": "L2"}}}"#)),

@@ -371,6 +371,8 @@ extension LSTMLayer: Layer {
         return [first] + (config.returnState ? [nil, nil] : [])
     }
 
+    var carriedState: [Int] { config.recurrent.stateful ? [units, units] : [] }
+
     /// [output] or, with return_state, [output, h, c].
     func outputShapes(for inputs: [[Int]]) -> [[Int]] {
         let s = inputs[0]
@@ -393,17 +395,26 @@ extension LSTMLayer: Layer {
                 tape = LSTMTape(layer: self, batch: batch, steps: n, keepHistory: true)
             }
         }
-        // [x, h0, c0] and [out, h, c], as far as the call has them.
-        let ins = inputs.map { $0.values }
+        // [x, h0, c0] and [out, h, c], as far as the call has them; a stateful layer starts
+        // from its carried state and leaves its final one there.
+        let carry = context.carry as? StateCarry<T>
+        var ins = inputs.map { $0.values }
+        if let carry, !hasInitialState { ins += carry.states }
+        let startsFromState = ins.count == 3
         var outs = outputs.map { $0.values }
+        if carry != nil { outs += [[T](repeating: 0, count: batch * units), [T](repeating: 0, count: batch * units)] }
+        let lastAt = carry != nil ? outs.count - 2 : 1
         withPointers(ins) { p in
             withMutablePointers(&outs) { o in
                 forward(batch: batch, steps: n, x: p[0], w: UnsafePointer(w[0].baseAddress!),
                         u: UnsafePointer(w[1].baseAddress!), b: config.useBias ? UnsafePointer(w[2].baseAddress!) : nil,
-                        out: o[0], tape: tape, h0: hasInitialState ? p[1] : nil, c0: hasInitialState ? p[2] : nil,
-                        hLast: config.returnState ? o[1] : nil, cLast: config.returnState ? o[2] : nil, mask: context.mask)
+                        out: o[0], tape: tape, h0: startsFromState ? p[1] : nil, c0: startsFromState ? p[2] : nil,
+                        hLast: config.returnState || carry != nil ? o[lastAt] : nil,
+                        cLast: config.returnState || carry != nil ? o[lastAt + 1] : nil, mask: context.mask)
             }
         }
+        if let carry { carry.states = [outs[lastAt], outs[lastAt + 1]] }
+        if carry != nil && config.returnState { outs[1] = outs[lastAt]; outs[2] = outs[lastAt + 1] }
         for k in outputs.indices { outputs[k].values = outs[k] }
         tape?.mask = context.mask
         context.tape = tape

@@ -68,6 +68,9 @@ public struct LayerContext {
     /// The masks of the layer's inputs (nil: every step real); a recurrent layer keeps the
     /// state through the masked steps of its first input's.
     public var masks: [Mask?] = []
+    /// A stateful layer's state carried from the previous call (Keras's stateful=True): read as
+    /// the initial state and replaced by the final one. nil: start from zeros.
+    public var carry: AnyObject?
     /// Whatever the layer kept from the previous training pass of the same shapes (its tape),
     /// offered back so that it can be reused instead of allocated again; the layer replaces it
     /// with what backward will need.
@@ -110,6 +113,9 @@ public protocol Layer: Sendable {
     func outputMasks<T: Scalar>(_ inputs: [Tensor<T>], masks: [Mask?]) -> [Mask?]
     /// Whether it makes a mask of its own (Embedding with mask_zero, Masking).
     var producesMask: Bool { get }
+    /// For a stateful layer (Keras's stateful=True): the per-sample sizes of the states it
+    /// carries from one call to the next (LSTM: h and c). Empty for the others.
+    var carriedState: [Int] { get }
 
     /// Forward over a batch. When training, the layer leaves in `context.tape` what its
     /// backward needs (inputs and outputs are kept by the model and passed to backward).
@@ -143,6 +149,7 @@ public protocol Layer: Sendable {
 extension Layer {
     public var tokenIdLimit: Int? { nil }
     public var producesMask: Bool { false }
+    public var carriedState: [Int] { [] }
 
     public func outputMasks<T: Scalar>(_ inputs: [Tensor<T>], masks: [Mask?]) -> [Mask?] {
         let shapes = (try? outputShapes(for: inputs.map(\.shape))) ?? []

@@ -13,6 +13,8 @@ public struct RecurrentOptions: Equatable, Sendable {
     /// Keras's zero_output_for_mask (Bidirectional sets it): what a masked step outputs. Kept
     /// for the config; it only matters once masks are supported.
     public var zeroOutputForMask = false
+    /// Keras's stateful: the final state of a call starts the next one (see StateCarry).
+    public var stateful = false
 
     public init(units: Int) { self.units = units }
 }
@@ -96,6 +98,14 @@ final class RecurrentTransposes<T: Scalar> {
     }
 }
 
+/// The states a stateful layer carries between calls for a batch: h (and c for LSTM), each
+/// batch × units values.
+public final class StateCarry<T: Scalar> {
+    var states: [[T]]
+    init(batch: Int, sizes: [Int]) { states = sizes.map { [T](repeating: 0, count: batch * $0) } }
+    func reset() { for k in states.indices { states[k] = [T](repeating: 0, count: states[k].count) } }
+}
+
 /// What a recurrent forward keeps for backward: the input in processing order, the states
 /// (step 0 is the initial state), the cell's tape and the input projection.
 final class RecurrentTape<T: Scalar> {
@@ -177,7 +187,12 @@ struct RecurrentRunner<Cell: RecurrentCell> {
         var xw = [T](repeating: 0, count: n * rows * pw)
         var h = [T](repeating: 0, count: (n + 1) * rows * u)
         var tape = [T](repeating: 0, count: n * rows * cell.tapeWidth)
-        if inputs.count > 1 { h.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: inputs[1].values) } }
+        let carry = context.carry as? StateCarry<T>
+        if inputs.count > 1 {
+            h.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: inputs[1].values) }
+        } else if let carry {
+            h.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: carry.states[0]) }
+        }
         x.values.withUnsafeBufferPointer { xv in
             xT.withUnsafeMutableBufferPointer { xt in
                 for s in 0..<n {
@@ -226,6 +241,7 @@ struct RecurrentRunner<Cell: RecurrentCell> {
                 for j in 0..<u { out.values[r * u + j] = 0 }
             }
         }
+        carry?.states[0] = Array(h[(n * rows * u)...])
         var outputs = [out]
         if options.returnState { outputs.append(Tensor(shape: [rows, u], values: Array(h[(n * rows * u)...]))) }
         if context.training { context.tape = RecurrentTape(batch: rows, steps: n, xT: xT, xw: xw, h: h, tape: tape, mask: mask) }
@@ -344,6 +360,7 @@ struct RecurrentLayer<Cell: RecurrentCell>: Layer {
     func initialWeights<T: Scalar>(_ rng: inout SeededRandom) -> [[T]] { runner.cell.initialWeights(&rng) }
     func outputShapes(for inputs: [[Int]]) -> [[Int]] { runner.outputShapes(for: inputs) }
     func outputMasks<T: Scalar>(_ inputs: [Tensor<T>], masks: [Mask?]) -> [Mask?] { runner.outputMasks(masks) }
+    var carriedState: [Int] { runner.options.stateful ? [units] : [] }
 
     @_specialize(where T == Float, Cell == GRUCell)
     @_specialize(where T == Double, Cell == GRUCell)

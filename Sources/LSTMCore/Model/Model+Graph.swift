@@ -26,7 +26,8 @@ extension Model {
 
     /// - Parameter reuse: the tapes of an earlier training pass, offered back to their layers
     ///   (fit's batches: large allocations cost page faults every batch).
-    func forward(_ inputs: [Tensor<T>], training: Bool, reuse: [AnyObject?] = []) -> Pass {
+    /// - Parameter carries: the stateful layers' carried states, per node (run with a BatchState).
+    func forward(_ inputs: [Tensor<T>], training: Bool, reuse: [AnyObject?] = [], carries: [StateCarry<T>?] = []) -> Pass {
         var pass = Pass(inputs: inputs, outputs: [], tapes: [])
         pass.outputs.reserveCapacity(spec.nodes.count)
         for (ni, node) in spec.nodes.enumerated() {
@@ -37,6 +38,7 @@ extension Model {
                 masks[0] = Mask(batch: m.shape[0], steps: m.shape.count > 1 ? m.shape[1] : 1, values: m.values.map { $0 != 0 })
             }
             var context = LayerContext(training: training, tape: ni < reuse.count ? reuse[ni] : nil, masks: masks)
+            context.carry = ni < carries.count ? carries[ni] : nil
             let outs = nodeLayers[ni].forward(ins, weights: layerWeights[node.layer], context: &context)
             pass.masks.append(nodeLayers[ni].outputMasks(ins, masks: masks))
             pass.outputs.append(outs)

@@ -11,6 +11,9 @@ extension Model {
         }
         for (ni, layer) in nodeLayers.enumerated() {
             try layer.checkStreamable()
+            if !layer.carriedState.isEmpty {
+                throw LSTMError.unsupported("layer '\(layer.name)' is stateful (stateful=True): run it batch by batch with a batch state (lstm_state_new_batch, lstm_model_run_stateful)")
+            }
             if layer.producesMask || spec.nodes[ni].mask != nil {
                 throw LSTMError.unsupported("layer '\(layer.name)' (\(layer.kind)) masks padded steps: a masked model cannot be run one timestep at a time yet")
             }

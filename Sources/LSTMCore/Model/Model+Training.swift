@@ -34,6 +34,7 @@ extension Model {
     /// - Throws: `.shapeMismatch`/`.invalidArgument` for wrong counts or shapes, `.numeric` for NaN/Inf.
     @_specialize(exported: true, where T == Float)
     public func run(_ xs: [TensorView<T>]) throws -> [Tensor<T>] {
+        try requireStateless("a run without a batch state")
         let batch = try checkInputs(xs)
         let shapes = try outputShapes(forInputs: xs.map(\.shape))
         var results = shapes.map { Tensor<T>(zeros: $0) }
@@ -71,6 +72,7 @@ extension Model {
     @_specialize(exported: true, where T == Float)
     public func evaluate(_ xs: [TensorView<T>], targets ys: [TensorView<T>], batchSize: Int = 32) throws -> Double {
         let loss = try compiledLoss("evaluate")
+        try requireStateless("evaluate")
         guard batchSize >= 1 else { throw LSTMError.invalidArgument("batch_size must be >= 1, got \(batchSize)") }
         let count = try checkInputs(xs)
         try checkTargets(ys, inputs: xs)
@@ -177,6 +179,7 @@ extension Model {
     public func fit(_ xs: [TensorView<T>], targets ys: [TensorView<T>], options: FitOptions,
                     onBatch: ((BatchLog) -> Bool)? = nil, onEpoch: (EpochLog) -> Bool) throws -> Int {
         let loss = try compiledLoss("fit")
+        try requireStateless("fit")
         guard options.epochs >= 1, options.epochs <= 1 << 30 else {
             throw LSTMError.invalidArgument("epochs must be between 1 and \(1 << 30), got \(options.epochs)")
         }

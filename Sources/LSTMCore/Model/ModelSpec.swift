@@ -8,9 +8,12 @@ public struct ModelSpec: Sendable {
     public struct Input: Equatable, Sendable {
         public var name: String
         public var shape: SampleShape
-        public init(name: String, shape: SampleShape) {
+        /// The batch size Keras's batch_shape fixes (stateful models need one), if any.
+        public var batchSize: Int?
+        public init(name: String, shape: SampleShape, batchSize: Int? = nil) {
             self.name = name
             self.shape = shape
+            self.batchSize = batchSize
         }
     }
 

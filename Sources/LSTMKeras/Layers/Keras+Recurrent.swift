@@ -9,7 +9,7 @@ enum KerasRecurrent {
         o.returnState = try r.bool("return_state", default: false)
         o.goBackwards = try r.bool("go_backwards", default: false)
         o.zeroOutputForMask = try r.bool("zero_output_for_mask", default: false)
-        try r.requireDefault("stateful", .bool(false))
+        o.stateful = try r.bool("stateful", default: false)
         try r.requireDefault("time_major", .bool(false))
         try r.requireZero("dropout")
         try r.requireZero("recurrent_dropout")
@@ -29,7 +29,7 @@ enum KerasRecurrent {
                        seed: Bool = true) -> [(String, JSON)] {
         var config: [(String, JSON)] = [
             ("return_sequences", .bool(o.returnSequences)), ("return_state", .bool(o.returnState)),
-            ("go_backwards", .bool(o.goBackwards)), ("stateful", .bool(false)), ("unroll", .bool(false)),
+            ("go_backwards", .bool(o.goBackwards)), ("stateful", .bool(o.stateful)), ("unroll", .bool(false)),
             ("zero_output_for_mask", .bool(o.zeroOutputForMask)), ("units", .number(Double(o.units))),
         ] + cell
         for k in ["kernel_regularizer", "recurrent_regularizer", "bias_regularizer", "activity_regularizer",

@@ -23,6 +23,16 @@ struct KerasLayerReader {
 
     mutating func accept(_ keys: [String]) throws { for k in keys { seen.insert(k) } }
 
+    /// The batch size a batch_shape fixes (stateful models), if any.
+    mutating func batchSize() -> Int? {
+        for key in ["batch_shape", "batch_input_shape"] {
+            if let d = config[key]?.arrayValue?.first?.numberValue, d >= 1, d <= Double(1 << 24), d == d.rounded() {
+                return Int(d)
+            }
+        }
+        return nil
+    }
+
     /// The per-sample input shape a config gives (InputLayer's, or a first layer's in Sequential).
     mutating func batchShape(required: Bool) throws -> SampleShape? {
         for key in ["batch_shape", "batch_input_shape"] {

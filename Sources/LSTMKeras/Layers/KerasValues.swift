@@ -24,8 +24,8 @@ enum KerasValues {
         return .string(a.kerasName)
     }
 
-    /// A batch shape: [null, 12, 1].
-    static func batchShape(_ dims: SampleShape) -> JSON {
-        .array([.null] + dims.map { $0.map { .number(Double($0)) } ?? .null })
+    /// A batch shape: [null, 12, 1] (the batch given when fixed).
+    static func batchShape(_ dims: SampleShape, batch: Int? = nil) -> JSON {
+        .array([batch.map { .number(Double($0)) } ?? .null] + dims.map { $0.map { .number(Double($0)) } ?? .null })
     }
 }

@@ -201,19 +201,6 @@ class Model(_ModelMethods):
             raise ValueError(f"{what}: the model has {len(names)} ({', '.join(names)}), got {len(x)} arrays")
         return [_as_float32(a, f"{what} '{n}'") for a, n in zip(x, names)]
 
-    def _run(self, xs):
-        outs = (_lib.TensorOut * len(self._outputs))()
-        tx = _lib.tensors(xs)
-        call(lib.lstm_model_output_shapes, self._model, tx, len(xs), outs, len(self._outputs))
-        results = []
-        for o in outs:
-            shape = tuple(o.shape[i] for i in range(o.rank))
-            a = np.empty(shape, dtype=np.float32)
-            o.data, o.cap = _lib.float_pointer(a), a.size
-            results.append(a)
-        call(lib.lstm_model_run, self._model, tx, len(xs), outs, len(self._outputs))
-        return results
-
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Outputs for x (one array per input, a list or a dict by input name): one array, or a
         list of them for several outputs."""
@@ -223,7 +210,7 @@ class Model(_ModelMethods):
         self._ensure_built()
         xs = self._arrays(x, self.input_names, "x")
         progress = _Progress(verbose, -(-xs[0].shape[0] // (batch_size or 32)) if xs[0].ndim else 1)
-        out = self._run(xs)
+        out = self._stateful_predict(xs, batch_size) if self._is_stateful() else self._tensor_run(xs)
         progress.finish(progress.total, {})
         return out[0] if self._single_output else out
 

@@ -222,6 +222,18 @@ def _fit_loop(model, run, n, batch_size, epochs, initial_epoch, verbose, callbac
 _weights_clock = [0]  # orders the changes of shared layers' weights
 
 
+class _StateHandle:
+    """Owns an lstm_state (a batch state, for `batch` samples) and frees it."""
+
+    def __init__(self, pointer, batch):
+        self.pointer = pointer
+        self.batch = batch
+
+    def __del__(self):
+        if self.pointer:
+            lib.lstm_state_free(self.pointer)
+
+
 class _ModelMethods:
     """What every model does through its library handle alone (Sequential and functional):
     weights, JSON and files. Subclasses give `_model` (the handle) and `_ensure_built`."""
@@ -312,6 +324,62 @@ class _ModelMethods:
         self._ensure_built()
         call(lib.lstm_model_load_weights, self._model, str(filepath).encode())
         self._after_weights_change()
+
+    # ---------------------------------------------------------------- tensors and stateful layers
+
+    def _tensor_run(self, xs, state=None):
+        """The model's outputs for float32 arrays, one per input (through lstm_model_run, or
+        lstm_model_run_stateful with a batch state)."""
+        outputs = ctypes.c_size_t()
+        call(lib.lstm_model_output_count, self._model, ctypes.byref(outputs))
+        outs = (_lib.TensorOut * outputs.value)()
+        tx = _lib.tensors(xs)
+        call(lib.lstm_model_output_shapes, self._model, tx, len(xs), outs, outputs.value)
+        results = []
+        for o in outs:
+            a = np.empty(tuple(o.shape[i] for i in range(o.rank)), dtype=np.float32)
+            o.data, o.cap = _lib.float_pointer(a), a.size
+            results.append(a)
+        if state is None:
+            call(lib.lstm_model_run, self._model, tx, len(xs), outs, outputs.value)
+        else:
+            call(lib.lstm_model_run_stateful, self._model, state, tx, len(xs), outs, outputs.value)
+        return results
+
+    def _is_stateful(self):
+        def stateful(layer):
+            inner = [layer.layer, layer.backward_layer] if hasattr(layer, "merge_mode") else []
+            return getattr(layer, "stateful", False) or any(stateful(l) for l in inner if l is not None)
+        return any(stateful(l) for l in self._model_layers())
+
+    def _stateful_predict(self, xs, batch_size):
+        """Keras's predict on a stateful model: batches of the state's size in order, each starting
+        from the state the one before left (until reset_states)."""
+        n = xs[0].shape[0]
+        if getattr(self, "_batch_state", None) is None:
+            fixed = [d for d in (self._state_batch_size(),) if d]
+            batch = fixed[0] if fixed else (batch_size or n)
+            pointer = ctypes.c_void_p()
+            call(lib.lstm_state_new_batch, self._model, batch, ctypes.byref(pointer))
+            self._batch_state = _StateHandle(pointer, batch)
+        batch = self._batch_state.batch
+        if n % batch:
+            raise ValueError(f"a stateful model runs batches of {batch} samples; got {n} samples")
+        chunks = [self._tensor_run([x[k:k + batch] for x in xs], self._batch_state.pointer) for k in range(0, n, batch)]
+        return [np.concatenate(parts) for parts in zip(*chunks)]
+
+    def _state_batch_size(self):
+        """The batch size the model's input fixes (its batch_shape), if any."""
+        config = json.loads(self.to_json())["config"]
+        for layer in config.get("layers", []):
+            if layer["class_name"] == "InputLayer" and layer["config"]["batch_shape"][0]:
+                return layer["config"]["batch_shape"][0]
+        return None
+
+    def reset_states(self):
+        """Zero states for the stateful layers (Keras's reset_states)."""
+        if getattr(self, "_batch_state", None) is not None:
+            call(lib.lstm_state_reset, self._batch_state.pointer)
 
     # ---------------------------------------------------------------- layers shared between models
 
@@ -580,6 +648,8 @@ class Sequential(_ModelMethods):
             raise ValueError(f"predict: batch_size must be a positive integer, got {batch_size!r}")
         verbose = _verbose_level(verbose)
         xa = self._x(x)
+        if self._is_stateful():
+            return self._stateful_predict([xa], batch_size)[0]
         n, t = xa.shape[0], xa.shape[1]
         per = self._output_size(t)
         y = np.empty(n * per, dtype=np.float32)

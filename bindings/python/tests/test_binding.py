@@ -146,7 +146,7 @@ def test_layer_arguments_are_honoured():
     (lambda: LSTM(4, dropout=0.2), lstm.LSTMError, "dropout"),
     (lambda: LSTM(4, recurrent_dropout=0.1), lstm.LSTMError, "recurrent_dropout"),
     (lambda: LSTM(4, return_state=True), lstm.LSTMError, "return_state"),
-    (lambda: LSTM(4, stateful=True), lstm.LSTMError, "stateful"),
+    (lambda: LSTM(4, activation="softmax"), lstm.LSTMError, "softmax"),
     (lambda: LSTM(4, activation="elu"), lstm.LSTMError, "elu"),
     (lambda: LSTM(4, kernel_regularizer="l2"), ValueError, "kernel_regularizer"),
     (lambda: LSTM(4, recurrent_constraint="max_norm"), ValueError, "recurrent_constraint"),

@@ -191,3 +191,25 @@ def test_functional_errors_name_the_problem():
     y = L.Dense(3)(x)
     with pytest.raises(ValueError, match="same shape"):
         lstm.Model(x, L.Add()([y, x]))
+
+
+def test_stateful_layers_carry_state_across_predicts_until_reset():
+    with open(os.path.join(GRAPHS, "keras3_stateful.json")) as f:
+        d = json.load(f)
+    arrays = lambda key: [np.array(t["values"], dtype=np.float32).reshape(t["shape"]) for t in d[key]]  # noqa: E731
+    xa, xb = (np.array(d[k]["values"], dtype=np.float32).reshape(d[k]["shape"]) for k in ("x_a", "x_b"))
+    x = lstm.Input(batch_shape=(2, 3, 2), name="x")
+    h = L.LSTM(4, stateful=True, return_sequences=True)(x)
+    model = lstm.Model(x, [L.Dense(1)(L.GRU(3, stateful=True)(h)), L.SimpleRNN(2, stateful=True)(x)])
+    model.set_weights([np.array(w["values"], dtype=np.float32).reshape(w["shape"]) for w in d["weights"]])
+    for xs, key in ((xa, "y_a"), (xb, "y_b_after_a")):
+        for got, want in zip(model.predict(xs, verbose=0), arrays(key)):
+            np.testing.assert_allclose(got, want, atol=1e-5, rtol=1e-5)
+    model.reset_states()
+    for got, want in zip(model.predict(xb, verbose=0), arrays("y_b_fresh")):
+        np.testing.assert_allclose(got, want, atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="batches of 2"):
+        model.predict(xa[:1], verbose=0)
+    model.compile(optimizer="adam", loss="mse")
+    with pytest.raises(lstm.LSTMError, match="stateful"):
+        model.fit(xa, [np.zeros((2, 1)), np.zeros((2, 2))], verbose=0)
