@@ -64,7 +64,7 @@ final class BidirectionalTape<T: Scalar> {
     }
 }
 
-struct BidirectionalLayer: Layer {
+struct BidirectionalLayer: StatelessStep {
     let config: BidirectionalSpec
     let forward: any Layer
     let backward: any Layer
@@ -188,9 +188,6 @@ struct BidirectionalLayer: Layer {
         throw LSTMError.unsupported("layer '\(config.name)' (Bidirectional) reads the sequence from its end too: it cannot be run one timestep at a time")
     }
 
-    var streamStateSize: Int { 0 }
-    var stepScratchSize: Int { 0 }
-    func resetStreamState<T: Scalar>(_ state: UnsafeMutablePointer<T>) {}
     func step<T: Scalar>(_ inputs: [UnsafePointer<T>], outputs: [UnsafeMutablePointer<T>],
                          weights: [UnsafeMutableBufferPointer<T>], state: UnsafeMutablePointer<T>,
                          scratch: UnsafeMutablePointer<T>) {}

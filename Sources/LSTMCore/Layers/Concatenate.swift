@@ -44,7 +44,7 @@ public struct ConcatenateSpec: LayerSpec, Equatable {
     }
 }
 
-struct ConcatenateLayer: Layer {
+struct ConcatenateLayer: StatelessStep, Weightless {
     let config: ConcatenateSpec
     let shapes: [SampleShape]
     /// The concatenation axis among the per-sample axes.
@@ -54,8 +54,6 @@ struct ConcatenateLayer: Layer {
     var spec: any LayerSpec { config }
     var inputShapes: [SampleShape] { shapes }
     var outputShapes: [SampleShape] { [output] }
-    var weights: [WeightSpec] { [] }
-    func initialWeights<T: Scalar>(_ rng: inout SeededRandom) -> [[T]] { [] }
 
     func outputShapes(for inputs: [[Int]]) throws -> [[Int]] {
         for s in inputs {
@@ -143,9 +141,6 @@ struct ConcatenateLayer: Layer {
         }
     }
 
-    var streamStateSize: Int { 0 }
-    var stepScratchSize: Int { 0 }
-    func resetStreamState<T: Scalar>(_ state: UnsafeMutablePointer<T>) {}
 
     func step<T: Scalar>(_ inputs: [UnsafePointer<T>], outputs: [UnsafeMutablePointer<T>],
                          weights: [UnsafeMutableBufferPointer<T>], state: UnsafeMutablePointer<T>,

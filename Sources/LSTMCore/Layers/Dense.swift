@@ -77,7 +77,7 @@ struct DenseLayer {
     }
 }
 
-extension DenseLayer: Layer {
+extension DenseLayer: StatelessStep {
     var spec: any LayerSpec { config }
     var inputShapes: [SampleShape] { [leadingShape + [features]] }
     var outputShapes: [SampleShape] { [leadingShape + [units]] }
@@ -138,9 +138,6 @@ extension DenseLayer: Layer {
     }
 
     func checkStreamable() throws {}
-    var streamStateSize: Int { 0 }
-    var stepScratchSize: Int { 0 }
-    func resetStreamState<T: Scalar>(_ state: UnsafeMutablePointer<T>) {}
 
     @_specialize(where T == Float)
     func step<T: Scalar>(_ inputs: [UnsafePointer<T>], outputs: [UnsafeMutablePointer<T>],

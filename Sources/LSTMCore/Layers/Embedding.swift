@@ -28,7 +28,7 @@ public struct EmbeddingSpec: LayerSpec, Equatable {
     }
 }
 
-struct EmbeddingLayer: Layer {
+struct EmbeddingLayer: StatelessStep {
     let config: EmbeddingSpec
     let input: SampleShape
 
@@ -90,9 +90,6 @@ struct EmbeddingLayer: Layer {
     }
 
     func checkStreamable() throws {}
-    var streamStateSize: Int { 0 }
-    var stepScratchSize: Int { 0 }
-    func resetStreamState<T: Scalar>(_ state: UnsafeMutablePointer<T>) {}
 
     func step<T: Scalar>(_ inputs: [UnsafePointer<T>], outputs: [UnsafeMutablePointer<T>],
                          weights w: [UnsafeMutableBufferPointer<T>], state: UnsafeMutablePointer<T>,

@@ -160,6 +160,23 @@ extension Layer {
     public var parameterCount: Int { weights.reduce(0) { $0 + $1.count } }
 }
 
+/// A layer that keeps nothing from one timestep to the next (Dense, the merges, ...).
+protocol StatelessStep: Layer {}
+
+extension StatelessStep {
+    var streamStateSize: Int { 0 }
+    var stepScratchSize: Int { 0 }
+    func resetStreamState<T: Scalar>(_ state: UnsafeMutablePointer<T>) {}
+}
+
+/// A layer without weights (the merges, Masking, the mask operations).
+protocol Weightless: Layer {}
+
+extension Weightless {
+    var weights: [WeightSpec] { [] }
+    func initialWeights<T: Scalar>(_ rng: inout SeededRandom) -> [[T]] { [] }
+}
+
 /// Checks shared by the layers' `build`: sizes within sane limits, a given input rank.
 public enum LayerChecks {
     static func size(_ v: Int, _ what: String, limit: Int = 1 << 20) throws {

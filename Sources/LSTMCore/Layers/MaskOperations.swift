@@ -37,7 +37,7 @@ public struct AnySpec: LayerSpec, Equatable {
 }
 
 /// A weightless operation computing a boolean tensor (as 1 and 0) from its input.
-struct BooleanOperation: Layer {
+struct BooleanOperation: StatelessStep, Weightless {
     let config: any LayerSpec
     let input: SampleShape
     let output: SampleShape
@@ -47,8 +47,6 @@ struct BooleanOperation: Layer {
     var spec: any LayerSpec { config }
     var inputShapes: [SampleShape] { [input] }
     var outputShapes: [SampleShape] { [output] }
-    var weights: [WeightSpec] { [] }
-    func initialWeights<T: Scalar>(_ rng: inout SeededRandom) -> [[T]] { [] }
 
     func outputShapes(for inputs: [[Int]]) -> [[Int]] { [Array(inputs[0].prefix(output.count + 1))] }
     func outputMasks<T: Scalar>(_ inputs: [Tensor<T>], masks: [Mask?]) -> [Mask?] { [nil] }
@@ -68,9 +66,6 @@ struct BooleanOperation: Layer {
     func checkStreamable() throws {
         throw LSTMError.unsupported("'\(config.name)' (\(config.kind)) computes a mask: a masked model cannot be run one timestep at a time yet")
     }
-    var streamStateSize: Int { 0 }
-    var stepScratchSize: Int { 0 }
-    func resetStreamState<T: Scalar>(_ state: UnsafeMutablePointer<T>) {}
     func step<T: Scalar>(_ inputs: [UnsafePointer<T>], outputs: [UnsafeMutablePointer<T>],
                          weights: [UnsafeMutableBufferPointer<T>], state: UnsafeMutablePointer<T>,
                          scratch: UnsafeMutablePointer<T>) {}

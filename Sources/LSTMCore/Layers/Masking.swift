@@ -21,16 +21,14 @@ public struct MaskingSpec: LayerSpec, Equatable {
     }
 }
 
-struct MaskingLayer: Layer {
+struct MaskingLayer: StatelessStep, Weightless {
     let config: MaskingSpec
     let input: SampleShape
 
     var spec: any LayerSpec { config }
     var inputShapes: [SampleShape] { [input] }
     var outputShapes: [SampleShape] { [input] }
-    var weights: [WeightSpec] { [] }
     var producesMask: Bool { true }
-    func initialWeights<T: Scalar>(_ rng: inout SeededRandom) -> [[T]] { [] }
     func outputShapes(for inputs: [[Int]]) -> [[Int]] { [inputs[0]] }
 
     /// Per (sample, step): real unless every feature equals mask_value.
@@ -67,9 +65,6 @@ struct MaskingLayer: Layer {
     }
 
     func checkStreamable() throws {}
-    var streamStateSize: Int { 0 }
-    var stepScratchSize: Int { 0 }
-    func resetStreamState<T: Scalar>(_ state: UnsafeMutablePointer<T>) {}
     func step<T: Scalar>(_ inputs: [UnsafePointer<T>], outputs: [UnsafeMutablePointer<T>],
                          weights: [UnsafeMutableBufferPointer<T>], state: UnsafeMutablePointer<T>,
                          scratch: UnsafeMutablePointer<T>) {}

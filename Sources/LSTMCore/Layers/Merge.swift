@@ -45,7 +45,7 @@ public struct MergeSpec: LayerSpec, Equatable {
     }
 }
 
-struct MergeLayer: Layer {
+struct MergeLayer: StatelessStep, Weightless {
     let config: MergeSpec
     let shapes: [SampleShape]
     let output: SampleShape
@@ -53,8 +53,6 @@ struct MergeLayer: Layer {
     var spec: any LayerSpec { config }
     var inputShapes: [SampleShape] { shapes }
     var outputShapes: [SampleShape] { [output] }
-    var weights: [WeightSpec] { [] }
-    func initialWeights<T: Scalar>(_ rng: inout SeededRandom) -> [[T]] { [] }
 
     func outputShapes(for inputs: [[Int]]) throws -> [[Int]] {
         guard inputs.allSatisfy({ $0 == inputs[0] }) else {
@@ -137,9 +135,6 @@ struct MergeLayer: Layer {
     }
 
     func checkStreamable() throws {}
-    var streamStateSize: Int { 0 }
-    var stepScratchSize: Int { 0 }
-    func resetStreamState<T: Scalar>(_ state: UnsafeMutablePointer<T>) {}
 
     func step<T: Scalar>(_ inputs: [UnsafePointer<T>], outputs: [UnsafeMutablePointer<T>],
                          weights: [UnsafeMutableBufferPointer<T>], state: UnsafeMutablePointer<T>,

@@ -12,8 +12,8 @@ import numpy as np
 from . import _lib, engine, losses as losses_module, optimizers as optimizers_module
 from ._lib import call, lib
 from .layers import InputLayer, _unique_name
-from .models import (_Handle, _ModelMethods, _Progress, _as_float32, _check_fit_arguments, _fit_loop,
-                     _format_bytes, _verbose_level)
+from .models import (_ModelMethods, _Progress, _as_float32, _check_fit_arguments, _fit_loop, _Handle, _print_table,
+                     _verbose_level)
 from .utils import next_seed
 
 
@@ -292,22 +292,13 @@ class Model(_ModelMethods):
         heads = ("Layer (type)", "Output Shape", "Param #", "Connected to")
         w = [max(len(heads[c]), max(len(r[c]) for r in rows)) + 1 for c in range(4)]
 
-        def line(cells, sep="│"):
-            return sep + sep.join(f" {cells[c]:<{w[c]}}" if c != 2 else f" {cells[c]:>{w[c]}}" for c in range(4)) + sep
+        def line(cells, left="│", mid="│", right="│"):
+            return left + mid.join(f" {cells[c]:<{w[c]}}" if c != 2 else f" {cells[c]:>{w[c]}} " for c in range(4)) + right
 
         def rule(l, m, r, ch):
-            return l + m.join(ch * (w[c] + 1) for c in range(4)) + r
+            return l + m.join(ch * (w[c] + (2 if c == 2 else 1)) for c in range(4)) + r
 
-        total = self.count_params()
-        out = [f'Model: "{self.name}"', rule("┏", "┳", "┓", "━"), line(heads, "┃"), rule("┡", "╇", "┩", "━")]
-        for k, r in enumerate(rows):
-            out.append(line(r))
-            out.append(rule("├", "┼", "┤", "─") if k + 1 < len(rows) else rule("└", "┴", "┘", "─"))
-        size = _format_bytes(total * 4)
-        out += [f" Total params: {total:,} ({size})", f" Trainable params: {total:,} ({size})",
-                " Non-trainable params: 0 (0.00 B)"]
-        for text in out:
-            print_fn(text)
+        _print_table(print_fn, self.name, heads, rows, line, rule, self.count_params())
 
 
 def _ends(value):

@@ -682,17 +682,22 @@ class Sequential(_ModelMethods):
         def rule(l, m, r, ch):
             return l + ch * (w[0] + 1) + m + ch * (w[1] + 1) + m + ch * (w[2] + 2) + r
 
-        total = self.count_params()
-        lines = [f'Model: "{self.name}"', rule("┏", "┳", "┓", "━"),
-                 row(("Layer (type)", "Output Shape", "Param #"), "┃", "┃", "┃"), rule("┡", "╇", "┩", "━")]
-        for k, r in enumerate(rows):
-            lines.append(row(r))
-            lines.append(rule("├", "┼", "┤", "─") if k + 1 < len(rows) else rule("└", "┴", "┘", "─"))
-        size = _format_bytes(total * 4)
-        lines += [f" Total params: {total:,} ({size})", f" Trainable params: {total:,} ({size})",
-                  " Non-trainable params: 0 (0.00 B)"]
-        for line in lines:
-            print_fn(line)
+        _print_table(print_fn, self.name, ("Layer (type)", "Output Shape", "Param #"), rows, row, rule,
+                     self.count_params())
+
+
+def _print_table(print_fn, name, heads, rows, row, rule, total):
+    """Keras's summary frame: the title, the table (row(cells, left, mid, right) and
+    rule(left, mid, right, char) draw it) and the parameter totals."""
+    lines = [f'Model: "{name}"', rule("┏", "┳", "┓", "━"), row(heads, "┃", "┃", "┃"), rule("┡", "╇", "┩", "━")]
+    for k, r in enumerate(rows):
+        lines.append(row(r))
+        lines.append(rule("├", "┼", "┤", "─") if k + 1 < len(rows) else rule("└", "┴", "┘", "─"))
+    size = _format_bytes(total * 4)
+    lines += [f" Total params: {total:,} ({size})", f" Trainable params: {total:,} ({size})",
+              " Non-trainable params: 0 (0.00 B)"]
+    for line in lines:
+        print_fn(line)
 
 
 def _format_bytes(n):
