@@ -26,7 +26,11 @@ struct OptimizerState<T: Scalar> {
     }
 
     /// Applies one update to every parameter array.
-    mutating func apply(params: [UnsafeMutableBufferPointer<T>], grads: [UnsafeMutableBufferPointer<T>]) {
+    /// - Parameter squares: per array, the sums of its gradient's slices squared when Keras's
+    ///   optimizer receives that gradient as slices (an Embedding's): Adam's second moment
+    ///   takes them in place of the squared gradient.
+    mutating func apply(params: [UnsafeMutableBufferPointer<T>], grads: [UnsafeMutableBufferPointer<T>],
+                        squares: [UnsafeMutableBufferPointer<T>?]? = nil) {
         switch spec {
         case let .adam(lr, beta1, beta2, epsilon):
             let t = Double(iterations + 1)
@@ -34,12 +38,21 @@ struct OptimizerState<T: Scalar> {
             let oneMinusB1 = T(1 - beta1), oneMinusB2 = T(1 - beta2), eps = T(epsilon)
             for k in params.indices {
                 let g = grads[k], p = params[k]
+                let sq = squares.flatMap { k < $0.count ? $0[k] : nil }
                 slots1[k].withUnsafeMutableBufferPointer { m in
                     slots2[k].withUnsafeMutableBufferPointer { v in
-                        for j in 0..<p.count {
-                            m[j] += (g[j] - m[j]) * oneMinusB1
-                            v[j] += (g[j] * g[j] - v[j]) * oneMinusB2
-                            p[j] -= m[j] * alpha / (v[j].squareRoot() + eps)
+                        if let sq {
+                            for j in 0..<p.count {
+                                m[j] += (g[j] - m[j]) * oneMinusB1
+                                v[j] += (sq[j] - v[j]) * oneMinusB2
+                                p[j] -= m[j] * alpha / (v[j].squareRoot() + eps)
+                            }
+                        } else {
+                            for j in 0..<p.count {
+                                m[j] += (g[j] - m[j]) * oneMinusB1
+                                v[j] += (g[j] * g[j] - v[j]) * oneMinusB2
+                                p[j] -= m[j] * alpha / (v[j].squareRoot() + eps)
+                            }
                         }
                     }
                 }

@@ -10,6 +10,8 @@ files/keras3_graph_<model>.keras, keras2_graph_<model>.h5: GRU and SimpleRNN (re
   Embedding and Bidirectional (text_classifier).
 graphs/keras3_stateful.json: stateful LSTM, GRU and SimpleRNN (batch 2): Keras's outputs for a
 batch A, then a batch B that continues A's state, then B again after reset_state.
+graphs/keras3_masked_training.json: evaluate and fit (shuffle off) of the masked-outputs model:
+Keras leaves the padded steps out of the loss.
 graphs/keras3_training.json: a fit of the first model (shuffle off, 2 epochs of batches 4 and
 2, Adam, MSE on both outputs): initial weights, data, every epoch's loss and the final weights.
 
@@ -260,3 +262,22 @@ if flavor == "keras3":
     with open(os.path.join(out_dir, "keras3_stateful.json"), "w") as f:
         json.dump(out, f)
     print("stateful:", [float(np.abs(a - b).max()) for a, b in zip(yb, yb_fresh)], "apart after reset")
+
+if flavor == "keras3":
+    # A loss on outputs that carry a mask: Keras averages over the real steps only.
+    model = masked_sequences()
+    randomize_biases(model)
+    initial = model.get_weights()
+    xs = sample(model, 4)
+    ys = [rng.uniform(-1, 1, size=(4, 7, 2)).astype(np.float32), rng.uniform(-1, 1, size=(4, 7, 3)).astype(np.float32)]
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01), loss="mse")
+    evaluated = model.evaluate(xs, ys, batch_size=4, verbose=0)
+    history = model.fit(xs, ys, epochs=2, batch_size=2, shuffle=False, verbose=0)
+    out = {"keras": keras.__version__, "model_json": model.to_json(),
+           "initial_weights": [tensor(w) for w in initial], "final_weights": [tensor(w) for w in model.get_weights()],
+           "x": [tensor(x) for x in xs], "y": [tensor(y) for y in ys],
+           "evaluate": float(evaluated[0] if isinstance(evaluated, list) else evaluated),
+           "epoch_losses": [float(v) for v in history.history["loss"]]}
+    with open(os.path.join(out_dir, "keras3_masked_training.json"), "w") as f:
+        json.dump(out, f)
+    print("masked loss:", out["evaluate"], out["epoch_losses"])

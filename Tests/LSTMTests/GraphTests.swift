@@ -112,7 +112,7 @@ final class GraphTests: XCTestCase {
     /// Gradients through merges, a shared layer, two outputs and a time-axis concatenation,
     /// against central differences in Double (1e-6 relative, as for the Sequential models).
     func testGraphGradientsMatchFiniteDifferences() throws {
-        for f in try loadFixtures() where f.name.hasPrefix("keras3") && f.name != "keras3_masked_sequences.json" {
+        for f in try loadFixtures() where f.name.hasPrefix("keras3") {
             let spec = try KerasConfig.parseModel(f.modelJSON).spec
             let model = try Model<Double>(spec: spec, seed: 3)
             var rng = TestRandom(11)
@@ -312,14 +312,29 @@ final class GraphTests: XCTestCase {
         }
     }
 
-    /// A loss on an output that carries a mask is refused by name (Keras leaves the masked steps
-    /// out of it, which is not implemented).
-    func testLossOnMaskedOutputsIsRefused() throws {
-        let f = try loadFixtures().first { $0.name == "keras3_masked_sequences.json" }!
-        let model = try Model<Float>(spec: try KerasConfig.parseModel(f.modelJSON).spec, seed: 0)
-        XCTAssertThrowsError(try withViews(f.x) { xv in try withViews(f.y) { yv in try model.lossAndGradients(loss: .meanSquaredError, xv, targets: yv) } }) { e in
-            guard case .unsupported(let m) = e as! LSTMError else { return XCTFail("\(e)") }
-            XCTAssertTrue(m.contains("mask"), m)
+    /// A loss on outputs that carry a mask leaves the padded steps out as Keras does (the mean
+    /// over the real steps): Keras's evaluate, and its fit (shuffle off, 2 epochs of batches of 2):
+    /// the epoch losses (1e-5) and the final weights (1e-4, float32 over 4 Adam steps).
+    func testMaskedLossAndTrainingMatchKeras() throws {
+        let d = try Self.load("keras3_masked_training.json")
+        let model = try Model<Float>(spec: try KerasConfig.parseModel(d["model_json"] as! String).spec, seed: 0)
+        try model.setWeights((d["initial_weights"] as! [Any]).map { Self.tensor($0).values })
+        try model.compile(CompileSpec(loss: .meanSquaredError,
+                                      optimizer: .adam(learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7)))
+        let xs = (d["x"] as! [Any]).map(Self.tensor), ys = (d["y"] as! [Any]).map(Self.tensor)
+        let evaluated = try withViews(xs) { xv in try withViews(ys) { yv in try model.evaluate(xv, targets: yv, batchSize: 4) } }
+        assertClose([evaluated], [d["evaluate"] as! Double], absolute: 1e-6, relative: 1e-5, "evaluate")
+        var options = FitOptions()
+        options.epochs = 2
+        options.batchSize = 2
+        options.shuffle = false
+        var losses: [Double] = []
+        _ = try withViews(xs) { xv in
+            try withViews(ys) { yv in try model.fit(xv, targets: yv, options: options) { losses.append($0.loss); return false } }
+        }
+        assertClose(losses, d["epoch_losses"] as! [Double], absolute: 1e-6, relative: 1e-5, "epoch losses")
+        for (k, (got, want)) in zip(model.weights, (d["final_weights"] as! [Any]).map { Self.tensor($0).values }).enumerated() {
+            assertClose(got, want, absolute: 1e-4, relative: 1e-4, "final \(model.weightNames[k])")
         }
         XCTAssertThrowsError(try model.makeState())
     }

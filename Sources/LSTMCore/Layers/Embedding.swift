@@ -89,6 +89,20 @@ struct EmbeddingLayer: StatelessStep {
         return [nil]
     }
 
+    var sparseGradientWeights: [Int] { [0] }
+
+    /// Σ over the occurrences of each id of its output gradient squared.
+    func addSparseGradientSquares<T: Scalar>(_ inputs: [Tensor<T>], outputGradients: [Tensor<T>],
+                                            squares: [UnsafeMutableBufferPointer<T>]) {
+        let d = config.outputDim
+        outputGradients[0].values.withUnsafeBufferPointer { dO in
+            for (k, id) in inputs[0].values.enumerated() {
+                guard let r = row(id) else { continue }
+                for j in 0..<d { squares[0][r * d + j] += dO[k * d + j] * dO[k * d + j] }
+            }
+        }
+    }
+
     func checkStreamable() throws {}
 
     func step<T: Scalar>(_ inputs: [UnsafePointer<T>], outputs: [UnsafeMutablePointer<T>],

@@ -113,6 +113,13 @@ public protocol Layer: Sendable {
     func outputMasks<T: Scalar>(_ inputs: [Tensor<T>], masks: [Mask?]) -> [Mask?]
     /// Whether it makes a mask of its own (Embedding with mask_zero, Masking).
     var producesMask: Bool { get }
+    /// The weights whose gradient Keras's TensorFlow backend delivers one slice per use
+    /// (tf.IndexedSlices: an Embedding's rows, one per token occurrence). Adam squares each slice
+    /// before summing them, so its second moment needs Σ slice² rather than (Σ slice)².
+    var sparseGradientWeights: [Int] { get }
+    /// Adds, for each weight of `sparseGradientWeights`, the sum over uses of the squared slices.
+    func addSparseGradientSquares<T: Scalar>(_ inputs: [Tensor<T>], outputGradients: [Tensor<T>],
+                                            squares: [UnsafeMutableBufferPointer<T>])
     /// For a stateful layer (Keras's stateful=True): the per-sample sizes of the states it
     /// carries from one call to the next (LSTM: h and c). Empty for the others.
     var carriedState: [Int] { get }
@@ -149,6 +156,9 @@ public protocol Layer: Sendable {
 extension Layer {
     public var tokenIdLimit: Int? { nil }
     public var producesMask: Bool { false }
+    public var sparseGradientWeights: [Int] { [] }
+    public func addSparseGradientSquares<T: Scalar>(_ inputs: [Tensor<T>], outputGradients: [Tensor<T>],
+                                                   squares: [UnsafeMutableBufferPointer<T>]) {}
     public var carriedState: [Int] { [] }
 
     public func outputMasks<T: Scalar>(_ inputs: [Tensor<T>], masks: [Mask?]) -> [Mask?] {

@@ -50,20 +50,11 @@ extension Model {
     /// The model's outputs of a pass.
     func outputs(of pass: Pass) -> [Tensor<T>] { spec.outputs.map(pass.tensor) }
 
-    /// Refuses a loss on outputs that carry a mask: Keras leaves their masked steps out of the
-    /// loss, which is not implemented here yet. One sample's forward pass tells (masks exist or
-    /// not whatever the values).
-    func requireUnmaskedOutputs(_ xs: [TensorView<T>]) throws {
-        guard nodeLayers.contains(where: \.producesMask) else { return }
-        let pass = forward(xs.map { $0.slice(0, 1) }, training: false)
-        for (k, ref) in spec.outputs.enumerated() where pass.mask(ref) != nil {
-            throw LSTMError.unsupported("model '\(spec.name)': output \(k) carries a mask (from mask_zero or Masking, through layers that return sequences); a loss that leaves out the masked steps is not supported yet")
-        }
-    }
-
     /// Backward from the gradients of the model's outputs; weight gradients are added into
     /// `gradients`. Nodes that no gradient reaches are skipped.
-    func backward(_ pass: Pass, outputGradients: [Tensor<T>], gradients: Parameters<T>) {
+    /// - Parameter squares: when given, receives for the weights of layers with sparse gradients
+    ///   (Embedding) the sums of their slices squared (see `Layer.sparseGradientWeights`).
+    func backward(_ pass: Pass, outputGradients: [Tensor<T>], gradients: Parameters<T>, squares: Parameters<T>? = nil) {
         var d: [[Tensor<T>?]] = pass.outputs.map { Array(repeating: nil, count: $0.count) }
         func accumulate(_ ref: ModelSpec.TensorRef, _ g: Tensor<T>) {
             guard case .node(let j, let k) = ref else { return }  // a model input: nothing to train
@@ -89,6 +80,10 @@ extension Model {
             let dIns = nodeLayers[ni].backward(node.inputs.map(pass.tensor), outputs: pass.outputs[ni],
                                                outputGradients: dOuts, weights: layerWeights[node.layer],
                                                gradients: grads, tape: pass.tapes[ni], needInput: need)
+            if let squares, !nodeLayers[ni].sparseGradientWeights.isEmpty {
+                nodeLayers[ni].addSparseGradientSquares(node.inputs.map(pass.tensor), outputGradients: dOuts,
+                                                       squares: Array(squares.arrays[range]))
+            }
             for (ref, g) in zip(node.inputs, dIns) {
                 if let g { accumulate(ref, g) }
             }

@@ -76,7 +76,6 @@ extension Model {
         guard batchSize >= 1 else { throw LSTMError.invalidArgument("batch_size must be >= 1, got \(batchSize)") }
         let count = try checkInputs(xs)
         try checkTargets(ys, inputs: xs)
-        try requireUnmaskedOutputs(xs)
         return lossOver(loss: loss, xs, ys, count: count, batchSize: batchSize)
     }
 
@@ -97,17 +96,24 @@ extension Model {
     }
 
     /// The loss of a batch's outputs against its targets, summed over the outputs as Keras sums
-    /// a loss given once for several outputs; with `gradients`, dLoss/dOutput for each.
-    func loss(_ loss: LossKind, outputs: [Tensor<T>], targets: [Tensor<T>], gradients: inout [Tensor<T>]?) -> Double {
+    /// a loss given once for several outputs; an output that carries a mask counts its real
+    /// steps only (see LossKind.evaluate). With `gradients`, dLoss/dOutput for each.
+    func loss(_ loss: LossKind, outputs: [Tensor<T>], targets: [Tensor<T>], masks: [Mask?],
+              gradients: inout [Tensor<T>]?) -> Double {
         var total = 0.0
         var grads: [Tensor<T>] = []
-        for (out, target) in zip(outputs, targets) {
+        for (k, (out, target)) in zip(outputs, targets).enumerated() {
             var g = Tensor<T>(zeros: gradients == nil ? [0] : out.shape)
+            let mask = k < masks.count ? masks[k] : nil
             total += out.values.withUnsafeBufferPointer { o in
                 target.values.withUnsafeBufferPointer { t in
                     g.values.withUnsafeMutableBufferPointer { gp in
-                        loss.evaluate(prediction: o.baseAddress!, target: t.baseAddress!, count: o.count,
-                                      grad: gradients == nil ? nil : gp.baseAddress!)
+                        let grad = gradients == nil ? nil : gp.baseAddress!
+                        if let mask, mask.values.count * (out.shape.last ?? 1) == o.count {
+                            return loss.evaluate(prediction: o.baseAddress!, target: t.baseAddress!,
+                                                 width: out.shape.last ?? 1, real: mask.values, grad: grad)
+                        }
+                        return loss.evaluate(prediction: o.baseAddress!, target: t.baseAddress!, count: o.count, grad: grad)
                     }
                 }
             }
@@ -124,7 +130,7 @@ extension Model {
             let end = Swift.min(count, start + batchSize)
             let pass = forward(xs.map { $0.slice(start, end) }, training: false)
             let l = loss(lossKind, outputs: outputs(of: pass), targets: ys.map { $0.slice(start, end) },
-                         gradients: &noGradients)
+                         masks: spec.outputs.map(pass.mask), gradients: &noGradients)
             total += l * Double(end - start)
             start = end
         }
@@ -139,7 +145,6 @@ extension Model {
         -> (loss: Double, gradients: [[T]]) {
         let batch = try checkInputs(xs)
         try checkTargets(ys, inputs: xs)
-        try requireUnmaskedOutputs(xs)
         let grads = Parameters(zerosLike: params)
         var tapes: [AnyObject?] = []
         let l = lossAndGradients(loss: loss, xs.map { $0.slice(0, batch) }, ys.map { $0.slice(0, batch) },
@@ -157,12 +162,13 @@ extension Model {
     /// The loss of one batch, its gradients added into `gradients`; reuses (and hands back) the
     /// layers' tapes of the previous call.
     func lossAndGradients(loss lossKind: LossKind, _ xs: [Tensor<T>], _ ys: [Tensor<T>], into gradients: Parameters<T>,
-                          tapes: inout [AnyObject?]) -> Double {
+                          squares: Parameters<T>? = nil, tapes: inout [AnyObject?]) -> Double {
         let pass = forward(xs, training: true, reuse: tapes)
         tapes = pass.tapes
         var dOut: [Tensor<T>]? = []
-        let value = loss(lossKind, outputs: outputs(of: pass), targets: ys, gradients: &dOut)
-        backward(pass, outputGradients: dOut ?? [], gradients: gradients)
+        let value = loss(lossKind, outputs: outputs(of: pass), targets: ys, masks: spec.outputs.map(pass.mask),
+                         gradients: &dOut)
+        backward(pass, outputGradients: dOut ?? [], gradients: gradients, squares: squares)
         return value
     }
 
@@ -191,7 +197,6 @@ extension Model {
         }
         let count = try checkInputs(xs)
         try checkTargets(ys, inputs: xs)
-        try requireUnmaskedOutputs(xs)
         var trainCount = count
         if options.validationSplit > 0 {
             // Keras: the validation samples are the last ones, cut before shuffling.
@@ -205,6 +210,12 @@ extension Model {
         var rng = SeededRandom(seed: options.seed)
         var order = Array(0..<trainCount)
         let grads = Parameters(zerosLike: params)
+        // Per weight: whether Keras's optimizer sees its gradient as slices (see sparseGradientWeights).
+        var sparse = [Bool](repeating: false, count: params.arrays.count)
+        for (ni, node) in spec.nodes.enumerated() {
+            for w in nodeLayers[ni].sparseGradientWeights { sparse[weightRanges[node.layer].lowerBound + w] = true }
+        }
+        let squares = sparse.contains(true) ? Parameters(zerosLike: params) : nil
         var tapes: [AnyObject?] = []
         for epoch in 0..<options.epochs {
             if options.shuffle {
@@ -220,12 +231,14 @@ extension Model {
                 let end = Swift.min(start + bs, trainCount)
                 let picked = order[start..<end]
                 grads.zero()
+                squares?.zero()
                 let l = lossAndGradients(loss: loss, xs.map { $0.gather(picked) }, ys.map { $0.gather(picked) },
-                                         into: grads, tapes: &tapes)
+                                         into: grads, squares: squares, tapes: &tapes)
                 guard l.isFinite, grads.allFinite else {
                     throw LSTMError.numeric("training diverged at epoch \(epoch + 1), batch \(batchIndex + 1): the \(l.isFinite ? "gradient" : "loss (\(l))") is not finite; stopped before that update, so the weights are those of the last finite step")
                 }
-                optimizer!.apply(params: params.arrays, grads: grads.arrays)
+                optimizer!.apply(params: params.arrays, grads: grads.arrays,
+                                 squares: squares.map { sq in zip(sq.arrays, sparse).map { $1 ? $0 : nil } })
                 total += l * Double(end - start)
                 start = end
                 batchIndex += 1
