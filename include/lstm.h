@@ -223,7 +223,8 @@ lstm_status lstm_model_predict(const lstm_model *m, const float *x, size_t batch
 /* Streaming: one timestep at a time; the model stays read-only and shareable                */
 /* ---------------------------------------------------------------------------------------- */
 
-/* h and c of every recurrent layer, for one stream, plus the scratch memory one step needs. */
+/* h and c of every recurrent layer, for one stream, plus the scratch memory one step needs
+   (lstm_state_new); or the carried states of a stateful model's batch (lstm_state_new_batch). */
 typedef struct lstm_state lstm_state;
 
 /* A zero state for `m`. The state refers to `m`: free the state before the model.
@@ -281,6 +282,9 @@ typedef struct lstm_fit_options {
     uint64_t seed;               /* shuffling */
     lstm_epoch_callback on_epoch; void *user;  /* NULL: no callback; user goes to both callbacks */
     lstm_batch_callback on_batch;              /* NULL: no callback (added in 0.1.0) */
+    struct lstm_state *state;    /* NULL; for a model with stateful layers, a state of
+                                    lstm_state_new_batch: batches of its size carry the states
+                                    from batch to batch and epoch to epoch, as Keras's fit */
 } lstm_fit_options;
 
 /* Fills *o with Keras's defaults (above) and struct_size. NULL is a no-op. */
@@ -372,11 +376,11 @@ lstm_status lstm_model_evaluate_tensors(const lstm_model *m, const lstm_tensor *
    batch of fixed size. Their states live in a caller-owned lstm_state made for that batch and
    carried from one lstm_model_run_stateful to the next until lstm_state_reset (Keras's
    reset_states); the model stays read-only, so several states may run one model at once.
-   The stateless calls (predict, run, evaluate, fit) refuse a stateful model with
-   LSTM_ERROR_UNSUPPORTED, since their answer would depend on how they split the data.
+   The stateless calls (predict, run, evaluate, and fit without opts->state) refuse a stateful
+   model with LSTM_ERROR_UNSUPPORTED, since their answer would depend on how they split the data.
    Errors: ARGUMENT (NULL, batch 0, a model without stateful layers), SHAPE (a batch other than
    the input's fixed batch size, or than the state's), STATE (a state of lstm_state_new or of
-   another model). Training a stateful model is not implemented yet. */
+   another model). To train a stateful model, give fit a batch state (opts->state). */
 lstm_status lstm_state_new_batch(const lstm_model *m, size_t batch, lstm_state **out);
 lstm_status lstm_model_run_stateful(const lstm_model *m, lstm_state *s, const lstm_tensor *x,
                                     size_t nx, lstm_tensor_out *y, size_t ny);

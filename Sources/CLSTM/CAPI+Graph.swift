@@ -160,7 +160,7 @@ public func lstm_model_fit_tensors(_ m: OpaquePointer?, _ x: UnsafePointer<lstm_
         let fit = try FitCallbacks(opts)
         var finished = 0
         defer { epochsRun?.pointee = finished }
-        _ = try model.fit(xs, targets: ys, options: fit.options, onBatch: fit.onBatch) { log in
+        _ = try model.fit(xs, targets: ys, options: fit.options, stateful: fit.stateful, onBatch: fit.onBatch) { log in
             if let history, log.epoch < cap { history[log.epoch] = log.loss }
             finished = log.epoch + 1
             return fit.onEpoch(log)

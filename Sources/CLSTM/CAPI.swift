@@ -247,7 +247,8 @@ public func lstm_model_compile(_ m: OpaquePointer?, _ json: UnsafePointer<CChar>
 public func lstm_fit_options_init(_ o: UnsafeMutablePointer<lstm_fit_options>?) {
     guard let o else { return }
     o.pointee = lstm_fit_options(struct_size: MemoryLayout<lstm_fit_options>.size, epochs: 1, batch_size: 32,
-                                 shuffle: 1, validation_split: 0, seed: 0, on_epoch: nil, user: nil, on_batch: nil)
+                                 shuffle: 1, validation_split: 0, seed: 0, on_epoch: nil, user: nil, on_batch: nil,
+                                 state: nil)
 }
 
 /// The caller's fit options and callbacks, read field by field only as far as its struct_size
@@ -257,6 +258,8 @@ struct FitCallbacks {
     var epochCallback: lstm_epoch_callback?
     var batchCallback: lstm_batch_callback?
     var user: UnsafeMutableRawPointer?
+    /// The batch state a stateful model's fit carries (opts->state).
+    var state: BatchState<Float>?
 
     init(_ p: UnsafePointer<lstm_fit_options>?) throws {
         guard let p else { return }
@@ -283,7 +286,12 @@ struct FitCallbacks {
         epochCallback = field(\.on_epoch, lstm_epoch_callback?.self) ?? nil
         user = field(\.user, UnsafeMutableRawPointer?.self) ?? nil
         batchCallback = field(\.on_batch, lstm_batch_callback?.self) ?? nil
+        if let s = field(\.state, OpaquePointer?.self) ?? nil {
+            state = try StateHandle.from(s).batch
+        }
     }
+
+    var stateful: FitOptions.Stateful<Float>? { state.map { FitOptions.Stateful(state: $0) } }
 
     /// The batch callback for the core's fit (nil without one).
     var onBatch: ((BatchLog) -> Bool)? {
@@ -314,7 +322,8 @@ public func lstm_model_fit(_ m: OpaquePointer?, _ x: UnsafePointer<Float>?, _ y:
         let ys = UnsafeBufferPointer(start: y, count: try model.targetCount(batch: n, timesteps: t))
         var finished = 0
         defer { epochsRun?.pointee = finished }
-        _ = try model.fit(x: xs, y: ys, count: n, timesteps: t, options: fit.options, onBatch: fit.onBatch) { log in
+        let (xv, yv) = try model.singleTensorViews(x: xs, batch: n, timesteps: t, y: ys)
+        _ = try model.fit([xv], targets: [yv], options: fit.options, stateful: fit.stateful, onBatch: fit.onBatch) { log in
             if let history, log.epoch < cap { history[log.epoch] = log.loss }
             finished = log.epoch + 1
             return fit.onEpoch(log)

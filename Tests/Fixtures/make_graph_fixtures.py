@@ -259,8 +259,21 @@ if flavor == "keras3":
            "weights": [tensor(w) for w in model.get_weights()],
            "x_a": tensor(xa), "x_b": tensor(xb), "y_a": [tensor(y) for y in ya],
            "y_b_after_a": [tensor(y) for y in yb], "y_b_fresh": [tensor(y) for y in yb_fresh]}
+    # Keras's fit carries the states from batch to batch and epoch to epoch (shuffle off).
+    for layer in model.layers:
+        if hasattr(layer, "reset_state"):
+            layer.reset_state()
+    initial = model.get_weights()
+    xf = rng.uniform(-1, 1, (4, 3, 2)).astype(np.float32)
+    yf = [rng.uniform(-1, 1, (4, 1)).astype(np.float32), rng.uniform(-1, 1, (4, 2)).astype(np.float32)]
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01), loss="mse")
+    history = model.fit(xf, yf, epochs=2, batch_size=2, shuffle=False, verbose=0)
+    out.update({"fit_initial_weights": [tensor(w) for w in initial], "fit_x": tensor(xf), "fit_y": [tensor(y) for y in yf],
+                "fit_epoch_losses": [float(v) for v in history.history["loss"]],
+                "fit_final_weights": [tensor(w) for w in model.get_weights()]})
     with open(os.path.join(out_dir, "keras3_stateful.json"), "w") as f:
         json.dump(out, f)
+    print("stateful fit:", out["fit_epoch_losses"])
     print("stateful:", [float(np.abs(a - b).max()) for a, b in zip(yb, yb_fresh)], "apart after reset")
 
 if flavor == "keras3":

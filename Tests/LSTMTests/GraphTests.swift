@@ -400,6 +400,31 @@ final class GraphTests: XCTestCase {
         XCTAssertThrowsError(try model.makeBatchState(batch: 3)) { e in XCTAssertTrue("\(e)".contains("batch size 2"), "\(e)") }
         XCTAssertThrowsError(try model.makeState())
         XCTAssertThrowsError(try stateless.makeBatchState(batch: 2))
+        // Keras's fit of it: the states carried from batch to batch and epoch to epoch.
+        try model.setWeights((d["fit_initial_weights"] as! [Any]).map { Self.tensor($0).values })
+        try model.compile(CompileSpec(loss: .meanSquaredError,
+                                      optimizer: .adam(learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7)))
+        let fitState = try model.makeBatchState(batch: 2)
+        var options = FitOptions()
+        options.epochs = 2
+        options.batchSize = 2
+        options.shuffle = false
+        var losses: [Double] = []
+        let fx = [Self.tensor(d["fit_x"])], fy = (d["fit_y"] as! [Any]).map(Self.tensor)
+        _ = try withViews(fx) { xv in
+            try withViews(fy) { yv in
+                try model.fit(xv, targets: yv, options: options, stateful: .init(state: fitState)) { losses.append($0.loss); return false }
+            }
+        }
+        assertClose(losses, d["fit_epoch_losses"] as! [Double], absolute: 1e-6, relative: 1e-5, "stateful fit epoch losses")
+        for (k, (got, want)) in zip(model.weights, (d["fit_final_weights"] as! [Any]).map { Self.tensor($0).values }).enumerated() {
+            assertClose(got, want, absolute: 1e-4, relative: 1e-4, "stateful fit: final \(model.weightNames[k])")
+        }
+        options.batchSize = 4
+        XCTAssertThrowsError(try withViews(fx) { xv in try withViews(fy) { yv in
+            try model.fit(xv, targets: yv, options: options, stateful: .init(state: fitState)) { _ in false } } })
+        XCTAssertThrowsError(try withViews(fx) { xv in try withViews(fy) { yv in
+            try model.fit(xv, targets: yv, options: options) { _ in false } } })
         // The batch size and the stateful flags survive a round trip through Keras JSON.
         let again = try KerasConfig.parseModel(try KerasConfig.modelJSON(model.spec, compile: nil).serialized())
         XCTAssertTrue(again.spec.isSame(as: model.spec))

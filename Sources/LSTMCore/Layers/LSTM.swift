@@ -413,7 +413,12 @@ extension LSTMLayer: Layer {
                         cLast: config.returnState || carry != nil ? o[lastAt + 1] : nil, mask: context.mask)
             }
         }
-        if let carry { carry.states = [outs[lastAt], outs[lastAt + 1]] }
+        if let carry {
+            tape?.carried = hasInitialState ? [] : carry.states
+            carry.states = [outs[lastAt], outs[lastAt + 1]]
+        } else {
+            tape?.carried = []
+        }
         if carry != nil && config.returnState { outs[1] = outs[lastAt]; outs[2] = outs[lastAt + 1] }
         for k in outputs.indices { outputs[k].values = outs[k] }
         tape?.mask = context.mask
@@ -429,12 +434,15 @@ extension LSTMLayer: Layer {
         guard let tape = tape as? LSTMTape<T> else { return needInput.map { _ in nil } }
         // [dx, dh0, dc0] for the inputs the call has.
         var dIns = inputs.map { [T](repeating: 0, count: $0.values.count) }
-        let ins = inputs.map { $0.values }
+        // A stateful call started from its carried state: a constant here (Keras does not
+        // backpropagate into the previous batch).
+        let ins = inputs.map { $0.values } + tape.carried
         withPointers(ins) { p in
             withPointers(outputGradients.map { $0.values }) { dO in
                 withMutablePointers(&dIns) { d in
                     var state = LSTMStateGradients<T>()
                     if hasInitialState { state.h0 = p[1]; state.c0 = p[2]; state.dh0 = d[1]; state.dc0 = d[2] }
+                    if !tape.carried.isEmpty { state.h0 = p[1]; state.c0 = p[2] }
                     if config.returnState { state.dhLast = dO[1]; state.dcLast = dO[2] }
                     backward(tape: tape, dOut: dO[0], dX: needInput[0] ? d[0] : nil, w: UnsafePointer(w[0].baseAddress!),
                              u: UnsafePointer(w[1].baseAddress!), gW: g[0].baseAddress!, gU: g[1].baseAddress!,
@@ -498,6 +506,8 @@ final class LSTMTape<T: Scalar> {
     let gateGradients: UnsafeMutableBufferPointer<T>
     /// The mask of the forward pass that filled it.
     var mask: Mask?
+    /// The carried state a stateful layer started from ([h, c]), kept for backward.
+    var carried: [[T]] = []
 
     init(layer: LSTMLayer, batch: Int, steps: Int, keepHistory: Bool) {
         self.batch = batch

@@ -224,6 +224,14 @@ extension Model {
         return try checkedProduct(try outputShapes(forInputs: [input])[0], "output size")
     }
 
+    /// `singleTensors` for callers outside the core (the C face's flat fit).
+    public func singleTensorViews(x: UnsafeBufferPointer<T>, batch: Int, timesteps: Int,
+                                  y: UnsafeBufferPointer<T>) throws -> (x: TensorView<T>, y: TensorView<T>) {
+        let (xv, yv) = try singleTensors(x: x, batch: batch, timesteps: timesteps, y: y)
+        guard let yv else { throw LSTMError.internal("no target view for a given target") }
+        return (xv, yv)
+    }
+
     /// The flat single-input arguments as tensors, with the sizes checked: x holds
     /// batch × timesteps × features values, y (when given) batch × outputSize.
     func singleTensors(x: UnsafeBufferPointer<T>, batch: Int, timesteps: Int, y: UnsafeBufferPointer<T>?,

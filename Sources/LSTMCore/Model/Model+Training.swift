@@ -8,6 +8,15 @@ public struct FitOptions: Sendable {
     public init() {}
 }
 
+extension FitOptions {
+    /// The fit of a model with stateful layers carries their state from batch to batch (and
+    /// epoch to epoch, as Keras does, until reset) in a batch state; every batch then has its size.
+    public struct Stateful<T: Scalar> {
+        public var state: BatchState<T>
+        public init(state: BatchState<T>) { self.state = state }
+    }
+}
+
 /// What `fit` reports after each epoch.
 public struct EpochLog: Sendable {
     public var epoch: Int
@@ -162,8 +171,9 @@ extension Model {
     /// The loss of one batch, its gradients added into `gradients`; reuses (and hands back) the
     /// layers' tapes of the previous call.
     func lossAndGradients(loss lossKind: LossKind, _ xs: [Tensor<T>], _ ys: [Tensor<T>], into gradients: Parameters<T>,
-                          squares: Parameters<T>? = nil, tapes: inout [AnyObject?]) -> Double {
-        let pass = forward(xs, training: true, reuse: tapes)
+                          squares: Parameters<T>? = nil, carries: [StateCarry<T>?] = [],
+                          tapes: inout [AnyObject?]) -> Double {
+        let pass = forward(xs, training: true, reuse: tapes, carries: carries)
         tapes = pass.tapes
         var dOut: [Tensor<T>]? = []
         let value = loss(lossKind, outputs: outputs(of: pass), targets: ys, masks: spec.outputs.map(pass.mask),
@@ -183,9 +193,16 @@ extension Model {
     ///   finite (the weights then stay those of the last finite update).
     @_specialize(exported: true, where T == Float)
     public func fit(_ xs: [TensorView<T>], targets ys: [TensorView<T>], options: FitOptions,
+                    stateful: FitOptions.Stateful<T>? = nil,
                     onBatch: ((BatchLog) -> Bool)? = nil, onEpoch: (EpochLog) -> Bool) throws -> Int {
         let loss = try compiledLoss("fit")
-        try requireStateless("fit")
+        if let stateful {
+            guard stateful.state.owner == ObjectIdentifier(self) else {
+                throw LSTMError.invalidState("the state was made for another model")
+            }
+        } else {
+            try requireStateless("fit without a batch state")
+        }
         guard options.epochs >= 1, options.epochs <= 1 << 30 else {
             throw LSTMError.invalidArgument("epochs must be between 1 and \(1 << 30), got \(options.epochs)")
         }
@@ -203,6 +220,15 @@ extension Model {
             trainCount = Int((Double(count) * (1 - options.validationSplit)).rounded(.down))
             guard trainCount >= 1, trainCount < count else {
                 throw LSTMError.invalidArgument("validation_split \(options.validationSplit) of \(count) samples leaves \(trainCount) for training and \(count - trainCount) for validation; both must be >= 1")
+            }
+        }
+        if let stateful {
+            let b = stateful.state.batch
+            guard options.batchSize == b, trainCount % b == 0, (count - trainCount) % b == 0 else {
+                throw LSTMError.shapeMismatch("a stateful fit runs batches of the state's size, \(b): batch_size is \(options.batchSize) and \(trainCount) training and \(count - trainCount) validation samples must be multiples of it")
+            }
+            guard options.validationSplit == 0 else {
+                throw LSTMError.unsupported("validation_split on a stateful model is not supported (the validation batches would move the carried state)")
             }
         }
         let bs = Swift.min(options.batchSize, trainCount)
@@ -233,7 +259,8 @@ extension Model {
                 grads.zero()
                 squares?.zero()
                 let l = lossAndGradients(loss: loss, xs.map { $0.gather(picked) }, ys.map { $0.gather(picked) },
-                                         into: grads, squares: squares, tapes: &tapes)
+                                         into: grads, squares: squares, carries: stateful?.state.carries ?? [],
+                                         tapes: &tapes)
                 guard l.isFinite, grads.allFinite else {
                     throw LSTMError.numeric("training diverged at epoch \(epoch + 1), batch \(batchIndex + 1): the \(l.isFinite ? "gradient" : "loss (\(l))") is not finite; stopped before that update, so the weights are those of the last finite step")
                 }

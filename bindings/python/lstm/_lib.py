@@ -70,7 +70,7 @@ BATCH_CALLBACK = CFUNCTYPE(c_int, c_void_p, c_size_t, c_size_t, c_size_t, c_doub
 class FitOptions(Structure):
     _fields_ = [("struct_size", c_size_t), ("epochs", c_size_t), ("batch_size", c_size_t), ("shuffle", c_int),
                 ("validation_split", c_float), ("seed", c_uint64), ("on_epoch", EPOCH_CALLBACK),
-                ("user", c_void_p), ("on_batch", BATCH_CALLBACK)]
+                ("user", c_void_p), ("on_batch", BATCH_CALLBACK), ("state", c_void_p)]
 
 
 MAX_RANK = 4

@@ -184,6 +184,9 @@ def _fit_loop(model, run, n, batch_size, epochs, initial_epoch, verbose, callbac
     opts.shuffle = 1 if shuffle else 0
     opts.validation_split = float(validation_split)
     opts.seed = next_seed()
+    if model._is_stateful():
+        # Keras's fit of a stateful model carries the states from batch to batch.
+        opts.state = model._batch_state_for(int(batch_size)).pointer
     epoch_cb, batch_cb = _lib.EPOCH_CALLBACK(on_epoch), _lib.BATCH_CALLBACK(on_batch)
     opts.on_epoch, opts.on_batch = epoch_cb, batch_cb
 
@@ -356,17 +359,21 @@ class _ModelMethods:
         """Keras's predict on a stateful model: batches of the state's size in order, each starting
         from the state the one before left (until reset_states)."""
         n = xs[0].shape[0]
-        if getattr(self, "_batch_state", None) is None:
-            fixed = [d for d in (self._state_batch_size(),) if d]
-            batch = fixed[0] if fixed else (batch_size or n)
-            pointer = ctypes.c_void_p()
-            call(lib.lstm_state_new_batch, self._model, batch, ctypes.byref(pointer))
-            self._batch_state = _StateHandle(pointer, batch)
-        batch = self._batch_state.batch
+        batch = self._batch_state_for(batch_size or n).batch
         if n % batch:
             raise ValueError(f"a stateful model runs batches of {batch} samples; got {n} samples")
         chunks = [self._tensor_run([x[k:k + batch] for x in xs], self._batch_state.pointer) for k in range(0, n, batch)]
         return [np.concatenate(parts) for parts in zip(*chunks)]
+
+    def _batch_state_for(self, batch_size):
+        """The model's batch state (made on first use, for the input's fixed batch size or else
+        `batch_size`)."""
+        if getattr(self, "_batch_state", None) is None:
+            batch = self._state_batch_size() or batch_size
+            pointer = ctypes.c_void_p()
+            call(lib.lstm_state_new_batch, self._model, batch, ctypes.byref(pointer))
+            self._batch_state = _StateHandle(pointer, batch)
+        return self._batch_state
 
     def _state_batch_size(self):
         """The batch size the model's input fixes (its batch_shape), if any."""

@@ -210,6 +210,14 @@ def test_stateful_layers_carry_state_across_predicts_until_reset():
         np.testing.assert_allclose(got, want, atol=1e-5, rtol=1e-5)
     with pytest.raises(ValueError, match="batches of 2"):
         model.predict(xa[:1], verbose=0)
-    model.compile(optimizer="adam", loss="mse")
-    with pytest.raises(lstm.LSTMError, match="stateful"):
-        model.fit(xa, [np.zeros((2, 1)), np.zeros((2, 2))], verbose=0)
+    # Keras's fit of it carries the states from batch to batch (shuffle off): its losses and weights.
+    model.set_weights([np.array(w["values"], dtype=np.float32).reshape(w["shape"]) for w in d["fit_initial_weights"]])
+    model.reset_states()
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01), loss="mse")
+    fx = np.array(d["fit_x"]["values"], dtype=np.float32).reshape(d["fit_x"]["shape"])
+    history = model.fit(fx, arrays("fit_y"), epochs=2, batch_size=2, shuffle=False, verbose=0)
+    np.testing.assert_allclose(history.history["loss"], d["fit_epoch_losses"], rtol=1e-5)
+    for got, want in zip(model.get_weights(), arrays("fit_final_weights")):
+        np.testing.assert_allclose(got, want, atol=1e-4, rtol=1e-4)
+    with pytest.raises(ValueError, match="batches of the state's size"):
+        model.fit(fx, arrays("fit_y"), epochs=1, batch_size=4, verbose=0)
