@@ -111,16 +111,19 @@ struct GRUCell: RecurrentCell {
         return RecurrentTransposes([RecurrentTransposes.block(UnsafePointer(w[1].baseAddress!), rows: u, cols: 3 * u, ld: 3 * u, c0: 0)])
     }
 
+    /// dRec (3u per row), then without reset_after r ⊙ hPrev and its gradient (u each).
+    var backwardWorkWidth: Int { 5 * units }
+
     func stepBackward<T: Scalar>(rows: Int, hPrev: UnsafePointer<T>, h: UnsafePointer<T>, tape: UnsafePointer<T>,
                                  dh: UnsafePointer<T>, dxw: UnsafeMutablePointer<T>, dhPrev: UnsafeMutablePointer<T>,
+                                 work: UnsafeMutablePointer<T>,
                                  weights w: [UnsafeMutableBufferPointer<T>], gradients g: [UnsafeMutableBufferPointer<T>],
                                  transposed: RecurrentTransposes<T>) {
         let u = units, g3 = 3 * u, tw = tapeWidth
         let ra = config.recurrentActivation, act = config.activation
         let uT = UnsafePointer(transposed.blocks[0].baseAddress!)  // (3u × u)
         // dRec: the gradient of hPrev·U (+ b_rec) per block, rows × 3u.
-        let dRec = UnsafeMutablePointer<T>.allocate(capacity: rows * g3)
-        defer { dRec.deallocate() }
+        let dRec = work
         dRec.initialize(repeating: 0, count: rows * g3)
         for r in 0..<rows {
             let t = tape + r * tw, hp = hPrev + r * u, d = dh + r * u, dx = dxw + r * g3, dr = dRec + r * g3
@@ -143,9 +146,7 @@ struct GRUCell: RecurrentCell {
         }
         if !config.resetAfter {
             // d(r ⊙ hPrev) = da · U_hᵀ; gradient of U_h from (r ⊙ hPrev)ᵀ · da.
-            let rh = UnsafeMutablePointer<T>.allocate(capacity: rows * u)
-            let dRH = UnsafeMutablePointer<T>.allocate(capacity: rows * u)
-            defer { rh.deallocate(); dRH.deallocate() }
+            let rh = work + rows * g3, dRH = rh + rows * u
             dRH.initialize(repeating: 0, count: rows * u)
             for r in 0..<rows {
                 for j in 0..<u { rh[r * u + j] = tape[r * tw + u + j] * hPrev[r * u + j] }

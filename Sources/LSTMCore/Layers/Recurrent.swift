@@ -72,10 +72,14 @@ protocol RecurrentCell: Sendable {
     /// rows × workWidth values of scratch.
     func step<T: Scalar>(rows: Int, xw: UnsafePointer<T>, hPrev: UnsafePointer<T>, h: UnsafeMutablePointer<T>,
                          tape: UnsafeMutablePointer<T>, work: UnsafeMutablePointer<T>, weights w: [UnsafeMutableBufferPointer<T>])
+    /// Scratch values per row that `stepBackward` needs.
+    var backwardWorkWidth: Int { get }
     /// From dh (the loss's gradient with respect to h): dxw (rows × projectionWidth, overwritten),
-    /// dhPrev (overwritten), and the recurrent weights' gradients (added).
+    /// dhPrev (overwritten), and the recurrent weights' gradients (added); `work` holds
+    /// rows × backwardWorkWidth values of scratch.
     func stepBackward<T: Scalar>(rows: Int, hPrev: UnsafePointer<T>, h: UnsafePointer<T>, tape: UnsafePointer<T>,
                                  dh: UnsafePointer<T>, dxw: UnsafeMutablePointer<T>, dhPrev: UnsafeMutablePointer<T>,
+                                 work: UnsafeMutablePointer<T>,
                                  weights w: [UnsafeMutableBufferPointer<T>], gradients g: [UnsafeMutableBufferPointer<T>],
                                  transposed: RecurrentTransposes<T>)
     /// The recurrent kernel's transposed blocks that stepBackward needs, made once per backward.
@@ -258,6 +262,8 @@ struct RecurrentRunner<Cell: RecurrentCell> {
         var dxw = [T](repeating: 0, count: n * rows * pw)
         let dOut = outputGradients[0].values
         let transposed = cell.transposes(w)
+        let work = UnsafeMutablePointer<T>.allocate(capacity: Swift.max(1, rows * cell.backwardWorkWidth))
+        defer { work.deallocate() }
         let mask = tp.mask
         let first = mask.map { firstReal($0, rows: rows, steps: n) } ?? []
         var kept = [T](repeating: 0, count: u)
@@ -286,7 +292,8 @@ struct RecurrentRunner<Cell: RecurrentCell> {
                         dhPrev.withUnsafeMutableBufferPointer { dp in
                             cell.stepBackward(rows: rows, hPrev: hb.baseAddress! + s * rows * u, h: hb.baseAddress! + (s + 1) * rows * u,
                                               tape: tb.baseAddress! + s * rows * tw, dh: dh, dxw: dx.baseAddress! + s * rows * pw,
-                                              dhPrev: dp.baseAddress!, weights: w, gradients: g, transposed: transposed)
+                                              dhPrev: dp.baseAddress!, work: work, weights: w, gradients: g,
+                                              transposed: transposed)
                         }
                     }
                 }

@@ -63,8 +63,11 @@ struct SimpleRNNCell: RecurrentCell {
         RecurrentTransposes([RecurrentTransposes.block(UnsafePointer(w[1].baseAddress!), rows: units, cols: units, ld: units, c0: 0)])
     }
 
+    var backwardWorkWidth: Int { 0 }
+
     func stepBackward<T: Scalar>(rows: Int, hPrev: UnsafePointer<T>, h: UnsafePointer<T>, tape: UnsafePointer<T>,
                                  dh: UnsafePointer<T>, dxw: UnsafeMutablePointer<T>, dhPrev: UnsafeMutablePointer<T>,
+                                 work: UnsafeMutablePointer<T>,
                                  weights w: [UnsafeMutableBufferPointer<T>], gradients g: [UnsafeMutableBufferPointer<T>],
                                  transposed: RecurrentTransposes<T>) {
         let u = units, act = config.activation
