@@ -162,6 +162,8 @@ enum KerasFunctional {
                 continue
             case "mask", "initial_state":
                 continue
+            case "constants" where v.isNull:
+                continue
             default:
                 throw LSTMError.unsupported("layer '\(layer)': the call argument \(k)=\(v.serialized().prefix(80)) is not supported")
             }

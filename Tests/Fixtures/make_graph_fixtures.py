@@ -136,7 +136,18 @@ def masked_sequences():
     return keras.Model(tokens, [L.Dense(2)(L.Add()([seq, e])), g], name="masked_out")
 
 
+def bidirectional_states():
+    """Bidirectional returning both halves' states, and another started from them."""
+    x = keras.Input(shape=(5, 3), name="x")
+    d = keras.Input(shape=(4, 2), name="d")
+    out, fh, fc, bh, bc = L.Bidirectional(L.LSTM(3, return_state=True))(x)
+    dec = L.Bidirectional(L.LSTM(3, return_sequences=True), merge_mode="sum")(d, initial_state=[fh, fc, bh, bc])
+    g_out, gf, gb = L.Bidirectional(L.GRU(2, return_state=True), merge_mode="ave")(x)
+    return keras.Model([x, d], [L.Dense(2)(dec), out, gf, gb, g_out], name="bidirectional_states")
+
+
 MODELS = {"two_inputs_two_outputs": (two_inputs_two_outputs, 4),
+          "bidirectional_states": (bidirectional_states, 3),
           "masked_classifier": (masked_classifier, 4),
           "masked_sequences": (masked_sequences, 3),
           "text_classifier": (text_classifier, 3),

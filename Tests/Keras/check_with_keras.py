@@ -126,7 +126,7 @@ def check_keras3(directory):
 
 
 GRAPHS = ["two_inputs_two_outputs", "shared_and_merges", "seq2seq", "recurrent_layers", "text_classifier", "masked_classifier", "masked_sequences",
-          "bidirectional_modes"]
+          "bidirectional_modes", "bidirectional_states"]
 
 
 def graph_fixture(name):

@@ -32,7 +32,7 @@ final class GraphTests: XCTestCase {
         let dir = Self.fixtures.appendingPathComponent("graphs").path
         let files = try FileManager.default.contentsOfDirectory(atPath: dir)
             .filter { $0.hasSuffix(".json") && !$0.contains("training") && !$0.contains("stateful") }.sorted()
-        XCTAssertEqual(files.count, 18, "9 graphs x (Keras 3, tf-keras)")
+        XCTAssertEqual(files.count, 20, "10 graphs x (Keras 3, tf-keras)")
         return try files.map { file in
             let d = try Self.load(file)
             return Fixture(name: file, modelJSON: d["model_json"] as! String, weightNames: d["weight_names"] as! [String],

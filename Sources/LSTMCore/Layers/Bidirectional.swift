@@ -28,12 +28,15 @@ public struct BidirectionalSpec: LayerSpec {
     }
 
     public func build(inputs: [SampleShape]) throws -> any Layer {
-        guard inputs.count == 1 else {
-            throw LSTMError.unsupported("layer '\(name)' (Bidirectional): an initial state for the wrapped layers is not supported yet")
+        // [sequence] + the forward half's initial state + the backward half's, as Keras splits them.
+        guard let sequence = inputs.first, (inputs.count - 1) % 2 == 0 else {
+            throw LSTMError.shapeMismatch("layer '\(name)' (Bidirectional) takes a sequence and an initial state for each half (an even count), got \(inputs.count) inputs")
         }
-        let f = try forward.build(inputs: inputs), b = try backward.build(inputs: inputs)
-        guard f.outputShapes.count == 1, b.outputShapes.count == 1 else {
-            throw LSTMError.unsupported("layer '\(name)' (Bidirectional): return_state on the wrapped layers is not supported yet")
+        let half = (inputs.count - 1) / 2
+        let f = try forward.build(inputs: [sequence] + inputs[1..<(1 + half)])
+        let b = try backward.build(inputs: [sequence] + inputs[(1 + half)...])
+        guard f.outputShapes.count == b.outputShapes.count else {
+            throw LSTMError.shapeMismatch("layer '\(name)' (Bidirectional): its halves return \(f.outputShapes.count) and \(b.outputShapes.count) tensors; both must have the same return_state")
         }
         let fs = f.outputShapes[0], bs = b.outputShapes[0]
         guard fs.count == bs.count, fs.dropLast() == bs.dropLast() else {
@@ -48,7 +51,7 @@ public struct BidirectionalSpec: LayerSpec {
         guard fr.recurrent.goBackwards != br.recurrent.goBackwards else {
             throw LSTMError.invalidArgument("layer '\(name)' (Bidirectional): its forward and backward layers both have go_backwards=\(fr.recurrent.goBackwards)")
         }
-        return BidirectionalLayer(config: self, forward: f, backward: b)
+        return BidirectionalLayer(config: self, forward: f, backward: b, stateInputs: half)
     }
 }
 
@@ -68,17 +71,29 @@ struct BidirectionalLayer: StatelessStep {
     let config: BidirectionalSpec
     let forward: any Layer
     let backward: any Layer
+    /// Initial-state inputs per half (after the sequence: the forward half's, then the backward's).
+    let stateInputs: Int
+
+    /// States each half returns (return_state), after its output.
+    var stateOutputs: Int { forward.outputShapes.count - 1 }
+    /// The merged outputs: two with merge_mode None, else one.
+    var mergedOutputs: Int { config.mergeMode == nil ? 2 : 1 }
+
+    func forwardInputs<X>(_ inputs: [X]) -> [X] { [inputs[0]] + inputs[1..<(1 + stateInputs)] }
+    func backwardInputs<X>(_ inputs: [X]) -> [X] { [inputs[0]] + inputs[(1 + stateInputs)...] }
 
     var spec: any LayerSpec { config }
-    var inputShapes: [SampleShape] { forward.inputShapes }
+    var inputShapes: [SampleShape] { forward.inputShapes + backward.inputShapes.dropFirst() }
     var returnsSequences: Bool { forward.outputShapes[0].count == 2 }
 
+    /// The merged output(s), then the forward half's states, then the backward half's.
     var outputShapes: [SampleShape] {
         let f = forward.outputShapes[0], b = backward.outputShapes[0]
+        let states = Array(forward.outputShapes.dropFirst() + backward.outputShapes.dropFirst())
         switch config.mergeMode {
-        case .concat?: return [f.dropLast() + [f.last!.map { $0 + (b.last! ?? 0) }]]
-        case nil: return [f, b]
-        default: return [f]
+        case .concat?: return [f.dropLast() + [f.last!.map { $0 + (b.last! ?? 0) }]] + states
+        case nil: return [f, b] + states
+        default: return [f] + states
         }
     }
 
@@ -92,18 +107,19 @@ struct BidirectionalLayer: StatelessStep {
     }
 
     func outputShapes(for inputs: [[Int]]) throws -> [[Int]] {
-        let f = try forward.outputShapes(for: inputs)[0], b = try backward.outputShapes(for: inputs)[0]
+        let fo = try forward.outputShapes(for: forwardInputs(inputs)), bo = try backward.outputShapes(for: backwardInputs(inputs))
+        let f = fo[0], b = bo[0], states = Array(fo.dropFirst() + bo.dropFirst())
         switch config.mergeMode {
-        case .concat?: return [f.dropLast() + [f.last! + b.last!]]
-        case nil: return [f, b]
-        default: return [f]
+        case .concat?: return [f.dropLast() + [f.last! + b.last!]] + states
+        case nil: return [f, b] + states
+        default: return [f] + states
         }
     }
 
-    /// Sequences keep the input's mask (both outputs with merge_mode None).
+    /// Sequences keep the input's mask (both outputs with merge_mode None); states have none.
     func outputMasks<T: Scalar>(_ inputs: [Tensor<T>], masks: [Mask?]) -> [Mask?] {
         let m: Mask? = returnsSequences ? (masks.first ?? nil) : nil
-        return outputShapes.map { _ in m }
+        return (0..<mergedOutputs).map { _ in m } + (0..<(2 * stateOutputs)).map { _ in nil }
     }
 
     /// The backward half's output with its time axis reversed (into input order).
@@ -126,11 +142,16 @@ struct BidirectionalLayer: StatelessStep {
         let old = context.tape as? BidirectionalTape<T>
         var fc = LayerContext(training: context.training, tape: old?.forward, masks: context.masks)
         var bc = LayerContext(training: context.training, tape: old?.backward, masks: context.masks)
-        let f = forward.forward(inputs, weights: Array(w[..<forwardWeightCount]), context: &fc)[0]
-        let b = flipped(backward.forward(inputs, weights: Array(w[forwardWeightCount...]), context: &bc)[0])
+        let fo = forward.forward(forwardInputs(inputs), weights: Array(w[..<forwardWeightCount]), context: &fc)
+        let bo = backward.forward(backwardInputs(inputs), weights: Array(w[forwardWeightCount...]), context: &bc)
+        let f = fo[0], b = flipped(bo[0])
         if context.training {
             context.tape = BidirectionalTape(forward: fc.tape, backward: bc.tape, forwardOutput: f, backwardOutput: b)
         }
+        return merged(f, b) + fo.dropFirst() + bo.dropFirst()
+    }
+
+    func merged<T: Scalar>(_ f: Tensor<T>, _ b: Tensor<T>) -> [Tensor<T>] {
         switch config.mergeMode {
         case nil:
             return [f, b]
@@ -175,13 +196,18 @@ struct BidirectionalLayer: StatelessStep {
         }
         let fw = Array(w[..<forwardWeightCount]), bw = Array(w[forwardWeightCount...])
         let fg = Array(g[..<forwardWeightCount]), bg = Array(g[forwardWeightCount...])
-        let dxf = forward.backward(inputs, outputs: [f], outputGradients: [df], weights: fw, gradients: fg,
-                                   tape: tape.forward, needInput: needInput)[0]
-        let dxb = backward.backward(inputs, outputs: [flipped(b)], outputGradients: [flipped(db)], weights: bw, gradients: bg,
-                                    tape: tape.backward, needInput: needInput)[0]
-        guard var dx = dxf, let other = dxb else { return [nil] }
-        for k in dx.values.indices { dx.values[k] += other.values[k] }
-        return [dx]
+        let k = stateOutputs, m = mergedOutputs
+        let fStates = Array(d[m..<(m + k)]), bStates = Array(d[(m + k)...])
+        let fd = forward.backward(forwardInputs(inputs), outputs: [f], outputGradients: [df] + fStates, weights: fw,
+                                  gradients: fg, tape: tape.forward, needInput: forwardInputs(needInput))
+        let bd = backward.backward(backwardInputs(inputs), outputs: [flipped(b)], outputGradients: [flipped(db)] + bStates,
+                                   weights: bw, gradients: bg, tape: tape.backward, needInput: backwardInputs(needInput))
+        var dx = fd[0]
+        if var sum = dx, let other = bd[0] {
+            for i in sum.values.indices { sum.values[i] += other.values[i] }
+            dx = sum
+        }
+        return [dx] + fd.dropFirst() + bd.dropFirst()
     }
 
     func checkStreamable() throws {

@@ -58,10 +58,18 @@ enum BidirectionalCodec: KerasLayerCodec {
     static func config(_ s: BidirectionalSpec) throws -> [(String, JSON)] { try config(s, inputShapes: []) }
 
     static func config(_ s: BidirectionalSpec, inputShapes: [SampleShape]) throws -> [(String, JSON)] {
-        [("merge_mode", s.mergeMode.map { .string($0.rawValue) } ?? .null),
-         ("layer", .object(try KerasConfig.layerEntryJSON(s.forward, inputShapes: inputShapes))),
-         ("backward_layer", .object(try KerasConfig.layerEntryJSON(s.backward, inputShapes: inputShapes)))]
+        // The halves are built on the sequence alone.
+        let sequence = Array(inputShapes.prefix(1))
+        return [("merge_mode", s.mergeMode.map { .string($0.rawValue) } ?? .null),
+                ("layer", .object(try KerasConfig.layerEntryJSON(s.forward, inputShapes: sequence))),
+                ("backward_layer", .object(try KerasConfig.layerEntryJSON(s.backward, inputShapes: sequence)))]
     }
+
+    static func callArguments(_ s: BidirectionalSpec, _ inputs: [JSON]) -> (args: [JSON], kwargs: [(String, JSON)]) {
+        KerasRecurrent.callArguments(inputs)
+    }
+
+    static func buildConfig(_ inputShapes: [JSON]) -> JSON { KerasRecurrent.buildConfig(inputShapes) }
 
     static func keras3Groups(_ s: BidirectionalSpec, weightCount: Int) -> [Keras3VarGroup] {
         // The two halves have the same weights, so half the count each.

@@ -325,7 +325,8 @@ class Bidirectional(Layer):
         return c
 
     def _output_count(self):
-        return 2 if self.merge_mode is None else 1
+        states = 2 * self.layer._state_count() if self.layer.return_state else 0
+        return (2 if self.merge_mode is None else 1) + states
 
     def compute_output_shape(self, input_shape):
         shape = self.layer.compute_output_shape(input_shape)

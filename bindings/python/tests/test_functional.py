@@ -65,7 +65,17 @@ def masked_classifier():
     return lstm.Model([tokens, series], [L.Dense(2)(h), L.Dense(1)(s)])
 
 
+def bidirectional_states():
+    x = lstm.Input(shape=(5, 3), name="x")
+    d = lstm.Input(shape=(4, 2), name="d")
+    out, fh, fc, bh, bc = L.Bidirectional(L.LSTM(3, return_state=True))(x)
+    dec = L.Bidirectional(L.LSTM(3, return_sequences=True), merge_mode="sum")(d, initial_state=[fh, fc, bh, bc])
+    g_out, gf, gb = L.Bidirectional(L.GRU(2, return_state=True), merge_mode="ave")(x)
+    return lstm.Model([x, d], [L.Dense(2)(dec), out, gf, gb, g_out])
+
+
 @pytest.mark.parametrize("name, build", [("two_inputs_two_outputs", two_inputs_two_outputs), ("seq2seq", seq2seq),
+                                         ("bidirectional_states", bidirectional_states),
                                          ("text_classifier", text_classifier),
                                          ("masked_classifier", masked_classifier)])
 def test_functional_models_give_keras_outputs_on_keras_weights(name, build):
