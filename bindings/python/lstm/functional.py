@@ -308,7 +308,7 @@ def _ends(value):
 
 def Input_from_config(config):
     from .layers import Input
-    return Input(batch_shape=config["batch_shape"], name=config["name"],
+    return Input(batch_shape=config.get("batch_shape") or config.get("batch_input_shape"), name=config["name"],
                  dtype=config.get("dtype") if isinstance(config.get("dtype"), str) else None)
 
 
@@ -318,7 +318,7 @@ def layer_from_config(entry):
     from . import layers as layers_module
     if entry["class_name"] == "InputLayer":
         c = entry["config"]
-        return layers_module.InputLayer(batch_shape=c["batch_shape"], name=c.get("name"),
+        return layers_module.InputLayer(batch_shape=c.get("batch_shape") or c.get("batch_input_shape"), name=c.get("name"),
                                         dtype=c.get("dtype") if isinstance(c.get("dtype"), str) else None)
     cls = getattr(layers_module, entry["class_name"], None)
     if cls is None:
