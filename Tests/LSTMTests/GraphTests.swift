@@ -339,6 +339,29 @@ final class GraphTests: XCTestCase {
         XCTAssertThrowsError(try model.makeState())
     }
 
+    /// An explicit mask input (GRU(x, mask=m), m a model input): whatever the masked steps hold
+    /// changes nothing, and a step masked out gives what the sequence without it gives.
+    func testAnExplicitMaskInputHidesItsSteps() throws {
+        let json = #"{"class_name": "Functional", "config": {"name": "g", "layers": ["#
+            + #"{"class_name": "InputLayer", "name": "x", "config": {"batch_shape": [null, null, 2], "name": "x"}, "inbound_nodes": []}, "#
+            + #"{"class_name": "InputLayer", "name": "m", "config": {"batch_shape": [null, null], "name": "m", "dtype": "bool"}, "inbound_nodes": []}, "#
+            + #"{"class_name": "GRU", "name": "gru", "config": {"name": "gru", "units": 3}, "inbound_nodes": [{"args": [{"class_name": "__keras_tensor__", "config": {"keras_history": ["x", 0, 0]}}], "#
+            + #""kwargs": {"mask": {"class_name": "__keras_tensor__", "config": {"keras_history": ["m", 0, 0]}}}}]}], "#
+            + #""input_layers": [["x", 0, 0], ["m", 0, 0]], "output_layers": ["gru", 0, 0]}}"#
+        let model = try Model<Float>(spec: try KerasConfig.parseModel(json).spec, seed: 3)
+        var rng = TestRandom(9)
+        try model.randomize(&rng)
+        var x = rng.uniform(10, -1, 1).map(Float.init)  // one sample of 5 steps
+        let mask: [Float] = [1, 0, 1, 1, 0]
+        let y = try run(model, [Tensor(shape: [1, 5, 2], values: x), Tensor(shape: [1, 5], values: mask)])[0]
+        x[2] = 99; x[3] = -42; x[8] = 7  // garbage in the masked steps 1 and 4
+        let again = try run(model, [Tensor(shape: [1, 5, 2], values: x), Tensor(shape: [1, 5], values: mask)])[0]
+        XCTAssertEqual(y.values, again.values)
+        let real = [0, 2, 3].flatMap { t in [x[2 * t], x[2 * t + 1]] }
+        let alone = try run(model, [Tensor(shape: [1, 3, 2], values: real), Tensor(shape: [1, 3], values: [1, 1, 1])])[0]
+        assertClose(y.values, alone.values, absolute: 1e-6, relative: 1e-6, "masked steps left out")
+    }
+
     /// Token ids that are not whole numbers in range are refused with their position; the
     /// streaming step refuses them too.
     func testEmbeddingRefusesBadTokenIds() throws {

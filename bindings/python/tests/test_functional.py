@@ -231,3 +231,24 @@ def test_stateful_layers_carry_state_across_predicts_until_reset():
         np.testing.assert_allclose(got, want, atol=1e-4, rtol=1e-4)
     with pytest.raises(ValueError, match="batches of the state's size"):
         model.fit(fx, arrays("fit_y"), epochs=1, batch_size=4, verbose=0)
+
+
+def test_tool_describes_and_runs_graph_files(tmp_path):
+    import subprocess
+    tool = os.path.join(REPO, "build", "lstm")
+    src = os.path.join(FILES, "keras3_graph_two_inputs_two_outputs.keras")
+    r = subprocess.run([tool, "info", src], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "Connected to" in r.stdout and "lstm_1[0][0], dense[0][0]" in r.stdout and "outputs: main[0][0], aux[0][0]" in r.stdout
+    _, xs, ys = fixture("two_inputs_two_outputs")
+    paths = [tmp_path / "seq.npy", tmp_path / "static.npy"]
+    for p, x in zip(paths, xs):
+        np.save(p, x)
+    r = subprocess.run([tool, "predict", src, *map(str, paths), str(tmp_path / "out.npy")], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    for k, y in enumerate(ys):
+        np.testing.assert_allclose(np.load(tmp_path / f"out_{k}.npy"), y, atol=1e-5)
+    r = subprocess.run([tool, "predict", src, str(paths[0]), str(tmp_path / "out.npy")], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 1 and "2 inputs" in r.stderr
