@@ -384,6 +384,10 @@ lstm_status lstm_model_evaluate_tensors(const lstm_model *m, const lstm_tensor *
 lstm_status lstm_state_new_batch(const lstm_model *m, size_t batch, lstm_state **out);
 lstm_status lstm_model_run_stateful(const lstm_model *m, lstm_state *s, const lstm_tensor *x,
                                     size_t nx, lstm_tensor_out *y, size_t ny);
+/* Zero states for one stateful layer of a batch state (Keras's layer.reset_states()); the
+   others keep theirs. Errors: ARGUMENT (NULL, no stateful layer of that name), STATE (a state
+   of lstm_state_new). */
+lstm_status lstm_state_reset_layer(lstm_state *s, const char *layer);
 
 /* Layers, for summaries and tools, in Keras's model.layers order (a functional model's inputs
    included, as Keras lists them). Text fields are NUL-terminated and cut to their size. */

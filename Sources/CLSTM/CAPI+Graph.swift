@@ -260,3 +260,11 @@ public func lstm_model_run_stateful(_ m: OpaquePointer?, _ s: OpaquePointer?, _ 
         try write(try model.run(xs, state: state), to: y)
     }
 }
+
+@_cdecl("lstm_state_reset_layer")
+public func lstm_state_reset_layer(_ s: OpaquePointer?, _ layer: UnsafePointer<CChar>?) -> lstm_status {
+    guarded {
+        let state = try StateHandle.from(s).batch
+        try state.reset(layer: try Arg.string(layer, "layer"))
+    }
+}

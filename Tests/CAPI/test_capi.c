@@ -968,6 +968,19 @@ static void test_stateful_batches(void) {
     o.batch_size = 2;
     o.state = stream;
     EXPECT_STATUS(lstm_model_fit_tensors(m, &t1, 1, &ty, 1, &o, NULL, 0, NULL), LSTM_ERROR_STATE);
+    /* One layer's state reset: the GRU starts over, the LSTM keeps its. */
+    EXPECT_STATUS(lstm_state_reset(s), LSTM_OK);
+    EXPECT_STATUS(lstm_model_run_stateful(m, s, &t1, 1, &o1, 1), LSTM_OK);
+    EXPECT_STATUS(lstm_state_reset_layer(s, "gru"), LSTM_OK);
+    EXPECT_STATUS(lstm_model_run_stateful(m, s, &t2, 1, &o2, 1), LSTM_OK);
+    EXPECT_STATUS(lstm_state_reset(s), LSTM_OK);
+    EXPECT_STATUS(lstm_model_run_stateful(m, s, &t1, 1, &o3, 1), LSTM_OK);
+    EXPECT_STATUS(lstm_model_run_stateful(m, s, &t2, 1, &o3, 1), LSTM_OK);
+    CHECK(memcmp(y2, y3, sizeof y2) != 0, "a layer reset changes the next output");
+    EXPECT_STATUS(lstm_state_reset_layer(s, "bogus"), LSTM_ERROR_ARGUMENT);
+    EXPECT_MESSAGE("gru");
+    EXPECT_STATUS(lstm_state_reset_layer(stream, "gru"), LSTM_ERROR_STATE);
+    EXPECT_STATUS(lstm_state_reset_layer(s, NULL), LSTM_ERROR_ARGUMENT);
     lstm_state_free(stream);
     lstm_state_free(s);
     lstm_model_free(m);

@@ -59,8 +59,22 @@ public final class BatchState<T: Scalar> {
         owner = ObjectIdentifier(model)
         self.batch = batch
         carries = model.nodeLayers.map { $0.carriedState.isEmpty ? nil : StateCarry(batch: batch, sizes: $0.carriedState) }
+        nodeLayerNames = model.nodeLayers.map(\.name)
     }
+
+    /// Layer name per node, for resetting one layer.
+    let nodeLayerNames: [String]
 
     /// Back to zero states (Keras's reset_states).
     public func reset() { for c in carries { c?.reset() } }
+
+    /// Back to zero states for one layer's calls only (Keras's layer.reset_states()).
+    /// - Throws: `.invalidArgument` when the model has no stateful layer of that name.
+    public func reset(layer name: String) throws {
+        let mine = zip(nodeLayerNames, carries).filter { $0.0 == name && $0.1 != nil }
+        guard !mine.isEmpty else {
+            throw LSTMError.invalidArgument("the model has no stateful layer named '\(name)' (stateful ones: \(Set(zip(nodeLayerNames, carries).filter { $0.1 != nil }.map(\.0)).sorted().joined(separator: ", ")))")
+        }
+        for (_, carry) in mine { carry?.reset() }
+    }
 }

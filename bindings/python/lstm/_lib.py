@@ -139,6 +139,7 @@ _DECLARATIONS = {
     "lstm_model_layer_info": (c_int, [_model_p, c_size_t, POINTER(LayerInfo)]),
     "lstm_step_sizes": (c_int, [_model_p, _size_p, _size_p]),
     "lstm_state_new_batch": (c_int, [_model_p, c_size_t, POINTER(c_void_p)]),
+    "lstm_state_reset_layer": (c_int, [c_void_p, c_char_p]),
     "lstm_model_run_stateful": (c_int, [_model_p, c_void_p, POINTER(Tensor), c_size_t, POINTER(TensorOut), c_size_t]),
 }
 

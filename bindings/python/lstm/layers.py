@@ -239,6 +239,15 @@ class _Recurrent(Layer):
     def _state_count(self):
         return 1
 
+    def reset_states(self):
+        """Zero states for this stateful layer in every model that carries them (Keras's
+        layer.reset_states())."""
+        from . import _lib
+        for model in list(getattr(self, "_state_models", [])):
+            state = getattr(model(), "_batch_state", None) if model() is not None else None
+            if state is not None:
+                _lib.call(_lib.lib.lstm_state_reset_layer, state.pointer, self.name.encode())
+
     def _output_count(self):
         return 1 + (self._state_count() if self.return_state else 0)
 

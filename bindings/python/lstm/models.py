@@ -373,6 +373,9 @@ class _ModelMethods:
             pointer = ctypes.c_void_p()
             call(lib.lstm_state_new_batch, self._model, batch, ctypes.byref(pointer))
             self._batch_state = _StateHandle(pointer, batch)
+            for layer in self._model_layers():
+                if getattr(layer, "stateful", False):
+                    layer.__dict__.setdefault("_state_models", []).append(weakref.ref(self))
         return self._batch_state
 
     def _state_batch_size(self):

@@ -220,6 +220,15 @@ def test_stateful_layers_carry_state_across_predicts_until_reset():
         np.testing.assert_allclose(got, want, atol=1e-5, rtol=1e-5)
     with pytest.raises(ValueError, match="batches of 2"):
         model.predict(xa[:1], verbose=0)
+    # One layer reset (the SimpleRNN), the others carry on: its output is B-after-reset's, the
+    # GRU branch's is B-after-A's.
+    model.reset_states()
+    model.predict(xa, verbose=0)
+    rnn = [l for l in model.layers if isinstance(l, L.SimpleRNN)][0]
+    rnn.reset_states()
+    gru_out, rnn_out = model.predict(xb, verbose=0)
+    np.testing.assert_allclose(rnn_out, arrays("y_b_fresh")[1], atol=1e-5, rtol=1e-5)
+    np.testing.assert_allclose(gru_out, arrays("y_b_after_a")[0], atol=1e-5, rtol=1e-5)
     # Keras's fit of it carries the states from batch to batch (shuffle off): its losses and weights.
     model.set_weights([np.array(w["values"], dtype=np.float32).reshape(w["shape"]) for w in d["fit_initial_weights"]])
     model.reset_states()
