@@ -62,7 +62,8 @@ struct GRUCell: RecurrentCell {
     var workWidth: Int { config.resetAfter ? 3 * units : 4 * units }
 
     func step<T: Scalar>(rows: Int, xw: UnsafePointer<T>, hPrev: UnsafePointer<T>, h: UnsafeMutablePointer<T>,
-                         tape: UnsafeMutablePointer<T>, work: UnsafeMutablePointer<T>, weights w: [UnsafeMutableBufferPointer<T>]) {
+                         tape: UnsafeMutablePointer<T>, work: UnsafeMutablePointer<T>, weights w: [UnsafeMutableBufferPointer<T>],
+                         operands: RecurrentOperands<T>?) {
         let u = units, g3 = 3 * u, tw = tapeWidth
         let uMat = UnsafePointer(w[1].baseAddress!)
         let ra = config.recurrentActivation, act = config.activation
@@ -71,7 +72,11 @@ struct GRUCell: RecurrentCell {
         let rec = work
         let recBias: UnsafePointer<T>? = config.useBias && config.resetAfter ? UnsafePointer(w[2].baseAddress! + g3) : nil
         setRows(rows, recWidth, recBias, rec)
-        gemmNN(rows, recWidth, u, hPrev, u, uMat, g3, rec, recWidth)
+        if let operands {
+            operands.multiply(0, m: rows, hPrev, lda: u, rec, ldc: recWidth)
+        } else {
+            gemmNN(rows, recWidth, u, hPrev, u, uMat, g3, rec, recWidth)
+        }
         for r in 0..<rows {
             let x = xw + r * g3, rc = rec + r * recWidth, t = tape + r * tw
             for j in 0..<(2 * u) { t[j] = x[j] + rc[j] }
@@ -92,7 +97,11 @@ struct GRUCell: RecurrentCell {
                 for j in 0..<u { rh[r * u + j] = tape[r * tw + u + j] * hPrev[r * u + j] }
             }
             cand.initialize(repeating: 0, count: rows * u)
-            gemmNN(rows, u, u, UnsafePointer(rh), u, uMat + 2 * u, g3, cand, u)
+            if let operands {
+                operands.multiply(1, m: rows, UnsafePointer(rh), lda: u, cand, ldc: u)
+            } else {
+                gemmNN(rows, u, u, UnsafePointer(rh), u, uMat + 2 * u, g3, cand, u)
+            }
             for r in 0..<rows {
                 for j in 0..<u { tape[r * tw + 2 * u + j] = xw[r * g3 + 2 * u + j] + cand[r * u + j] }
             }
@@ -104,11 +113,24 @@ struct GRUCell: RecurrentCell {
         }
     }
 
-    func transposes<T: Scalar>(_ w: [UnsafeMutableBufferPointer<T>]) -> RecurrentTransposes<T> {
+    /// U's blocks: those h multiplies (all three with reset_after, z and r otherwise), then U_h.
+    func forwardOperands<T: Scalar>(_ w: [UnsafeMutableBufferPointer<T>], rows: Int) -> RecurrentOperands<T> {
+        let u = units, g3 = 3 * u, uMat = UnsafePointer(w[1].baseAddress!)
+        let ops = RecurrentOperands<T>(rows: rows)
+        ops.add(uMat, ldb: g3, k: u, n: config.resetAfter ? g3 : 2 * u)
+        if !config.resetAfter { ops.add(uMat + 2 * u, ldb: g3, k: u, n: u) }
+        return ops
+    }
+
+    /// Uᵀ (3u × u): its first rows take dRec back to hPrev, its last u rows (U_hᵀ) take the
+    /// candidate's gradient back to r ⊙ hPrev.
+    func backwardOperands<T: Scalar>(_ w: [UnsafeMutableBufferPointer<T>], rows: Int) -> RecurrentOperands<T> {
         let u = units
-        // Uᵀ (3u × u) in full: with reset_after every block multiplies dRec; otherwise the z, r
-        // blocks do and U_hᵀ takes d(candidate) back to r ⊙ h.
-        return RecurrentTransposes([RecurrentTransposes.block(UnsafePointer(w[1].baseAddress!), rows: u, cols: 3 * u, ld: 3 * u, c0: 0)])
+        let ops = RecurrentOperands<T>(rows: rows)
+        let uT = ops.transposed(UnsafePointer(w[1].baseAddress!), rows: u, cols: 3 * u, ld: 3 * u)
+        ops.add(uT, ldb: u, k: config.resetAfter ? 3 * u : 2 * u, n: u)
+        ops.add(uT + 2 * u * u, ldb: u, k: u, n: u)
+        return ops
     }
 
     /// dRec (3u per row), then without reset_after r ⊙ hPrev and its gradient (u each).
@@ -118,10 +140,9 @@ struct GRUCell: RecurrentCell {
                                  dh: UnsafePointer<T>, dxw: UnsafeMutablePointer<T>, dhPrev: UnsafeMutablePointer<T>,
                                  work: UnsafeMutablePointer<T>,
                                  weights w: [UnsafeMutableBufferPointer<T>], gradients g: [UnsafeMutableBufferPointer<T>],
-                                 transposed: RecurrentTransposes<T>) {
+                                 operands: RecurrentOperands<T>) {
         let u = units, g3 = 3 * u, tw = tapeWidth
         let ra = config.recurrentActivation, act = config.activation
-        let uT = UnsafePointer(transposed.blocks[0].baseAddress!)  // (3u × u)
         // dRec: the gradient of hPrev·U (+ b_rec) per block, rows × 3u.
         let dRec = work
         dRec.initialize(repeating: 0, count: rows * g3)
@@ -151,7 +172,7 @@ struct GRUCell: RecurrentCell {
             for r in 0..<rows {
                 for j in 0..<u { rh[r * u + j] = tape[r * tw + u + j] * hPrev[r * u + j] }
             }
-            gemmNN(rows, u, u, UnsafePointer(dxw + 2 * u), g3, uT + 2 * u * u, u, dRH, u)
+            operands.multiply(1, m: rows, UnsafePointer(dxw + 2 * u), lda: g3, dRH, ldc: u)
             gemmTN(u, u, rows, UnsafePointer(rh), u, UnsafePointer(dxw + 2 * u), g3, g[1].baseAddress! + 2 * u, g3)
             for r in 0..<rows {
                 let t = tape + r * tw
@@ -171,7 +192,7 @@ struct GRUCell: RecurrentCell {
         if config.useBias && config.resetAfter {
             addColumnSums(rows, g3, UnsafePointer(dRec), g3, g[2].baseAddress! + g3)
         }
-        gemmNN(rows, u, recWidth, UnsafePointer(dRec), g3, uT, u, dhPrev, u)
+        operands.multiply(0, m: rows, UnsafePointer(dRec), lda: g3, dhPrev, ldc: u)
     }
 
     func addInputBiasGradient<T: Scalar>(rows: Int, dxw: UnsafePointer<T>, _ g: [UnsafeMutableBufferPointer<T>]) {

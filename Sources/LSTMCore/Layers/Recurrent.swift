@@ -71,7 +71,11 @@ protocol RecurrentCell: Sendable {
     /// h = cell(xw, hPrev); the tape receives tapeWidth values per row; `work` holds
     /// rows × workWidth values of scratch.
     func step<T: Scalar>(rows: Int, xw: UnsafePointer<T>, hPrev: UnsafePointer<T>, h: UnsafeMutablePointer<T>,
-                         tape: UnsafeMutablePointer<T>, work: UnsafeMutablePointer<T>, weights w: [UnsafeMutableBufferPointer<T>])
+                         tape: UnsafeMutablePointer<T>, work: UnsafeMutablePointer<T>, weights w: [UnsafeMutableBufferPointer<T>],
+                         operands: RecurrentOperands<T>?)
+    /// The recurrent kernel's blocks `step` multiplies (nil in `step`: multiply the weights as
+    /// they are, for one row, allocating nothing), prepared once per call for `rows` rows.
+    func forwardOperands<T: Scalar>(_ w: [UnsafeMutableBufferPointer<T>], rows: Int) -> RecurrentOperands<T>
     /// Scratch values per row that `stepBackward` needs.
     var backwardWorkWidth: Int { get }
     /// From dh (the loss's gradient with respect to h): dxw (rows × projectionWidth, overwritten),
@@ -81,24 +85,57 @@ protocol RecurrentCell: Sendable {
                                  dh: UnsafePointer<T>, dxw: UnsafeMutablePointer<T>, dhPrev: UnsafeMutablePointer<T>,
                                  work: UnsafeMutablePointer<T>,
                                  weights w: [UnsafeMutableBufferPointer<T>], gradients g: [UnsafeMutableBufferPointer<T>],
-                                 transposed: RecurrentTransposes<T>)
-    /// The recurrent kernel's transposed blocks that stepBackward needs, made once per backward.
-    func transposes<T: Scalar>(_ w: [UnsafeMutableBufferPointer<T>]) -> RecurrentTransposes<T>
+                                 operands: RecurrentOperands<T>)
+    /// The recurrent kernel's transposed blocks `stepBackward` multiplies, prepared once per backward.
+    func backwardOperands<T: Scalar>(_ w: [UnsafeMutableBufferPointer<T>], rows: Int) -> RecurrentOperands<T>
     /// Adds the gradient of the input bias from dxw over `rows` rows.
     func addInputBiasGradient<T: Scalar>(rows: Int, dxw: UnsafePointer<T>, _ g: [UnsafeMutableBufferPointer<T>])
 }
 
-/// Transposed weight blocks kept for one backward pass.
-final class RecurrentTransposes<T: Scalar> {
-    let blocks: [UnsafeMutableBufferPointer<T>]
-    init(_ blocks: [UnsafeMutableBufferPointer<T>]) { self.blocks = blocks }
-    deinit { for b in blocks { b.deallocate() } }
+/// The weight blocks a recurrent cell multiplies at every step (B in C += A·B), prepared once per
+/// call: packed for the float32 kernel when more than one row is multiplied (packing per step
+/// cost more than the product), transposed copies owned here.
+final class RecurrentOperands<T: Scalar> {
+    struct Operand {
+        let b: UnsafePointer<T>, ldb: Int, k: Int, n: Int
+        let packed: UnsafeMutablePointer<Float>?
+    }
+    private(set) var operands: [Operand] = []
+    private var owned: [UnsafeMutableBufferPointer<T>] = []
+    let rows: Int
 
-    /// src [rows × cols] (row stride ld, starting at column c0) transposed into a new block.
-    static func block(_ src: UnsafePointer<T>, rows: Int, cols: Int, ld: Int, c0: Int) -> UnsafeMutableBufferPointer<T> {
-        let out = UnsafeMutableBufferPointer<T>.allocate(capacity: rows * cols)
-        for r in 0..<rows { for c in 0..<cols { out[c * rows + r] = src[r * ld + c0 + c] } }
-        return out
+    init(rows: Int) { self.rows = rows }
+
+    deinit {
+        for o in operands { o.packed?.deallocate() }
+        for b in owned { b.deallocate() }
+    }
+
+    /// Adds B [k×n] (rows ldb apart); returns its index.
+    @discardableResult
+    func add(_ b: UnsafePointer<T>, ldb: Int, k: Int, n: Int) -> Int {
+        let packed = T.self == Float.self && rows > 1 ? kPacked(k, n, asFloat(b), ldb) : nil
+        operands.append(Operand(b: b, ldb: ldb, k: k, n: n, packed: packed))
+        return operands.count - 1
+    }
+
+    /// src [rows × cols] (rows ld apart) transposed into memory owned here.
+    func transposed(_ src: UnsafePointer<T>, rows r: Int, cols: Int, ld: Int) -> UnsafePointer<T> {
+        let out = UnsafeMutableBufferPointer<T>.allocate(capacity: r * cols)
+        for i in 0..<r { for j in 0..<cols { out[j * r + i] = src[i * ld + j] } }
+        owned.append(out)
+        return UnsafePointer(out.baseAddress!)
+    }
+
+    /// C[m×n] += A[m×k] · B_i, on the calling thread.
+    @inline(__always)
+    func multiply(_ i: Int, m: Int, _ a: UnsafePointer<T>, lda: Int, _ c: UnsafeMutablePointer<T>, ldc: Int) {
+        let o = operands[i]
+        if let packed = o.packed {
+            kGemmPacked(m, o.n, o.k, asFloat(a), lda, packed, asFloat(c), ldc)
+        } else {
+            gemmNN(m, o.n, o.k, a, lda, o.b, o.ldb, c, ldc)
+        }
     }
 }
 
@@ -189,8 +226,15 @@ struct RecurrentRunner<Cell: RecurrentCell> {
         let rows = x.shape[0], n = x.shape[1], f = cell.features, u = units, pw = cell.projectionWidth
         var xT = [T](repeating: 0, count: n * rows * f)
         var xw = [T](repeating: 0, count: n * rows * pw)
-        var h = [T](repeating: 0, count: (n + 1) * rows * u)
-        var tape = [T](repeating: 0, count: n * rows * cell.tapeWidth)
+        // Training keeps every step for backward; inference keeps the states only when it
+        // returns them all, else two slabs in turn, and one step of the cell's tape (the
+        // memory of a whole history costs page faults on every call).
+        let keepHistory = context.training || options.returnSequences
+        let slabs = keepHistory ? n + 1 : 2
+        @inline(__always) func slab(_ s: Int) -> Int { keepHistory ? s : s % 2 }
+        let tapeSteps = context.training ? n : 1
+        var h = [T](repeating: 0, count: slabs * rows * u)
+        var tape = [T](repeating: 0, count: tapeSteps * rows * cell.tapeWidth)
         let carry = context.carry as? StateCarry<T>
         if inputs.count > 1 {
             h.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: inputs[1].values) }
@@ -209,20 +253,29 @@ struct RecurrentRunner<Cell: RecurrentCell> {
                 }
             }
         }
-        let work = UnsafeMutablePointer<T>.allocate(capacity: Swift.max(1, rows * cell.workWidth))
-        defer { work.deallocate() }
-        xw.withUnsafeBufferPointer { p in
-            h.withUnsafeMutableBufferPointer { hb in
-                tape.withUnsafeMutableBufferPointer { tb in
-                    for s in 0..<n {
-                        cell.step(rows: rows, xw: p.baseAddress! + s * rows * pw, hPrev: hb.baseAddress! + s * rows * u,
-                                  h: hb.baseAddress! + (s + 1) * rows * u, tape: tb.baseAddress! + s * rows * cell.tapeWidth,
-                                  work: work, weights: w)
-                        // A masked step keeps the state.
-                        if let mask = context.mask {
-                            let t = timestep(s, of: n)
-                            for r in 0..<rows where !mask.isReal(r, t) {
-                                (hb.baseAddress! + ((s + 1) * rows + r) * u).update(from: hb.baseAddress! + (s * rows + r) * u, count: u)
+        let operands = cell.forwardOperands(w, rows: rows)
+        let tw = cell.tapeWidth, ww = cell.workWidth, stepMask = context.mask
+        xw.withUnsafeBufferPointer { xb in
+            h.withUnsafeMutableBufferPointer { hbuf in
+                tape.withUnsafeMutableBufferPointer { tbuf in
+                    let p = xb.baseAddress!, hb = hbuf.baseAddress!, tb = tbuf.baseAddress!
+                    // Each sample's recurrence is independent: large batches run in row ranges
+                    // over threads, as the LSTM's do.
+                    Parallel.forRows(rows, work: n * rows * u * pw) { r0, r1 in
+                        let m = r1 - r0
+                        let work = UnsafeMutablePointer<T>.allocate(capacity: Swift.max(1, m * ww))
+                        defer { work.deallocate() }
+                        for s in 0..<n {
+                            let hPrev = hb + slab(s) * rows * u, hNext = hb + slab(s + 1) * rows * u
+                            cell.step(rows: m, xw: p + (s * rows + r0) * pw, hPrev: hPrev + r0 * u,
+                                      h: hNext + r0 * u, tape: tb + ((tapeSteps == n ? s : 0) * rows + r0) * tw,
+                                      work: work, weights: w, operands: operands)
+                            // A masked step keeps the state.
+                            if let stepMask {
+                                let t = timestep(s, of: n)
+                                for r in r0..<r1 where !stepMask.isReal(r, t) {
+                                    (hNext + r * u).update(from: hPrev + r * u, count: u)
+                                }
                             }
                         }
                     }
@@ -236,18 +289,19 @@ struct RecurrentRunner<Cell: RecurrentCell> {
             out = Tensor(zeros: [rows, n, u])
             for s in 0..<n {
                 for r in 0..<rows where outputsState(mask, first, r, s, n) {
-                    for j in 0..<u { out.values[(r * n + s) * u + j] = h[((s + 1) * rows + r) * u + j] }
+                    for j in 0..<u { out.values[(r * n + s) * u + j] = h[(slab(s + 1) * rows + r) * u + j] }
                 }
             }
         } else {
-            out = Tensor(shape: [rows, u], values: Array(h[(n * rows * u)...]))
+            out = Tensor(shape: [rows, u], values: Array(h[(slab(n) * rows * u)..<((slab(n) + 1) * rows * u)]))
             for r in 0..<rows where !outputsState(mask, first, r, n - 1, n) {
                 for j in 0..<u { out.values[r * u + j] = 0 }
             }
         }
-        carry?.states[0] = Array(h[(n * rows * u)...])
+        let last = Array(h[(slab(n) * rows * u)..<((slab(n) + 1) * rows * u)])
+        carry?.states[0] = last
         var outputs = [out]
-        if options.returnState { outputs.append(Tensor(shape: [rows, u], values: Array(h[(n * rows * u)...]))) }
+        if options.returnState { outputs.append(Tensor(shape: [rows, u], values: last)) }
         if context.training { context.tape = RecurrentTape(batch: rows, steps: n, xT: xT, xw: xw, h: h, tape: tape, mask: mask) }
         return outputs
     }
@@ -261,7 +315,7 @@ struct RecurrentRunner<Cell: RecurrentCell> {
         var dhPrev = [T](repeating: 0, count: rows * u)
         var dxw = [T](repeating: 0, count: n * rows * pw)
         let dOut = outputGradients[0].values
-        let transposed = cell.transposes(w)
+        let operands = cell.backwardOperands(w, rows: rows)
         let work = UnsafeMutablePointer<T>.allocate(capacity: Swift.max(1, rows * cell.backwardWorkWidth))
         defer { work.deallocate() }
         let mask = tp.mask
@@ -293,7 +347,7 @@ struct RecurrentRunner<Cell: RecurrentCell> {
                             cell.stepBackward(rows: rows, hPrev: hb.baseAddress! + s * rows * u, h: hb.baseAddress! + (s + 1) * rows * u,
                                               tape: tb.baseAddress! + s * rows * tw, dh: dh, dxw: dx.baseAddress! + s * rows * pw,
                                               dhPrev: dp.baseAddress!, work: work, weights: w, gradients: g,
-                                              transposed: transposed)
+                                              operands: operands)
                         }
                     }
                 }
@@ -308,11 +362,11 @@ struct RecurrentRunner<Cell: RecurrentCell> {
                 gemmTN(f, pw, n * rows, xt.baseAddress!, f, dx.baseAddress!, pw, g[0].baseAddress!, pw)
                 cell.addInputBiasGradient(rows: n * rows, dxw: dx.baseAddress!, g)
                 guard needInput[0] else { return }
-                let wT = RecurrentTransposes<T>.block(UnsafePointer(w[0].baseAddress!), rows: f, cols: pw, ld: pw, c0: 0)
-                defer { wT.deallocate() }
+                let holder = RecurrentOperands<T>(rows: 0)
+                let wT = holder.transposed(UnsafePointer(w[0].baseAddress!), rows: f, cols: pw, ld: pw)
                 var dxT = [T](repeating: 0, count: n * rows * f)
                 dxT.withUnsafeMutableBufferPointer { d in
-                    gemmNN(n * rows, f, pw, dx.baseAddress!, pw, UnsafePointer(wT.baseAddress!), f, d.baseAddress!, f)
+                    withExtendedLifetime(holder) { gemmNN(n * rows, f, pw, dx.baseAddress!, pw, wT, f, d.baseAddress!, f) }
                 }
                 var out = Tensor<T>(zeros: [rows, n, f])
                 for s in 0..<n {
@@ -346,7 +400,7 @@ struct RecurrentRunner<Cell: RecurrentCell> {
         gemmNN(1, pw, cell.features, inputs[0], cell.features, UnsafePointer(w[0].baseAddress!), pw, scratch, pw)
         // The new state goes to the output first: step reads hPrev while it writes h.
         cell.step(rows: 1, xw: scratch, hPrev: h, h: outputs[0], tape: scratch + pw,
-                  work: scratch + pw + cell.tapeWidth, weights: w)
+                  work: scratch + pw + cell.tapeWidth, weights: w, operands: nil)
         h.update(from: outputs[0], count: u)
         if outputs.count > 1 { outputs[1].update(from: h, count: u) }
     }

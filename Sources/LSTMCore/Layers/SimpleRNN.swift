@@ -52,15 +52,28 @@ struct SimpleRNNCell: RecurrentCell {
     }
 
     func step<T: Scalar>(rows: Int, xw: UnsafePointer<T>, hPrev: UnsafePointer<T>, h: UnsafeMutablePointer<T>,
-                         tape: UnsafeMutablePointer<T>, work: UnsafeMutablePointer<T>, weights w: [UnsafeMutableBufferPointer<T>]) {
+                         tape: UnsafeMutablePointer<T>, work: UnsafeMutablePointer<T>, weights w: [UnsafeMutableBufferPointer<T>],
+                         operands: RecurrentOperands<T>?) {
         let u = units
         h.update(from: xw, count: rows * u)
-        gemmNN(rows, u, u, hPrev, u, UnsafePointer(w[1].baseAddress!), u, h, u)
+        if let operands {
+            operands.multiply(0, m: rows, hPrev, lda: u, h, ldc: u)
+        } else {
+            gemmNN(rows, u, u, hPrev, u, UnsafePointer(w[1].baseAddress!), u, h, u)
+        }
         config.activation.apply(h, rows * u)
     }
 
-    func transposes<T: Scalar>(_ w: [UnsafeMutableBufferPointer<T>]) -> RecurrentTransposes<T> {
-        RecurrentTransposes([RecurrentTransposes.block(UnsafePointer(w[1].baseAddress!), rows: units, cols: units, ld: units, c0: 0)])
+    func forwardOperands<T: Scalar>(_ w: [UnsafeMutableBufferPointer<T>], rows: Int) -> RecurrentOperands<T> {
+        let ops = RecurrentOperands<T>(rows: rows)
+        ops.add(UnsafePointer(w[1].baseAddress!), ldb: units, k: units, n: units)
+        return ops
+    }
+
+    func backwardOperands<T: Scalar>(_ w: [UnsafeMutableBufferPointer<T>], rows: Int) -> RecurrentOperands<T> {
+        let ops = RecurrentOperands<T>(rows: rows)
+        ops.add(ops.transposed(UnsafePointer(w[1].baseAddress!), rows: units, cols: units, ld: units), ldb: units, k: units, n: units)
+        return ops
     }
 
     var backwardWorkWidth: Int { 0 }
@@ -69,12 +82,12 @@ struct SimpleRNNCell: RecurrentCell {
                                  dh: UnsafePointer<T>, dxw: UnsafeMutablePointer<T>, dhPrev: UnsafeMutablePointer<T>,
                                  work: UnsafeMutablePointer<T>,
                                  weights w: [UnsafeMutableBufferPointer<T>], gradients g: [UnsafeMutableBufferPointer<T>],
-                                 transposed: RecurrentTransposes<T>) {
+                                 operands: RecurrentOperands<T>) {
         let u = units, act = config.activation
         for k in 0..<(rows * u) { dxw[k] = dh[k] * act.derivative(fromOutput: h[k]) }
         gemmTN(u, u, rows, hPrev, u, UnsafePointer(dxw), u, g[1].baseAddress!, u)
         dhPrev.initialize(repeating: 0, count: rows * u)
-        gemmNN(rows, u, u, UnsafePointer(dxw), u, UnsafePointer(transposed.blocks[0].baseAddress!), u, dhPrev, u)
+        operands.multiply(0, m: rows, UnsafePointer(dxw), lda: u, dhPrev, ldc: u)
     }
 
     func addInputBiasGradient<T: Scalar>(rows: Int, dxw: UnsafePointer<T>, _ g: [UnsafeMutableBufferPointer<T>]) {
