@@ -154,17 +154,27 @@ final class GraphTests: XCTestCase {
         try model.compile(CompileSpec(loss: .meanSquaredError,
                                       optimizer: .adam(learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7)))
         let xs = (d["x"] as! [Any]).map(Self.tensor), ys = (d["y"] as! [Any]).map(Self.tensor)
+        try assertFitMatchesKeras(model, xs, ys, batch: 4, losses: d["epoch_losses"], weights: d["final_weights"])
+    }
+
+    /// Two epochs of fit (shuffle off) against Keras's: epoch losses within 1e-5 relative, final
+    /// weights within 1e-4 (float32 on both sides over a few Adam steps).
+    func assertFitMatchesKeras(_ model: Model<Float>, _ xs: [Tensor<Float>], _ ys: [Tensor<Float>], batch: Int,
+                               losses expected: Any?, weights: Any?, stateful: FitOptions.Stateful<Float>? = nil,
+                               file: StaticString = #filePath, line: UInt = #line) throws {
         var options = FitOptions()
         options.epochs = 2
-        options.batchSize = 4
+        options.batchSize = batch
         options.shuffle = false
         var losses: [Double] = []
         _ = try withViews(xs) { xv in
-            try withViews(ys) { yv in try model.fit(xv, targets: yv, options: options) { losses.append($0.loss); return false } }
+            try withViews(ys) { yv in
+                try model.fit(xv, targets: yv, options: options, stateful: stateful) { losses.append($0.loss); return false }
+            }
         }
-        assertClose(losses, d["epoch_losses"] as! [Double], absolute: 1e-6, relative: 1e-5, "epoch losses")
-        for (k, (got, want)) in zip(model.weights, (d["final_weights"] as! [Any]).map { Self.tensor($0).values }).enumerated() {
-            assertClose(got, want, absolute: 1e-4, relative: 1e-4, "final \(model.weightNames[k])")
+        assertClose(losses, expected as! [Double], absolute: 1e-6, relative: 1e-5, "epoch losses", file: file, line: line)
+        for (k, (got, want)) in zip(model.weights, (weights as! [Any]).map { Self.tensor($0).values }).enumerated() {
+            assertClose(got, want, absolute: 1e-4, relative: 1e-4, "final \(model.weightNames[k])", file: file, line: line)
         }
     }
 
@@ -324,18 +334,7 @@ final class GraphTests: XCTestCase {
         let xs = (d["x"] as! [Any]).map(Self.tensor), ys = (d["y"] as! [Any]).map(Self.tensor)
         let evaluated = try withViews(xs) { xv in try withViews(ys) { yv in try model.evaluate(xv, targets: yv, batchSize: 4) } }
         assertClose([evaluated], [d["evaluate"] as! Double], absolute: 1e-6, relative: 1e-5, "evaluate")
-        var options = FitOptions()
-        options.epochs = 2
-        options.batchSize = 2
-        options.shuffle = false
-        var losses: [Double] = []
-        _ = try withViews(xs) { xv in
-            try withViews(ys) { yv in try model.fit(xv, targets: yv, options: options) { losses.append($0.loss); return false } }
-        }
-        assertClose(losses, d["epoch_losses"] as! [Double], absolute: 1e-6, relative: 1e-5, "epoch losses")
-        for (k, (got, want)) in zip(model.weights, (d["final_weights"] as! [Any]).map { Self.tensor($0).values }).enumerated() {
-            assertClose(got, want, absolute: 1e-4, relative: 1e-4, "final \(model.weightNames[k])")
-        }
+        try assertFitMatchesKeras(model, xs, ys, batch: 2, losses: d["epoch_losses"], weights: d["final_weights"])
         XCTAssertThrowsError(try model.makeState())
     }
 
@@ -428,21 +427,10 @@ final class GraphTests: XCTestCase {
         try model.compile(CompileSpec(loss: .meanSquaredError,
                                       optimizer: .adam(learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7)))
         let fitState = try model.makeBatchState(batch: 2)
-        var options = FitOptions()
-        options.epochs = 2
-        options.batchSize = 2
-        options.shuffle = false
-        var losses: [Double] = []
         let fx = [Self.tensor(d["fit_x"])], fy = (d["fit_y"] as! [Any]).map(Self.tensor)
-        _ = try withViews(fx) { xv in
-            try withViews(fy) { yv in
-                try model.fit(xv, targets: yv, options: options, stateful: .init(state: fitState)) { losses.append($0.loss); return false }
-            }
-        }
-        assertClose(losses, d["fit_epoch_losses"] as! [Double], absolute: 1e-6, relative: 1e-5, "stateful fit epoch losses")
-        for (k, (got, want)) in zip(model.weights, (d["fit_final_weights"] as! [Any]).map { Self.tensor($0).values }).enumerated() {
-            assertClose(got, want, absolute: 1e-4, relative: 1e-4, "stateful fit: final \(model.weightNames[k])")
-        }
+        try assertFitMatchesKeras(model, fx, fy, batch: 2, losses: d["fit_epoch_losses"], weights: d["fit_final_weights"],
+                                  stateful: .init(state: fitState))
+        var options = FitOptions()
         options.batchSize = 4
         XCTAssertThrowsError(try withViews(fx) { xv in try withViews(fy) { yv in
             try model.fit(xv, targets: yv, options: options, stateful: .init(state: fitState)) { _ in false } } })
