@@ -133,21 +133,20 @@ struct GRUCell: RecurrentCell {
         return ops
     }
 
-    /// dRec (3u per row), then without reset_after r ⊙ hPrev and its gradient (u each).
-    var backwardWorkWidth: Int { 5 * units }
+    /// dRH (u per row, without reset_after).
+    var backwardWorkWidth: Int { units }
+    /// Per row and step: dRec (the gradient of hPrev·U + b_rec, 3u; the z and r blocks without
+    /// reset_after), then without reset_after r ⊙ hPrev (u).
+    var recordWidth: Int { config.resetAfter ? 3 * units : 4 * units }
 
     func stepBackward<T: Scalar>(rows: Int, hPrev: UnsafePointer<T>, h: UnsafePointer<T>, tape: UnsafePointer<T>,
                                  dh: UnsafePointer<T>, dxw: UnsafeMutablePointer<T>, dhPrev: UnsafeMutablePointer<T>,
-                                 work: UnsafeMutablePointer<T>,
-                                 weights w: [UnsafeMutableBufferPointer<T>], gradients g: [UnsafeMutableBufferPointer<T>],
-                                 operands: RecurrentOperands<T>) {
-        let u = units, g3 = 3 * u, tw = tapeWidth
+                                 record: UnsafeMutablePointer<T>, work: UnsafeMutablePointer<T>,
+                                 weights w: [UnsafeMutableBufferPointer<T>], operands: RecurrentOperands<T>) {
+        let u = units, g3 = 3 * u, tw = tapeWidth, rw = recordWidth
         let ra = config.recurrentActivation, act = config.activation
-        // dRec: the gradient of hPrev·U (+ b_rec) per block, rows × 3u.
-        let dRec = work
-        dRec.initialize(repeating: 0, count: rows * g3)
         for r in 0..<rows {
-            let t = tape + r * tw, hp = hPrev + r * u, d = dh + r * u, dx = dxw + r * g3, dr = dRec + r * g3
+            let t = tape + r * tw, hp = hPrev + r * u, d = dh + r * u, dx = dxw + r * g3, dr = record + r * rw
             for j in 0..<u {
                 let z = t[j], rg = t[u + j], hh = t[2 * u + j]
                 let dz = d[j] * (hp[j] - hh) * ra.derivative(fromOutput: z)
@@ -166,33 +165,39 @@ struct GRUCell: RecurrentCell {
             }
         }
         if !config.resetAfter {
-            // d(r ⊙ hPrev) = da · U_hᵀ; gradient of U_h from (r ⊙ hPrev)ᵀ · da.
-            let rh = work + rows * g3, dRH = rh + rows * u
+            // d(r ⊙ hPrev) = da · U_hᵀ; r ⊙ hPrev is recorded for U_h's gradient.
+            let dRH = work
             dRH.initialize(repeating: 0, count: rows * u)
             for r in 0..<rows {
-                for j in 0..<u { rh[r * u + j] = tape[r * tw + u + j] * hPrev[r * u + j] }
+                for j in 0..<u { record[r * rw + 3 * u + j] = tape[r * tw + u + j] * hPrev[r * u + j] }
             }
             operands.multiply(1, m: rows, UnsafePointer(dxw + 2 * u), lda: g3, dRH, ldc: u)
-            gemmTN(u, u, rows, UnsafePointer(rh), u, UnsafePointer(dxw + 2 * u), g3, g[1].baseAddress! + 2 * u, g3)
             for r in 0..<rows {
                 let t = tape + r * tw
                 for j in 0..<u {
                     let k = r * u + j
                     let dR = dRH[k] * hPrev[k] * ra.derivative(fromOutput: t[u + j])
                     dxw[r * g3 + u + j] = dR
-                    dRec[r * g3 + u + j] = dR
+                    record[r * rw + u + j] = dR
                     dhPrev[k] += dRH[k] * t[u + j]
                 }
             }
         }
-        // Recurrent kernel (the blocks multiplied by hPrev) and recurrent bias gradients, and
-        // hPrev's share through them.
+        // hPrev's share through the blocks it multiplies.
+        operands.multiply(0, m: rows, UnsafePointer(record), lda: rw, dhPrev, ldc: u)
+    }
+
+    func addRecurrentGradients<T: Scalar>(count: Int, hPrev: UnsafePointer<T>, records: UnsafePointer<T>,
+                                          dxw: UnsafePointer<T>, gradients g: [UnsafeMutableBufferPointer<T>]) {
+        let u = units, g3 = 3 * u, rw = recordWidth
         let recWidth = config.resetAfter ? g3 : 2 * u
-        gemmTN(u, recWidth, rows, hPrev, u, UnsafePointer(dRec), g3, g[1].baseAddress!, g3)
-        if config.useBias && config.resetAfter {
-            addColumnSums(rows, g3, UnsafePointer(dRec), g3, g[2].baseAddress! + g3)
+        gemmTN(u, recWidth, count, hPrev, u, records, rw, g[1].baseAddress!, g3)
+        if !config.resetAfter {
+            gemmTN(u, u, count, records + 3 * u, rw, dxw + 2 * u, g3, g[1].baseAddress! + 2 * u, g3)
         }
-        operands.multiply(0, m: rows, UnsafePointer(dRec), lda: g3, dhPrev, ldc: u)
+        if config.useBias && config.resetAfter {
+            addColumnSums(count, g3, records, rw, g[2].baseAddress! + g3)
+        }
     }
 
     func addInputBiasGradient<T: Scalar>(rows: Int, dxw: UnsafePointer<T>, _ g: [UnsafeMutableBufferPointer<T>]) {

@@ -78,14 +78,21 @@ protocol RecurrentCell: Sendable {
     func forwardOperands<T: Scalar>(_ w: [UnsafeMutableBufferPointer<T>], rows: Int) -> RecurrentOperands<T>
     /// Scratch values per row that `stepBackward` needs.
     var backwardWorkWidth: Int { get }
+    /// Values per row and step `stepBackward` records for the recurrent weights' gradients,
+    /// which `addRecurrentGradients` takes over all steps at once after the recurrence (the
+    /// recurrence runs in row ranges on several threads; the sums over rows must not).
+    var recordWidth: Int { get }
     /// From dh (the loss's gradient with respect to h): dxw (rows × projectionWidth, overwritten),
-    /// dhPrev (overwritten), and the recurrent weights' gradients (added); `work` holds
+    /// dhPrev (overwritten) and the step's record (rows × recordWidth); `work` holds
     /// rows × backwardWorkWidth values of scratch.
     func stepBackward<T: Scalar>(rows: Int, hPrev: UnsafePointer<T>, h: UnsafePointer<T>, tape: UnsafePointer<T>,
                                  dh: UnsafePointer<T>, dxw: UnsafeMutablePointer<T>, dhPrev: UnsafeMutablePointer<T>,
-                                 work: UnsafeMutablePointer<T>,
-                                 weights w: [UnsafeMutableBufferPointer<T>], gradients g: [UnsafeMutableBufferPointer<T>],
-                                 operands: RecurrentOperands<T>)
+                                 record: UnsafeMutablePointer<T>, work: UnsafeMutablePointer<T>,
+                                 weights w: [UnsafeMutableBufferPointer<T>], operands: RecurrentOperands<T>)
+    /// Adds the recurrent kernel's (and recurrent bias's) gradients from `count` rows of all
+    /// steps: the previous states, the records and dxw, each laid out step after step.
+    func addRecurrentGradients<T: Scalar>(count: Int, hPrev: UnsafePointer<T>, records: UnsafePointer<T>,
+                                          dxw: UnsafePointer<T>, gradients g: [UnsafeMutableBufferPointer<T>])
     /// The recurrent kernel's transposed blocks `stepBackward` multiplies, prepared once per backward.
     func backwardOperands<T: Scalar>(_ w: [UnsafeMutableBufferPointer<T>], rows: Int) -> RecurrentOperands<T>
     /// Adds the gradient of the input bias from dxw over `rows` rows.
@@ -311,49 +318,66 @@ struct RecurrentRunner<Cell: RecurrentCell> {
                              needInput: [Bool]) -> [Tensor<T>?] {
         guard let tp = anyTape as? RecurrentTape<T> else { return needInput.map { _ in nil } }
         let rows = tp.batch, n = tp.steps, f = cell.features, u = units, pw = cell.projectionWidth, tw = cell.tapeWidth
+        // The gradient of the last state, then (after the loop) of the initial one.
         var dh = options.returnState ? outputGradients[1].values : [T](repeating: 0, count: rows * u)
-        var dhPrev = [T](repeating: 0, count: rows * u)
         var dxw = [T](repeating: 0, count: n * rows * pw)
+        let rw = cell.recordWidth
+        var records = [T](repeating: 0, count: Swift.max(1, n * rows * rw))
         let dOut = outputGradients[0].values
         let operands = cell.backwardOperands(w, rows: rows)
-        let work = UnsafeMutablePointer<T>.allocate(capacity: Swift.max(1, rows * cell.backwardWorkWidth))
-        defer { work.deallocate() }
         let mask = tp.mask
         let first = mask.map { firstReal($0, rows: rows, steps: n) } ?? []
-        var kept = [T](repeating: 0, count: u)
-        for s in stride(from: n - 1, through: 0, by: -1) {
-            if options.returnSequences {
-                for r in 0..<rows where outputsState(mask, first, r, s, n) {
-                    for j in 0..<u { dh[r * u + j] += dOut[(r * n + s) * u + j] }
-                }
-            } else if s == n - 1 {
-                for r in 0..<rows where outputsState(mask, first, r, s, n) {
-                    for j in 0..<u { dh[r * u + j] += dOut[r * u + j] }
-                }
-            }
-            // A masked row's state passed through this step unchanged: its gradient goes on to the
-            // previous step as it is, and the cell sees none.
-            let t = timestep(s, of: n)
-            let masked = mask.map { m in (0..<rows).filter { !m.isReal($0, t) } } ?? []
-            var keptRows: [[T]] = []
-            for r in masked {
-                for j in 0..<u { kept[j] = dh[r * u + j]; dh[r * u + j] = 0 }
-                keptRows.append(kept)
-            }
-            tp.h.withUnsafeBufferPointer { hb in
-                tp.tape.withUnsafeBufferPointer { tb in
-                    dxw.withUnsafeMutableBufferPointer { dx in
-                        dhPrev.withUnsafeMutableBufferPointer { dp in
-                            cell.stepBackward(rows: rows, hPrev: hb.baseAddress! + s * rows * u, h: hb.baseAddress! + (s + 1) * rows * u,
-                                              tape: tb.baseAddress! + s * rows * tw, dh: dh, dxw: dx.baseAddress! + s * rows * pw,
-                                              dhPrev: dp.baseAddress!, work: work, weights: w, gradients: g,
-                                              operands: operands)
+        let bww = cell.backwardWorkWidth
+        tp.h.withUnsafeBufferPointer { hbuf in
+            tp.tape.withUnsafeBufferPointer { tbuf in
+                dxw.withUnsafeMutableBufferPointer { dxbuf in
+                    records.withUnsafeMutableBufferPointer { rbuf in
+                        dOut.withUnsafeBufferPointer { obuf in
+                            dh.withUnsafeMutableBufferPointer { dhbuf in
+                                let hb = hbuf.baseAddress!, tb = tbuf.baseAddress!, dxb = dxbuf.baseAddress!
+                                let rb = rbuf.baseAddress!, ob = obuf.baseAddress!, dhAll = dhbuf.baseAddress!
+                                // Each sample's recurrence back in time is independent: row ranges over threads.
+                                Parallel.forRows(rows, work: 2 * n * rows * u * pw) { r0, r1 in
+                                    let m = r1 - r0
+                                    let memory = UnsafeMutablePointer<T>.allocate(capacity: 3 * m * u + Swift.max(1, m * bww))
+                                    defer { memory.deallocate() }
+                                    var dhR = memory, dhPrev = memory + m * u
+                                    let kept = memory + 2 * m * u, work = memory + 3 * m * u
+                                    dhR.update(from: dhAll + r0 * u, count: m * u)
+                                    for s in stride(from: n - 1, through: 0, by: -1) {
+                                        for r in 0..<m where (options.returnSequences || s == n - 1)
+                                            && outputsState(mask, first, r0 + r, s, n) {
+                                            let src = options.returnSequences ? ob + ((r0 + r) * n + s) * u : ob + (r0 + r) * u
+                                            for j in 0..<u { dhR[r * u + j] += src[j] }
+                                        }
+                                        // A masked row's state passed through this step unchanged: its
+                                        // gradient goes on to the previous step as it is; the cell sees none.
+                                        let t = timestep(s, of: n)
+                                        if let mask {
+                                            for r in 0..<m where !mask.isReal(r0 + r, t) {
+                                                (kept + r * u).update(from: dhR + r * u, count: u)
+                                                (dhR + r * u).update(repeating: 0, count: u)
+                                            }
+                                        }
+                                        cell.stepBackward(rows: m, hPrev: hb + (s * rows + r0) * u, h: hb + ((s + 1) * rows + r0) * u,
+                                                          tape: tb + (s * rows + r0) * tw, dh: dhR, dxw: dxb + (s * rows + r0) * pw,
+                                                          dhPrev: dhPrev, record: rb + (s * rows + r0) * rw, work: work,
+                                                          weights: w, operands: operands)
+                                        if let mask {
+                                            for r in 0..<m where !mask.isReal(r0 + r, t) {
+                                                (dhPrev + r * u).update(from: kept + r * u, count: u)
+                                            }
+                                        }
+                                        swap(&dhR, &dhPrev)
+                                    }
+                                    (dhAll + r0 * u).update(from: dhR, count: m * u)
+                                }
+                                cell.addRecurrentGradients(count: n * rows, hPrev: hb, records: rb, dxw: dxb, gradients: g)
+                            }
                         }
                     }
                 }
             }
-            for (r, g) in zip(masked, keptRows) { for j in 0..<u { dhPrev[r * u + j] = g[j] } }
-            swap(&dh, &dhPrev)
         }
         // dh now holds the gradient of the initial state.
         var dX: Tensor<T>? = nil

@@ -77,17 +77,22 @@ struct SimpleRNNCell: RecurrentCell {
     }
 
     var backwardWorkWidth: Int { 0 }
+    /// The weight gradient needs dxw alone, which the runner keeps.
+    var recordWidth: Int { 0 }
 
     func stepBackward<T: Scalar>(rows: Int, hPrev: UnsafePointer<T>, h: UnsafePointer<T>, tape: UnsafePointer<T>,
                                  dh: UnsafePointer<T>, dxw: UnsafeMutablePointer<T>, dhPrev: UnsafeMutablePointer<T>,
-                                 work: UnsafeMutablePointer<T>,
-                                 weights w: [UnsafeMutableBufferPointer<T>], gradients g: [UnsafeMutableBufferPointer<T>],
-                                 operands: RecurrentOperands<T>) {
+                                 record: UnsafeMutablePointer<T>, work: UnsafeMutablePointer<T>,
+                                 weights w: [UnsafeMutableBufferPointer<T>], operands: RecurrentOperands<T>) {
         let u = units, act = config.activation
         for k in 0..<(rows * u) { dxw[k] = dh[k] * act.derivative(fromOutput: h[k]) }
-        gemmTN(u, u, rows, hPrev, u, UnsafePointer(dxw), u, g[1].baseAddress!, u)
         dhPrev.initialize(repeating: 0, count: rows * u)
         operands.multiply(0, m: rows, UnsafePointer(dxw), lda: u, dhPrev, ldc: u)
+    }
+
+    func addRecurrentGradients<T: Scalar>(count: Int, hPrev: UnsafePointer<T>, records: UnsafePointer<T>,
+                                          dxw: UnsafePointer<T>, gradients g: [UnsafeMutableBufferPointer<T>]) {
+        gemmTN(units, units, count, hPrev, units, dxw, units, g[1].baseAddress!, units)
     }
 
     func addInputBiasGradient<T: Scalar>(rows: Int, dxw: UnsafePointer<T>, _ g: [UnsafeMutableBufferPointer<T>]) {
