@@ -156,20 +156,6 @@ class Model(_ModelMethods):
         shapes = [self._info(lib.lstm_model_output_info, k)[1] for k in range(len(self._outputs))]
         return shapes[0] if self._single_output else shapes
 
-    def _layer_infos(self):
-        count = ctypes.c_size_t()
-        call(lib.lstm_model_layer_count, self._model, ctypes.byref(count))
-        out = []
-        for i in range(count.value):
-            info = _lib.LayerInfo()
-            info.struct_size = ctypes.sizeof(_lib.LayerInfo)
-            call(lib.lstm_model_layer_info, self._model, i, ctypes.byref(info))
-            shapes = [tuple(None if info.output_shape[k][a] == 0 else info.output_shape[k][a]
-                            for a in range(info.output_rank[k])) for k in range(min(info.output_count, 4))]
-            out.append({"class_name": info.class_name.decode(), "name": info.name.decode(),
-                        "params": info.param_count, "shapes": shapes, "connected_to": info.connected_to.decode()})
-        return out
-
     @property
     def layers(self):
         """The layers in Keras's model.layers order (the inputs' InputLayers included)."""

@@ -70,8 +70,6 @@ class Layer:
         return {"module": "keras.layers", "class_name": self.class_name, "config": self.get_config(),
                 "registered_name": None}
 
-    def compute_output_shape(self, input_shape):
-        raise NotImplementedError
 
     def __call__(self, inputs, initial_state=None, mask=None, training=None, **kwargs):
         """Calls the layer on symbolic tensors (from lstm.Input): Keras's functional API. Returns
@@ -251,11 +249,6 @@ class _Recurrent(Layer):
     def _output_count(self):
         return 1 + (self._state_count() if self.return_state else 0)
 
-    def compute_output_shape(self, input_shape):
-        if len(input_shape) != 3:
-            raise ValueError(f"{self.class_name} '{self.name}' needs 3-D input (batch, timesteps, features), "
-                             f"got {input_shape}")
-        return (input_shape[0], input_shape[1], self.units) if self.return_sequences else (input_shape[0], self.units)
 
 
 class LSTM(_Recurrent):
@@ -337,9 +330,6 @@ class Bidirectional(Layer):
         states = 2 * self.layer._state_count() if self.layer.return_state else 0
         return (2 if self.merge_mode is None else 1) + states
 
-    def compute_output_shape(self, input_shape):
-        shape = self.layer.compute_output_shape(input_shape)
-        return tuple(shape[:-1]) + (2 * shape[-1],) if self.merge_mode == "concat" else shape
 
 
 class Embedding(Layer):
@@ -370,8 +360,6 @@ class Embedding(Layer):
                                              "registered_name": None}})
         return c
 
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape) + (self.output_dim,)
 
 
 class Masking(Layer):
@@ -388,15 +376,11 @@ class Masking(Layer):
         c["mask_value"] = self.mask_value
         return c
 
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape)
 
 
 class _Merge(Layer):
     """Keras's merge layers, called on a list of tensors."""
 
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape[0])
 
 
 class Add(_Merge):
@@ -466,8 +450,6 @@ class Dense(Layer):
                   "quantization_config": None})
         return c
 
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape[:-1]) + (self.units,)
 
 
 __all__ = ["Layer", "Input", "InputLayer", "LSTM", "GRU", "SimpleRNN", "Bidirectional", "Embedding", "Masking",

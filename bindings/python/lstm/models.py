@@ -328,6 +328,20 @@ class _ModelMethods:
         call(lib.lstm_model_load_weights, self._model, str(filepath).encode())
         self._after_weights_change()
 
+    def _layer_infos(self):
+        count = ctypes.c_size_t()
+        call(lib.lstm_model_layer_count, self._model, ctypes.byref(count))
+        out = []
+        for i in range(count.value):
+            info = _lib.LayerInfo()
+            info.struct_size = ctypes.sizeof(_lib.LayerInfo)
+            call(lib.lstm_model_layer_info, self._model, i, ctypes.byref(info))
+            shapes = [tuple(None if info.output_shape[k][a] == 0 else info.output_shape[k][a]
+                            for a in range(info.output_rank[k])) for k in range(min(info.output_count, 4))]
+            out.append({"class_name": info.class_name.decode(), "name": info.name.decode(),
+                        "params": info.param_count, "shapes": shapes, "connected_to": info.connected_to.decode()})
+        return out
+
     # ---------------------------------------------------------------- tensors and stateful layers
 
     def _tensor_run(self, xs, state=None):
@@ -537,15 +551,9 @@ class Sequential(_ModelMethods):
         return self._input.batch_shape
 
     def _layer_shapes(self):
-        key = (self.input_shape, len(self._layers))
-        if getattr(self, "_shapes_key", None) != key:
-            shape = self.input_shape
-            out = []
-            for layer in self._layers:
-                shape = layer.compute_output_shape(shape)
-                out.append(shape)
-            self._shapes, self._shapes_key = out, key
-        return self._shapes
+        """Each layer's output shape, as the library computed it."""
+        self._ensure_built()
+        return [info["shapes"][0] for info in self._layer_infos()]
 
     @property
     def output_shape(self):
