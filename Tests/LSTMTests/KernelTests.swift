@@ -19,6 +19,10 @@ final class KernelTests: XCTestCase {
                           UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void
         let cellBackward: (Int, Int, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>?, UnsafePointer<Float>,
                            UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void
+        let gruForward: (Int, Int, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>,
+                         UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void
+        let gruBackward: (Int, Int, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>,
+                          UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void
     }
 
     static var builds: [Build] {
@@ -26,13 +30,17 @@ final class KernelTests: XCTestCase {
                          rowTimesMatrix: LSTMKernels.rowTimesMatrix, gemmPacked: LSTMKernels.gemmPacked,
                          gemmTransposedA: LSTMKernels.gemmTransposedA,
                          cellForward: { LSTMKernels.lstmCellForward(rows: $0, units: $1, z: $2, cPrev: $3, c: $4, a: $5, h: $6) },
-                         cellBackward: { LSTMKernels.lstmCellBackward(rows: $0, units: $1, gates: $2, a: $3, cPrev: $4, dh: $5, dc: $6, dz: $7) })]
+                         cellBackward: { LSTMKernels.lstmCellBackward(rows: $0, units: $1, gates: $2, a: $3, cPrev: $4, dh: $5, dc: $6, dz: $7) },
+                         gruForward: { LSTMKernels.gruCellForward(rows: $0, units: $1, xw: $2, rec: $3, hPrev: $4, tape: $5, h: $6) },
+                         gruBackward: { LSTMKernels.gruCellBackward(rows: $0, units: $1, tape: $2, hPrev: $3, dh: $4, dxw: $5, record: $6, dhPrev: $7) })]
         if KernelChoice.cpuHasAVX2 {
             all.append(Build(name: LSTMKernelsAVX2.kernelBuild, sigmoid: LSTMKernelsAVX2.applySigmoid, tanh: LSTMKernelsAVX2.applyTanh,
                              rowTimesMatrix: LSTMKernelsAVX2.rowTimesMatrix, gemmPacked: LSTMKernelsAVX2.gemmPacked,
                              gemmTransposedA: LSTMKernelsAVX2.gemmTransposedA,
                              cellForward: { LSTMKernelsAVX2.lstmCellForward(rows: $0, units: $1, z: $2, cPrev: $3, c: $4, a: $5, h: $6) },
-                             cellBackward: { LSTMKernelsAVX2.lstmCellBackward(rows: $0, units: $1, gates: $2, a: $3, cPrev: $4, dh: $5, dc: $6, dz: $7) }))
+                             cellBackward: { LSTMKernelsAVX2.lstmCellBackward(rows: $0, units: $1, gates: $2, a: $3, cPrev: $4, dh: $5, dc: $6, dz: $7) },
+                         gruForward: { LSTMKernelsAVX2.gruCellForward(rows: $0, units: $1, xw: $2, rec: $3, hPrev: $4, tape: $5, h: $6) },
+                         gruBackward: { LSTMKernelsAVX2.gruCellBackward(rows: $0, units: $1, tape: $2, hPrev: $3, dh: $4, dxw: $5, record: $6, dhPrev: $7) }))
         }
         return all
     }
@@ -169,13 +177,70 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// The fused GRU cell (reset_after, sigmoid, tanh) against its equations in float64, forward and
+    /// backward, for unit counts below, at and past the vector width.
+    func testGRUCellKernelsMatchEquations() {
+        func sig(_ x: Double) -> Double { 1 / (1 + Foundation.exp(-x)) }
+        var rng = TestRandom(14)
+        for build in Self.builds {
+            for u in [1, 5, 8, 13, 50] {
+                let rows = 3, g3 = 3 * u, g4 = 4 * u
+                let xw = rng.uniform(rows * g3, -3, 3).map(Float.init), rec = rng.uniform(rows * g3, -3, 3).map(Float.init)
+                let hp = rng.uniform(rows * u, -1, 1).map(Float.init)
+                var tape = [Float](repeating: .nan, count: rows * g4), h = [Float](repeating: .nan, count: rows * u)
+                build.gruForward(rows, u, xw, rec, hp, &tape, &h)
+                var wantTape = [Double](), wantH = [Double]()
+                for r in 0..<rows {
+                    let x = { Double(xw[r * g3 + $0]) }, rc = { Double(rec[r * g3 + $0]) }
+                    let z = (0..<u).map { sig(x($0) + rc($0)) }, rg = (0..<u).map { sig(x(u + $0) + rc(u + $0)) }
+                    let recH = (0..<u).map { rc(2 * u + $0) }
+                    let hh = (0..<u).map { Foundation.tanh(x(2 * u + $0) + rg[$0] * recH[$0]) }
+                    wantTape += z + rg + hh + recH
+                    wantH += (0..<u).map { z[$0] * Double(hp[r * u + $0]) + (1 - z[$0]) * hh[$0] }
+                }
+                let what = "\(build.name) GRU cell u=\(u)"
+                assertClose(tape, wantTape, absolute: 1e-6, relative: 1e-6, what + " tape")
+                assertClose(h, wantH, absolute: 1e-6, relative: 1e-6, what + " h")
+
+                let dh = rng.uniform(rows * u).map(Float.init)
+                var dxw = [Float](repeating: .nan, count: rows * g3), record = dxw
+                var dhPrev = [Float](repeating: .nan, count: rows * u)
+                build.gruBackward(rows, u, tape, hp, dh, &dxw, &record, &dhPrev)
+                var wantDx = [Double](repeating: 0, count: rows * g3), wantRecord = wantDx
+                var wantDhPrev = [Double](repeating: 0, count: rows * u)
+                for r in 0..<rows {
+                    for j in 0..<u {
+                        let t = { Double(tape[r * g4 + $0]) }, d = Double(dh[r * u + j])
+                        let z = t(j), rg = t(u + j), hh = t(2 * u + j), recH = t(3 * u + j)
+                        let dz = d * (Double(hp[r * u + j]) - hh) * z * (1 - z)
+                        let da = d * (1 - z) * (1 - hh * hh)
+                        let dr = da * recH * rg * (1 - rg)
+                        wantDx[r * g3 + j] = dz; wantDx[r * g3 + u + j] = dr; wantDx[r * g3 + 2 * u + j] = da
+                        wantRecord[r * g3 + j] = dz; wantRecord[r * g3 + u + j] = dr; wantRecord[r * g3 + 2 * u + j] = da * rg
+                        wantDhPrev[r * u + j] = d * z
+                    }
+                }
+                assertClose(dxw, wantDx, absolute: 1e-6, relative: 1e-5, what + " backward dxw")
+                assertClose(record, wantRecord, absolute: 1e-6, relative: 1e-5, what + " backward record")
+                assertClose(dhPrev, wantDhPrev, absolute: 1e-6, relative: 1e-5, what + " backward dhPrev")
+            }
+        }
+    }
+
     /// A batch large enough to be split over threads gives each sample's own result (one
     /// sample alone is never split and takes the one-row kernel), and its gradients agree with
     /// the same computation in float64 (the generic loops).
     func testThreadedBatchMatchesSamplesAndFloat64() throws {
-        let spec = ModelSpec(timesteps: 12, features: 6, layers: [Specs.lstm("lstm", 40), Specs.dense("dense", 3)])
+        // GRU: Keras 3's defaults, which take the fused GRU cell in float32.
+        for (recurrent, width) in [(Specs.lstm("lstm", 40), 160), (GRUSpec(name: "gru", units: 40) as any LayerSpec, 120)] {
+            try checkThreadedBatch(ModelSpec(timesteps: 12, features: 6, layers: [recurrent, Specs.dense("dense", 3)]),
+                                   projectionWidth: width)
+        }
+    }
+
+    private func checkThreadedBatch(_ spec: ModelSpec, projectionWidth: Int) throws {
         let batch = 64, steps = 12
-        XCTAssertGreaterThanOrEqual(steps * batch * 40 * 160, Parallel.minWork, "the batch must be large enough to split")
+        XCTAssertGreaterThanOrEqual(steps * batch * 40 * projectionWidth, Parallel.minWork, "the batch must be large enough to split")
         let model = try Model<Float>(spec: spec, seed: 5)
         var rng = TestRandom(13)
         try model.randomize(&rng)

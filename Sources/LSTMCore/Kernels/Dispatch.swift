@@ -86,6 +86,29 @@ func kCellBackward(rows: Int, units: Int, gates: UnsafePointer<Float>, a: Unsafe
     }
 }
 
+@inline(__always)
+func kGRUCellForward(rows: Int, units: Int, xw: UnsafePointer<Float>, rec: UnsafePointer<Float>,
+                     hPrev: UnsafePointer<Float>, tape: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>) {
+    if KernelChoice.avx2 {
+        LSTMKernelsAVX2.gruCellForward(rows: rows, units: units, xw: xw, rec: rec, hPrev: hPrev, tape: tape, h: h)
+    } else {
+        LSTMKernels.gruCellForward(rows: rows, units: units, xw: xw, rec: rec, hPrev: hPrev, tape: tape, h: h)
+    }
+}
+
+@inline(__always)
+func kGRUCellBackward(rows: Int, units: Int, tape: UnsafePointer<Float>, hPrev: UnsafePointer<Float>,
+                      dh: UnsafePointer<Float>, dxw: UnsafeMutablePointer<Float>,
+                      record: UnsafeMutablePointer<Float>, dhPrev: UnsafeMutablePointer<Float>) {
+    if KernelChoice.avx2 {
+        LSTMKernelsAVX2.gruCellBackward(rows: rows, units: units, tape: tape, hPrev: hPrev, dh: dh, dxw: dxw,
+                                        record: record, dhPrev: dhPrev)
+    } else {
+        LSTMKernels.gruCellBackward(rows: rows, units: units, tape: tape, hPrev: hPrev, dh: dh, dxw: dxw,
+                                    record: record, dhPrev: dhPrev)
+    }
+}
+
 /// Float views of generic buffers, for the Float-only kernels (callers check T == Float).
 @inline(__always)
 func asFloat<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {

@@ -46,6 +46,12 @@ struct GRUCell: RecurrentCell {
             + (config.useBias ? [WeightSpec("bias", config.resetAfter ? [2, 3 * units] : [3 * units])] : [])
     }
 
+    /// Keras 3's defaults (reset_after, sigmoid gates, tanh candidate) on float32 take the fused,
+    /// vectorized cell kernels; every other combination the generic loops below.
+    func usesFastCell<T: Scalar>(_: T.Type) -> Bool {
+        T.self == Float.self && config.resetAfter && config.recurrentActivation == .sigmoid && config.activation == .tanh
+    }
+
     func initialWeights<T: Scalar>(_ rng: inout SeededRandom) -> [[T]] {
         var w: [[T]] = [Initializers.glorotUniform(fanIn: features, fanOut: 3 * units, rng: &rng),
                         Initializers.orthogonal(rows: units, cols: 3 * units, rng: &rng)]
@@ -76,6 +82,11 @@ struct GRUCell: RecurrentCell {
             operands.multiply(0, m: rows, hPrev, lda: u, rec, ldc: recWidth)
         } else {
             gemmNN(rows, recWidth, u, hPrev, u, uMat, g3, rec, recWidth)
+        }
+        if usesFastCell(T.self) {
+            kGRUCellForward(rows: rows, units: u, xw: asFloat(xw), rec: asFloat(UnsafePointer(rec)), hPrev: asFloat(hPrev),
+                            tape: asFloat(tape), h: asFloat(h))
+            return
         }
         for r in 0..<rows {
             let x = xw + r * g3, rc = rec + r * recWidth, t = tape + r * tw
@@ -145,6 +156,12 @@ struct GRUCell: RecurrentCell {
                                  weights w: [UnsafeMutableBufferPointer<T>], operands: RecurrentOperands<T>) {
         let u = units, g3 = 3 * u, tw = tapeWidth, rw = recordWidth
         let ra = config.recurrentActivation, act = config.activation
+        if usesFastCell(T.self) {
+            kGRUCellBackward(rows: rows, units: u, tape: asFloat(tape), hPrev: asFloat(hPrev), dh: asFloat(dh),
+                             dxw: asFloat(dxw), record: asFloat(record), dhPrev: asFloat(dhPrev))
+            operands.multiply(0, m: rows, UnsafePointer(record), lda: rw, dhPrev, ldc: u)
+            return
+        }
         for r in 0..<rows {
             let t = tape + r * tw, hp = hPrev + r * u, d = dh + r * u, dx = dxw + r * g3, dr = record + r * rw
             for j in 0..<u {
