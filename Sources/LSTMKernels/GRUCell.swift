@@ -13,15 +13,10 @@ public func gruCellForward(rows: Int, units u: Int, xw: UnsafePointer<Float>, re
     let g3 = 3 * u, g4 = 4 * u
     for r in 0..<rows {
         let x = xw + r * g3, rc = rec + r * g3, hp = hPrev + r * u, t = tape + r * g4, hr = h + r * u
-        forEachVector(u) { j, w in
-            let z = sigmoid8(loadPartial8(x + j, w) + loadPartial8(rc + j, w))
-            let rg = sigmoid8(loadPartial8(x + u + j, w) + loadPartial8(rc + u + j, w))
-            let recH = loadPartial8(rc + 2 * u + j, w)
-            let hh = tanh8(fma8(loadPartial8(x + 2 * u + j, w), rg, recH))
-            storePartial8(z, t + j, w); storePartial8(rg, t + u + j, w)
-            storePartial8(hh, t + 2 * u + j, w); storePartial8(recH, t + 3 * u + j, w)
-            storePartial8(fma8(hh, z, loadPartial8(hp + j, w) - hh), hr + j, w)
-        }
+        if u < 8 { forwardVector(PartialVector.self, u, 0, u, x, rc, hp, t, hr); continue }
+        var j = 0
+        while j + 8 <= u { forwardVector(FullVector.self, u, j, 8, x, rc, hp, t, hr); j += 8 }
+        if j < u { forwardVector(FullVector.self, u, u - 8, 8, x, rc, hp, t, hr) }
     }
 }
 
@@ -33,31 +28,58 @@ public func gruCellBackward(rows: Int, units u: Int, tape: UnsafePointer<Float>,
                             dh: UnsafePointer<Float>, dxw: UnsafeMutablePointer<Float>,
                             record: UnsafeMutablePointer<Float>, dhPrev: UnsafeMutablePointer<Float>) {
     let g3 = 3 * u, g4 = 4 * u
-    let one = V8(repeating: 1)
     for r in 0..<rows {
         let t = tape + r * g4, hp = hPrev + r * u, d = dh + r * u
         let dx = dxw + r * g3, dr = record + r * g3, dp = dhPrev + r * u
-        forEachVector(u) { j, w in
-            let z = loadPartial8(t + j, w), rg = loadPartial8(t + u + j, w)
-            let hh = loadPartial8(t + 2 * u + j, w), recH = loadPartial8(t + 3 * u + j, w)
-            let dV = loadPartial8(d + j, w)
-            let dz = dV * (loadPartial8(hp + j, w) - hh) * z * (one - z)
-            let da = dV * (one - z) * (one - hh * hh)
-            let dR = da * recH * rg * (one - rg)
-            storePartial8(dz, dx + j, w); storePartial8(dR, dx + u + j, w); storePartial8(da, dx + 2 * u + j, w)
-            storePartial8(dz, dr + j, w); storePartial8(dR, dr + u + j, w); storePartial8(da * rg, dr + 2 * u + j, w)
-            storePartial8(dV * z, dp + j, w)
-        }
+        if u < 8 { backwardVector(PartialVector.self, u, 0, u, t, hp, d, dx, dr, dp); continue }
+        var j = 0
+        while j + 8 <= u { backwardVector(FullVector.self, u, j, 8, t, hp, d, dx, dr, dp); j += 8 }
+        if j < u { backwardVector(FullVector.self, u, u - 8, 8, t, hp, d, dx, dr, dp) }
     }
 }
 
-/// Calls body(j, width) over a row of u units in vectors of 8: width 8 everywhere when u ≥ 8 (the
-/// last vector starts at u − 8, overlapping the one before when u is not a multiple of 8), one
-/// partial vector of width u otherwise. Only for kernels whose outputs do not alias their inputs.
+/// The 8 (or, when u < 8, w) units from j of one row.
 @inline(__always)
-private func forEachVector(_ u: Int, _ body: (Int, Int) -> Void) {
-    if u < 8 { body(0, u); return }
-    var j = 0
-    while j + 8 <= u { body(j, 8); j += 8 }
-    if j < u { body(u - 8, 8) }
+private func forwardVector<V: VectorAccess>(_: V.Type, _ u: Int, _ j: Int, _ w: Int, _ x: UnsafePointer<Float>, _ rc: UnsafePointer<Float>,
+                           _ hp: UnsafePointer<Float>, _ t: UnsafeMutablePointer<Float>, _ hr: UnsafeMutablePointer<Float>) {
+    let z = sigmoid8(V.load(x + j, w) + V.load(rc + j, w))
+    let rg = sigmoid8(V.load(x + u + j, w) + V.load(rc + u + j, w))
+    let recH = V.load(rc + 2 * u + j, w)
+    let hh = tanh8(fma8(V.load(x + 2 * u + j, w), rg, recH))
+    V.store(z, t + j, w); V.store(rg, t + u + j, w)
+    V.store(hh, t + 2 * u + j, w); V.store(recH, t + 3 * u + j, w)
+    V.store(fma8(hh, z, V.load(hp + j, w) - hh), hr + j, w)
+}
+
+@inline(__always)
+private func backwardVector<V: VectorAccess>(_: V.Type, _ u: Int, _ j: Int, _ w: Int, _ t: UnsafePointer<Float>, _ hp: UnsafePointer<Float>,
+                            _ d: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
+                            _ dr: UnsafeMutablePointer<Float>, _ dp: UnsafeMutablePointer<Float>) {
+    let one = V8(repeating: 1)
+    let z = V.load(t + j, w), rg = V.load(t + u + j, w)
+    let hh = V.load(t + 2 * u + j, w), recH = V.load(t + 3 * u + j, w)
+    let dV = V.load(d + j, w)
+    let dz = dV * (V.load(hp + j, w) - hh) * z * (one - z)
+    let da = dV * (one - z) * (one - hh * hh)
+    let dR = da * recH * rg * (one - rg)
+    V.store(dz, dx + j, w); V.store(dR, dx + u + j, w); V.store(da, dx + 2 * u + j, w)
+    V.store(dz, dr + j, w); V.store(dR, dr + u + j, w); V.store(da * rg, dr + 2 * u + j, w)
+    V.store(dV * z, dp + j, w)
+}
+
+/// How the row helpers above load and store: whole vectors (the only kind in the main loop,
+/// so that the compiler keeps every value in registers), or the first w lanes of one (units < 8).
+private protocol VectorAccess {
+    static func load(_ p: UnsafePointer<Float>, _ w: Int) -> V8
+    static func store(_ v: V8, _ p: UnsafeMutablePointer<Float>, _ w: Int)
+}
+
+private enum FullVector: VectorAccess {
+    @inline(__always) static func load(_ p: UnsafePointer<Float>, _ w: Int) -> V8 { load8(p) }
+    @inline(__always) static func store(_ v: V8, _ p: UnsafeMutablePointer<Float>, _ w: Int) { store8(v, p) }
+}
+
+private enum PartialVector: VectorAccess {
+    @inline(__always) static func load(_ p: UnsafePointer<Float>, _ w: Int) -> V8 { loadPartial8(p, w) }
+    @inline(__always) static func store(_ v: V8, _ p: UnsafeMutablePointer<Float>, _ w: Int) { storePartial8(v, p, w) }
 }
