@@ -848,6 +848,29 @@ static void test_graph_tensors(void) {
     lstm_state *st = NULL;
     EXPECT_STATUS(lstm_state_new(m, &st), LSTM_ERROR_UNSUPPORTED);
     EXPECT_STATUS(lstm_step_sizes(m, NULL, NULL), LSTM_ERROR_UNSUPPORTED);
+    /* NULL models and out-pointers are refused, never dereferenced. */
+    EXPECT_STATUS(lstm_model_input_count(NULL, &n), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_input_count(m, NULL), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_output_count(NULL, &n), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_output_count(m, NULL), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_input_info(NULL, 0, name, sizeof name, &rank, shape), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_input_info(m, 0, NULL, 8, &rank, shape), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_input_info(m, 0, name, sizeof name, NULL, shape), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_input_info(m, 0, name, sizeof name, &rank, NULL), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_output_info(m, 0, name, sizeof name, NULL, NULL), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_output_shapes(NULL, x, 2, y, 2), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_output_shapes(m, NULL, 2, y, 2), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_output_shapes(m, x, 2, NULL, 2), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_evaluate_tensors(NULL, x, 2, targets, 2, &after), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_evaluate_tensors(m, NULL, 2, targets, 2, &after), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_evaluate_tensors(m, x, 2, NULL, 2, &after), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_evaluate_tensors(m, x, 2, targets, 2, NULL), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_layer_count(NULL, &n), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_layer_count(m, NULL), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_layer_info(NULL, 0, &info), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_layer_info(m, 0, NULL), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_state_new_batch(NULL, 2, &st), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_state_new_batch(m, 2, NULL), LSTM_ERROR_ARGUMENT);
     lstm_model_free(m);
 
     /* Every describing call on every kind of layer Keras wrote (Embedding, Bidirectional, GRU,
