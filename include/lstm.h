@@ -171,14 +171,14 @@ lstm_status lstm_model_save_weights(const lstm_model *m, const char *path);
    Keras 2's hard_sigmoid). */
 lstm_status lstm_model_save(const lstm_model *m, const char *path);
 
-/* Reading HDF5 files (.h5, .weights.h5, the weights inside .keras): Debian's libhdf5 1.10 can
-   crash on some damaged files instead of reporting an error. So lstm_model_load and
-   lstm_model_load_weights first read an HDF5 file in a forked child process; if the child
-   crashes, the call returns LSTM_ERROR_FORMAT and the file is never read in the caller's
-   process. (The child only reads and exits with _exit; if it cannot be forked or does not end
-   within 30 s, the read goes ahead in process.) Set the environment variable
-   LSTM_NO_CHILD_CHECK=1 to skip this for files you trust. All HDF5 calls are serialised by one
-   lock inside the library. */
+/* Reading model files (.keras, .h5, .weights.h5): the library reads them with its own HDF5 and
+   zip readers, in the caller's process, without libhdf5 and without a global lock (loads on
+   several threads run in parallel). A file may come from anywhere: every offset, size and count
+   in it is checked against the file before use, and a damaged or hostile file gives
+   LSTM_ERROR_FORMAT with a message saying what is wrong and where, never a crash. What a file
+   could use to reach outside itself is refused with LSTM_ERROR_UNSUPPORTED naming it: external
+   storage, soft and external links, virtual datasets, filters other than deflate, shuffle and
+   fletcher32. Saving uses libhdf5 (the format's reference implementation), under a lock. */
 
 /* All saves are atomic: the file is written under a temporary name in the same folder, flushed,
    then renamed over the target. A failed save leaves an existing file untouched and no

@@ -3,14 +3,6 @@
 #ifndef LSTM_CHDF5_SHIM_H
 #define LSTM_CHDF5_SHIM_H
 #include <hdf5.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-/* For reading untrusted files in a child process first (see HDF5.survivesInChild). */
-static inline pid_t lstm_fork(void) { return fork(); }
-static inline int lstm_wait_signaled(int status) { return WIFSIGNALED(status); }
-static inline int lstm_wait_exitcode(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : -1; }
 
 static inline hid_t lstm_h5p_default(void) { return H5P_DEFAULT; }
 static inline hid_t lstm_h5s_all(void) { return H5S_ALL; }

@@ -4,9 +4,12 @@ import Glibc
 import CHDF5
 import LSTMCore
 
-/// A small wrapper over the HDF5 C library: files, groups, float datasets and string
-/// attributes. Every handle is closed on every path. Debian's libhdf5 is not thread-safe, so all
-/// HDF5 work runs inside `HDF5.locked`, under one process-wide lock.
+/// A small wrapper over the HDF5 C library, the writer of every HDF5 file the library saves
+/// (libhdf5 is the format's reference implementation, so Keras reads what it writes). Files are
+/// read by `HDF5Reader` instead, never by libhdf5: Debian's libhdf5 1.10 is not hardened against
+/// damaged files. The read functions here serve the tests as the oracle the reader is checked
+/// against. Every handle is closed on every path. libhdf5 is not thread-safe, so all its work
+/// runs inside `HDF5.locked`, under one process-wide lock.
 enum HDF5 {
     private static let mutex: UnsafeMutablePointer<pthread_mutex_t> = {
         let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
@@ -23,63 +26,6 @@ enum HDF5 {
         lstm_h5_silence()
         return true
     }()
-
-    /// libhdf5 1.10 trusts the sizes inside a global heap collection (where variable-length
-    /// strings such as Keras's layer names live) and crashes on a damaged one. Every collection
-    /// ("GCOL") is checked here first: inside the file, and its objects inside the collection.
-    static func checkGlobalHeaps(_ bytes: [UInt8], file: String) throws {
-        func u64(_ o: Int) -> Int {
-            var v = 0
-            for k in (0..<8).reversed() { v = v << 8 | Int(bytes[o + k]) }
-            return v
-        }
-        let signature: [UInt8] = Array("GCOL".utf8)
-        var at = 0
-        while at + 16 <= bytes.count {
-            guard bytes[at] == signature[0], bytes[at + 1] == signature[1], bytes[at + 2] == signature[2],
-                  bytes[at + 3] == signature[3] else { at += 1; continue }
-            let damaged = LSTMError.format("'\(file)' is damaged: a global heap collection at byte \(at) is inconsistent")
-            guard bytes[at + 4] == 1 else { throw damaged }
-            let size = u64(at + 8)
-            guard size >= 16, size <= bytes.count - at else { throw damaged }
-            let end = at + size
-            var pos = at + 16
-            while pos + 16 <= end {
-                let index = Int(bytes[pos]) | Int(bytes[pos + 1]) << 8
-                let objectSize = u64(pos + 8)
-                if index == 0 { break }  // free space: the rest of the collection
-                guard objectSize >= 0, objectSize <= end - pos - 16 else { throw damaged }
-                pos += 16 + (objectSize + 7) / 8 * 8
-            }
-            at = end
-        }
-    }
-
-    /// libhdf5 1.10 is not hardened against damaged files: some damage (a variable-length
-    /// string whose heap reference was altered, for one) makes it read out of bounds and crash
-    /// the process. So a file is first read by `read` in a forked child process: if the child
-    /// dies from a signal, the file is reported as damaged and the caller never reads it.
-    /// Returns false only when the child crashed; when forking is impossible or the child does
-    /// not finish within 30 s (it may have inherited a lock held by another thread), the read
-    /// goes ahead in process as before. Set LSTM_NO_CHILD_CHECK=1 to skip the check.
-    static func survivesInChild(_ read: () throws -> Void) -> Bool {
-        if let v = getenv("LSTM_NO_CHILD_CHECK"), String(cString: v) == "1" { return true }
-        let pid = lstm_fork()
-        if pid == 0 {
-            do { try read(); _exit(0) } catch { _exit(1) }
-        }
-        guard pid > 0 else { return true }
-        var status: Int32 = 0
-        for _ in 0..<30_000 {
-            let r = waitpid(pid, &status, WNOHANG)
-            if r == pid { return lstm_wait_signaled(status) == 0 }
-            if r < 0 { return true }
-            usleep(1000)
-        }
-        kill(pid, SIGKILL)
-        waitpid(pid, &status, 0)
-        return true
-    }
 
     /// Runs `body` holding the HDF5 lock.
     static func locked<R>(_ body: () throws -> R) rethrows -> R {
@@ -114,16 +60,14 @@ struct H5Group {
 
     // MARK: Files
 
-    /// - Parameter contents: the file's bytes when the caller has read them already (they are
-    ///   checked before libhdf5 sees the file); read here otherwise.
-    static func openFile(_ path: String, contents: [UInt8]? = nil) throws -> H5Group {
+    /// Opens a file for reading: for the tests only (see the type's comment), on trusted files.
+    static func openFile(_ path: String) throws -> H5Group {
         if access(path, R_OK) != 0 {
             throw LSTMError.io("cannot open '\(path)': \(String(cString: strerror(errno)))")
         }
         guard H5Fis_hdf5(path) > 0 else {
             throw LSTMError.format("'\(path)' is not an HDF5 file (or it is damaged)")
         }
-        try HDF5.checkGlobalHeaps(try contents ?? FileIO.read(path), file: path)
         let id = H5Fopen(path, lstm_h5f_acc_rdonly(), lstm_h5p_default())
         guard id >= 0 else { throw LSTMError.format("'\(path)': HDF5 cannot open the file (damaged or truncated)") }
         return H5Group(object: H5Object(id: id, location: path + ":", closer: H5Fclose))
@@ -289,6 +233,20 @@ struct H5Group {
     }
 
     // MARK: String attributes
+
+    /// Names of the attributes, in HDF5's name order.
+    func attributeNames() throws -> [String] {
+        var names: [String] = []
+        while names.count < 1 << 16 {
+            let i = hsize_t(names.count)
+            let n = H5Aget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, i, nil, 0, lstm_h5p_default())
+            if n < 0 { break }
+            var buf = [CChar](repeating: 0, count: Int(n) + 1)
+            _ = H5Aget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, i, &buf, Int(n) + 1, lstm_h5p_default())
+            names.append(String(cString: buf))
+        }
+        return names
+    }
 
     /// A string attribute, scalar or array, stored variable-length (UTF-8 or ASCII) or
     /// fixed-length (as older Keras wrote them). nil if absent.

@@ -21,33 +21,30 @@ public enum KerasFiles {
             let parsed = try KerasConfig.parseModel(config, lenientCompile: true)
             let model = try Model<Float>(spec: parsed.spec, seed: 0)
             let loss = (try? JSON.parse(config))?["compile_config"]?["loss"]
-            try withTemporaryHDF5(weightsBytes, path: path) { file in
-                var compile = parsed.compile
-                // Keras 3 leaves the optimizer out of compile_config once it has been built;
-                // the saved optimizer variables still say which it was and its learning rate.
-                if compile == nil, let loss, !loss.isNull, let optimizer = try? savedOptimizer(file) {
-                    compile = try? KerasConfig.parseCompile(.object([("optimizer", optimizer), ("loss", loss)]))
-                }
-                compileIfPossible(model, compile)
-                try loadKeras3Layout(file, into: model)
+            let file = try HDF5Reader.open(weightsBytes, name: "\(path):model.weights.h5")
+            var compile = parsed.compile
+            // Keras 3 leaves the optimizer out of compile_config once it has been built;
+            // the saved optimizer variables still say which it was and its learning rate.
+            if compile == nil, let loss, !loss.isNull, let optimizer = try? savedOptimizer(file) {
+                compile = try? KerasConfig.parseCompile(.object([("optimizer", optimizer), ("loss", loss)]))
             }
+            compileIfPossible(model, compile)
+            try loadKeras3Layout(file, into: model)
             return model
         }
-        return try readHDF5Safely(path) {
-            let file = try H5Group.openFile(path, contents: bytes)
-            guard let configText = try file.stringsAttribute("model_config")?.first else {
-                throw LSTMError.format("'\(path)' holds no model_config: it is a weights-only file (load it into a model with load_weights)")
-            }
-            var parsed = try KerasConfig.parseModel(configText, forceFlavor: try flavor(of: file), lenientCompile: true)
-            if parsed.compile == nil, let training = try file.stringsAttribute("training_config")?.first {
-                parsed.compile = try? compileFromTrainingConfig(training)
-            }
-            let model = try Model<Float>(spec: parsed.spec, seed: 0)
-            compileIfPossible(model, parsed.compile)
-            let weightsGroup = file.isGroup("model_weights") ? try file.group("model_weights") : file
-            try model.setWeights(try readLegacyLayout(weightsGroup, model: model))
-            return model
+        let file = try HDF5Reader.open(bytes, name: path)
+        guard let configText = try file.stringsAttribute("model_config")?.first else {
+            throw LSTMError.format("'\(path)' holds no model_config: it is a weights-only file (load it into a model with load_weights)")
         }
+        var parsed = try KerasConfig.parseModel(configText, forceFlavor: try flavor(of: file), lenientCompile: true)
+        if parsed.compile == nil, let training = try file.stringsAttribute("training_config")?.first {
+            parsed.compile = try? compileFromTrainingConfig(training)
+        }
+        let model = try Model<Float>(spec: parsed.spec, seed: 0)
+        compileIfPossible(model, parsed.compile)
+        let weightsGroup = file.isGroup("model_weights") ? try file.group("model_weights") : file
+        try model.setWeights(try readLegacyLayout(weightsGroup, model: model))
+        return model
     }
 
     /// Loads weights from `.weights.h5` (Keras 3 layout, also written by tf-keras), legacy `.h5`
@@ -57,20 +54,18 @@ public enum KerasFiles {
         let bytes = try FileIO.read(path)
         if Zip.isArchive(bytes) {
             let (_, weightsBytes) = try kerasArchive(bytes, path: path)
-            try withTemporaryHDF5(weightsBytes, path: path) { try loadKeras3Layout($0, into: model) }
+            try loadKeras3Layout(try HDF5Reader.open(weightsBytes, name: "\(path):model.weights.h5"), into: model)
             return
         }
-        try readHDF5Safely(path) {
-            let file = try H5Group.openFile(path, contents: bytes)
-            if file.isGroup("layers") {
-                try loadKeras3Layout(file, into: model)
-            } else if try file.stringsAttribute("layer_names") != nil {
-                try model.setWeights(try readLegacyLayout(file, model: model))
-            } else if file.isGroup("model_weights") {
-                try model.setWeights(try readLegacyLayout(try file.group("model_weights"), model: model))
-            } else {
-                throw LSTMError.format("'\(path)' is an HDF5 file but not Keras weights (no 'layers' group, 'layer_names' or 'model_weights')")
-            }
+        let file = try HDF5Reader.open(bytes, name: path)
+        if file.isGroup("layers") {
+            try loadKeras3Layout(file, into: model)
+        } else if try file.stringsAttribute("layer_names") != nil {
+            try model.setWeights(try readLegacyLayout(file, model: model))
+        } else if file.isGroup("model_weights") {
+            try model.setWeights(try readLegacyLayout(try file.group("model_weights"), model: model))
+        } else {
+            throw LSTMError.format("'\(path)' is an HDF5 file but not Keras weights (no 'layers' group, 'layer_names' or 'model_weights')")
         }
     }
 
@@ -161,56 +156,49 @@ public enum KerasFiles {
             return FileDescription(format: ".keras (zip: config.json, model.weights.h5)", writer: writer, isModel: true,
                                    weightCount: 0)
         }
-        return try readHDF5Safely(path) {
-            let file = try H5Group.openFile(path, contents: bytes)
-            let version = try file.stringsAttribute("keras_version")?.first
-                ?? (file.isGroup("model_weights") ? try file.group("model_weights").stringsAttribute("keras_version")?.first : nil)
-            let writer = version.map { $0.hasPrefix("2.") ? "tf-keras / Keras \($0)" : "Keras \($0)" } ?? "unknown (no keras_version)"
-            if try file.stringsAttribute("model_config") != nil {
-                return FileDescription(format: "legacy full-model .h5 (model_config + model_weights)", writer: writer,
-                                       isModel: true, weightCount: 0)
-            }
-            if file.isGroup("layers") {
-                let hasNames = file.isGroup("vars") ? (try file.group("vars").stringsAttribute("name")) != nil : false
-                return FileDescription(format: "Keras 3 .weights.h5", writer: hasNames ? "Keras 3" : "tf-keras (no name attributes)",
-                                       isModel: false, weightCount: try countDatasets(try file.group("layers")))
-            }
-            if let names = try file.stringsAttribute("layer_names") {
-                var count = 0
-                for n in names { count += try file.group(n).stringsAttribute("weight_names")?.count ?? 0 }
-                return FileDescription(format: "legacy (Keras 2 layout) .h5 weights", writer: writer, isModel: false,
-                                       weightCount: count)
-            }
-            throw LSTMError.format("'\(path)' is an HDF5 file but not a Keras model or weights file")
+        let file = try HDF5Reader.open(bytes, name: path)
+        let version = try file.stringsAttribute("keras_version")?.first
+            ?? (file.isGroup("model_weights") ? try file.group("model_weights").stringsAttribute("keras_version")?.first : nil)
+        let writer = version.map { $0.hasPrefix("2.") ? "tf-keras / Keras \($0)" : "Keras \($0)" } ?? "unknown (no keras_version)"
+        if try file.stringsAttribute("model_config") != nil {
+            return FileDescription(format: "legacy full-model .h5 (model_config + model_weights)", writer: writer,
+                                   isModel: true, weightCount: 0)
         }
+        if file.isGroup("layers") {
+            var seen = Set<Int>()
+            let hasNames = file.isGroup("vars") ? (try file.group("vars").stringsAttribute("name")) != nil : false
+            return FileDescription(format: "Keras 3 .weights.h5", writer: hasNames ? "Keras 3" : "tf-keras (no name attributes)",
+                                   isModel: false, weightCount: try countDatasets(try file.group("layers"), seen: &seen))
+        }
+        if let names = try file.stringsAttribute("layer_names") {
+            var count = 0
+            for n in names { count += try file.group(n).stringsAttribute("weight_names")?.count ?? 0 }
+            return FileDescription(format: "legacy (Keras 2 layout) .h5 weights", writer: writer, isModel: false,
+                                   weightCount: count)
+        }
+        throw LSTMError.format("'\(path)' is an HDF5 file but not a Keras model or weights file")
     }
 
-    static func countDatasets(_ g: H5Group) throws -> Int {
+    /// Datasets under `g`, each group counted once however many links lead to it.
+    static func countDatasets(_ g: H5ReadGroup, seen: inout Set<Int>) throws -> Int {
+        guard seen.insert(g.address).inserted else { return 0 }
         var n = 0
-        for name in try g.memberNames() {
-            if g.isDataset(name) { n += 1 } else if g.isGroup(name) { n += try countDatasets(try g.group(name)) }
+        for name in g.memberNames() {
+            if g.isDataset(name) { n += 1 } else if g.isGroup(name) { n += try countDatasets(try g.group(name), seen: &seen) }
         }
         return n
     }
 
     // MARK: - Helpers
 
-    /// Runs an HDF5 read in a child process first (see HDF5.survivesInChild), then here.
-    static func readHDF5Safely<R>(_ path: String, _ read: () throws -> R) throws -> R {
-        guard HDF5.survivesInChild({ _ = try HDF5.locked(read) }) else {
-            throw LSTMError.format("'\(path)' is damaged: the HDF5 library could not read it safely")
-        }
-        return try HDF5.locked(read)
-    }
-
-    static func flavor(of file: H5Group) throws -> KerasFlavor? {
+    static func flavor(of file: H5ReadGroup) throws -> KerasFlavor? {
         guard let v = try file.stringsAttribute("keras_version")?.first else { return nil }
         return v.hasPrefix("1.") || v.hasPrefix("2.") ? .keras2 : .keras3
     }
 
     /// The optimizer a Keras 3 weights file's `optimizer/vars` belong to, when that can be told:
     /// Adam (Keras's defaults but the saved learning rate) or SGD without momentum.
-    static func savedOptimizer(_ file: H5Group) throws -> JSON? {
+    static func savedOptimizer(_ file: H5ReadGroup) throws -> JSON? {
         guard file.has("optimizer/vars") else { return nil }
         let vars = try file.group("optimizer/vars")
         // Keras numbers further optimizers of a session: "adam_1".
@@ -277,21 +265,6 @@ public enum KerasFiles {
         return (String(decoding: config.data, as: UTF8.self), weights.data)
     }
 
-    /// Opens HDF5 bytes (a .keras member) through a private temporary file.
-    static func withTemporaryHDF5(_ bytes: [UInt8], path: String, _ body: (H5Group) throws -> Void) throws {
-        let temp = try FileIO.temporaryPath(in: "/tmp", base: "liblstm")
-        defer { unlink(temp) }
-        try FileIO.write(bytes, to: temp)
-        try readHDF5Safely(path) {
-            do {
-                try body(try H5Group.openFile(temp, contents: bytes))
-            } catch let e as LSTMError {
-                // Name the user's file, not our temporary copy.
-                throw e.replacing(temp, with: "\(path):model.weights.h5")
-            }
-        }
-    }
-
     /// Keras 3's key for each layer of `spec.layers` in a weights file: its class in snake case,
     /// numbered per class in Keras's `model.layers` order, where a functional model's InputLayers
     /// count too (they get keys of their own, with nothing in them).
@@ -331,7 +304,7 @@ public enum KerasFiles {
 
     // MARK: - Keras 3 layout
 
-    static func loadKeras3Layout(_ file: H5Group, into model: Model<Float>) throws {
+    static func loadKeras3Layout(_ file: H5ReadGroup, into model: Model<Float>) throws {
         let layersGroup = try file.group("layers")
         let keys = layerKeys(model.spec)
         var new = model.weights
@@ -355,7 +328,7 @@ public enum KerasFiles {
             }
         }
         let known = Set(keys.layers + keys.inputs)
-        let extra = try layersGroup.memberNames().filter { !known.contains($0) }
+        let extra = layersGroup.memberNames().filter { !known.contains($0) }
         guard extra.isEmpty else {
             throw LSTMError.shapeMismatch("the file holds weights for layers the model does not have: \(extra.joined(separator: ", "))")
         }
@@ -364,8 +337,8 @@ public enum KerasFiles {
     }
 
     /// Dataset names "0", "1", ..., "10" in numeric order.
-    static func sortedIndexNames(_ g: H5Group) throws -> [String] {
-        let names = try g.memberNames().filter { g.isDataset($0) }
+    static func sortedIndexNames(_ g: H5ReadGroup) throws -> [String] {
+        let names = g.memberNames().filter { g.isDataset($0) }
         let numbers = try names.map { n -> Int in
             guard let v = Int(n), v >= 0 else { throw LSTMError.format("\(g.location): unexpected dataset '\(n)'") }
             return v
@@ -373,7 +346,7 @@ public enum KerasFiles {
         return zip(numbers, names).sorted { $0.0 < $1.0 }.map(\.1)
     }
 
-    static func restoreOptimizer(_ file: H5Group, into model: Model<Float>) throws {
+    static func restoreOptimizer(_ file: H5ReadGroup, into model: Model<Float>) throws {
         guard model.compileSpec != nil, file.has("optimizer/vars") else { return }
         let vars = try file.group("optimizer/vars")
         let names = try sortedIndexNames(vars)
@@ -427,7 +400,7 @@ public enum KerasFiles {
     // MARK: - Legacy (Keras 2) layout
 
     /// Layers with weights, in file order, matched to the model's layers by position.
-    static func readLegacyLayout(_ g: H5Group, model: Model<Float>) throws -> [[Float]] {
+    static func readLegacyLayout(_ g: H5ReadGroup, model: Model<Float>) throws -> [[Float]] {
         guard let layerNames = try g.stringsAttribute("layer_names") else {
             throw LSTMError.format("\(g.location): no 'layer_names' attribute (not Keras weights)")
         }
