@@ -146,10 +146,9 @@ public enum KerasFiles {
     public static func describe(_ path: String) throws -> FileDescription {
         let bytes = try FileIO.read(path)
         if Zip.isArchive(bytes) {
-            let entries = try Zip.read(bytes, file: path)
             var writer = "unknown"
-            if let meta = entries.first(where: { $0.name == "metadata.json" }),
-               let j = try? JSON.parse(String(decoding: meta.data, as: UTF8.self)),
+            if let meta = try Zip.data("metadata.json", in: bytes, file: path),
+               let j = try? JSON.parse(String(decoding: meta, as: UTF8.self)),
                let v = j["keras_version"]?.stringValue {
                 writer = (j["saved_by"]?.stringValue.map { "\($0) (Keras \(v) format)" }) ?? "Keras \(v)"
             }
@@ -255,14 +254,15 @@ public enum KerasFiles {
 
     /// config.json and model.weights.h5 of a .keras archive.
     static func kerasArchive(_ bytes: [UInt8], path: String) throws -> (String, [UInt8]) {
-        let entries = try Zip.read(bytes, file: path)
-        guard let config = entries.first(where: { $0.name == "config.json" }) else {
+        let members = try Zip.members(bytes, file: path)
+        guard let config = members.first(where: { $0.name == "config.json" }) else {
             throw LSTMError.format("'\(path)' is a zip file without config.json: not a .keras file")
         }
-        guard let weights = entries.first(where: { $0.name == "model.weights.h5" }) else {
+        guard let weights = members.first(where: { $0.name == "model.weights.h5" }) else {
             throw LSTMError.format("'\(path)' has no model.weights.h5")
         }
-        return (String(decoding: config.data, as: UTF8.self), weights.data)
+        return (String(decoding: try Zip.data(config, in: bytes, file: path), as: UTF8.self),
+                try Zip.data(weights, in: bytes, file: path))
     }
 
     /// Keras 3's key for each layer of `spec.layers` in a weights file: its class in snake case,
@@ -332,8 +332,15 @@ public enum KerasFiles {
         guard extra.isEmpty else {
             throw LSTMError.shapeMismatch("the file holds weights for layers the model does not have: \(extra.joined(separator: ", "))")
         }
-        try model.setWeights(new)
+        // Both checked before either is kept: a bad optimizer state leaves the weights as they were.
+        let optimizerBefore = model.optimizerSlots
         try restoreOptimizer(file, into: model)
+        do {
+            try model.setWeights(new)
+        } catch {
+            if let o = optimizerBefore { try? model.setOptimizerSlots(iterations: o.iterations, slots: o.slots) }
+            throw error
+        }
     }
 
     /// Dataset names "0", "1", ..., "10" in numeric order.

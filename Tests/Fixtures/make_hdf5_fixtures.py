@@ -132,3 +132,19 @@ with h5py.File(os.path.join(hostile, "huge_unwritten.h5"), "w") as f:
     f.create_dataset("w", shape=(2**31 - 1,), dtype="float32")
 for name in sorted(os.listdir(hostile)):
     print(f"hostile/{name}: {os.path.getsize(os.path.join(hostile, name))} bytes")
+
+# Keras's own sine weights file with optimizer state no real run has: the step count at
+# 2^63-1 (the next step's increment would overflow), and a negative mean of squares in Adam.
+import shutil  # noqa: E402
+
+sine = os.path.join(os.path.dirname(os.path.abspath(__file__)), "files", "keras3_sine.weights.h5")
+for name, edit in [("sine_iterations_max.weights.h5", lambda v: v.__setitem__("0", np.int64(2**63 - 1))),
+                   ("sine_negative_velocity.weights.h5", lambda v: v.__setitem__("3", -np.ones((1, 32), "float32")))]:
+    dst = os.path.join(hostile, name)
+    shutil.copy(sine, dst)
+    with h5py.File(dst, "r+") as f:
+        v = f["optimizer/vars"]
+        key = "0" if "iterations" in name else "3"
+        del v[key]
+        edit(v)
+    print(f"hostile/{name}: {os.path.getsize(dst)} bytes")

@@ -18,8 +18,9 @@ final class HDF5ReaderTests: XCTestCase {
             for name in names.sorted() {
                 let bytes = try FileIO.read(dir.appendingPathComponent(name).path)
                 if name.hasSuffix(".keras") {
-                    let weights = try Zip.read(bytes, file: name).first { $0.name == "model.weights.h5" }
-                    if let weights { out.append(("\(folder)/\(name):model.weights.h5", weights.data)) }
+                    if let weights = try Zip.data("model.weights.h5", in: bytes, file: name) {
+                        out.append(("\(folder)/\(name):model.weights.h5", weights))
+                    }
                 } else if name.hasSuffix(".h5") {
                     out.append(("\(folder)/\(name)", bytes))
                 }

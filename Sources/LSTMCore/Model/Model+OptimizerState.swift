@@ -22,7 +22,11 @@ extension Model {
         guard slots.count == perWeight * params.arrays.count else {
             throw LSTMError.shapeMismatch("optimizer state holds \(slots.count) variables, the model's optimizer has \(perWeight * params.arrays.count)")
         }
-        guard iterations >= 0 else { throw LSTMError.invalidArgument("optimizer iterations \(iterations) is negative") }
+        // Past 2^53 the step count is no longer exact in the Double of Adam's bias correction
+        // (and the next step's increment would overflow at Int.max): no real run gets there.
+        guard iterations >= 0, iterations <= 1 << 53 else {
+            throw LSTMError.invalidArgument("optimizer iterations \(iterations) is out of range (0 to 2^53)")
+        }
         for (i, s) in slots.enumerated() {
             let k = i / max(perWeight, 1)
             guard s.count == params.arrays[k].count else {
@@ -30,6 +34,10 @@ extension Model {
             }
             guard s.allSatisfy(\.isFinite) else {
                 throw LSTMError.numeric("optimizer variable \(i) for '\(weightNames[k])' holds non-finite values")
+            }
+            // Adam's second variable per weight is a running mean of squares.
+            if perWeight == 2, i % 2 == 1, let negative = s.first(where: { $0 < 0 }) {
+                throw LSTMError.numeric("optimizer variable \(i) for '\(weightNames[k])' is a mean of squares but holds \(negative)")
             }
         }
         for k in params.arrays.indices {

@@ -242,6 +242,9 @@ extension Model {
             for w in nodeLayers[ni].sparseGradientWeights { sparse[weightRanges[node.layer].lowerBound + w] = true }
         }
         let squares = sparse.contains(true) ? Parameters(zerosLike: params) : nil
+        // The weights before each update, so that an update that overflows (a huge learning
+        // rate) is undone instead of leaving non-finite weights behind.
+        let previous = Parameters(zerosLike: params)
         var tapes: [AnyObject?] = []
         for epoch in 0..<options.epochs {
             if options.shuffle {
@@ -264,8 +267,15 @@ extension Model {
                 guard l.isFinite, grads.allFinite else {
                     throw LSTMError.numeric("training diverged at epoch \(epoch + 1), batch \(batchIndex + 1): the \(l.isFinite ? "gradient" : "loss (\(l))") is not finite; stopped before that update, so the weights are those of the last finite step")
                 }
+                previous.assign(from: params)
+                let optimizerBefore = optimizer  // its slots are copied only if the update writes them
                 optimizer!.apply(params: params.arrays, grads: grads.arrays,
                                  squares: squares.map { sq in zip(sq.arrays, sparse).map { $1 ? $0 : nil } })
+                guard params.allFinite else {
+                    params.assign(from: previous)
+                    optimizer = optimizerBefore
+                    throw LSTMError.numeric("training diverged at epoch \(epoch + 1), batch \(batchIndex + 1): the update made weights non-finite (is the learning rate too large?); it was undone, so the weights are those of the last finite step")
+                }
                 total += l * Double(end - start)
                 start = end
                 batchIndex += 1

@@ -29,6 +29,11 @@ final class Parameters<T: Scalar>: @unchecked Sendable {
         for (a, v) in zip(arrays, new) { _ = a.update(fromContentsOf: v) }
     }
 
+    /// Copies every array of `other` (of the same shapes) over these.
+    func assign(from other: Parameters<T>) {
+        for (a, b) in zip(arrays, other.arrays) { _ = a.update(fromContentsOf: b) }
+    }
+
     func zero() { for a in arrays { a.update(repeating: 0) } }
 
     var allFinite: Bool { arrays.allSatisfy { $0.allSatisfy { $0.isFinite } } }
