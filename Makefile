@@ -24,7 +24,8 @@ PYTHON     ?= python3
 VENV       := $(BUILD)/venv
 VPY        := $(VENV)/bin/python
 
-.PHONY: all deps lib cli bench bench-peers test test-swift test-abi test-c test-python test-keras venv demo clean
+.PHONY: all deps lib cli bench bench-peers test test-swift test-abi test-c test-python test-keras venv demo clean \
+        fuzz fuzz-build test-fuzz-regressions
 
 all: lib cli
 
@@ -54,6 +55,9 @@ $(BUILD)/sine: examples/sine.c examples/sine_data.h include/lstm.h $(LIB)
 
 $(BUILD)/test_capi: Tests/CAPI/test_capi.c examples/sine_data.h include/lstm.h $(LIB)
 	$(CC) $(CFLAGS) $(CWARN) -std=c99 -D_DEFAULT_SOURCE -Iinclude -Iexamples $< -L$(BUILD) -llstm $(RPATH) -lm -lpthread -o $@
+
+$(BUILD)/test_dlclose: Tests/CAPI/test_dlclose.c include/lstm.h $(LIB)
+	$(CC) $(CFLAGS) $(CWARN) -std=c99 -D_DEFAULT_SOURCE -Iinclude $< -ldl -o $@
 
 $(BUILD)/bench: benchmarks/bench.c examples/sine_data.h include/lstm.h $(LIB)
 	$(CC) -O2 $(CWARN) -std=c99 -D_DEFAULT_SOURCE -Iinclude -Iexamples $< -L$(BUILD) -llstm $(RPATH) -lm -o $@
@@ -117,13 +121,48 @@ test-abi: lib
 	c++ -std=c++11 $(CWARN) -Iinclude -x c++ -c $(BUILD)/header_check.c -o $(BUILD)/header_check_cxx.o
 	@echo "ABI checks passed: no libswift* dependency, $$(nm -D --defined-only $(LIB) | wc -l) exported symbols, all lstm_*"
 
-test-c: $(BUILD)/test_capi $(BUILD)/sine $(BUILD)/bench
+test-c: $(BUILD)/test_capi $(BUILD)/sine $(BUILD)/bench $(BUILD)/test_dlclose
 	$(BUILD)/bench --tiny
+	$(BUILD)/test_dlclose $(LIB)
 	$(BUILD)/sine $(BUILD)/sine.svg
 	@grep -q "<circle" $(BUILD)/sine.svg || { echo "FAIL: sine.svg has no predicted point" >&2; exit 1; }
 	set -o pipefail; $(BUILD)/test_capi 2>&1 | tee $(BUILD)/capi.log
 	@echo "C API again, with the baseline (non-AVX2) kernels on one thread:"
 	set -o pipefail; LSTM_KERNELS=baseline LSTM_NUM_THREADS=1 $(BUILD)/test_capi 2>&1 | tee $(BUILD)/capi-baseline.log
+
+# libFuzzer (from the Swift toolchain) with AddressSanitizer over the readers of untrusted input
+# and the C API (Sources/lstm-fuzz). `make fuzz` runs each target FUZZ_SECONDS (CI: 50) from
+# seeds made of the fixtures; a crash leaves its input in build/fuzz/crash-<target>-*, to be
+# committed under Tests/Fuzz/regressions/<target>/ once fixed (test-fuzz-regressions replays
+# them in every `make test`).
+FUZZ_TARGETS := hdf5 zip json load capi
+FUZZ_SECONDS ?= 60
+FUZZFLAGS    := --product lstm-fuzz --scratch-path .build/fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -DLSTM_FUZZ
+FUZZ_LIMITS  := -rss_limit_mb=2048 -malloc_limit_mb=1024 -timeout=10
+fuzz-build: deps
+	$(SWIFT) build $(FUZZFLAGS)
+
+fuzz: fuzz-build
+	@mkdir -p $(BUILD)/fuzz
+	$(PYTHON) Tests/Fuzz/make_seeds.py $(BUILD)/fuzz/seeds
+	set -e; bin="$$($(SWIFT) build $(FUZZFLAGS) --show-bin-path)/lstm-fuzz"; \
+	for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(BUILD)/fuzz/corpus-$$t; \
+	  echo "fuzzing $$t for $(FUZZ_SECONDS) s"; \
+	  LSTM_FUZZ_TARGET=$$t $$bin $(FUZZ_LIMITS) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=$(BUILD)/fuzz/crash-$$t- $(BUILD)/fuzz/corpus-$$t $(BUILD)/fuzz/seeds/$$t \
+	    2> $(BUILD)/fuzz/$$t.log || { tail -40 $(BUILD)/fuzz/$$t.log; exit 1; }; \
+	  grep -E "stat::number_of_executed_units|stat::peak_rss_mb" $(BUILD)/fuzz/$$t.log | sed "s/^/  $$t /"; \
+	done
+
+# Every input a fuzzer once crashed on, run through a normal build of the same targets.
+test-fuzz-regressions: deps
+	$(SWIFT) build --product lstm-fuzz
+	set -e; bin="$$($(SWIFT) build --product lstm-fuzz --show-bin-path)/lstm-fuzz"; \
+	for t in $(FUZZ_TARGETS); do \
+	  files=$$(ls Tests/Fuzz/regressions/$$t/* 2>/dev/null || true); \
+	  if [ -n "$$files" ]; then LSTM_FUZZ_TARGET=$$t $$bin $$files; fi; \
+	done
 
 clean:
 	rm -rf $(BUILD) .build

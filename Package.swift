@@ -31,12 +31,21 @@ let package = Package(
         .target(name: "LSTMKeras", dependencies: ["LSTMCore", "CHDF5", "CZlib"]),
         // Exposes include/lstm.h to Swift so that the exported functions use the C types themselves.
         .systemLibrary(name: "CLSTMABI"),
+        // The library's destructor (dlclose): a few lines of C, since Swift has no destructors.
+        .target(name: "CLSTMUnload"),
         .target(
             name: "CLSTM",
-            dependencies: ["LSTMCore", "LSTMKeras", "CLSTMABI"],
+            dependencies: ["LSTMCore", "LSTMKeras", "CLSTMABI", "CLSTMUnload"],
             exclude: ["exports.map"]
         ),
         .executableTarget(name: "lstm-cli", dependencies: ["LSTMCore", "LSTMKeras"]),
+        // libFuzzer targets (make fuzz builds them with -sanitize=fuzzer and -DLSTM_FUZZ); a
+        // normal build replays inputs given as arguments.
+        .executableTarget(
+            name: "lstm-fuzz",
+            dependencies: ["CLSTM", "CLSTMABI", "LSTMCore", "LSTMKeras"],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        ),
         .testTarget(name: "LSTMTests", dependencies: ["LSTMCore", "LSTMKeras", "LSTMKernels", "LSTMKernelsAVX2"]),
     ],
     swiftLanguageModes: [.v5]

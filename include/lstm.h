@@ -28,8 +28,8 @@
  *   Environment: LSTM_NUM_THREADS=1 keeps all work on the calling thread (N: at most N
  *   threads); LSTM_KERNELS=baseline turns off the AVX2 + FMA kernels chosen on CPUs that have
  *   them. Both are read once, at the first call that needs them. The helpers live until the
- *   process exits: a program that dlopen()s the library must not dlclose() it after such a
- *   call (or must set LSTM_NUM_THREADS=1).
+ *   library is unloaded: dlclose() (and process exit) stops and joins them first, so a program
+ *   may dlopen() and dlclose() the library as often as it likes, once no call is running.
  * - Nothing here aborts the process: NULL pointers, wrong sizes, NaN, malformed JSON and
  *   unsupported layers all come back as a status with a message naming what was wrong.
  * - Architecture and training configuration use Keras's own JSON: the `config.json` of a
@@ -123,8 +123,10 @@ lstm_status lstm_model_from_json(const char *keras_json, uint64_t seed, lstm_mod
    UNSUPPORTED (a layer or option not implemented), SHAPE (weights that do not fit the config). */
 lstm_status lstm_model_load(const char *path, lstm_model **out);
 
-/* Frees a model and everything it owns. NULL is a no-op. States made from it must be freed
-   first or not used again. */
+/* Frees a model and everything it owns. NULL is a no-op. States made from it keep what they
+   need: they may be freed (and reset) afterwards, and a call through the freed model that a
+   state still holds returns LSTM_ERROR_ARGUMENT ("was freed"); the model's memory goes with
+   its last state. Using a model pointer after free with no state of it left is undefined. */
 void        lstm_model_free(lstm_model *m);
 
 /* Writes the model's Keras 3 JSON (the config.json of a .keras file, with its

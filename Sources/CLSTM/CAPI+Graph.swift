@@ -241,10 +241,10 @@ public func lstm_step_sizes(_ m: OpaquePointer?, _ input: UnsafeMutablePointer<I
 @_cdecl("lstm_state_new_batch")
 public func lstm_state_new_batch(_ m: OpaquePointer?, _ batch: Int, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> lstm_status {
     guarded {
-        let model = try ModelHandle.from(m).model
+        let handle = try ModelHandle.from(m)
         let out = try Arg.nonNull(out, "out")
-        let state = try model.makeBatchState(batch: try Arg.size(batch, "batch"))
-        out.pointee = OpaquePointer(Unmanaged.passRetained(StateHandle(.batch(state))).toOpaque())
+        let state = try handle.model.makeBatchState(batch: try Arg.size(batch, "batch"))
+        out.pointee = OpaquePointer(Unmanaged.passRetained(StateHandle(.batch(state), of: handle)).toOpaque())
     }
 }
 

@@ -64,7 +64,9 @@ public func lstm_model_load(_ path: UnsafePointer<CChar>?, _ out: UnsafeMutableP
 @_cdecl("lstm_model_free")
 public func lstm_model_free(_ m: OpaquePointer?) {
     guard let m else { return }
-    Unmanaged<ModelHandle>.fromOpaque(UnsafeRawPointer(m)).release()
+    let handle = Unmanaged<ModelHandle>.fromOpaque(UnsafeRawPointer(m))
+    handle.takeUnretainedValue().freed = true  // seen by calls made through a state that keeps it
+    handle.release()
 }
 
 @_cdecl("lstm_model_to_json")
@@ -201,10 +203,10 @@ public func lstm_model_predict(_ m: OpaquePointer?, _ x: UnsafePointer<Float>?, 
 @_cdecl("lstm_state_new")
 public func lstm_state_new(_ m: OpaquePointer?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> lstm_status {
     guarded {
-        let model = try ModelHandle.from(m).model
+        let handle = try ModelHandle.from(m)
         let out = try Arg.nonNull(out, "out")
-        let state = try model.makeState()
-        out.pointee = OpaquePointer(Unmanaged.passRetained(StateHandle(.stream(state))).toOpaque())
+        let state = try handle.model.makeState()
+        out.pointee = OpaquePointer(Unmanaged.passRetained(StateHandle(.stream(state), of: handle)).toOpaque())
     }
 }
 
@@ -265,8 +267,13 @@ struct FitCallbacks {
         guard let p else { return }
         let raw = UnsafeRawPointer(p)
         let size = raw.load(as: Int.self)
-        guard size >= MemoryLayout<Int>.size, size <= 1 << 16 else {
+        guard size >= MemoryLayout<Int>.size else {
             throw LSTMError.invalidArgument("opts->struct_size is \(UInt(bitPattern: size)); set it to sizeof(lstm_fit_options) (call lstm_fit_options_init)")
+        }
+        // A larger struct comes from a newer lstm.h whose options this library cannot honour:
+        // refused rather than ignored.
+        guard size <= MemoryLayout<lstm_fit_options>.size else {
+            throw LSTMError.invalidArgument("opts->struct_size is \(UInt(bitPattern: size)), larger than this library's lstm_fit_options (\(MemoryLayout<lstm_fit_options>.size) bytes): the program was built against a newer lstm.h than the library it runs with")
         }
         func field<V>(_ key: KeyPath<lstm_fit_options, V>, _ type: V.Type) -> V? {
             guard let off = MemoryLayout<lstm_fit_options>.offset(of: key),

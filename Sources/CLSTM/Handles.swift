@@ -5,13 +5,20 @@ import LSTMKeras
 /// What an `lstm_model *` points to.
 final class ModelHandle {
     let model: Model<Float>
+    /// Set by lstm_model_free. A handle outlives it while states made from it exist (they keep
+    /// it), so that a model freed before its states is still detected, not used after free.
+    var freed = false
     init(model: Model<Float>) { self.model = model }
 
     var opaque: OpaquePointer { OpaquePointer(Unmanaged.passUnretained(self).toOpaque()) }
 
     static func from(_ p: OpaquePointer?) throws -> ModelHandle {
         let p = try Arg.nonNull(p, "model")
-        return Unmanaged<ModelHandle>.fromOpaque(UnsafeRawPointer(p)).takeUnretainedValue()
+        let handle = Unmanaged<ModelHandle>.fromOpaque(UnsafeRawPointer(p)).takeUnretainedValue()
+        guard !handle.freed else {
+            throw LSTMError.invalidArgument("model: this model was freed (lstm_model_free); its states may only be freed now")
+        }
+        return handle
     }
 }
 
@@ -23,7 +30,13 @@ final class StateHandle {
         case batch(BatchState<Float>)
     }
     let kind: Kind
-    init(_ kind: Kind) { self.kind = kind }
+    /// The model the state was made for: kept alive (its weights, which the state's steps
+    /// point into) for as long as the state exists, even past lstm_model_free.
+    let model: ModelHandle
+    init(_ kind: Kind, of model: ModelHandle) {
+        self.kind = kind
+        self.model = model
+    }
 
     static func from(_ p: OpaquePointer?) throws -> StateHandle {
         let p = try Arg.nonNull(p, "state")

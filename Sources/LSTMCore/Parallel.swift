@@ -5,7 +5,11 @@ import Synchronization
 
 /// Splitting independent rows (batch samples) over threads: the caller's and the helpers of
 /// `WorkerPool`, started on first use.
-enum Parallel {
+public enum Parallel {
+    /// Stops and joins the helper threads, if any were started (the library is being unloaded);
+    /// later regions run on their caller's thread alone.
+    public static func stopHelpers() { WorkerPool.started?.shutdown() }
+
     /// Threads a region may use: LSTM_NUM_THREADS if set (1 turns threading off), else the
     /// processors online, at most 8.
     static let maxThreads: Int = {
@@ -60,6 +64,8 @@ enum Parallel {
 /// alone, as does a forked child (it has no helpers).
 final class WorkerPool: @unchecked Sendable {
     static let shared: WorkerPool? = Parallel.maxThreads > 1 ? WorkerPool(helpers: Parallel.maxThreads - 1) : nil
+    /// The pool once `shared` has made it (reading `shared` would make one).
+    nonisolated(unsafe) private(set) static var started: WorkerPool?
 
     private let owner = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
@@ -67,9 +73,11 @@ final class WorkerPool: @unchecked Sendable {
     private let done = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private let pid = getpid()
     private var helpers = 0
+    private var threads: [pthread_t] = []
     /// All guarded by `lock`.
     private var generation = 0
     private var working = 0
+    private var stopping = false
 
     private var job: (() -> Void)?
 
@@ -83,16 +91,18 @@ final class WorkerPool: @unchecked Sendable {
                 Unmanaged<WorkerPool>.fromOpaque(ctx!).takeUnretainedValue().helperLoop()
                 return nil
             }, me) == 0 else { break }
-            pthread_detach(tid)
+            threads.append(tid)
             helpers += 1
         }
+        WorkerPool.started = self
     }
 
     private func helperLoop() {
         var seen = 0
         while true {
             pthread_mutex_lock(lock)
-            while generation == seen { pthread_cond_wait(wake, lock) }
+            while generation == seen && !stopping { pthread_cond_wait(wake, lock) }
+            if stopping { pthread_mutex_unlock(lock); return }
             seen = generation
             guard var work = job else { pthread_mutex_unlock(lock); continue }  // region already over
             working += 1
@@ -106,12 +116,29 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 
+    /// Stops the helpers and waits for them to exit: the library is being unloaded (dlclose) or
+    /// the process is exiting, and no helper may be left running code that is about to be
+    /// unmapped. A region in progress finishes first (the owner lock waits for it); later
+    /// regions run on their caller alone.
+    func shutdown() {
+        pthread_mutex_lock(owner)
+        helpers = 0
+        pthread_mutex_unlock(owner)
+        pthread_mutex_lock(lock)
+        stopping = true
+        pthread_cond_broadcast(wake)
+        pthread_mutex_unlock(lock)
+        for t in threads { pthread_join(t, nil) }
+        threads = []
+    }
+
     /// Runs `work` on the caller and on the helpers that start in time, returning when all that
     /// started have finished (`work` must share its ranges out itself); false (nothing run) when
     /// the pool is in use or this is a forked child.
     func run(_ work: @escaping () -> Void) -> Bool {
-        guard helpers > 0, getpid() == pid, pthread_mutex_trylock(owner) == 0 else { return false }
+        guard getpid() == pid, pthread_mutex_trylock(owner) == 0 else { return false }
         defer { pthread_mutex_unlock(owner) }
+        guard helpers > 0 else { return false }
         pthread_mutex_lock(lock)
         job = work
         generation += 1

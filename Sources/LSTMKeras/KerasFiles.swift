@@ -15,7 +15,11 @@ public enum KerasFiles {
     /// The compile config is restored when present and supported (else the model comes back
     /// uncompiled, ready for inference), and so is the optimizer state of a `.keras` file.
     public static func loadModel(_ path: String) throws -> Model<Float> {
-        let bytes = try FileIO.read(path)
+        try loadModel(bytes: try FileIO.read(path), name: path)
+    }
+
+    /// `loadModel` of a file's bytes already in memory; `path` names it in messages.
+    public static func loadModel(bytes: [UInt8], name path: String) throws -> Model<Float> {
         if Zip.isArchive(bytes) {
             let (config, weightsBytes) = try kerasArchive(bytes, path: path)
             let parsed = try KerasConfig.parseModel(config, lenientCompile: true)
@@ -51,7 +55,11 @@ public enum KerasFiles {
     /// weights (matched by layer position, as Keras does), or the weights inside `.keras` / full
     /// `.h5`. A mismatch fails with `.shapeMismatch` and leaves the model as it was.
     public static func loadWeights(_ path: String, into model: Model<Float>) throws {
-        let bytes = try FileIO.read(path)
+        try loadWeights(bytes: try FileIO.read(path), name: path, into: model)
+    }
+
+    /// `loadWeights` from a file's bytes already in memory; `path` names it in messages.
+    public static func loadWeights(bytes: [UInt8], name path: String, into model: Model<Float>) throws {
         if Zip.isArchive(bytes) {
             let (_, weightsBytes) = try kerasArchive(bytes, path: path)
             try loadKeras3Layout(try HDF5Reader.open(weightsBytes, name: "\(path):model.weights.h5"), into: model)

@@ -466,7 +466,16 @@ static void test_streaming_equals_predict(void) {
     EXPECT_MESSAGE("go_backwards");
     CHECK(s == NULL, "no state on failure");
     lstm_model_free(back);
+
+    /* A model freed before its state: the state keeps what it needs, a call through the freed
+       model is refused, and freeing the state afterwards is safe. */
+    EXPECT_STATUS(lstm_state_new(m, &s), LSTM_OK);
+    EXPECT_STATUS(lstm_step(m, s, x, y, O), LSTM_OK);
     lstm_model_free(m);
+    EXPECT_STATUS(lstm_step(m, s, x, y, O), LSTM_ERROR_ARGUMENT);
+    EXPECT_MESSAGE("was freed");
+    EXPECT_STATUS(lstm_state_reset(s), LSTM_OK);
+    lstm_state_free(s);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -580,6 +589,10 @@ static void test_training_errors_and_callbacks(void) {
     o.struct_size = 0;
     EXPECT_STATUS(lstm_model_fit(m, x, y, N, 49, &o, hist, 8, &ran), LSTM_ERROR_ARGUMENT);
     EXPECT_MESSAGE("struct_size");
+    /* A struct from a newer header, with options this library does not know: refused. */
+    o.struct_size = sizeof o + 16;
+    EXPECT_STATUS(lstm_model_fit(m, x, y, N, 49, &o, hist, 8, &ran), LSTM_ERROR_ARGUMENT);
+    EXPECT_MESSAGE("newer lstm.h");
     lstm_fit_options_init(&o);
     EXPECT_STATUS(lstm_model_fit(m, x, y, N, 48, &o, hist, 8, &ran), LSTM_ERROR_SHAPE);
     EXPECT_STATUS(lstm_model_fit(m, x, y, 0, 49, &o, hist, 8, &ran), LSTM_ERROR_ARGUMENT);
