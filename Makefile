@@ -2,8 +2,10 @@
 #   make         the release library build/liblstm.so (Swift runtime linked in statically) and
 #                the command-line tool build/lstm
 #   make test    every test suite: Swift unit tests, ABI checks, the C-API tests, the C example,
-#                the Python binding's tests (pytest, in a virtual environment under build/), and
-#                real Keras 3 and tf-keras reading the files we write (make test-keras)
+#                the Python binding's tests (pytest, in a virtual environment under build/),
+#                real Keras 3 and tf-keras reading the files we write (make test-keras), and the
+#                safety nets: valgrind, ASan and TSan runs, and a short run of every fuzz target
+#   make fuzz    the fuzz targets for FUZZ_SECONDS (60) each
 #   make demo    the sine job end to end from C (build/sine.svg) and from Python (build/sine.png)
 #   make bench   the benchmarks W1-W5; make bench-peers: side by side with PyTorch, ONNX Runtime, Keras
 # Each target installs the Debian packages it needs when they are missing.
@@ -19,13 +21,13 @@ SWIFTFLAGS := -c release --product lstm -Xswiftc -static-stdlib -Xswiftc -use-ld
 CFLAGS     ?= -O2
 CWARN      := -Wall -Wextra -pedantic -Werror
 RPATH      := -Wl,-rpath,'$$ORIGIN'
-DEB_PKGS   := gcc g++ binutils make pkg-config libhdf5-dev zlib1g-dev
+DEB_PKGS   := gcc g++ binutils make pkg-config libhdf5-dev zlib1g-dev valgrind
 PYTHON     ?= python3
 VENV       := $(BUILD)/venv
 VPY        := $(VENV)/bin/python
 
 .PHONY: all deps lib cli bench bench-peers test test-swift test-abi test-c test-python test-keras venv demo clean \
-        fuzz fuzz-build test-fuzz-regressions
+        fuzz fuzz-build test-fuzz test-fuzz-regressions test-valgrind test-sanitizers
 
 all: lib cli
 
@@ -87,7 +89,7 @@ venv: lib
 	$(VPY) -m pip install -q --disable-pip-version-check numpy pytest matplotlib
 	$(VPY) -m pip install -q --disable-pip-version-check --force-reinstall --no-deps ./bindings/python
 
-test: lib cli test-swift test-abi test-c test-python test-keras
+test: lib cli test-swift test-abi test-c test-valgrind test-python test-keras test-sanitizers test-fuzz
 	@s=$$(sed -n 's/.*Executed \([0-9]*\) tests\{0,1\}, with \([0-9]*\) failures.*/\1 \2/p' $(BUILD)/swift-test.log | tail -1); \
 	c=$$(sed -n 's/^C API: \([0-9]*\) passed, \([0-9]*\) failed/\1 \2/p' $(BUILD)/capi.log); \
 	p=$$(sed -n 's/^=* *\([0-9]*\) passed.*/\1/p' $(BUILD)/pytest.log | tail -1); \
@@ -129,6 +131,37 @@ test-c: $(BUILD)/test_capi $(BUILD)/sine $(BUILD)/bench $(BUILD)/test_dlclose
 	set -o pipefail; $(BUILD)/test_capi 2>&1 | tee $(BUILD)/capi.log
 	@echo "C API again, with the baseline (non-AVX2) kernels on one thread:"
 	set -o pipefail; LSTM_KERNELS=baseline LSTM_NUM_THREADS=1 $(BUILD)/test_capi 2>&1 | tee $(BUILD)/capi-baseline.log
+
+# Memory errors and leaks under valgrind: the C-API tests (without the ones that train for
+# seconds: valgrind runs them ~100x slower) and one epoch of the C example, on the baseline
+# kernels (valgrind's emulation of AVX2 + FMA is slower still) and one thread. Any error or a
+# definite leak fails; "possibly lost" blocks are the Swift runtime's metadata caches, made
+# once and kept for the process's life. The library is copied without its debug information,
+# whose DWARF 5 Debian 12's valgrind 3.19 cannot read.
+VALGRIND := valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=1
+test-valgrind: deps $(BUILD)/test_capi $(BUILD)/sine
+	@mkdir -p $(BUILD)/valgrind
+	objcopy --strip-debug $(LIB) $(BUILD)/valgrind/liblstm.so
+	cp $(BUILD)/test_capi $(BUILD)/sine $(BUILD)/valgrind/
+	LSTM_TEST_LIGHT=1 LSTM_KERNELS=baseline LSTM_NUM_THREADS=1 $(VALGRIND) $(BUILD)/valgrind/test_capi
+	LSTM_KERNELS=baseline LSTM_NUM_THREADS=1 $(VALGRIND) $(BUILD)/valgrind/sine $(BUILD)/valgrind/sine.svg 42 1
+	@echo "valgrind: no memory errors, no definite leaks"
+
+# The Swift tests under AddressSanitizer (XCTest leaks its own objects at exit, so leak
+# detection is off here; valgrind checks leaks through the C API), and the threading tests
+# under ThreadSanitizer. Each sanitizer builds in its own scratch folder.
+test-sanitizers: deps
+	$(SWIFT) build --build-tests --scratch-path .build/asan -Xswiftc -sanitize=address
+	set -o pipefail; ASAN_OPTIONS=detect_leaks=0 LSTM_SANITIZER=address \
+	  $(SWIFT) test --skip-build --scratch-path .build/asan 2>&1 | tail -3
+	$(SWIFT) build --build-tests --scratch-path .build/tsan -Xswiftc -sanitize=thread
+	set -o pipefail; TSAN_OPTIONS=halt_on_error=1 LSTM_SANITIZER=thread \
+	  $(SWIFT) test --skip-build --scratch-path .build/tsan --filter "ConcurrencyTests|testThreaded" 2>&1 | tail -3
+
+# The fuzz targets for CI_FUZZ_SECONDS each, and the committed crash inputs replayed.
+CI_FUZZ_SECONDS ?= 50
+test-fuzz: test-fuzz-regressions
+	$(MAKE) fuzz FUZZ_SECONDS=$(CI_FUZZ_SECONDS)
 
 # libFuzzer (from the Swift toolchain) with AddressSanitizer over the readers of untrusted input
 # and the C API (Sources/lstm-fuzz). `make fuzz` runs each target FUZZ_SECONDS (CI: 50) from
