@@ -138,7 +138,7 @@ test-c: $(BUILD)/test_capi $(BUILD)/sine $(BUILD)/bench $(BUILD)/test_dlclose
 # definite leak fails; "possibly lost" blocks are the Swift runtime's metadata caches, made
 # once and kept for the process's life. The library is copied without its debug information,
 # whose DWARF 5 Debian 12's valgrind 3.19 cannot read.
-VALGRIND := valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=1
+VALGRIND := valgrind -q --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite --error-exitcode=1
 test-valgrind: deps $(BUILD)/test_capi $(BUILD)/sine
 	@mkdir -p $(BUILD)/valgrind
 	objcopy --strip-debug $(LIB) $(BUILD)/valgrind/liblstm.so
