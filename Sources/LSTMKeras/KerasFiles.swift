@@ -300,14 +300,17 @@ public enum KerasFiles {
         "(" + s.map(String.init).joined(separator: ", ") + (s.count == 1 ? ",)" : ")")
     }
 
-    /// Checks one array read from a file against the model's weight k.
-    static func checked(_ model: Model<Float>, _ k: Int, _ read: (shape: [Int], values: [Float]), layer: String) throws -> [Float] {
+    /// Weight k of the model from dataset `name` of `g`: its shape is checked against the
+    /// model's before any value is read, so a file cannot make the reader inflate or copy more
+    /// than the model holds.
+    static func readWeight(_ g: H5ReadGroup, _ name: String, _ model: Model<Float>, _ k: Int, layer: String) throws -> [Float] {
         let want = model.weightShapes[k]
-        guard read.shape == want else {
+        let shape = try g.datasetShape(name)
+        guard shape == want else {
             let weight = model.weightNames[k].split(separator: "/").last.map(String.init) ?? model.weightNames[k]
-            throw LSTMError.shapeMismatch("layer '\(layer)': \(weight) has shape \(shapeText(read.shape)) in the file, the model expects \(shapeText(want))")
+            throw LSTMError.shapeMismatch("layer '\(layer)': \(weight) has shape \(shapeText(shape)) in the file, the model expects \(shapeText(want))")
         }
-        return read.values
+        return try g.readFloats(name).values
     }
 
     // MARK: - Keras 3 layout
@@ -330,7 +333,7 @@ public enum KerasFiles {
                     throw LSTMError.shapeMismatch("layer '\(layer.name)': the file holds \(names.count) weights in layers/\(varsPath), the model has \(group.count)")
                 }
                 for name in names {
-                    new[next] = try checked(model, next, try vars.readFloats(name), layer: layer.name)
+                    new[next] = try readWeight(vars, name, model, next, layer: layer.name)
                     next += 1
                 }
             }
@@ -367,7 +370,15 @@ public enum KerasFiles {
         let names = try sortedIndexNames(vars)
         guard names.count >= 2, let expected = model.optimizerSlots, names.count == 2 + expected.slots.count else { return }
         let iterations = try vars.readInt(names[0])
-        let slots = try names.dropFirst(2).map { try vars.readFloats($0).values }
+        // Each slot has its weight's shape (checked before it is read, as the weights are).
+        let perWeight = expected.slots.count / max(model.weights.count, 1)
+        let slots = try names.dropFirst(2).enumerated().map { i, name -> [Float] in
+            let k = i / max(perWeight, 1), want = model.weightShapes[k]
+            guard try vars.datasetShape(name) == want else {
+                throw LSTMError.shapeMismatch("\(vars.path(name)): optimizer variable \(i + 2) has shape \(shapeText(try vars.datasetShape(name))), its weight \(model.weightNames[k]) has \(shapeText(want))")
+            }
+            return try vars.readFloats(name).values
+        }
         try model.setOptimizerSlots(iterations: Int(iterations), slots: slots)
     }
 
@@ -438,7 +449,7 @@ public enum KerasFiles {
             }
             let lg = try g.group(fileLayer.name)
             for (j, k) in range.enumerated() {
-                new[k] = try checked(model, k, try lg.readFloats(fileLayer.weights[j]), layer: layer.name)
+                new[k] = try readWeight(lg, fileLayer.weights[j], model, k, layer: layer.name)
             }
         }
         return new

@@ -148,3 +148,20 @@ for name, edit in [("sine_iterations_max.weights.h5", lambda v: v.__setitem__("0
         del v[key]
         edit(v)
     print(f"hostile/{name}: {os.path.getsize(dst)} bytes")
+
+# The sine weights with the dense kernel swapped for 64 MiB of zeros in one deflated chunk whose
+# stream is then broken: a reader that inflated before checking the shape would report the
+# broken stream; the reader must report the wrong shape, having inflated nothing.
+dst = os.path.join(hostile, "sine_inflating_kernel.weights.h5")
+shutil.copy(sine, dst)
+with h5py.File(dst, "r+") as f:
+    g = f["layers/dense/vars"]
+    del g["0"]
+    g.create_dataset("0", data=np.zeros((4096, 4096), "float32"), chunks=(4096, 4096), compression="gzip",
+                     compression_opts=9)
+    info = g["0"].id.get_chunk_info(0)
+broken = bytearray(open(dst, "rb").read())
+for k in range(info.byte_offset + 100, info.byte_offset + 200):
+    broken[k] ^= 0x5A
+open(dst, "wb").write(bytes(broken))
+print(f"hostile/sine_inflating_kernel.weights.h5: {os.path.getsize(dst)} bytes")

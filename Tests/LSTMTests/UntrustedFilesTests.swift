@@ -129,6 +129,18 @@ final class UntrustedFilesTests: XCTestCase {
         }
     }
 
+    /// A weight whose deflated chunk would inflate to 64 MiB is refused by its shape before a
+    /// byte of it is inflated (its stream is broken on purpose: inflating it would fail first).
+    func testWeightsOfTheWrongShapeAreNotInflated() throws {
+        let model = try KerasFiles.loadModel(KerasFilesTests.file("keras3_sine.keras"))
+        let before = model.weights
+        let path = KerasFilesTests.fixtures.appendingPathComponent("hostile/sine_inflating_kernel.weights.h5").path
+        let e = refusal { try KerasFiles.loadWeights(path, into: model) }
+        guard case .shapeMismatch(let m)? = e else { return XCTFail("\(String(describing: e))") }
+        XCTAssertTrue(m.contains("(4096, 4096)"), m)
+        XCTAssertEqual(model.weights, before)
+    }
+
     /// A learning rate so large (finite in Double, not in float32) that the first update
     /// overflows: fit fails and the weights are those from before that update, never non-finite.
     func testAnOverflowingUpdateIsUndone() throws {

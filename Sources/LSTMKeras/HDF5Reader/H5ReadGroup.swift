@@ -107,12 +107,25 @@ struct H5ReadGroup {
         return Int64(bitPattern: v)
     }
 
-    private func readDataset(_ name: String) throws -> (dims: [Int], type: HDF5Datatype, raw: [UInt8]) {
+    /// The shape of dataset `name`, read from its header alone (no values are touched).
+    func datasetShape(_ name: String) throws -> [Int] {
+        let (msgs, where_) = try datasetMessages(name)
+        guard let spaceMessage = try reader.first(.dataspace, msgs, of: where_) else {
+            throw file.damaged("\(where_) lacks its dataspace")
+        }
+        return try HDF5Dataspace(spaceMessage, file).dims ?? [0]
+    }
+
+    private func datasetMessages(_ name: String) throws -> ([HDF5Message], String) {
         let where_ = path(name)
         guard let at = try resolve(name), try reader.kind(at) == .dataset else {
             throw LSTMError.format("\(where_): dataset not found")
         }
-        let msgs = try reader.messages(at)
+        return (try reader.messages(at), where_)
+    }
+
+    private func readDataset(_ name: String) throws -> (dims: [Int], type: HDF5Datatype, raw: [UInt8]) {
+        let (msgs, where_) = try datasetMessages(name)
         if try reader.first(.externalFiles, msgs, of: where_) != nil {
             throw file.unsupported("\(where_): external storage (values kept in other files)")
         }
