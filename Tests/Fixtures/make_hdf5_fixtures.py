@@ -123,6 +123,13 @@ with h5py.File(os.path.join(hostile, "virtual_missing_source.h5"), "w", libver="
     layout = h5py.VirtualLayout(shape=(8,), dtype="float32")
     layout[:] = h5py.VirtualSource("does-not-exist.h5", "data", shape=(8,))
     f.create_virtual_dataset("w", layout, fillvalue=0)
+with h5py.File(os.path.join(hostile, "virtual_cycles.h5"), "w", libver="latest") as f:
+    # "w" takes its values from itself, "a" from "b" and "b" from "a" (libhdf5 1.10 crashes on
+    # the first in process).
+    for name, source in [("w", "w"), ("a", "b"), ("b", "a")]:
+        layout = h5py.VirtualLayout(shape=(8,), dtype="float32")
+        layout[:] = h5py.VirtualSource(".", source, shape=(8,))
+        f.create_virtual_dataset(name, layout, fillvalue=0)
 with h5py.File(os.path.join(hostile, "links.h5"), "w") as f:
     f.create_dataset("real", data=np.ones(3, "float32"))
     f["soft"] = h5py.SoftLink("/real")

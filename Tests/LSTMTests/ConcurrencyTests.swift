@@ -4,8 +4,8 @@ import XCTest
 @testable import LSTMKeras
 
 /// The library held under load from many threads: shared models predicting and evaluating,
-/// private states stepping, models loading, all at once, give bit for bit what one thread gets,
-/// and memory stays flat. LSTM_STRESS_SECONDS sets the length (default 3; the soak is 20).
+/// private states stepping, models loading and saving, all at once, give bit for bit what one
+/// thread gets, and memory stays flat. LSTM_STRESS_SECONDS sets the length (default 3; the soak is 20).
 final class ConcurrencyTests: XCTestCase {
     func testEightThreadsMixingCallsMatchOneThread() throws {
         let seconds = Double(ProcessInfo.processInfo.environment["LSTM_STRESS_SECONDS"] ?? "") ?? 3
@@ -48,6 +48,9 @@ final class ConcurrencyTests: XCTestCase {
         let refPredict = try predict(shared, batch), refStream = try stream(shared), refLoss = try evaluate(shared)
         let refLoaded = try files.map { try KerasFiles.loadModel($0).weights }
 
+        let dir = NSTemporaryDirectory() + "lstm-stress-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let failures = Counter(), rounds = Counter()
         var rss: [Int] = []
         let rssLock = NSLock()
@@ -56,8 +59,13 @@ final class ConcurrencyTests: XCTestCase {
             var k = 0
             while Date() < deadline {
                 do {
-                    switch (worker + k) % 4 {
+                    switch (worker + k) % 5 {
                     case 0: if try predict(shared, batch) != refPredict { failures.add() }
+                    case 4:
+                        // Saves (under the writer's lock) while others load: none may wait on another.
+                        let path = "\(dir)/w\(worker)" + (k % 2 == 0 ? ".keras" : ".weights.h5")
+                        if k % 2 == 0 { try KerasFiles.saveModel(shared, to: path) } else { try KerasFiles.saveWeights(shared, to: path) }
+                        if k % 2 == 0, try KerasFiles.loadModel(path).weights != refLoaded[0] { failures.add() }
                     case 1: if try stream(shared) != refStream { failures.add() }
                     case 2:
                         let i = k % files.count

@@ -137,6 +137,7 @@ final class HDF5ReaderTests: XCTestCase {
         func format(_ e: LSTMError) -> Bool { if case .format = e { return true }; return false }
         refuses(try open("external_storage.h5").readFloats("w"), "external storage", unsupported)
         refuses(try open("virtual_missing_source.h5").readFloats("w"), "virtual dataset", unsupported)
+        for name in ["w", "a", "b"] { refuses(try open("virtual_cycles.h5").readFloats(name), "virtual dataset", unsupported) }
         let links = try open("links.h5")
         XCTAssertEqual(try links.readFloats("real").values, [1, 1, 1])
         refuses(try links.readFloats("soft"), "soft link", unsupported)

@@ -141,6 +141,37 @@ final class UntrustedFilesTests: XCTestCase {
         XCTAssertEqual(model.weights, before)
     }
 
+    /// Every Keras fixture, truncated and with bytes flipped, through both load functions in
+    /// process: each load gives a model or an error, and a failed weights load leaves the model
+    /// as it was.
+    func testDamagedKerasFilesThroughEveryLoadFunction() throws {
+        var rng = SeededRandom(seed: 7)
+        var outcomes = (loaded: 0, refused: 0)
+        let dir = KerasFilesTests.fixtures.appendingPathComponent("files").path
+        for name in try FileManager.default.contentsOfDirectory(atPath: dir).sorted() {
+            let bytes = try FileIO.read(dir + "/" + name)
+            guard let model = try? KerasFiles.loadModel(bytes: bytes, name: name) else { continue }  // weights-only files
+            let before = model.weights
+            var variants: [[UInt8]] = (1...8).map { Array(bytes.prefix(bytes.count * $0 / 9)) }
+            for _ in 0..<16 {
+                var b = bytes
+                for _ in 0..<(1 + Int(rng.next() % 4)) { b[Int(rng.next() % UInt64(b.count))] ^= UInt8(1 << (rng.next() % 8)) }
+                variants.append(b)
+            }
+            for v in variants {
+                if (try? KerasFiles.loadModel(bytes: v, name: name)) != nil { outcomes.loaded += 1 } else { outcomes.refused += 1 }
+                do {
+                    try KerasFiles.loadWeights(bytes: v, name: name, into: model)
+                    try model.setWeights(before)
+                } catch {
+                    XCTAssertEqual(model.weights, before, "\(name): a failed load changed the weights")
+                }
+            }
+        }
+        print("damaged Keras files: \(outcomes.loaded) loaded, \(outcomes.refused) refused")
+        XCTAssertGreaterThan(outcomes.refused, 100)
+    }
+
     /// A learning rate so large (finite in Double, not in float32) that the first update
     /// overflows: fit fails and the weights are those from before that update, never non-finite.
     func testAnOverflowingUpdateIsUndone() throws {
