@@ -64,7 +64,7 @@ typedef enum lstm_status {
     LSTM_OK = 0,
     LSTM_ERROR_ARGUMENT,     /* NULL pointer, zero or absurd size, option out of range */
     LSTM_ERROR_SHAPE,        /* array size or file weight shape does not match the model */
-    LSTM_ERROR_STATE,        /* call not valid now (fit before compile, predict before build) */
+    LSTM_ERROR_STATE,        /* call not valid now (fit or evaluate before compile, a state of another model or kind) */
     LSTM_ERROR_IO,           /* cannot open, read or write a file */
     LSTM_ERROR_FORMAT,       /* not a Keras file this library understands, or damaged; malformed JSON */
     LSTM_ERROR_UNSUPPORTED,  /* layer, activation, loss, optimizer or option not implemented */
@@ -113,13 +113,25 @@ typedef struct lstm_model lstm_model;
    SHAPE (layers that do not fit together), MEMORY. */
 lstm_status lstm_model_from_json(const char *keras_json, uint64_t seed, lstm_model **out);
 
+/* File names: one rule for every load and save. The suffix says the format, in any case:
+   .keras a zip archive (config.json, metadata.json, model.weights.h5): a whole model;
+   .weights.h5 (.weights.hdf5) weights in Keras 3's layout; .h5 (.hdf5) a legacy full model
+   (lstm_model_save) or Keras 2-layout weights (lstm_model_save_weights). Any other name is
+   refused with ARGUMENT listing these. A load checks that the bytes are what the name says
+   and otherwise says what they are instead ("a .keras file is a zip archive; this one is text
+   starting with ...", "... is not an HDF5 file: it is JSON text"); a path that is not a
+   regular file is refused before it is opened ("is a directory", "a FIFO"), and so is an empty
+   file. */
+
 /* Whole model from a file Keras wrote or this library wrote: .keras (zip: config.json,
    model.weights.h5), or .h5 with a model_config attribute (Keras 3 and Keras 2 / tf-keras
    styles). The math follows the Keras that wrote the file (Keras 2's hard_sigmoid is
    0.2x + 0.5, Keras 3's x/6 + 0.5). The compile config is restored when the file has one
    this library supports (else the model comes back uncompiled, ready for inference), and so is
-   the optimizer state of a .keras file, so training resumes where Keras stopped.
-   Errors: ARGUMENT, IO (cannot read), FORMAT (not a Keras model file, or damaged),
+   the optimizer state of a .keras file, so training resumes where Keras stopped. The file's
+   metrics are dropped (the library has none yet; the model trains the same without them).
+   Errors: ARGUMENT (a name of no known format), IO (cannot read, not a regular file), FORMAT
+   (not a Keras model file, empty, or damaged),
    UNSUPPORTED (a layer or option not implemented), SHAPE (weights that do not fit the config). */
 lstm_status lstm_model_load(const char *path, lstm_model **out);
 
@@ -156,20 +168,22 @@ lstm_status lstm_model_output_size(const lstm_model *m, size_t timesteps, size_t
    model is compiled with the same optimizer. Anything that does not fit (a missing layer, a
    weight of another shape) fails with LSTM_ERROR_SHAPE naming the layer, the weight and both
    shapes, and leaves the model exactly as it was. Needs exclusive access to m.
-   Errors: ARGUMENT, IO, FORMAT (not Keras weights, damaged), SHAPE, NUMERIC (NaN/Inf weights). */
+   Errors: ARGUMENT (a name of no known format), IO, FORMAT (not Keras weights, damaged), SHAPE,
+   NUMERIC (NaN/Inf weights). */
 lstm_status lstm_model_load_weights(lstm_model *m, const char *path);
 
-/* Writes the weights in the Keras 3 .weights.h5 layout (with the optimizer state once
-   compiled), which Keras 3 and tf-keras load_weights read; a path ending in .h5 but not
-   .weights.h5 gets the legacy Keras 2 layout instead. Thread-safe.
-   Errors: ARGUMENT, IO. */
+/* Writes the weights: a path ending in .weights.h5 gets the Keras 3 layout (with the optimizer
+   state once compiled), which Keras 3 and tf-keras load_weights read; another .h5 (.hdf5) the
+   legacy Keras 2 layout. Thread-safe.
+   Errors: ARGUMENT (.keras, which holds a whole model, or a name of no known format), IO. */
 lstm_status lstm_model_save_weights(const lstm_model *m, const char *path);
 
 /* Writes the whole model: a path ending in .keras gets a Keras 3 .keras file (config.json with
    the compile config, metadata.json, model.weights.h5 with the optimizer state) that
    keras.saving.load_model opens; a path ending in .h5 or .hdf5 gets the legacy full-model
    file. Thread-safe.
-   Errors: ARGUMENT (other suffix), IO, UNSUPPORTED (a setting Keras 3 cannot express, such as
+   Errors: ARGUMENT (.weights.h5, which holds weights only, or a name of no known format), IO,
+   UNSUPPORTED (a setting Keras 3 cannot express, such as
    Keras 2's hard_sigmoid). */
 lstm_status lstm_model_save(const lstm_model *m, const char *path);
 
@@ -229,7 +243,7 @@ lstm_status lstm_model_predict(const lstm_model *m, const float *x, size_t batch
    (lstm_state_new); or the carried states of a stateful model's batch (lstm_state_new_batch). */
 typedef struct lstm_state lstm_state;
 
-/* A zero state for `m`. The state refers to `m`: free the state before the model.
+/* A zero state for `m`. The state keeps what it needs of `m` (see lstm_model_free).
    Errors: ARGUMENT (NULL), UNSUPPORTED (a model of several inputs or outputs, a go_backwards
    or Bidirectional layer, which need the whole sequence, or a recurrent layer started from an
    initial state input). */
@@ -242,7 +256,10 @@ void        lstm_state_free(lstm_state *s);
 /* Feeds one timestep (x_t: `features` floats; one token id for an Embedding model) and writes
    the model's output for it: the output that lstm_model_predict over the sequence so far gives
    at its last step (for a last layer that returns sequences, that step's row). y_len must
-   equal lstm_step_output_size. Allocates nothing. On error the state is unchanged.
+   equal the *out of lstm_step_sizes (lstm_model_output_size counts whole sequences, and for a
+   model of fixed length answers only for that length). A model built for a fixed number of
+   timesteps steps on past it, as Keras's stateful layers run on over any length: the state
+   carries on until lstm_state_reset. Allocates nothing. On error the state is unchanged.
    Errors: ARGUMENT (NULL), SHAPE (y_len), STATE (s was made for another model), NUMERIC (NaN or
    Inf in x_t). */
 lstm_status lstm_step(const lstm_model *m, lstm_state *s, const float *x_t, float *y, size_t y_len);
@@ -261,7 +278,10 @@ lstm_status lstm_step_sizes(const lstm_model *m, size_t *in, size_t *out);
    Losses: "mse" / "mean_squared_error", "mae" / "mean_absolute_error". Optimizers: "adam"
    (learning_rate, beta_1, beta_2, epsilon; Keras's defaults 0.001, 0.9, 0.999, 1e-7) and
    "sgd" (learning_rate 0.01, momentum 0, nesterov false). Compiling again resets the
-   optimizer state. Needs exclusive access to m.
+   optimizer state. Every key is honoured or refused: "metrics" and "weighted_metrics" (other
+   than empty) are refused until the library has metrics; run_eagerly, steps_per_execution,
+   jit_compile and auto_scale_loss steer only TensorFlow's execution and are accepted.
+   Needs exclusive access to m.
    Errors: ARGUMENT (NULL, value out of range), FORMAT (malformed JSON), UNSUPPORTED. */
 lstm_status lstm_model_compile(lstm_model *m, const char *compile_json);
 
@@ -282,7 +302,8 @@ typedef struct lstm_fit_options {
     int      shuffle;            /* 1: a fresh seeded shuffle every epoch; 0 keeps the order */
     float    validation_split;   /* 0: fraction in [0, 1) held out from the end of the data */
     uint64_t seed;               /* shuffling */
-    lstm_epoch_callback on_epoch; void *user;  /* NULL: no callback; user goes to both callbacks */
+    lstm_epoch_callback on_epoch; void *user;  /* NULL: no callback; the one user pointer goes to
+                                                  both on_epoch and on_batch */
     lstm_batch_callback on_batch;              /* NULL: no callback (added in 0.1.0) */
     struct lstm_state *state;    /* NULL; for a model with stateful layers, a state of
                                     lstm_state_new_batch: batches of its size carry the states

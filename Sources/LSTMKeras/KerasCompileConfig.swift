@@ -4,11 +4,16 @@ import LSTMCore
 extension KerasConfig {
 
     /// Reads Keras's compile config: {"optimizer": ..., "loss": ...} plus Keras's other keys.
+    /// Every key is honoured or refused: `metrics` and `weighted_metrics` are refused by name
+    /// until metrics exist; run_eagerly, steps_per_execution, jit_compile and auto_scale_loss
+    /// only steer TensorFlow's execution and are accepted.
     public static func parseCompile(_ text: String) throws -> CompileSpec {
         try parseCompile(try JSON.parse(text))
     }
 
-    static func parseCompile(_ j: JSON) throws -> CompileSpec {
+    /// - Parameter fromFile: the compile config of a saved model: its metrics are dropped (the
+    ///   model trains the same without them) rather than leaving it uncompiled.
+    static func parseCompile(_ j: JSON, fromFile: Bool = false) throws -> CompileSpec {
         guard case .object(let members) = j else {
             throw LSTMError.format("compile JSON must be an object, got \(kind(j))")
         }
@@ -19,6 +24,14 @@ extension KerasConfig {
         }
         if let lw = j["loss_weights"], !lw.isNull {
             throw LSTMError.unsupported("compile: loss_weights is not supported")
+        }
+        if let mode = j["sample_weight_mode"], !mode.isNull {
+            throw LSTMError.unsupported("compile: sample_weight_mode \(mode.serialized()) is not supported")
+        }
+        for key in ["metrics", "weighted_metrics"] where !fromFile {
+            if let m = j[key], !m.isNull, m != .array([]), m != .object([]) {
+                throw LSTMError.unsupported("compile: \(key) \(m.serialized()) are not supported yet (the loss is what fit and evaluate report)")
+            }
         }
         guard let lossJ = j["loss"], !lossJ.isNull else { throw LSTMError.invalidArgument("compile: 'loss' is missing") }
         let loss = try parseLoss(lossJ)

@@ -65,7 +65,7 @@ public enum KerasConfig {
         // optimizer once the optimizer is built: neither says how to compile.
         if let cc = root["compile_config"], cc["optimizer"].map({ !$0.isNull }) == true {
             do {
-                compile = try parseCompile(cc)
+                compile = try parseCompile(cc, fromFile: true)
             } catch where lenientCompile {
                 compile = nil
             }

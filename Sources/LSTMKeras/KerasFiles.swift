@@ -15,7 +15,10 @@ public enum KerasFiles {
     /// The compile config is restored when present and supported (else the model comes back
     /// uncompiled, ready for inference), and so is the optimizer state of a `.keras` file.
     public static func loadModel(_ path: String) throws -> Model<Float> {
-        try loadModel(bytes: try FileIO.read(path), name: path)
+        let bytes = try FileIO.read(path)
+        let kind = try KerasFileKind(path)
+        try kind.check(bytes, path: path)
+        return try loadModel(bytes: bytes, name: path)
     }
 
     /// `loadModel` of a file's bytes already in memory; `path` names it in messages.
@@ -55,7 +58,9 @@ public enum KerasFiles {
     /// weights (matched by layer position, as Keras does), or the weights inside `.keras` / full
     /// `.h5`. A mismatch fails with `.shapeMismatch` and leaves the model as it was.
     public static func loadWeights(_ path: String, into model: Model<Float>) throws {
-        try loadWeights(bytes: try FileIO.read(path), name: path, into: model)
+        let bytes = try FileIO.read(path)
+        try KerasFileKind(path).check(bytes, path: path)
+        try loadWeights(bytes: bytes, name: path, into: model)
     }
 
     /// `loadWeights` from a file's bytes already in memory; `path` names it in messages.
@@ -77,10 +82,16 @@ public enum KerasFiles {
         }
     }
 
-    /// Writes the Keras 3 `.weights.h5` layout (with the optimizer state once compiled), or the
-    /// legacy Keras 2 layout for a path ending in `.h5` but not `.weights.h5`. Atomic.
+    /// Writes the Keras 3 `.weights.h5` layout (with the optimizer state once compiled) for a
+    /// name ending in `.weights.h5`, the legacy Keras 2 layout for another `.h5`. Atomic.
     public static func saveWeights(_ model: Model<Float>, to path: String) throws {
-        let legacy = path.hasSuffix(".h5") && !path.hasSuffix(".weights.h5")
+        let legacy: Bool
+        switch try KerasFileKind(path) {
+        case .weights: legacy = false
+        case .legacy: legacy = true
+        case .archive:
+            throw LSTMError.invalidArgument("'\(path)': save_weights writes .weights.h5 (or legacy .h5) files; a .keras file holds a whole model (lstm_model_save)")
+        }
         try FileIO.atomicWrite(path) { temp in
             try HDF5.locked {
                 let file = try H5Group.createFile(temp)
@@ -97,8 +108,12 @@ public enum KerasFiles {
     /// Writes the whole model: `.keras` (config.json, metadata.json, model.weights.h5) or, for
     /// `.h5` / `.hdf5`, the legacy full-model file. Atomic.
     public static func saveModel(_ model: Model<Float>, to path: String) throws {
+        let kind = try KerasFileKind(path)
+        if kind == .weights {
+            throw LSTMError.invalidArgument("'\(path)': a .weights.h5 file holds weights only (lstm_model_save_weights); save the whole model to .keras or .h5")
+        }
         let config = try KerasConfig.modelJSON(model.spec, compile: model.compileSpec)
-        if path.hasSuffix(".h5") || path.hasSuffix(".hdf5") {
+        if kind == .legacy {
             try FileIO.atomicWrite(path) { temp in
                 try HDF5.locked {
                     let file = try H5Group.createFile(temp)
@@ -121,9 +136,6 @@ public enum KerasFiles {
                 }
             }
             return
-        }
-        guard path.hasSuffix(".keras") else {
-            throw LSTMError.invalidArgument("cannot tell the format of '\(path)': save to a name ending in .keras or .h5")
         }
         let (dir, name) = FileIO.split(path)
         let weightsPath = try FileIO.temporaryPath(in: dir, base: name + ".weights.h5")
@@ -233,7 +245,7 @@ public enum KerasFiles {
         guard let loss = j["loss"], let opt = j["optimizer_config"] else {
             throw LSTMError.format("training_config lacks loss or optimizer_config")
         }
-        return try KerasConfig.parseCompile(.object([("optimizer", opt), ("loss", loss)]))
+        return try KerasConfig.parseCompile(.object([("optimizer", opt), ("loss", loss)]), fromFile: true)
     }
 
     static func trainingConfig(_ c: CompileSpec) -> JSON {

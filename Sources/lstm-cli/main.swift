@@ -64,7 +64,7 @@ func info(_ path: String) throws {
 
 func convert(_ input: String, _ output: String) throws {
     let model = try KerasFiles.loadModel(input)
-    if output.hasSuffix(".weights.h5") {
+    if output.lowercased().hasSuffix(".weights.h5") {
         try KerasFiles.saveWeights(model, to: output)
     } else {
         try KerasFiles.saveModel(model, to: output)

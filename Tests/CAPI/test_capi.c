@@ -415,7 +415,62 @@ static void test_files(void) {
     /* Saves: a bad suffix or folder fails; the old file stays. */
     snprintf(path, sizeof path, "%s/m.txt", dir);
     EXPECT_STATUS(lstm_model_save(m, path), LSTM_ERROR_ARGUMENT);
+    EXPECT_MESSAGE(".keras, .weights.h5, .h5");
     EXPECT_STATUS(lstm_model_save(m, "/nonexistent/dir/m.keras"), LSTM_ERROR_IO);
+    /* One suffix rule for saves and loads, in any case. */
+    snprintf(path, sizeof path, "%s/w.bin", dir);
+    EXPECT_STATUS(lstm_model_save_weights(m, path), LSTM_ERROR_ARGUMENT);
+    EXPECT_MESSAGE("cannot tell the format");
+    snprintf(path, sizeof path, "%s/w.keras", dir);
+    EXPECT_STATUS(lstm_model_save_weights(m, path), LSTM_ERROR_ARGUMENT);
+    EXPECT_MESSAGE("whole model");
+    snprintf(path, sizeof path, "%s/m.weights.h5", dir);
+    EXPECT_STATUS(lstm_model_save(m, path), LSTM_ERROR_ARGUMENT);
+    EXPECT_MESSAGE("weights only");
+    snprintf(path, sizeof path, "%s/UPPER.KERAS", dir);
+    EXPECT_STATUS(lstm_model_save(m, path), LSTM_OK);
+    back = NULL;
+    EXPECT_STATUS(lstm_model_load(path, &back), LSTM_OK);
+    lstm_model_free(back);
+    snprintf(path, sizeof path, "%s/W.WEIGHTS.H5", dir);
+    EXPECT_STATUS(lstm_model_save_weights(m, path), LSTM_OK);
+    EXPECT_STATUS(lstm_model_load_weights(m, path), LSTM_OK);
+    /* Files that are not what their names say are described. */
+    snprintf(path, sizeof path, "%s/text.keras", dir);
+    f = fopen(path, "w");
+    fputs("hello, model", f);
+    fclose(f);
+    EXPECT_STATUS(lstm_model_load(path, &back), LSTM_ERROR_FORMAT);
+    EXPECT_MESSAGE("a .keras file is a zip archive; this one is text starting with \"hello, model\"");
+    snprintf(path, sizeof path, "%s/config.h5", dir);
+    f = fopen(path, "w");
+    fputs("  {\"class_name\": \"Sequential\"}", f);
+    fclose(f);
+    EXPECT_STATUS(lstm_model_load(path, &back), LSTM_ERROR_FORMAT);
+    EXPECT_MESSAGE("is not an HDF5 file: it is JSON text");
+    snprintf(path, sizeof path, "%s/zip.h5", dir);
+    char src[300];
+    snprintf(src, sizeof src, "%s/m.keras", dir);
+    in = fopen(src, "rb");
+    out = fopen(path, "wb");
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0) fwrite(buf, 1, n, out);
+    fclose(in);
+    fclose(out);
+    EXPECT_STATUS(lstm_model_load(path, &back), LSTM_ERROR_FORMAT);
+    EXPECT_MESSAGE("a zip archive (a .keras file under another name?)");
+    snprintf(path, sizeof path, "%s/empty.keras", dir);
+    fclose(fopen(path, "w"));
+    EXPECT_STATUS(lstm_model_load(path, &back), LSTM_ERROR_FORMAT);
+    EXPECT_MESSAGE("is empty (0 bytes)");
+    EXPECT_STATUS(lstm_model_load(dir, &back), LSTM_ERROR_IO);
+    EXPECT_MESSAGE("is a directory");
+    snprintf(path, sizeof path, "%s/m.pkl", dir);
+    EXPECT_STATUS(lstm_model_load(path, &back), LSTM_ERROR_IO); /* missing: said before the suffix */
+    /* Metrics do not exist yet: refused by name, not dropped. */
+    EXPECT_STATUS(lstm_model_compile(m, "{\"optimizer\": \"adam\", \"loss\": \"mse\", \"metrics\": [\"mae\"]}"),
+                  LSTM_ERROR_UNSUPPORTED);
+    EXPECT_MESSAGE("metrics [\"mae\"]");
+    EXPECT_STATUS(lstm_model_compile(m, "{\"optimizer\": \"adam\", \"loss\": \"mse\", \"metrics\": []}"), LSTM_OK);
     lstm_model_free(sine);
     lstm_model_free(m);
     free(w); free(w2); free(sw); free(sw2);
@@ -476,6 +531,37 @@ static void test_streaming_equals_predict(void) {
     EXPECT_MESSAGE("was freed");
     EXPECT_STATUS(lstm_state_reset(s), LSTM_OK);
     lstm_state_free(s);
+}
+
+/* The step's own sizes for a fixed-length model that returns sequences, where
+   lstm_model_output_size answers only for whole sequences; stepping past the fixed length goes
+   on, as Keras's stateful layers do. */
+static void test_step_sizes_and_fixed_lengths(void) {
+    lstm_model *m = make(
+        "{\"config\": {\"layers\": [{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 6, 2]}},"
+        "{\"class_name\": \"LSTM\", \"config\": {\"units\": 3, \"return_sequences\": true}}]}}", 4);
+    size_t in = 0, out = 0, whole = 0;
+    EXPECT_STATUS(lstm_step_sizes(m, &in, &out), LSTM_OK);
+    CHECK(in == 2 && out == 3, "step sizes %zu, %zu", in, out);
+    EXPECT_STATUS(lstm_model_output_size(m, 6, &whole), LSTM_OK);
+    CHECK(whole == 18, "whole-sequence output size %zu", whole);
+    EXPECT_STATUS(lstm_model_output_size(m, 1, &whole), LSTM_ERROR_SHAPE);
+    EXPECT_MESSAGE("6 timesteps");
+    enum { T = 6, F = 2, O = 3 };
+    float x[T * F], full[T * O], y[O];
+    for (int k = 0; k < T * F; k++) x[k] = (float)sin(k * 0.9);
+    EXPECT_STATUS(lstm_model_predict(m, x, 1, T, full, T * O), LSTM_OK);
+    lstm_state *s = NULL;
+    EXPECT_STATUS(lstm_state_new(m, &s), LSTM_OK);
+    double worst = 0;
+    for (int t = 0; t < 10; t++) {  /* 4 steps past the model's 6 */
+        EXPECT_STATUS(lstm_step(m, s, x + (t % T) * F, y, out), LSTM_OK);
+        for (int j = 0; t < T && j < O; j++) worst = fmax(worst, fabs(y[j] - full[t * O + j]));
+    }
+    CHECK(worst <= 1e-6, "steps vs predict's rows: %.3g", worst);
+    EXPECT_STATUS(lstm_step(m, s, x, y, whole), LSTM_ERROR_SHAPE);
+    lstm_state_free(s);
+    lstm_model_free(m);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1034,6 +1120,7 @@ int main(void) {
     test_shapes_and_json();
     test_predict_against_reference_and_bad_sizes();
     test_streaming_equals_predict();
+    test_step_sizes_and_fixed_lengths();
     test_files();
     if (heavy) test_threads();
     if (heavy) test_training_errors_and_callbacks();

@@ -301,11 +301,19 @@ def test_file_errors(tmp_path):
     with pytest.raises(OSError, match="cannot open"):
         lstm.load_model(tmp_path / "missing.keras")
     (tmp_path / "junk.h5").write_text("junk")
-    with pytest.raises(lstm.LSTMError, match="not an HDF5 file") as e:
+    with pytest.raises(lstm.LSTMError, match="not an HDF5 file: it is text starting with \"junk\"") as e:
         lstm.load_model(tmp_path / "junk.h5")
     assert e.value.status_name == "LSTM_ERROR_FORMAT"
-    with pytest.raises(ValueError, match=".keras or .h5"):
+    # One suffix rule for saves and loads, the library's message unchanged in the exception.
+    with pytest.raises(ValueError, match=r"cannot tell the format of .*m\.pkl.* from its name: use \.keras, \.weights\.h5, \.h5"):
         sine_model(units=2).save(tmp_path / "m.pkl")
+    with pytest.raises(ValueError, match="holds a whole model"):
+        sine_model(units=2).save_weights(tmp_path / "w.keras")
+    with pytest.raises(OSError, match="is a directory"):
+        lstm.load_model(tmp_path)
+    model = sine_model(units=2)
+    model.save(tmp_path / "UPPER.KERAS")
+    assert len(lstm.load_model(tmp_path / "UPPER.KERAS").get_weights()) == len(model.get_weights())
 
 
 KERAS_FIXTURES = os.path.join(REPO, "Tests", "Fixtures")
