@@ -38,11 +38,16 @@ public enum KerasConfig {
             guard ["Sequential", "Functional", "Model"].contains(name) else {
                 throw LSTMError.unsupported("model class '\(name)' is not supported: Sequential and functional models (Functional, Model) are")
             }
-            guard let inner = root["config"], case .object = inner else {
-                throw LSTMError.format("model JSON: \(name) has no 'config' object")
-            }
             modelClass = name
-            config = inner
+            switch root["config"] {
+            case .object?:
+                config = root["config"]!
+            case .array(let layers)? where name == "Sequential":
+                // Keras 2.0-2.2 wrote a Sequential's config as its list of layers.
+                config = .object([("name", .string("sequential")), ("layers", .array(layers))])
+            default:
+                throw LSTMError.format("model JSON: \(name) has no 'config' object (nor, for Sequential, a list of layers)")
+            }
         } else if root["layers"] == nil, let inner = root["config"], inner["layers"] != nil {
             config = inner
         }
@@ -51,6 +56,7 @@ public enum KerasConfig {
         }
         var flavor: KerasFlavor = .keras3
         if let v = root["keras_version"]?.stringValue, v.hasPrefix("1.") || v.hasPrefix("2.") { flavor = .keras2 }
+        if case .array? = root["config"] { flavor = .keras2 }
         for l in layersJSON {
             if let c = l["config"], c["batch_input_shape"] != nil || c["time_major"] != nil || c["implementation"] != nil {
                 flavor = .keras2
@@ -124,6 +130,8 @@ public enum KerasConfig {
         // tf-keras repeats an input shape on layers inside a graph, where the graph decides it.
         try r.accept(["name", "dtype", "batch_input_shape", "batch_shape", "input_shape"])
         try r.requireDefault("trainable", .bool(true))
+        // Keras 1 and early Keras 2 named the first layer's input type so.
+        try r.requireDefault("input_dtype", .string("float32"))
         let codec = try KerasLayers.codec(className: e.cls, layer: e.name)
         let spec = try codec.parseAny(&r)
         try r.rejectUnknown()

@@ -466,6 +466,27 @@ static void test_files(void) {
     EXPECT_MESSAGE("is a directory");
     snprintf(path, sizeof path, "%s/m.pkl", dir);
     EXPECT_STATUS(lstm_model_load(path, &back), LSTM_ERROR_IO); /* missing: said before the suffix */
+    /* A Keras 2.0-era model_config (the Sequential's config a bare list of layers) loads and
+       predicts what the same model in tf-keras's layout does. */
+    lstm_model *old = NULL, *new_style = NULL;
+    EXPECT_STATUS(lstm_model_load("Tests/Fixtures/files/keras2_sine_keras20_config.h5", &old), LSTM_OK);
+    EXPECT_STATUS(lstm_model_load("Tests/Fixtures/files/keras2_sine.h5", &new_style), LSTM_OK);
+    if (old && new_style) {
+        float xs[12], y_old[1], y_new[1];
+        for (int k = 0; k < 12; k++) xs[k] = (float)sin(k * 0.5);
+        EXPECT_STATUS(lstm_model_predict(old, xs, 1, 12, y_old, 1), LSTM_OK);
+        EXPECT_STATUS(lstm_model_predict(new_style, xs, 1, 12, y_new, 1), LSTM_OK);
+        CHECK(y_old[0] == y_new[0], "Keras 2.0 config: %g vs %g", y_old[0], y_new[0]);
+    }
+    lstm_model_free(old);
+    lstm_model_free(new_style);
+    /* The first unsupported thing of a model, a layer, is named with its class. */
+    lstm_model *conv = NULL;
+    EXPECT_STATUS(lstm_model_from_json(
+        "{\"config\": {\"layers\": [{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 20, 3]}},"
+        "{\"class_name\": \"Conv1D\", \"config\": {\"name\": \"conv\", \"filters\": 4, \"kernel_size\": 3}},"
+        "{\"class_name\": \"LSTM\", \"config\": {\"units\": 4}}]}}", 1, &conv), LSTM_ERROR_UNSUPPORTED);
+    EXPECT_MESSAGE("layer 'conv': layer class 'Conv1D' is not supported");
     /* Metrics do not exist yet: refused by name, not dropped. */
     EXPECT_STATUS(lstm_model_compile(m, "{\"optimizer\": \"adam\", \"loss\": \"mse\", \"metrics\": [\"mae\"]}"),
                   LSTM_ERROR_UNSUPPORTED);

@@ -13,9 +13,14 @@ hdf5/<name>.h5, each with groups, float and integer datasets and string attribut
                         single-chunk index (filtered and not)
   big_endian.h5         >f4, >f8, >i4 data, and 8-, 16-, 32-bit integers
   user_block.h5         a 512-byte user block before the superblock
+hostile/: files the reader must refuse or see through (external storage, virtual datasets,
+  soft/external links and a link cycle, an unwritten 2^31-1-value dataset, optimizer state out
+  of range, a wrong-shaped weight in a broken deflated chunk)
+files/keras2_sine_keras20_config.h5: tf-keras's sine model with a Keras 2.0-era model_config
 
 Run with h5py (`pip install h5py numpy`): python make_hdf5_fixtures.py
 """
+import json
 import os
 
 import h5py
@@ -172,3 +177,23 @@ for k in range(info.byte_offset + 100, info.byte_offset + 200):
     broken[k] ^= 0x5A
 open(dst, "wb").write(bytes(broken))
 print(f"hostile/sine_inflating_kernel.weights.h5: {os.path.getsize(dst)} bytes")
+
+# tf-keras's sine .h5 with its model_config in the shape Keras 2.0-2.2 wrote: the Sequential's
+# config a bare list of layers, the input shape as the first layer's batch_input_shape with an
+# input_dtype, a layer without a name, keras_version 2.0.8, fixed-length string attributes.
+files_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "files")
+old = os.path.join(files_dir, "keras2_sine_keras20_config.h5")
+shutil.copy(os.path.join(files_dir, "keras2_sine.h5"), old)
+with h5py.File(old, "r+") as f:
+    config = json.loads(f.attrs["model_config"])
+    layers = config["config"]["layers"]
+    first_input = layers.pop(0)
+    assert first_input["class_name"] == "InputLayer"
+    layers[0]["config"]["batch_input_shape"] = first_input["config"]["batch_input_shape"]
+    layers[0]["config"]["input_dtype"] = "float32"
+    del layers[-1]["config"]["name"]
+    f.attrs["model_config"] = np.bytes_(json.dumps({"class_name": "Sequential", "config": layers}).encode())
+    f.attrs["keras_version"] = np.bytes_(b"2.0.8")
+    f.attrs["backend"] = np.bytes_(b"tensorflow")
+    del f.attrs["training_config"]
+print(f"files/keras2_sine_keras20_config.h5: {os.path.getsize(old)} bytes")

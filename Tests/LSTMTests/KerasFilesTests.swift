@@ -37,6 +37,19 @@ final class KerasFilesTests: XCTestCase {
 
     static let models = ["sine", "stacked_softmax", "relu_hardsigmoid_nobias"]
 
+    /// A model_config as Keras 2.0-2.2 wrote it (a Sequential's config as a bare list, the input
+    /// shape on the first layer with input_dtype, a layer without a name, fixed-length strings)
+    /// loads and gives Keras's outputs.
+    func testKeras20EraModelConfigLoads() throws {
+        let e = try expected("keras2", "sine")
+        let model = try KerasFiles.loadModel(Self.file("keras2_sine_keras20_config.h5"))
+        XCTAssertEqual(model.spec.layers.map(\.name), ["lstm", "dense"])
+        XCTAssertLessThanOrEqual(maxDiff(try predict(model, e), e.y), 1e-5)
+        XCTAssertThrowsError(try KerasConfig.parseModel(#"{"class_name": "Functional", "config": []}"#)) { err in
+            XCTAssertTrue("\(err)".contains("no 'config' object"), "\(err)")
+        }
+    }
+
     /// Every fixture, every route, Keras's outputs within 1e-5.
     func testEveryKerasFileGivesKerasOutputs() throws {
         var report: [String] = []
