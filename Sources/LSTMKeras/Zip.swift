@@ -103,32 +103,15 @@ enum Zip {
         let data: [UInt8]
         switch m.method {
         case 0: data = raw
-        case 8: data = try inflate(raw, size: m.size, name: m.name, file: file)
+        case 8:
+            guard let inflated = try Inflate.exactly(raw, size: m.size, .raw) else {
+                throw LSTMError.format("'\(file)': entry '\(m.name)' cannot be inflated (damaged)")
+            }
+            data = inflated
         default: throw bad("entry '\(m.name)' uses compression method \(m.method) (only stored and deflated are read)")
         }
         guard data.count == m.size, crc32(data) == m.crc else { throw bad("entry '\(m.name)' fails its CRC check (damaged)") }
         return data
-    }
-
-    private static func inflate(_ input: [UInt8], size: Int, name: String, file: String) throws -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: size)
-        var stream = z_stream()
-        guard lstm_inflate_init_raw(&stream) == Z_OK else { throw LSTMError.internal("zlib: inflateInit failed") }
-        defer { inflateEnd(&stream) }
-        var input = input
-        let result: Int32 = input.withUnsafeMutableBufferPointer { inp in
-            out.withUnsafeMutableBufferPointer { o in
-                stream.next_in = inp.baseAddress
-                stream.avail_in = uInt(inp.count)
-                stream.next_out = o.baseAddress
-                stream.avail_out = uInt(o.count)
-                return CZlib.inflate(&stream, Z_FINISH)
-            }
-        }
-        guard result == Z_STREAM_END, Int(stream.total_out) == size else {
-            throw LSTMError.format("'\(file)': entry '\(name)' cannot be inflated (damaged)")
-        }
-        return out
     }
 
     /// A zip archive of stored (uncompressed) members, as Keras writes .keras files.

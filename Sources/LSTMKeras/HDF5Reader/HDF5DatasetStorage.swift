@@ -1,4 +1,3 @@
-import CZlib
 import LSTMCore
 
 /// A dataset's values as raw element bytes in row-major order, gathered from wherever its
@@ -229,24 +228,9 @@ struct HDF5DatasetStorage {
         guard !o, expected <= limit + (1 << 16) else {
             throw file.damaged("a chunk of \(location) claims \(expected) bytes from \(input.count) compressed")
         }
-        var out = [UInt8](repeating: 0, count: expected + 1)  // one spare byte shows an overlong stream
-        var stream = z_stream()
-        guard lstm_inflate_init_zlib(&stream) == Z_OK else { throw LSTMError.internal("zlib: inflateInit failed") }
-        defer { inflateEnd(&stream) }
-        var input = input
-        let result: Int32 = input.withUnsafeMutableBufferPointer { inp in
-            out.withUnsafeMutableBufferPointer { o in
-                stream.next_in = inp.baseAddress
-                stream.avail_in = uInt(inp.count)
-                stream.next_out = o.baseAddress
-                stream.avail_out = uInt(o.count)
-                return CZlib.inflate(&stream, Z_FINISH)
-            }
-        }
-        guard result == Z_STREAM_END, Int(stream.total_out) == expected else {
+        guard let out = try Inflate.exactly(input, size: expected, .zlib) else {
             throw file.damaged("a deflated chunk of \(location) does not inflate to its \(expected) bytes")
         }
-        out.removeLast()
         return out
     }
 
