@@ -21,21 +21,7 @@ enum Initializers {
             return (rows >= cols ? transposed(q, k, m) : q).map { T($0) }
         }
         var q = drawn
-        // Modified Gram-Schmidt, twice for numerical orthogonality. Gram-Schmidt gives R a
-        // positive diagonal, which is the sign convention Keras applies after its QR.
-        for j in 0..<k {
-            for _ in 0..<2 {
-                for p in 0..<j {
-                    var dot = 0.0
-                    for i in 0..<m { dot += q[p * m + i] * q[j * m + i] }
-                    for i in 0..<m { q[j * m + i] -= dot * q[p * m + i] }
-                }
-            }
-            var norm = 0.0
-            for i in 0..<m { norm += q[j * m + i] * q[j * m + i] }
-            norm = norm.squareRoot()
-            for i in 0..<m { q[j * m + i] /= norm }
-        }
+        q.withUnsafeMutableBufferPointer { gramSchmidt($0.baseAddress!, length: m, count: k, passes: 2) }
         // q holds k orthonormal columns of length m. As a (rows, cols) row-major matrix:
         var out = [T](repeating: 0, count: rows * cols)
         for r in 0..<rows {
@@ -94,27 +80,36 @@ enum Initializers {
         return q
     }
 
-    /// Modified Gram-Schmidt over the nb vectors of length m at `p` (contiguous), in float64
-    /// (once: the caller's second pass is the reorthogonalization).
+    /// Modified Gram-Schmidt over the nb float32 vectors of length m at `p` (contiguous), in
+    /// float64 (one pass: the caller's second pass is the reorthogonalization).
     private static func orthonormalizeBlock(_ p: UnsafeMutablePointer<Float>, m: Int, nb: Int,
                                             scratch: inout [Double]) {
         scratch.withUnsafeMutableBufferPointer { db in
             let d = db.baseAddress!
             for t in 0..<(nb * m) { d[t] = Double(p[t]) }
-            for j in 0..<nb {
-                let v = d + j * m
+            gramSchmidt(d, length: m, count: nb, passes: 1)
+            for t in 0..<(nb * m) { p[t] = Float(d[t]) }
+        }
+    }
+
+    /// Modified Gram-Schmidt over `count` vectors of `length` at `d` (vector j at d + j·length):
+    /// each vector has the earlier ones projected out `passes` times, then is normalized.
+    /// Gram-Schmidt gives R a positive diagonal, the sign convention Keras applies after its QR.
+    private static func gramSchmidt(_ d: UnsafeMutablePointer<Double>, length m: Int, count: Int, passes: Int) {
+        for j in 0..<count {
+            let v = d + j * m
+            for _ in 0..<passes {
                 for c in 0..<j {
                     let other = d + c * m
                     var dot = 0.0
                     for i in 0..<m { dot += other[i] * v[i] }
                     for i in 0..<m { v[i] -= dot * other[i] }
                 }
-                var norm = 0.0
-                for i in 0..<m { norm += v[i] * v[i] }
-                norm = norm.squareRoot()
-                for i in 0..<m { v[i] /= norm }
             }
-            for t in 0..<(nb * m) { p[t] = Float(d[t]) }
+            var norm = 0.0
+            for i in 0..<m { norm += v[i] * v[i] }
+            norm = norm.squareRoot()
+            for i in 0..<m { v[i] /= norm }
         }
     }
 
