@@ -385,9 +385,9 @@ public enum KerasFiles {
         // Each slot has its weight's shape (checked before it is read, as the weights are).
         let perWeight = expected.slots.count / max(model.weights.count, 1)
         let slots = try names.dropFirst(2).enumerated().map { i, name -> [Float] in
-            let k = i / max(perWeight, 1), want = model.weightShapes[k]
-            guard try vars.datasetShape(name) == want else {
-                throw LSTMError.shapeMismatch("\(vars.path(name)): optimizer variable \(i + 2) has shape \(shapeText(try vars.datasetShape(name))), its weight \(model.weightNames[k]) has \(shapeText(want))")
+            let k = i / max(perWeight, 1), want = model.weightShapes[k], shape = try vars.datasetShape(name)
+            guard shape == want else {
+                throw LSTMError.shapeMismatch("\(vars.path(name)): optimizer variable \(i + 2) has shape \(shapeText(shape)), its weight \(model.weightNames[k]) has \(shapeText(want))")
             }
             return try vars.readFloats(name).values
         }

@@ -70,6 +70,15 @@ static void test_version_and_status_names(void) {
     CHECK(lstm_last_error() != NULL, "last_error is never NULL");
 }
 
+/* Writes `text` as the whole file at `path`. */
+static void write_text(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL, "cannot create %s", path);
+    if (!f) return;
+    fputs(text, f);
+    fclose(f);
+}
+
 static lstm_model *make(const char *json, uint64_t seed) {
     lstm_model *m = NULL;
     lstm_status s = lstm_model_from_json(json, seed, &m);
@@ -394,9 +403,7 @@ static void test_files(void) {
     EXPECT_STATUS(lstm_model_load("/nonexistent/dir/m.keras", &back), LSTM_ERROR_IO);
     EXPECT_STATUS(lstm_model_load_weights(sine, "/nonexistent/w.weights.h5"), LSTM_ERROR_IO);
     snprintf(path, sizeof path, "%s/text.h5", dir);
-    FILE *f = fopen(path, "w");
-    fputs("this is not HDF5", f);
-    fclose(f);
+    write_text(path, "this is not HDF5");
     EXPECT_STATUS(lstm_model_load(path, &back), LSTM_ERROR_FORMAT);
     EXPECT_STATUS(lstm_model_load_weights(sine, path), LSTM_ERROR_FORMAT);
     /* Truncated: FORMAT, never a crash. */
@@ -437,15 +444,11 @@ static void test_files(void) {
     EXPECT_STATUS(lstm_model_load_weights(m, path), LSTM_OK);
     /* Files that are not what their names say are described. */
     snprintf(path, sizeof path, "%s/text.keras", dir);
-    f = fopen(path, "w");
-    fputs("hello, model", f);
-    fclose(f);
+    write_text(path, "hello, model");
     EXPECT_STATUS(lstm_model_load(path, &back), LSTM_ERROR_FORMAT);
     EXPECT_MESSAGE("a .keras file is a zip archive; this one is text starting with \"hello, model\"");
     snprintf(path, sizeof path, "%s/config.h5", dir);
-    f = fopen(path, "w");
-    fputs("  {\"class_name\": \"Sequential\"}", f);
-    fclose(f);
+    write_text(path, "  {\"class_name\": \"Sequential\"}");
     EXPECT_STATUS(lstm_model_load(path, &back), LSTM_ERROR_FORMAT);
     EXPECT_MESSAGE("is not an HDF5 file: it is JSON text");
     snprintf(path, sizeof path, "%s/zip.h5", dir);
@@ -459,7 +462,7 @@ static void test_files(void) {
     EXPECT_STATUS(lstm_model_load(path, &back), LSTM_ERROR_FORMAT);
     EXPECT_MESSAGE("a zip archive (a .keras file under another name?)");
     snprintf(path, sizeof path, "%s/empty.keras", dir);
-    fclose(fopen(path, "w"));
+    write_text(path, "");
     EXPECT_STATUS(lstm_model_load(path, &back), LSTM_ERROR_FORMAT);
     EXPECT_MESSAGE("is empty (0 bytes)");
     EXPECT_STATUS(lstm_model_load(dir, &back), LSTM_ERROR_IO);

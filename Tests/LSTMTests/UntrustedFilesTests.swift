@@ -35,7 +35,7 @@ final class UntrustedFilesTests: XCTestCase {
         assertRefused(fifo, "a FIFO")
         assertRefused(dir, "a directory")
         assertRefused("/dev/zero", "a device")
-        FileManager.default.createFile(atPath: dir + "/empty.keras", contents: Data())
+        XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/empty.keras", contents: Data()))
         assertRefused(dir + "/empty.keras", "is empty (0 bytes)")
         assertRefused(dir + "/missing.keras", "No such file")
 
@@ -80,7 +80,7 @@ final class UntrustedFilesTests: XCTestCase {
             XCTAssertEqual(mode(path), 0o640, suffix)
         }
         let target = dir + "/target.keras", link = dir + "/current.keras"
-        FileManager.default.createFile(atPath: target, contents: Data("old".utf8))
+        XCTAssertTrue(FileManager.default.createFile(atPath: target, contents: Data("old".utf8)))
         XCTAssertEqual(symlink(target, link), 0)
         try KerasFiles.saveModel(model, to: link)
         var st = stat()
