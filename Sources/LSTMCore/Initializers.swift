@@ -1,9 +1,11 @@
 /// Keras's default initializers, driven by a seeded generator.
 enum Initializers {
     /// glorot_uniform for a (fanIn, fanOut) kernel: U(-l, l) with l = sqrt(6 / (fanIn + fanOut)).
-    static func glorotUniform<T: Scalar>(fanIn: Int, fanOut: Int, rng: inout SeededRandom) -> [T] {
+    /// `count` values (a matrix's fanIn · fanOut by default; a convolution kernel's fans count its
+    /// window too, as Keras's compute_fans does).
+    static func glorotUniform<T: Scalar>(fanIn: Int, fanOut: Int, count: Int? = nil, rng: inout SeededRandom) -> [T] {
         let limit = (6.0 / Double(fanIn + fanOut)).squareRoot()
-        return (0..<(fanIn * fanOut)).map { _ in T((2 * rng.uniform() - 1) * limit) }
+        return (0..<(count ?? fanIn * fanOut)).map { _ in T((2 * rng.uniform() - 1) * limit) }
     }
 
     /// Keras's orthogonal initializer for a (rows, cols) matrix: the Q factor of a standard

@@ -11,14 +11,20 @@ import Darwin
 public protocol Scalar: BinaryFloatingPoint, Sendable where RawSignificand: FixedWidthInteger {
     static func exp(_ x: Self) -> Self
     static func tanh(_ x: Self) -> Self
+    static func log1p(_ x: Self) -> Self
+    static func erf(_ x: Self) -> Self
 }
 
 extension Float: Scalar {
     @inlinable public static func exp(_ x: Float) -> Float { expf(x) }
     @inlinable public static func tanh(_ x: Float) -> Float { tanhf(x) }
+    @inlinable public static func log1p(_ x: Float) -> Float { log1pf(x) }
+    @inlinable public static func erf(_ x: Float) -> Float { erff(x) }
 }
 
 extension Double: Scalar {
     @inlinable public static func exp(_ x: Double) -> Double { Glibc.exp(x) }
     @inlinable public static func tanh(_ x: Double) -> Double { Glibc.tanh(x) }
+    @inlinable public static func log1p(_ x: Double) -> Double { Glibc.log1p(x) }
+    @inlinable public static func erf(_ x: Double) -> Double { Glibc.erf(x) }
 }

@@ -123,19 +123,19 @@ public enum KerasConfig {
     /// A layer other than InputLayer, through its codec; with `readsInputShape`, also the input
     /// shape a Sequential model's first layer may carry.
     static func parseLayer(_ e: LayerEntry, flavor: KerasFlavor, readsInputShape: Bool = false)
-        throws -> (spec: any LayerSpec, inputShape: SampleShape?, batchSize: Int?) {
+        throws -> (spec: any LayerSpec, inputShape: SampleShape?, batchSize: Int?, trainable: Bool) {
         var r = KerasLayerReader(config: e.config, layer: e.name, cls: e.cls, flavor: flavor)
         let shape = readsInputShape ? try r.batchShape(required: false) : nil
         let batch = readsInputShape ? r.batchSize() : nil
         // tf-keras repeats an input shape on layers inside a graph, where the graph decides it.
         try r.accept(["name", "dtype", "batch_input_shape", "batch_shape", "input_shape"])
-        try r.requireDefault("trainable", .bool(true))
+        let trainable = try r.bool("trainable", default: true)
         // Keras 1 and early Keras 2 named the first layer's input type so.
         try r.requireDefault("input_dtype", .string("float32"))
         let codec = try KerasLayers.codec(className: e.cls, layer: e.name)
         let spec = try codec.parseAny(&r)
         try r.rejectUnknown()
-        return (spec, shape, batch)
+        return (spec, shape, batch, trainable)
     }
 
     static func parseSequential(_ config: JSON, _ layersJSON: [JSON], flavor: KerasFlavor) throws -> ModelSpec {
@@ -143,6 +143,7 @@ public enum KerasConfig {
         var inputName = "input_layer"
         var batchSize: Int? = nil
         var layers: [any LayerSpec] = []
+        var frozen: Set<Int> = []
         for e in try layerEntries(layersJSON) {
             if e.cls == "InputLayer" {
                 guard layers.isEmpty, inputShape == nil else {
@@ -152,7 +153,8 @@ public enum KerasConfig {
                 (inputShape, inputName, batchSize) = (input.shape, input.name, input.batchSize)
                 continue
             }
-            let (spec, shape, batch) = try parseLayer(e, flavor: flavor, readsInputShape: layers.isEmpty && inputShape == nil)
+            let (spec, shape, batch, trainable) = try parseLayer(e, flavor: flavor, readsInputShape: layers.isEmpty && inputShape == nil)
+            if !trainable { frozen.insert(layers.count) }
             layers.append(spec)
             if let shape { inputShape = shape; batchSize = batch }
         }
@@ -163,8 +165,10 @@ public enum KerasConfig {
             throw LSTMError.format("model JSON: the input shape is not given (no InputLayer, batch_input_shape or build_input_shape)")
         }
         guard !layers.isEmpty else { throw LSTMError.invalidArgument("model JSON: the model has no layers") }
-        return ModelSpec(name: config["name"]?.stringValue ?? "sequential",
-                         input: .init(name: inputName, shape: shape, batchSize: batchSize), layers: layers)
+        var spec = ModelSpec(name: config["name"]?.stringValue ?? "sequential",
+                             input: .init(name: inputName, shape: shape, batchSize: batchSize), layers: layers)
+        spec.frozenLayers = frozen
+        return spec
     }
 
     /// Keras's default layer name: the class in snake case ("InputLayer" -> "input_layer",
@@ -218,7 +222,8 @@ public enum KerasConfig {
         let input = spec.inputs[0]
         var layers: [JSON] = [inputLayerJSON(input)]
         for (node, layer) in zip(spec.nodes, built) {
-            layers.append(.object(try layerEntryJSON(spec.layers[node.layer], inputShapes: layer.inputShapes)))
+            layers.append(.object(try layerEntryJSON(spec.layers[node.layer], inputShapes: layer.inputShapes,
+                                                     trainable: !spec.frozenLayers.contains(node.layer))))
         }
         let inputShape = KerasValues.batchShape(input.shape, batch: input.batchSize)
         return .object([
@@ -243,14 +248,14 @@ public enum KerasConfig {
 
     /// One layer's entry of a `layers` list, as Keras 3 writes it (a functional model adds
     /// `name` and `inbound_nodes`).
-    static func layerEntryJSON(_ spec: any LayerSpec, inputShapes: [SampleShape]) throws -> [(String, JSON)] {
+    static func layerEntryJSON(_ spec: any LayerSpec, inputShapes: [SampleShape], trainable: Bool = true) throws -> [(String, JSON)] {
         let codec = try KerasLayers.codec(for: spec)
         if codec.isOperation {
             let config: [(String, JSON)] = [("name", .string(spec.name))] + (try codec.configAny(spec, inputShapes: inputShapes))
             return [("module", .string(codec.module)), ("class_name", .string(codec.className)), ("config", .object(config)),
                     ("registered_name", codec.registeredName)]
         }
-        let config: [(String, JSON)] = [("name", .string(spec.name)), ("trainable", .bool(true)),
+        let config: [(String, JSON)] = [("name", .string(spec.name)), ("trainable", .bool(trainable)),
                                         ("dtype", KerasValues.float32Policy)] + (try codec.configAny(spec, inputShapes: inputShapes))
         let build = codec.buildConfig(inputShapes.map { KerasValues.batchShape($0) })
         return [("module", .string(codec.module)), ("class_name", .string(codec.className)), ("config", .object(config)),

@@ -383,11 +383,11 @@ public enum KerasFiles {
         guard names.count >= 2, let expected = model.optimizerSlots, names.count == 2 + expected.slots.count else { return }
         let iterations = try vars.readInt(names[0])
         // Each slot has its weight's shape (checked before it is read, as the weights are).
-        let perWeight = expected.slots.count / max(model.weights.count, 1)
+        let slotShapes = model.optimizerSlotShapes
         let slots = try names.dropFirst(2).enumerated().map { i, name -> [Float] in
-            let k = i / max(perWeight, 1), want = model.weightShapes[k], shape = try vars.datasetShape(name)
+            let want = slotShapes[i], shape = try vars.datasetShape(name)
             guard shape == want else {
-                throw LSTMError.shapeMismatch("\(vars.path(name)): optimizer variable \(i + 2) has shape \(shapeText(shape)), its weight \(model.weightNames[k]) has \(shapeText(want))")
+                throw LSTMError.shapeMismatch("\(vars.path(name)): optimizer variable \(i + 2) has shape \(shapeText(shape)), its weight's is \(shapeText(want))")
             }
             return try vars.readFloats(name).values
         }
@@ -427,9 +427,9 @@ public enum KerasFiles {
             try vars.writeStringAttribute("name", name)
             try vars.writeInt("0", Int64(state.iterations))
             try vars.writeFloats("1", shape: [], values: [Float(lr)])
-            let perWeight = state.slots.count / max(model.weights.count, 1)
+            let slotShapes = model.optimizerSlotShapes
             for (i, s) in state.slots.enumerated() {
-                try vars.writeFloats(String(i + 2), shape: model.weightShapes[i / max(perWeight, 1)], values: s)
+                try vars.writeFloats(String(i + 2), shape: slotShapes[i], values: s)
             }
         }
         try file.createGroup("vars").writeStringAttribute("name", model.spec.name)

@@ -29,6 +29,7 @@ enum KerasFunctional {
         var inputShapes: [String: ModelSpec.Input] = [:]
         var layers: [any LayerSpec] = []
         var layerIndex: [String: Int] = [:]
+        var frozen: Set<Int> = []
         var calls: [Call] = []
         for e in entries {
             if e.cls == "InputLayer" {
@@ -36,7 +37,9 @@ enum KerasFunctional {
                 continue
             }
             layerIndex[e.name] = layers.count
-            layers.append(try KerasConfig.parseLayer(e, flavor: flavor).spec)
+            let parsed = try KerasConfig.parseLayer(e, flavor: flavor)
+            if !parsed.trainable { frozen.insert(layers.count) }
+            layers.append(parsed.spec)
             guard let nodes = e.json["inbound_nodes"]?.arrayValue else {
                 throw LSTMError.format("model JSON: layer '\(e.name)' has no inbound_nodes list (a functional model's layers say what they are called on)")
             }
@@ -100,7 +103,8 @@ enum KerasFunctional {
             }
             return r
         }
-        let spec = ModelSpec(name: name, inputs: inputs, layers: layers, nodes: nodes, outputs: outputs)
+        var spec = ModelSpec(name: name, inputs: inputs, layers: layers, nodes: nodes, outputs: outputs)
+        spec.frozenLayers = frozen
         return inKerasOrder(spec)
     }
 
@@ -258,6 +262,7 @@ enum KerasFunctional {
         var out = spec
         out.layers = order.map { spec.layers[$0] }
         out.nodes = spec.nodes.map { ModelSpec.Node(layer: position[$0.layer], inputs: $0.inputs, mask: $0.mask) }
+        out.frozenLayers = Set(spec.frozenLayers.map { position[$0] })
         return out
     }
 
@@ -301,7 +306,8 @@ enum KerasFunctional {
                 layers.append(KerasConfig.inputLayerJSON(input, extra: [("name", .string(input.name)), ("inbound_nodes", .array([]))]))
             case .layer(let l):
                 let nodes = spec.nodes.indices.filter { spec.nodes[$0].layer == l }
-                var entry = try KerasConfig.layerEntryJSON(spec.layers[l], inputShapes: built[nodes[0]].inputShapes)
+                var entry = try KerasConfig.layerEntryJSON(spec.layers[l], inputShapes: built[nodes[0]].inputShapes,
+                                                           trainable: !spec.frozenLayers.contains(l))
                 let codec = try KerasLayers.codec(for: spec.layers[l])
                 let inbound: [JSON] = try nodes.map { n in
                     let node = spec.nodes[n]

@@ -71,6 +71,7 @@ struct BidirectionalLayer: StatelessStep {
     let config: BidirectionalSpec
     let forward: any Layer
     let backward: any Layer
+    var trainingRefusal: String? { forward.trainingRefusal ?? backward.trainingRefusal }
     /// Initial-state inputs per half (after the sequence: the forward half's, then the backward's).
     let stateInputs: Int
 

@@ -50,21 +50,14 @@ struct DenseLayer {
 
     /// Gradients added into gW and gb; dX (if given) receives the input gradient.
     func backward<T: Scalar>(rows: Int, x: UnsafePointer<T>, y: UnsafePointer<T>, dY: UnsafePointer<T>,
-                             dX: UnsafeMutablePointer<T>?, w: UnsafePointer<T>,
+                             dX: UnsafeMutablePointer<T>?, w: UnsafePointer<T>, b: UnsafePointer<T>?,
                              gW: UnsafeMutablePointer<T>, gb: UnsafeMutablePointer<T>?) {
         let n = units, f = features
         let dPre = UnsafeMutablePointer<T>.allocate(capacity: rows * n)
         defer { dPre.deallocate() }
-        if config.activation == .softmax {
-            for r in 0..<rows {
-                let yr = y + r * n, gr = dY + r * n, dr = dPre + r * n
-                var dot: T = 0
-                for j in 0..<n { dot += gr[j] * yr[j] }
-                for j in 0..<n { dr[j] = yr[j] * (gr[j] - dot) }
-            }
-        } else {
-            let act = config.activation
-            for k in 0..<(rows * n) { dPre[k] = dY[k] * act.derivative(fromOutput: y[k]) }
+        activationBackward(config.activation, rows: rows, n: n, y: y, dy: dY, into: dPre) { z in
+            setRows(rows, n, b, z)
+            gemmNN(rows, n, f, x, f, w, n, z, n)
         }
         gemmTN(f, n, rows, x, f, dPre, n, gW, n)
         if let gb { addColumnSums(rows, n, dPre, n, gb) }
@@ -123,7 +116,8 @@ extension DenseLayer: StatelessStep {
                 outputGradients[0].values.withUnsafeBufferPointer { dY in
                     func run(_ dx: UnsafeMutablePointer<T>?) {
                         backward(rows: rows, x: xv.baseAddress!, y: y.baseAddress!, dY: dY.baseAddress!, dX: dx,
-                                 w: UnsafePointer(w[0].baseAddress!), gW: g[0].baseAddress!,
+                                 w: UnsafePointer(w[0].baseAddress!),
+                                 b: config.useBias ? UnsafePointer(w[1].baseAddress!) : nil, gW: g[0].baseAddress!,
                                  gb: config.useBias ? g[1].baseAddress! : nil)
                     }
                     if dX != nil {

@@ -22,14 +22,12 @@ public struct GRUSpec: LayerSpec, Equatable {
     public func build(inputs: [SampleShape]) throws -> any Layer {
         try LayerChecks.size(units, "layer '\(name)': units")
         let (timesteps, features) = try RecurrentRunner<GRUCell>.checkInputs(inputs, units: units, name: name, kind: kind)
-        guard activation != .softmax, recurrentActivation != .softmax else {
-            throw LSTMError.unsupported("layer '\(name)': softmax is not supported as a GRU activation")
-        }
+        try LayerChecks.cellActivations([activation, recurrentActivation], self)
         _ = try checkedProduct([features, 3, units], "layer '\(name)': kernel")
         _ = try checkedProduct([units, 3, units], "layer '\(name)': recurrent_kernel")
-        return RecurrentLayer(timesteps: timesteps, hasInitialState: inputs.count > 1,
+        return try RecurrentInputDropout.wrap(RecurrentLayer(timesteps: timesteps, hasInitialState: inputs.count > 1,
                               runner: RecurrentRunner(cell: GRUCell(config: self, features: features), options: recurrent,
-                                                      name: name, kind: kind))
+                                                      name: name, kind: kind)), options: recurrent)
     }
 }
 

@@ -38,12 +38,10 @@ public struct LSTMSpec: LayerSpec, Equatable {
         guard inputs.count == 1 || (inputs.count == 3 && inputs[1] == [units] && inputs[2] == [units]) else {
             throw LSTMError.shapeMismatch("layer '\(name)' (LSTM) takes a sequence and optionally an initial state [h, c] of shapes (None, \(units)); got inputs of shapes \(inputs.map { LayerChecks.describe($0) })")
         }
-        guard recurrentActivation != .softmax, activation != .softmax else {
-            throw LSTMError.unsupported("layer '\(name)': softmax is not supported as an LSTM activation")
-        }
+        try LayerChecks.cellActivations([activation, recurrentActivation], self)
         _ = try checkedProduct([features, 4, units], "layer '\(name)': kernel")
         _ = try checkedProduct([units, 4, units], "layer '\(name)': recurrent_kernel")
-        return LSTMLayer(config: self, features: features, timesteps: timesteps, hasInitialState: inputs.count == 3)
+        return try RecurrentInputDropout.wrap(LSTMLayer(config: self, features: features, timesteps: timesteps, hasInitialState: inputs.count == 3), options: recurrent)
     }
 }
 

@@ -35,11 +35,15 @@ public struct Tensor<T: Scalar> {
 public struct WeightSpec: Equatable, Sendable {
     public var name: String
     public var shape: [Int]
+    /// false for weights the layer updates itself rather than the optimizer (BatchNormalization's
+    /// moving statistics): Keras's non-trainable weights.
+    public var trainable: Bool
     public var count: Int { shape.reduce(1, *) }
 
-    public init(_ name: String, _ shape: [Int]) {
+    public init(_ name: String, _ shape: [Int], trainable: Bool = true) {
         self.name = name
         self.shape = shape
+        self.trainable = trainable
     }
 }
 
@@ -75,6 +79,12 @@ public struct LayerContext {
     /// offered back so that it can be reused instead of allocated again; the layer replaces it
     /// with what backward will need.
     public var tape: AnyObject?
+    /// The random numbers of the training-time noise layers (dropout): drawn from the fit's seed,
+    /// the batch and the layer call, so that a seeded run repeats exactly. Unused in inference.
+    public var random = SeededRandom(seed: 0)
+    /// false when the layer is frozen (Keras's trainable=False): BatchNormalization then runs
+    /// as in inference even in fit, as Keras 3's does.
+    public var layerTrainable = true
 
     public init(training: Bool, tape: AnyObject? = nil, masks: [Mask?] = []) {
         self.training = training
@@ -120,6 +130,8 @@ public protocol Layer: Sendable {
     /// Adds, for each weight of `sparseGradientWeights`, the sum over uses of the squared slices.
     func addSparseGradientSquares<T: Scalar>(_ inputs: [Tensor<T>], outputGradients: [Tensor<T>],
                                             squares: [UnsafeMutableBufferPointer<T>])
+    /// Why fit cannot train the layer (an option it honours in inference only), or nil.
+    var trainingRefusal: String? { get }
     /// For a stateful layer (Keras's stateful=True): the per-sample sizes of the states it
     /// carries from one call to the next (LSTM: h and c). Empty for the others.
     var carriedState: [Int] { get }
@@ -160,6 +172,7 @@ extension Layer {
     public func addSparseGradientSquares<T: Scalar>(_ inputs: [Tensor<T>], outputGradients: [Tensor<T>],
                                                    squares: [UnsafeMutableBufferPointer<T>]) {}
     public var carriedState: [Int] { [] }
+    public var trainingRefusal: String? { nil }
 
     public func outputMasks<T: Scalar>(_ inputs: [Tensor<T>], masks: [Mask?]) -> [Mask?] {
         let shapes = (try? outputShapes(for: inputs.map(\.shape))) ?? []
@@ -209,6 +222,14 @@ public enum LayerChecks {
             throw LSTMError.shapeMismatch("layer '\(spec.name)' (\(spec.kind)): the last axis of its input \(describe(shape)) must have a known size")
         }
         return f
+    }
+
+    /// A recurrent cell keeps its activations' outputs, not their inputs: softmax, gelu, silu and
+    /// the general ReLU cannot be differentiated from those.
+    static func cellActivations(_ activations: [Activation], _ spec: any LayerSpec) throws {
+        for a in activations where !a.isElementwise || !a.derivativeFollowsFromOutput {
+            throw LSTMError.unsupported("layer '\(spec.name)' (\(spec.kind)): \(a.kerasName) is not supported as a recurrent layer's activation (its derivative does not follow from its output, which is all the cell keeps)")
+        }
     }
 
     /// Keras's way of writing a shape: (None, 12, 1).

@@ -15,6 +15,10 @@ public struct RecurrentOptions: Equatable, Sendable {
     public var zeroOutputForMask = false
     /// Keras's stateful: the final state of a call starts the next one (see StateCarry).
     public var stateful = false
+    /// Keras's dropout: of the sequence's features, one mask per sequence, in fit only.
+    public var dropout = 0.0
+    /// Keras's recurrent_dropout (of the previous state): inference only (see RecurrentInputDropout).
+    public var recurrentDropout = 0.0
 
     public init(units: Int) { self.units = units }
 }

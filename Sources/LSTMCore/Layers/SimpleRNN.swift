@@ -16,13 +16,11 @@ public struct SimpleRNNSpec: LayerSpec, Equatable {
     public func build(inputs: [SampleShape]) throws -> any Layer {
         try LayerChecks.size(units, "layer '\(name)': units")
         let (timesteps, features) = try RecurrentRunner<SimpleRNNCell>.checkInputs(inputs, units: units, name: name, kind: kind)
-        guard activation != .softmax else {
-            throw LSTMError.unsupported("layer '\(name)': softmax is not supported as a SimpleRNN activation")
-        }
+        try LayerChecks.cellActivations([activation], self)
         _ = try checkedProduct([features, units], "layer '\(name)': kernel")
-        return RecurrentLayer(timesteps: timesteps, hasInitialState: inputs.count > 1,
+        return try RecurrentInputDropout.wrap(RecurrentLayer(timesteps: timesteps, hasInitialState: inputs.count > 1,
                               runner: RecurrentRunner(cell: SimpleRNNCell(config: self, features: features),
-                                                      options: recurrent, name: name, kind: kind))
+                                                      options: recurrent, name: name, kind: kind)), options: recurrent)
     }
 }
 

@@ -39,6 +39,8 @@ extension Model {
             }
             var context = LayerContext(training: training, tape: ni < reuse.count ? reuse[ni] : nil, masks: masks)
             context.carry = ni < carries.count ? carries[ni] : nil
+            if training { context.random = SeededRandom(seed: noiseSeed(node: ni)) }
+            context.layerTrainable = !spec.frozenLayers.contains(node.layer)
             let outs = nodeLayers[ni].forward(ins, weights: layerWeights[node.layer], context: &context)
             pass.masks.append(nodeLayers[ni].outputMasks(ins, masks: masks))
             pass.outputs.append(outs)

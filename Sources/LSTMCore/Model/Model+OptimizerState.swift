@@ -1,15 +1,23 @@
 /// The optimizer's variables in the order Keras saves them after `iterations` and
 /// `learning_rate`: Adam's (momentum, velocity) per weight, SGD's momentum per weight (none
-/// without momentum). Used to save and restore training state.
+/// without momentum), for the trainable weights only (`trainableArrays`), as Keras keeps them.
+/// Used to save and restore training state.
 extension Model {
     public var optimizerSlots: (iterations: Int, slots: [[T]])? {
         guard let o = optimizer else { return nil }
         var slots: [[T]] = []
-        for k in params.arrays.indices {
+        for k in trainableArrays.indices {
             if !o.slots1.isEmpty { slots.append(o.slots1[k]) }
             if !o.slots2.isEmpty { slots.append(o.slots2[k]) }
         }
         return (o.iterations, slots)
+    }
+
+    /// The shape of each variable of `optimizerSlots`, in its order (the weight's it belongs to).
+    public var optimizerSlotShapes: [[Int]] {
+        guard let o = optimizer else { return [] }
+        let perWeight = (o.slots1.isEmpty ? 0 : 1) + (o.slots2.isEmpty ? 0 : 1)
+        return trainableArrays.flatMap { Array(repeating: weightShapes[$0], count: perWeight) }
     }
 
     /// Restores optimizer state saved by `optimizerSlots` (or by Keras). Checks everything first.
@@ -19,8 +27,9 @@ extension Model {
             throw LSTMError.invalidState("model '\(spec.name)' is not compiled: no optimizer state to restore")
         }
         let perWeight = (o.slots1.isEmpty ? 0 : 1) + (o.slots2.isEmpty ? 0 : 1)
-        guard slots.count == perWeight * params.arrays.count else {
-            throw LSTMError.shapeMismatch("optimizer state holds \(slots.count) variables, the model's optimizer has \(perWeight * params.arrays.count)")
+        let trained = trainableArrays
+        guard slots.count == perWeight * trained.count else {
+            throw LSTMError.shapeMismatch("optimizer state holds \(slots.count) variables, the model's optimizer has \(perWeight * trained.count)")
         }
         // Past 2^53 the step count is no longer exact in the Double of Adam's bias correction
         // (and the next step's increment would overflow at Int.max): no real run gets there.
@@ -28,7 +37,7 @@ extension Model {
             throw LSTMError.invalidArgument("optimizer iterations \(iterations) is out of range (0 to 2^53)")
         }
         for (i, s) in slots.enumerated() {
-            let k = i / max(perWeight, 1)
+            let k = trained[i / max(perWeight, 1)]
             guard s.count == params.arrays[k].count else {
                 throw LSTMError.shapeMismatch("optimizer variable \(i) for '\(weightNames[k])' holds \(s.count) values, expected \(params.arrays[k].count)")
             }
@@ -40,7 +49,7 @@ extension Model {
                 throw LSTMError.numeric("optimizer variable \(i) for '\(weightNames[k])' is a mean of squares but holds \(negative)")
             }
         }
-        for k in params.arrays.indices {
+        for k in trained.indices {
             if !o.slots1.isEmpty { o.slots1[k] = slots[k * perWeight] }
             if !o.slots2.isEmpty { o.slots2[k] = slots[k * perWeight + 1] }
         }

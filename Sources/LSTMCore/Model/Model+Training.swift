@@ -203,6 +203,7 @@ extension Model {
         } else {
             try requireStateless("fit without a batch state")
         }
+        if let refusal = nodeLayers.lazy.compactMap(\.trainingRefusal).first { throw LSTMError.unsupported(refusal) }
         guard options.epochs >= 1, options.epochs <= 1 << 30 else {
             throw LSTMError.invalidArgument("epochs must be between 1 and \(1 << 30), got \(options.epochs)")
         }
@@ -246,6 +247,7 @@ extension Model {
         // rate) is undone instead of leaving non-finite weights behind.
         let previous = Parameters(zerosLike: params)
         var tapes: [AnyObject?] = []
+        noise = (options.seed, 0)
         for epoch in 0..<options.epochs {
             if options.shuffle {
                 for i in 0..<trainCount { order[i] = i }
@@ -264,13 +266,15 @@ extension Model {
                 let l = lossAndGradients(loss: loss, xs.map { $0.gather(picked) }, ys.map { $0.gather(picked) },
                                          into: grads, squares: squares, carries: stateful?.state.carries ?? [],
                                          tapes: &tapes)
+                noise.batch &+= 1
                 guard l.isFinite, grads.allFinite else {
                     throw LSTMError.numeric("training diverged at epoch \(epoch + 1), batch \(batchIndex + 1): the \(l.isFinite ? "gradient" : "loss (\(l))") is not finite; stopped before that update, so the weights are those of the last finite step")
                 }
                 previous.assign(from: params)
                 let optimizerBefore = optimizer  // its slots are copied only if the update writes them
-                optimizer!.apply(params: params.arrays, grads: grads.arrays,
-                                 squares: squares.map { sq in zip(sq.arrays, sparse).map { $1 ? $0 : nil } })
+                let trained = trainableArrays
+                optimizer!.apply(params: trained.map { params.arrays[$0] }, grads: trained.map { grads.arrays[$0] },
+                                 squares: squares.map { sq in trained.map { sparse[$0] ? sq.arrays[$0] : nil } })
                 guard params.allFinite else {
                     params.assign(from: previous)
                     optimizer = optimizerBefore

@@ -17,10 +17,17 @@ public final class Model<T: Scalar> {
     public let weightShapes: [[Int]]
     /// "layer/kernel", "layer/recurrent_kernel", "layer/bias" for each weight array.
     public let weightNames: [String]
+    /// The indices of the weight arrays the optimizer updates, in Keras's order of
+    /// `model.trainable_weights`: not those of frozen layers, nor BatchNormalization's moving
+    /// statistics.
+    public let trainableArrays: [Int]
     /// Per node: the per-sample shapes of its outputs.
     let nodeOutputShapes: [[SampleShape]]
     public private(set) var compileSpec: CompileSpec?
     var optimizer: OptimizerState<T>?
+    /// Where the training-time noise (dropout) of the next training pass comes from: the fit's
+    /// seed and the number of batches trained since (see `noiseSeed`).
+    var noise = (seed: UInt64(0), batch: UInt64(0))
 
     /// Builds the model and initialises its weights as Keras does, from `seed`.
     /// - Throws: `.invalidArgument` for absurd sizes or a malformed graph, `.shapeMismatch` for
@@ -29,11 +36,13 @@ public final class Model<T: Scalar> {
         let built = try spec.buildNodes()
         var firstBuild: [(any Layer)?] = Array(repeating: nil, count: spec.layers.count)
         for (node, layer) in zip(spec.nodes, built) where firstBuild[node.layer] == nil { firstBuild[node.layer] = layer }
-        var ranges: [Range<Int>] = [], wShapes: [[Int]] = [], names: [String] = []
-        for layer in firstBuild.compactMap({ $0 }) {
+        var ranges: [Range<Int>] = [], wShapes: [[Int]] = [], names: [String] = [], trainable: [Int] = []
+        for (li, layer) in firstBuild.enumerated() {
+            guard let layer else { continue }
             let start = wShapes.count
             for w in layer.weights {
                 _ = try checkedProduct(w.shape, "layer '\(layer.name)': \(w.name)")
+                if w.trainable, !spec.frozenLayers.contains(li) { trainable.append(wShapes.count) }
                 wShapes.append(w.shape)
                 names.append("\(layer.name)/\(w.name)")
             }
@@ -50,8 +59,20 @@ public final class Model<T: Scalar> {
         self.weightRanges = ranges
         self.weightShapes = wShapes
         self.weightNames = names
+        self.trainableArrays = trainable
         self.params = params
         self.layerWeights = ranges.map { Array(params.arrays[$0]) }
+    }
+
+    /// The seed of one node's noise in the next training pass: a different stream per fit seed,
+    /// batch and layer call.
+    func noiseSeed(node: Int) -> UInt64 {
+        var mix = SeededRandom(seed: noise.seed ^ 0x5DEE_CE66_D1CE_4E5B)
+        let base = mix.next()
+        var perBatch = SeededRandom(seed: base &+ noise.batch &* 0x9E37_79B9_7F4A_7C15)
+        let batchSeed = perBatch.next()
+        var perNode = SeededRandom(seed: batchSeed &+ UInt64(node) &* 0xC2B2_AE3D_27D4_EB4F)
+        return perNode.next()
     }
 
     /// For each layer of `spec.layers`, the indices of its arrays in `weights`.
@@ -60,8 +81,11 @@ public final class Model<T: Scalar> {
     /// The weights, as Keras's `model.get_weights()` lists them.
     public var weights: [[T]] { params.values }
 
-    /// Number of trainable scalars.
+    /// Number of scalars in every weight array (what `copyWeights` writes).
     public var parameterCount: Int { weightShapes.reduce(0) { $0 + $1.reduce(1, *) } }
+
+    /// Number of scalars the optimizer trains (Keras's trainable params).
+    public var trainableParameterCount: Int { trainableArrays.reduce(0) { $0 + weightShapes[$1].reduce(1, *) } }
 
     /// The per-sample shape of each model output (nil where it depends on the input's length).
     public var outputShapes: [SampleShape] { spec.outputs.map(sampleShape) }
@@ -125,7 +149,7 @@ public final class Model<T: Scalar> {
     public func compile(_ c: CompileSpec) throws {
         try c.optimizer.validate()
         compileSpec = c
-        optimizer = OptimizerState(spec: c.optimizer, shapes: params.arrays.map(\.count))
+        optimizer = OptimizerState(spec: c.optimizer, shapes: trainableArrays.map { params.arrays[$0].count })
     }
 
     /// Number of optimizer updates applied since compile.

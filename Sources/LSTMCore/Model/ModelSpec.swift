@@ -54,6 +54,9 @@ public struct ModelSpec: Sendable {
     /// Whether Keras knows it as a Sequential model (else a functional one): decides how it is
     /// written back.
     public var isSequential: Bool
+    /// Indices into `layers` of the frozen ones (Keras's trainable=False): fit leaves their
+    /// weights alone and the optimizer keeps no state for them.
+    public var frozenLayers: Set<Int> = []
 
     public init(name: String, inputs: [Input], layers: [any LayerSpec], nodes: [Node], outputs: [TensorRef],
                 isSequential: Bool = false) {
@@ -85,7 +88,7 @@ public struct ModelSpec: Sendable {
     /// The same architecture: every layer, input, call and output alike.
     public func isSame(as other: ModelSpec) -> Bool {
         name == other.name && inputs == other.inputs && nodes == other.nodes && outputs == other.outputs
-            && isSequential == other.isSequential && layers.count == other.layers.count
+            && isSequential == other.isSequential && frozenLayers == other.frozenLayers && layers.count == other.layers.count
             && zip(layers, other.layers).allSatisfy { $0.isSame(as: $1) }
     }
 }

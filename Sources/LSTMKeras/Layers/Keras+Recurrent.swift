@@ -11,8 +11,8 @@ enum KerasRecurrent {
         o.zeroOutputForMask = try r.bool("zero_output_for_mask", default: false)
         o.stateful = try r.bool("stateful", default: false)
         try r.requireDefault("time_major", .bool(false))
-        try r.requireZero("dropout")
-        try r.requireZero("recurrent_dropout")
+        o.dropout = try r.number("dropout", default: 0)
+        o.recurrentDropout = try r.number("recurrent_dropout", default: 0)
         for k in ["kernel_regularizer", "recurrent_regularizer", "bias_regularizer", "activity_regularizer",
                   "kernel_constraint", "recurrent_constraint", "bias_constraint"] {
             try r.requireDefault(k, .null)
@@ -36,7 +36,7 @@ enum KerasRecurrent {
                   "kernel_constraint", "recurrent_constraint", "bias_constraint"] {
             config.append((k, .null))
         }
-        return config + [("dropout", .number(0)), ("recurrent_dropout", .number(0))] + after + (seed ? [("seed", .null)] : [])
+        return config + [("dropout", .number(o.dropout)), ("recurrent_dropout", .number(o.recurrentDropout))] + after + (seed ? [("seed", .null)] : [])
     }
 
     static let initializers: [(String, JSON)] = [

@@ -121,7 +121,14 @@ enum KerasLayers {
     static let codecs: [any KerasLayerCodec.Type] = [
         LSTMCodec.self, GRUCodec.self, SimpleRNNCodec.self, BidirectionalCodec.self, EmbeddingCodec.self, MaskingCodec.self,
         NotEqualCodec.self, AnyCodec.self,
-        DenseCodec.self, ConcatenateCodec.self,
+        DenseCodec.self, ConcatenateCodec.self, TimeDistributedCodec.self,
+        ActivationCodec.self, LeakyReLUCodec.self, ReLUCodec.self, ELUCodec.self, SoftmaxCodec.self, PReLUCodec.self,
+        FlattenCodec.self, ReshapeCodec.self, PermuteCodec.self, RepeatVectorCodec.self,
+        ZeroPadding1DCodec.self, Cropping1DCodec.self, UpSampling1DCodec.self,
+        DropoutCodec.self, SpatialDropout1DCodec.self, GaussianNoiseCodec.self, GaussianDropoutCodec.self,
+        Conv1DCodec.self, MaxPooling1DCodec.self, AveragePooling1DCodec.self,
+        GlobalMaxPooling1DCodec.self, GlobalAveragePooling1DCodec.self,
+        BatchNormalizationCodec.self, LayerNormalizationCodec.self,
         AddCodec.self, SubtractCodec.self, MultiplyCodec.self, AverageCodec.self, MaximumCodec.self, MinimumCodec.self,
     ]
 

@@ -65,6 +65,55 @@ struct KerasLayerReader {
         return Int(x)
     }
 
+    /// A finite number option.
+    mutating func number(_ key: String, default d: Double) throws -> Double {
+        guard let v = get(key), !v.isNull else { return d }
+        guard let x = v.numberValue, x.isFinite else {
+            throw LSTMError.invalidArgument("layer '\(layer)' (\(cls)): '\(key)' must be a finite number, got \(v.serialized())")
+        }
+        return x
+    }
+
+    /// A list of integers (or one integer, which Keras also accepts where it expects a tuple).
+    mutating func ints(_ key: String) throws -> [Int]? {
+        guard let v = get(key), !v.isNull else { return nil }
+        let items = v.arrayValue ?? [v]
+        return try items.map { item in
+            guard let x = item.numberValue, x == x.rounded(), abs(x) <= Double(1 << 30) else {
+                throw LSTMError.invalidArgument("layer '\(layer)' (\(cls)): '\(key)' must be an integer or a list of integers, got \(v.serialized())")
+            }
+            return Int(x)
+        }
+    }
+
+    /// A 1-D layer's size option: an integer or a list of one ("kernel_size": [3]).
+    mutating func size1D(_ key: String, default d: Int?) throws -> Int {
+        guard let values = try ints(key) else {
+            guard let d else { throw LSTMError.format("layer '\(layer)' (\(cls)): '\(key)' is missing") }
+            return d
+        }
+        guard values.count == 1, values[0] >= 1 else {
+            throw LSTMError.invalidArgument("layer '\(layer)' (\(cls)): '\(key)' must be one positive integer, got \(values)")
+        }
+        return values[0]
+    }
+
+    /// A (left, right) pair: one integer for both sides, or a list of two.
+    mutating func pair(_ key: String, default d: Int) throws -> (Int, Int) {
+        guard let values = try ints(key) else { return (d, d) }
+        guard values.count == 1 || values.count == 2, values.allSatisfy({ $0 >= 0 }) else {
+            throw LSTMError.invalidArgument("layer '\(layer)' (\(cls)): '\(key)' must be an integer >= 0 or a pair of them, got \(values)")
+        }
+        return (values[0], values.count == 2 ? values[1] : values[0])
+    }
+
+    /// Keras's data_format: only channels_last, the layout of these layers.
+    mutating func channelsLast() throws { try requireDefault("data_format", .string("channels_last")) }
+
+    /// The keys of options this library leaves to the training issue (regularizers,
+    /// constraints): accepted when null, refused by name otherwise.
+    mutating func requireNull(_ keys: [String]) throws { for k in keys { try requireDefault(k, .null) } }
+
     mutating func bool(_ key: String, default d: Bool) throws -> Bool {
         guard let v = get(key), !v.isNull else { return d }
         guard let b = v.boolValue else {
@@ -80,16 +129,12 @@ struct KerasLayerReader {
         guard let n = name else {
             throw LSTMError.invalidArgument("layer '\(layer)' (\(cls)): '\(key)' must be an activation name, got \(v.serialized())")
         }
-        switch n {
-        case "linear", "None": return .linear
-        case "tanh": return .tanh
-        case "sigmoid": return .sigmoid
-        case "relu": return .relu
-        case "softmax" where cls == "Dense": return .softmax
-        case "hard_sigmoid": return flavor == .keras2 ? .hardSigmoidKeras2 : .hardSigmoid
-        default:
-            throw LSTMError.unsupported("layer '\(layer)' (\(cls)): \(key) '\(n)' is not supported (supported: linear, tanh, sigmoid, relu, hard_sigmoid\(cls == "Dense" ? ", softmax" : ""))")
+        if n == "None" { return .linear }
+        if n == "hard_sigmoid", flavor == .keras2 { return .hardSigmoidKeras2 }
+        guard let activation = Activation.named(n) else {
+            throw LSTMError.unsupported("layer '\(layer)' (\(cls)): \(key) '\(n)' is not supported (supported: \(Activation.names.joined(separator: ", ")))")
         }
+        return activation
     }
 
     mutating func requireDefault(_ key: String, _ value: JSON) throws {

@@ -16,10 +16,18 @@ enum KerasValues {
     static let glorotUniform = initializer("GlorotUniform", [("seed", .null), ("input_axes", .null), ("output_axes", .null)])
     static let orthogonal = initializer("Orthogonal", [("seed", .null), ("gain", .number(1.0))])
     static let zeros = initializer("Zeros", [])
+    static let ones = initializer("Ones", [])
+
+    static func number(_ v: Int) -> JSON { .number(Double(v)) }
+    static func numbers(_ v: [Int]) -> JSON { .array(v.map { .number(Double($0)) }) }
+    static let channelsLast: (String, JSON) = ("data_format", .string("channels_last"))
 
     static func activation(_ a: Activation, layer: String) throws -> JSON {
         if a == .hardSigmoidKeras2 {
             throw LSTMError.unsupported("layer '\(layer)': its hard_sigmoid is Keras 2's (0.2x + 0.5), which Keras 3 cannot express")
+        }
+        guard Activation.named(a.kerasName) == a else {
+            throw LSTMError.unsupported("layer '\(layer)': its activation \(a) has parameters that Keras's activation strings cannot express")
         }
         return .string(a.kerasName)
     }
