@@ -23,8 +23,8 @@ final class GraphTests: XCTestCase {
         return Tensor(shape: d["shape"] as! [Int], values: (d["values"] as! [Double]).map(Float.init))
     }
 
-    static func load(_ file: String) throws -> [String: Any] {
-        let data = try Data(contentsOf: fixtures.appendingPathComponent("graphs/\(file)"))
+    static func load(_ file: String, folder: String = "graphs") throws -> [String: Any] {
+        let data = try Data(contentsOf: fixtures.appendingPathComponent("\(folder)/\(file)"))
         return try JSONSerialization.jsonObject(with: data) as! [String: Any]
     }
 
@@ -39,14 +39,6 @@ final class GraphTests: XCTestCase {
                            weights: (d["weights"] as! [Any]).map { Self.tensor($0).values },
                            x: (d["x"] as! [Any]).map(Self.tensor), y: (d["y"] as! [Any]).map(Self.tensor))
         }
-    }
-
-    func run<T: Scalar>(_ model: Model<T>, _ xs: [Tensor<T>]) throws -> [Tensor<T>] {
-        func nest(_ k: Int, _ views: [TensorView<T>]) throws -> [Tensor<T>] {
-            if k == xs.count { return try model.run(views) }
-            return try xs[k].values.withUnsafeBufferPointer { try nest(k + 1, views + [TensorView(shape: xs[k].shape, data: $0)]) }
-        }
-        return try nest(0, [])
     }
 
     /// Keras's layer (and so weight) order, its outputs within 1e-5 (float32, other summation order).
@@ -155,27 +147,6 @@ final class GraphTests: XCTestCase {
                                       optimizer: .adam(learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7)))
         let xs = (d["x"] as! [Any]).map(Self.tensor), ys = (d["y"] as! [Any]).map(Self.tensor)
         try assertFitMatchesKeras(model, xs, ys, batch: 4, losses: d["epoch_losses"], weights: d["final_weights"])
-    }
-
-    /// Two epochs of fit (shuffle off) against Keras's: epoch losses within 1e-5 relative, final
-    /// weights within 1e-4 (float32 on both sides over a few Adam steps).
-    func assertFitMatchesKeras(_ model: Model<Float>, _ xs: [Tensor<Float>], _ ys: [Tensor<Float>], batch: Int,
-                               losses expected: Any?, weights: Any?, stateful: FitOptions.Stateful<Float>? = nil,
-                               file: StaticString = #filePath, line: UInt = #line) throws {
-        var options = FitOptions()
-        options.epochs = 2
-        options.batchSize = batch
-        options.shuffle = false
-        var losses: [Double] = []
-        _ = try withViews(xs) { xv in
-            try withViews(ys) { yv in
-                try model.fit(xv, targets: yv, options: options, stateful: stateful) { losses.append($0.loss); return false }
-            }
-        }
-        assertClose(losses, expected as! [Double], absolute: 1e-6, relative: 1e-5, "epoch losses", file: file, line: line)
-        for (k, (got, want)) in zip(model.weights, (weights as! [Any]).map { Self.tensor($0).values }).enumerated() {
-            assertClose(got, want, absolute: 1e-4, relative: 1e-4, "final \(model.weightNames[k])", file: file, line: line)
-        }
     }
 
     /// A graph of any length with a skip connection streams like predict over the prefix.

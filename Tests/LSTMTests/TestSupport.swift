@@ -41,6 +41,7 @@ enum Reference {
         case .hardSigmoid: return Swift.min(Swift.max(x / 6 + 0.5, 0), 1)
         case .hardSigmoidKeras2: return Swift.min(Swift.max(0.2 * x + 0.5, 0), 1)
         case .softmax: fatalError("softmax is applied per row")
+        default: fatalError("the reference covers the activations the Sequential specs use")
         }
     }
 
@@ -175,4 +176,38 @@ extension OptimizerState {
         apply(params: p.arrays, grads: g.arrays)
         params = p.values
     }
+}
+
+/// What the Keras-fixture tests of several files share: running a model on tensors, and a fit
+/// compared with Keras's.
+extension XCTestCase {
+    func run<T: Scalar>(_ model: Model<T>, _ xs: [Tensor<T>]) throws -> [Tensor<T>] {
+        func nest(_ k: Int, _ views: [TensorView<T>]) throws -> [Tensor<T>] {
+            if k == xs.count { return try model.run(views) }
+            return try xs[k].values.withUnsafeBufferPointer { try nest(k + 1, views + [TensorView(shape: xs[k].shape, data: $0)]) }
+        }
+        return try nest(0, [])
+    }
+
+    /// Two epochs of fit (shuffle off) against Keras's: epoch losses within 1e-5 relative, final
+    /// weights within 1e-4 (float32 on both sides over a few Adam steps).
+    func assertFitMatchesKeras(_ model: Model<Float>, _ xs: [Tensor<Float>], _ ys: [Tensor<Float>], batch: Int,
+                               losses expected: Any?, weights: Any?, stateful: FitOptions.Stateful<Float>? = nil,
+                               file: StaticString = #filePath, line: UInt = #line) throws {
+        var options = FitOptions()
+        options.epochs = 2
+        options.batchSize = batch
+        options.shuffle = false
+        var losses: [Double] = []
+        _ = try withViews(xs) { xv in
+            try withViews(ys) { yv in
+                try model.fit(xv, targets: yv, options: options, stateful: stateful) { losses.append($0.loss); return false }
+            }
+        }
+        assertClose(losses, expected as! [Double], absolute: 1e-6, relative: 1e-5, "epoch losses", file: file, line: line)
+        for (k, (got, want)) in zip(model.weights, (weights as! [Any]).map { GraphTests.tensor($0).values }).enumerated() {
+            assertClose(got, want, absolute: 1e-4, relative: 1e-4, "final \(model.weightNames[k])", file: file, line: line)
+        }
+    }
+
 }

@@ -1,0 +1,385 @@
+import Foundation
+import XCTest
+@testable import LSTMCore
+@testable import LSTMKeras
+
+/// The layers around the recurrent ones (activations, reshaping, noise, Conv1D and pooling,
+/// normalization, TimeDistributed, frozen layers) against what real Keras 3 and tf-keras computed
+/// and wrote (Tests/Fixtures/make_layer_fixtures.py); gradients against finite differences;
+/// the noise layers' training-time statistics; streaming against predict.
+final class LayerTests: XCTestCase {
+    typealias Fixture = GraphTests.Fixture
+
+    static func fixtureNames() throws -> [String] {
+        let dir = GraphTests.fixtures.appendingPathComponent("layers").path
+        return try FileManager.default.contentsOfDirectory(atPath: dir)
+            .filter { $0.hasSuffix(".json") && !$0.contains("training") }.sorted()
+    }
+
+    func loadFixtures() throws -> [(Fixture, [String: Any])] {
+        let names = try Self.fixtureNames()
+        XCTAssertEqual(names.count, 15, "11 Keras 3 models + 4 tf-keras models")
+        return try names.map { file in
+            let d = try GraphTests.load(file, folder: "layers")
+            let f = Fixture(name: file, modelJSON: d["model_json"] as! String, weightNames: d["weight_names"] as! [String],
+                            weights: (d["weights"] as! [Any]).map { GraphTests.tensor($0).values },
+                            x: (d["x"] as! [Any]).map(GraphTests.tensor), y: (d["y"] as! [Any]).map(GraphTests.tensor))
+            return (f, d)
+        }
+    }
+
+    /// Keras's weight names without the model's and the cell's levels: layer/weight.
+    static func kerasWeightName(_ n: String, model: String) -> String {
+        let parts = n.split(separator: ":")[0].split(separator: "/").map(String.init)
+            .filter { !$0.hasSuffix("_cell") && $0 != model }
+        return parts.first! + "/" + parts.last!
+    }
+
+    /// Every model's weights in Keras's order and names; predict within 1e-5 of Keras's (float32,
+    /// other summation order); where Keras's training-mode call is deterministic
+    /// (BatchNormalization's batch statistics), that output and the moving statistics it left.
+    func testKerasLayerModelsGiveKerasOutputs() throws {
+        for (f, d) in try loadFixtures() {
+            let spec = try KerasConfig.parseModel(f.modelJSON).spec
+            let model = try Model<Float>(spec: spec, seed: 0)
+            XCTAssertEqual(model.weightNames, f.weightNames.map { Self.kerasWeightName($0, model: spec.name) }, f.name)
+            try model.setWeights(f.weights)
+            let ys = try run(model, f.x)
+            XCTAssertEqual(ys.count, f.y.count, f.name)
+            for (k, (y, want)) in zip(ys, f.y).enumerated() {
+                XCTAssertEqual(y.shape, want.shape, "\(f.name) output \(k)")
+                assertClose(y.values, want.values, absolute: 1e-5, relative: 1e-5, "\(f.name) output \(k)")
+            }
+            guard let training = d["y_training"] as? [Any] else { continue }
+            let pass = model.forward(f.x, training: true)
+            for (k, (y, want)) in zip(model.outputs(of: pass), training.map(GraphTests.tensor)).enumerated() {
+                assertClose(y.values, want.values, absolute: 1e-5, relative: 1e-5, "\(f.name) training-mode output \(k)")
+            }
+            let after = (d["weights_after_training_call"] as! [Any]).map { GraphTests.tensor($0).values }
+            for (k, (got, want)) in zip(model.weights, after).enumerated() {
+                assertClose(got, want, absolute: 1e-6, relative: 1e-5, "\(f.name) \(model.weightNames[k]) after a training call")
+            }
+        }
+    }
+
+    /// The JSON we write reads back to the same model, names every class as Keras does, and
+    /// keeps trainable=False.
+    func testWrittenLayerJSONRoundTrips() throws {
+        for (f, _) in try loadFixtures() {
+            let spec = try KerasConfig.parseModel(f.modelJSON).spec
+            let written = try KerasConfig.modelJSON(spec, compile: nil).serialized()
+            let again = try KerasConfig.parseModel(written).spec
+            XCTAssertTrue(again.isSame(as: spec), f.name)
+            let kerasClasses = Set(try JSON.parse(f.modelJSON)["config"]!["layers"]!.arrayValue!.compactMap { $0["class_name"]?.stringValue })
+            let ours = Set(try JSON.parse(written)["config"]!["layers"]!.arrayValue!.compactMap { $0["class_name"]?.stringValue })
+            XCTAssertEqual(ours, kerasClasses, f.name)
+        }
+        let frozen = try KerasConfig.parseModel(try loadFixtures().first { $0.0.name == "keras3_frozen.json" }!.0.modelJSON).spec
+        XCTAssertEqual(frozen.frozenLayers.map { (frozen.layers[$0] as? DenseSpec)?.units }, [3], "the frozen Dense(3)")
+    }
+
+    /// Every trainable weight's gradient against central differences in Double (1e-6 relative,
+    /// as for the other layers), in training mode with the noise of a fixed seed.
+    func checkGradients(_ model: Model<Double>, _ xs: [Tensor<Double>], _ name: String, _ rng: inout TestRandom) throws {
+        let outShapes = try model.outputShapes(forInputs: xs.map(\.shape))
+        let ys = outShapes.map { Tensor<Double>(shape: $0, values: rng.uniform($0.reduce(1, *), -1, 1)) }
+        model.noise = (seed: 5, batch: 1)
+        func lossAt(_ w: [[Double]]) throws -> (Double, [[Double]]) {
+            try model.setWeights(w)
+            return try withViews(xs) { xv in try withViews(ys) { yv in try model.lossAndGradients(loss: .meanSquaredError, xv, targets: yv) } }
+        }
+        let w0 = model.weights
+        let (_, grads) = try lossAt(w0)
+        let h = 1e-6
+        for (k, w) in w0.enumerated() where model.trainableArrays.contains(k) {
+            var numeric = [Double](repeating: 0, count: w.count)
+            for j in w.indices {
+                var plus = w0, minus = w0
+                plus[k][j] += h
+                minus[k][j] -= h
+                numeric[j] = (try lossAt(plus).0 - lossAt(minus).0) / (2 * h)
+            }
+            assertClose(grads[k], numeric, absolute: 1e-8, relative: 1e-6, "\(name): d loss / d \(model.weightNames[k])")
+        }
+        try model.setWeights(w0)
+    }
+
+    /// Gradients through every Keras 3 fixture model (batch statistics, frozen layers, masks).
+    func testLayerGradientsMatchFiniteDifferences() throws {
+        for (f, _) in try loadFixtures() where f.name.hasPrefix("keras3") {
+            let model = try Model<Double>(spec: try KerasConfig.parseModel(f.modelJSON).spec, seed: 3)
+            var rng = TestRandom(17)
+            try model.randomize(&rng)
+            // Keras's first two samples (token ids stay ids).
+            let xs = f.x.map { x -> Tensor<Double> in
+                let shape = [2] + x.shape.dropFirst()
+                return Tensor(shape: shape, values: x.values.prefix(shape.reduce(1, *)).map(Double.init))
+            }
+            try checkGradients(model, xs, f.name, &rng)
+        }
+    }
+
+    /// Each layer's input gradient (its backward's dx) and own weights, with options the
+    /// fixtures do not cover: the layer sits between a Dense, whose kernel's gradient passes
+    /// through the layer's dx, and Flatten -> Dense(1).
+    func testEachLayerBackwardMatchesFiniteDifferences() throws {
+        func conv(_ k: Int, _ padding: String, strides: Int = 1, dilation: Int = 1, _ a: Activation) -> Conv1DSpec {
+            var c = Conv1DSpec(name: "c", filters: 3, kernelSize: k)
+            c.padding = padding
+            c.strides = strides
+            c.dilationRate = dilation
+            c.activation = a
+            return c
+        }
+        var layers: [(String, [Int?], any LayerSpec)] = [
+            ("conv causal dilated gelu", [7, 3], conv(3, "causal", dilation: 2, .gelu)),
+            ("conv same strided silu", [7, 3], conv(4, "same", strides: 2, .silu)),
+            ("conv valid softmax", [7, 3], conv(2, "valid", strides: 3, .softmax)),
+            ("max pool same", [7, 3], Pooling1DSpec(name: "p", reduction: .max, poolSize: 3, strides: 2, padding: "same")),
+            ("average pool same", [7, 3], Pooling1DSpec(name: "p", reduction: .average, poolSize: 3, strides: 2, padding: "same")),
+            ("global max", [7, 3], GlobalPooling1DSpec(name: "g", reduction: .max)),
+            ("global average", [7, 3], GlobalPooling1DSpec(name: "g", reduction: .average, keepDims: true)),
+            ("zero padding", [5, 2], ReshapingSpec(name: "z", operation: .zeroPadding1D(left: 2, right: 1))),
+            ("cropping", [5, 2], ReshapingSpec(name: "z", operation: .cropping1D(left: 1, right: 2))),
+            ("upsampling", [5, 2], ReshapingSpec(name: "z", operation: .upSampling1D(3))),
+            ("permute", [5, 2], ReshapingSpec(name: "z", operation: .permute([2, 1]))),
+            ("reshape", [6, 2], ReshapingSpec(name: "z", operation: .reshape([3, -1]))),
+            ("repeat", [4], ReshapingSpec(name: "z", operation: .repeatVector(3))),
+            ("softmax layer", [5, 4], ActivationSpec(name: "a", kind: "Softmax", activation: .softmax)),
+            ("general relu", [5, 4], ActivationSpec(name: "a", kind: "ReLU", activation: .thresholdedRelu(maxValue: 0.8, negativeSlope: 0.2, threshold: 0.1))),
+            ("layer norm", [5, 4], LayerNormalizationSpec(name: "n")),
+            ("batch norm", [5, 4], BatchNormalizationSpec(name: "n")),
+            ("prelu", [5, 4], PReLUSpec(name: "p", sharedAxes: [1])),
+            ("dropout", [5, 4], NoiseSpec(name: "d", noise: .dropout(rate: 0.3, noiseShape: [nil, 1, nil]))),
+            ("gaussian dropout", [5, 4], NoiseSpec(name: "d", noise: .gaussianDropout(rate: 0.3))),
+            ("time distributed lstm", [3, 4, 2], TimeDistributedSpec(name: "t", layer: LSTMSpec(name: "l", units: 3))),
+        ]
+        var gru = GRUSpec(name: "g", units: 3)
+        gru.recurrent.dropout = 0.4
+        gru.recurrent.returnSequences = true
+        layers.append(("gru input dropout", [5, 4], gru))
+        for a: Activation in [.relu6, .leakyRelu(negativeSlope: 0.2), .elu(alpha: 0.7), .selu, .gelu, .silu,
+                              .softplus, .softsign, .exponential, .hardSigmoid] {
+            layers.append(("activation \(a)", [5, 4], ActivationSpec(name: "a", activation: a)))
+        }
+        for (name, shape, layer) in layers {
+            let spec = ModelSpec(name: "m", input: .init(name: "x", shape: shape), layers: [
+                DenseSpec(name: "before", units: shape.last!!), layer,
+                ReshapingSpec(name: "flatten", operation: .flatten), DenseSpec(name: "out", units: 1)])
+            let model = try Model<Double>(spec: spec, seed: 2)
+            var rng = TestRandom(23)
+            try model.randomize(&rng)
+            let xShape = [2] + shape.map { $0! }
+            try checkGradients(model, [Tensor(shape: xShape, values: rng.uniform(xShape.reduce(1, *), -1.5, 1.5))], name, &rng)
+        }
+    }
+
+    /// Keras's fit through BatchNormalization and a frozen Dense (shuffle off, Adam): every
+    /// epoch's loss and the final weights, the moving statistics and the untouched frozen
+    /// kernel included; the optimizer keeps Keras's number of variables (none for the frozen
+    /// layer or the moving statistics).
+    func testFrozenAndBatchNormalizedFitMatchesKeras() throws {
+        let d = try GraphTests.load("keras3_frozen_training.json", folder: "layers")
+        let config = try KerasConfig.parseModel(d["model_json"] as! String)
+        let model = try Model<Float>(spec: config.spec, seed: 0)
+        let initial = (d["initial_weights"] as! [Any]).map { GraphTests.tensor($0).values }
+        try model.setWeights(initial)
+        try model.compile(CompileSpec(loss: .meanSquaredError,
+                                      optimizer: .adam(learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7)))
+        XCTAssertEqual(2 + model.optimizerSlots!.slots.count, d["optimizer_variables"] as! Int)
+        let xs = (d["x"] as! [Any]).map(GraphTests.tensor), ys = (d["y"] as! [Any]).map(GraphTests.tensor)
+        try assertFitMatchesKeras(model, xs, ys, batch: 4, losses: d["epoch_losses"], weights: d["final_weights"])
+        let frozenName = config.spec.layers[config.spec.frozenLayers.first!].name
+        for k in model.weightNames.indices where model.weightNames[k].hasPrefix(frozenName + "/") {
+            XCTAssertEqual(model.weights[k], initial[k], "frozen \(model.weightNames[k]) unchanged")
+        }
+        XCTAssertEqual(model.trainableParameterCount, model.parameterCount - 3 * 4 - 3 - 2 * 5)
+    }
+
+    func trainingPass(_ layer: any LayerSpec, _ x: Tensor<Float>, noise: (UInt64, UInt64) = (7, 0)) throws -> Tensor<Float> {
+        let model = try Model<Float>(spec: ModelSpec(name: "m", input: .init(name: "x", shape: x.shape.dropFirst().map { $0 }), layers: [layer]), seed: 0)
+        model.noise = noise
+        return model.outputs(of: model.forward([x], training: true))[0]
+    }
+
+    /// Dropout keeps 1 - rate of the values, scaled by 1 / (1 - rate), shared along noise_shape's
+    /// 1-axes (SpatialDropout1D: over the steps); the Gaussian layers have the stated moments; the
+    /// same noise state gives the same noise, another batch other noise; inference is the identity.
+    func testNoiseLayersInTrainingAndInference() throws {
+        let b = 64, n = 10, f = 40, count = Double(b * n * f)
+        let ones = Tensor<Float>(shape: [b, n, f], values: [Float](repeating: 1, count: b * n * f))
+        let dropout = NoiseSpec(name: "d", noise: .dropout(rate: 0.4, noiseShape: nil))
+        let y = try trainingPass(dropout, ones)
+        let kept = y.values.filter { $0 != 0 }
+        XCTAssertTrue(kept.allSatisfy { abs($0 - 1 / 0.6) < 1e-6 })
+        // Binomial: 4.5 standard deviations of the kept fraction.
+        XCTAssertEqual(Double(kept.count) / count, 0.6, accuracy: 4.5 * (0.24 / count).squareRoot())
+        XCTAssertEqual(try trainingPass(dropout, ones).values, y.values, "same noise state, same mask")
+        XCTAssertNotEqual(try trainingPass(dropout, ones, noise: (7, 1)).values, y.values, "another batch, another mask")
+        XCTAssertNotEqual(try trainingPass(dropout, ones, noise: (8, 0)).values, y.values, "another seed, another mask")
+        for spec in [NoiseSpec(name: "d", noise: .dropout(rate: 0.5, noiseShape: [nil, 1, nil])),
+                     NoiseSpec(name: "s", noise: .spatialDropout1D(rate: 0.5))] {
+            let v = try trainingPass(spec, ones).values
+            for s in 0..<b {
+                for t in 1..<n { XCTAssertEqual(Array(v[(s * n + t) * f..<(s * n + t + 1) * f]), Array(v[s * n * f..<(s * n + 1) * f]), spec.kind) }
+            }
+            let zeros = v.filter { $0 == 0 }.count / n
+            XCTAssertEqual(Double(zeros) / Double(b * f), 0.5, accuracy: 4.5 * (0.25 / Double(b * f)).squareRoot(), spec.kind)
+        }
+        func moments(_ v: [Float]) -> (Double, Double) {
+            let m = v.reduce(0.0) { $0 + Double($1) } / Double(v.count)
+            return (m, v.reduce(0.0) { $0 + (Double($1) - m) * (Double($1) - m) } / Double(v.count))
+        }
+        let (gm, gv) = moments(try trainingPass(NoiseSpec(name: "g", noise: .gaussianNoise(stddev: 0.3)), ones).values)
+        XCTAssertEqual(gm, 1, accuracy: 4.5 * 0.3 / count.squareRoot())
+        XCTAssertEqual(gv, 0.09, accuracy: 0.09 * 4.5 * (2 / count).squareRoot())
+        let (dm, dv) = moments(try trainingPass(NoiseSpec(name: "g", noise: .gaussianDropout(rate: 0.2)), ones).values)
+        XCTAssertEqual(dm, 1, accuracy: 4.5 * 0.5 / count.squareRoot())
+        XCTAssertEqual(dv, 0.25, accuracy: 0.25 * 4.5 * (2 / count).squareRoot())
+        // Inference: every noise layer (and a recurrent layer's dropout) is the identity.
+        let (f0, _) = try loadFixtures().first { $0.0.name == "keras3_noise.json" }!
+        let model = try Model<Float>(spec: try KerasConfig.parseModel(f0.modelJSON).spec, seed: 0)
+        try model.setWeights(f0.weights)
+        assertClose(try run(model, f0.x)[0].values, f0.y[0].values, absolute: 1e-5, relative: 1e-5, "noise model in predict")
+        XCTAssertNotEqual(model.outputs(of: model.forward(f0.x.map { $0 }, training: true))[0].values, f0.y[0].values, "noise model in training")
+    }
+
+    /// A fit with dropout repeats exactly with its seed, and differs with another.
+    func testFitWithDropoutRepeatsWithItsSeed() throws {
+        let (f0, _) = try loadFixtures().first { $0.0.name == "keras3_noise.json" }!
+        func fitted(seed: UInt64) throws -> [[Float]] {
+            let model = try Model<Float>(spec: try KerasConfig.parseModel(f0.modelJSON).spec, seed: 0)
+            try model.setWeights(f0.weights)
+            try model.compile(CompileSpec(loss: .meanSquaredError, optimizer: .adam(learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7)))
+            var options = FitOptions()
+            options.epochs = 3
+            options.batchSize = 2
+            options.seed = seed
+            let y = Tensor<Float>(shape: [3, 1], values: [0.5, -0.2, 0.1])
+            _ = try withViews(f0.x) { xv in try withViews([y]) { try model.fit(xv, targets: $0, options: options) { _ in false } } }
+            return model.weights
+        }
+        let a = try fitted(seed: 1)
+        XCTAssertEqual(try fitted(seed: 1), a)
+        XCTAssertNotEqual(try fitted(seed: 2), a)
+    }
+
+    /// recurrent_dropout loads and predicts (it is inactive there) but fit refuses it by name.
+    func testRecurrentDropoutIsRefusedInFitOnly() throws {
+        let (f0, _) = try loadFixtures().first { $0.0.name == "keras3_regularised.json" }!
+        let model = try Model<Float>(spec: try KerasConfig.parseModel(f0.modelJSON).spec, seed: 0)
+        try model.setWeights(f0.weights)
+        assertClose(try run(model, f0.x)[0].values, f0.y[0].values, absolute: 1e-5, relative: 1e-5, "regularised predict")
+        try model.compile(CompileSpec(loss: .meanSquaredError, optimizer: .adam(learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7)))
+        let y = Tensor<Float>(shape: [4, 1], values: [0, 1, 0, 1])
+        XCTAssertThrowsError(try withViews(f0.x) { xv in try withViews([y]) { try model.fit(xv, targets: $0, options: FitOptions()) { _ in false } } }) { e in
+            guard case .unsupported(let m)? = e as? LSTMError else { return XCTFail("\(e)") }
+            XCTAssertTrue(m.contains("recurrent_dropout") && m.contains("lstm"), m)
+        }
+    }
+
+    /// The three models the issue names load from Keras's own files with Keras's outputs; what we
+    /// save (.keras, .h5, .weights.h5) loads back to the same outputs.
+    func testLayerFilesLoadAndRoundTrip() throws {
+        let fixtures = try loadFixtures()
+        let dir = NSTemporaryDirectory() + "layers-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for name in ["cnn_lstm", "encoder_decoder", "regularised"] {
+            for (flavor, suffix) in [("keras3", ".keras"), ("keras2", ".h5")] {
+                let f = fixtures.first { $0.0.name == "\(flavor)_\(name).json" }!.0
+                let path = GraphTests.fixtures.appendingPathComponent("files/\(flavor)_layers_\(name)\(suffix)").path
+                let model = try KerasFiles.loadModel(path)
+                assertClose(try run(model, f.x)[0].values, f.y[0].values, absolute: 1e-5, relative: 1e-5, "\(flavor) \(name) file")
+                for out in [".keras", ".h5", ".weights.h5"] {
+                    let saved = "\(dir)/\(flavor)_\(name)\(out)"
+                    if out == ".weights.h5" { try KerasFiles.saveWeights(model, to: saved) } else { try KerasFiles.saveModel(model, to: saved) }
+                    let back: Model<Float>
+                    if out == ".weights.h5" {
+                        back = try Model<Float>(spec: model.spec, seed: 9)
+                        try KerasFiles.loadWeights(saved, into: back)
+                    } else {
+                        back = try KerasFiles.loadModel(saved)
+                    }
+                    XCTAssertEqual(back.weights, model.weights, "\(flavor) \(name) \(out)")
+                    XCTAssertTrue(back.spec.isSame(as: model.spec), "\(flavor) \(name) \(out)")
+                }
+            }
+        }
+    }
+
+    /// A causal stack of the new per-step layers streams like predict over the prefix.
+    func testCausalLayersStreamLikePredict() throws {
+        var conv = Conv1DSpec(name: "conv", filters: 4, kernelSize: 3)
+        conv.padding = "causal"
+        conv.dilationRate = 2
+        conv.activation = .elu(alpha: 1)
+        var lstm = LSTMSpec(name: "lstm", units: 5)
+        lstm.recurrent.returnSequences = true
+        lstm.recurrent.dropout = 0.3
+        let spec = ModelSpec(name: "causal", input: .init(name: "x", shape: [nil, 3]), layers: [
+            conv, LayerNormalizationSpec(name: "ln"), BatchNormalizationSpec(name: "bn"),
+            NoiseSpec(name: "drop", noise: .dropout(rate: 0.5, noiseShape: nil)), lstm,
+            ActivationSpec(name: "act", kind: "LeakyReLU", activation: .leakyRelu(negativeSlope: 0.3)),
+            PReLUSpec(name: "prelu", sharedAxes: [1]),
+            TimeDistributedSpec(name: "td", layer: DenseSpec(name: "dense", units: 2)),
+        ])
+        let model = try Model<Float>(spec: spec, seed: 4)
+        var rng = TestRandom(5)
+        try model.setWeights(model.weights.enumerated().map { k, w in
+            // Moving variances stay positive.
+            model.weightNames[k].hasSuffix("moving_variance") ? w.map { _ in Float(0.5 + rng.uniform(1, 0, 1)[0]) } : rng.uniform(w.count, -0.6, 0.6).map(Float.init)
+        })
+        let steps = 9
+        let x = Tensor<Float>(shape: [1, steps, 3], values: rng.uniform(steps * 3, -1.5, 1.5).map(Float.init))
+        let want = try run(model, [x])[0].values
+        let state = try model.makeState()
+        for t in 0..<steps {
+            var y = [Float](repeating: 0, count: 2)
+            try Array(x.values[(t * 3)..<((t + 1) * 3)]).withUnsafeBufferPointer { xb in
+                try y.withUnsafeMutableBufferPointer { try model.step(state, x: xb, into: $0) }
+            }
+            assertClose(y, Array(want[(t * 2)..<((t + 1) * 2)]), absolute: 1e-5, relative: 1e-5, "step \(t)")
+        }
+        for layer: any LayerSpec in [Pooling1DSpec(name: "p", reduction: .max), Conv1DSpec(name: "c", filters: 2, kernelSize: 2),
+                                     ReshapingSpec(name: "z", operation: .zeroPadding1D(left: 1, right: 0))] {
+            let m = try Model<Float>(spec: ModelSpec(name: "m", input: .init(name: "x", shape: [nil, 3]), layers: [layer]), seed: 0)
+            XCTAssertThrowsError(try m.makeState()) { e in XCTAssertTrue("\(e)".contains(layer.name), "\(e)") }
+        }
+    }
+
+    /// Bad options are refused with the layer and the option named.
+    func testBadLayerOptionsAreRefusedByName() throws {
+        func error(_ layer: String, input: String = "[null, 8, 3]") -> String? {
+            let text = #"{"class_name": "Sequential", "config": {"layers": [{"class_name": "InputLayer", "config": {"batch_shape": "# + input
+                + #"}}, "# + layer + "]}}"
+            do { _ = try Model<Float>(spec: try KerasConfig.parseModel(text).spec, seed: 0); return nil } catch { return "\(error)" }
+        }
+        XCTAssertNil(error(#"{"class_name": "Conv1D", "config": {"name": "c", "filters": 2, "kernel_size": 3}}"#))
+        let refusals: [(String, String, [String])] = [
+            (#"{"class_name": "Conv1D", "config": {"name": "c", "filters": 2, "kernel_size": 9}}"#, "[null, 8, 3]", ["'c'", "9"]),
+            (#"{"class_name": "Conv1D", "config": {"name": "c", "filters": 2, "kernel_size": 3, "padding": "full"}}"#, "[null, 8, 3]", ["full"]),
+            (#"{"class_name": "Conv1D", "config": {"name": "c", "filters": 2, "kernel_size": 3, "data_format": "channels_first"}}"#, "[null, 8, 3]", ["data_format"]),
+            (#"{"class_name": "Conv1D", "config": {"name": "c", "filters": 2, "kernel_size": 3, "kernel_regularizer": {"class_name": "L2"}}}"#, "[null, 8, 3]", ["kernel_regularizer"]),
+            (#"{"class_name": "Dropout", "config": {"name": "d", "rate": 1.0}}"#, "[null, 8, 3]", ["'d'", "rate"]),
+            (#"{"class_name": "Dropout", "config": {"name": "d", "rate": 0.5, "noise_shape": [null, 2, 3]}}"#, "[null, 8, 3]", ["noise_shape"]),
+            (#"{"class_name": "Reshape", "config": {"name": "r", "target_shape": [5, 5]}}"#, "[null, 8, 3]", ["'r'", "24"]),
+            (#"{"class_name": "Permute", "config": {"name": "p", "dims": [1, 1]}}"#, "[null, 8, 3]", ["dims"]),
+            (#"{"class_name": "RepeatVector", "config": {"name": "r", "n": 3}}"#, "[null, 8, 3]", ["2-D"]),
+            (#"{"class_name": "Cropping1D", "config": {"name": "c", "cropping": [4, 4]}}"#, "[null, 8, 3]", ["nothing"]),
+            (#"{"class_name": "BatchNormalization", "config": {"name": "b", "axis": 1}}"#, "[null, 8, 3]", ["axis"]),
+            (#"{"class_name": "BatchNormalization", "config": {"name": "b", "renorm": true}}"#, "[null, 8, 3]", ["renorm"]),
+            (#"{"class_name": "LayerNormalization", "config": {"name": "n", "rms_scaling": true}}"#, "[null, 8, 3]", ["rms_scaling"]),
+            (#"{"class_name": "Softmax", "config": {"name": "s", "axis": 1}}"#, "[null, 8, 3]", ["axis"]),
+            (#"{"class_name": "Flatten", "config": {"name": "f"}}"#, "[null, null, 3]", ["'f'", "known size"]),
+            (#"{"class_name": "LSTM", "config": {"name": "l", "units": 2, "activation": "gelu"}}"#, "[null, 8, 3]", ["gelu"]),
+            (#"{"class_name": "LSTM", "config": {"name": "l", "units": 2, "dropout": 1.5}}"#, "[null, 8, 3]", ["dropout"]),
+            (#"{"class_name": "TimeDistributed", "config": {"name": "t", "layer": {"class_name": "Dense", "config": {"name": "d", "units": 2}}}}"#, "[null, 3]", ["'t'", "3-D"]),
+            (#"{"class_name": "PReLU", "config": {"name": "p", "shared_axes": [5]}}"#, "[null, 8, 3]", ["shared axis 5"]),
+        ]
+        for (layer, input, words) in refusals {
+            guard let m = error(layer, input: input) else { XCTFail("accepted: \(layer)"); continue }
+            for w in words { XCTAssertTrue(m.contains(w), "\(layer): \(m)") }
+        }
+    }
+}
