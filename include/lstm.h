@@ -200,8 +200,16 @@ lstm_status lstm_model_save(const lstm_model *m, const char *path);
    then renamed over the target. A failed save leaves an existing file untouched and no
    temporary file behind. */
 
-/* Number of trainable floats (Keras's "Trainable params"). */
+/* Number of floats in all weight arrays (Keras's "Total params"; the length of
+   lstm_model_get_weights's buffer). */
 lstm_status lstm_model_param_count(const lstm_model *m, size_t *count);
+
+/* Number of floats fit trains (Keras's "Trainable params"): all but those of frozen layers
+   (Keras's trainable=False) and BatchNormalization's moving statistics, which fit updates
+   itself. */
+lstm_status lstm_model_trainable_param_count(const lstm_model *m, size_t *count);
+/* Whether fit trains weight array `index` (1) or not (0: a frozen layer's, a moving statistic). */
+lstm_status lstm_model_weight_trainable(const lstm_model *m, size_t index, int *trainable);
 
 /* Number of weight arrays, as len(model.get_weights()) in Keras. */
 lstm_status lstm_model_weight_count(const lstm_model *m, size_t *count);

@@ -134,11 +134,31 @@ public func lstm_model_param_count(_ m: OpaquePointer?, _ count: UnsafeMutablePo
     }
 }
 
+@_cdecl("lstm_model_trainable_param_count")
+public func lstm_model_trainable_param_count(_ m: OpaquePointer?, _ count: UnsafeMutablePointer<Int>?) -> lstm_status {
+    guarded {
+        let model = try ModelHandle.from(m).model
+        try Arg.nonNull(count, "count").pointee = model.trainableParameterCount
+    }
+}
+
 @_cdecl("lstm_model_weight_count")
 public func lstm_model_weight_count(_ m: OpaquePointer?, _ count: UnsafeMutablePointer<Int>?) -> lstm_status {
     guarded {
         let model = try ModelHandle.from(m).model
         try Arg.nonNull(count, "count").pointee = model.weights.count
+    }
+}
+
+@_cdecl("lstm_model_weight_trainable")
+public func lstm_model_weight_trainable(_ m: OpaquePointer?, _ index: Int, _ trainable: UnsafeMutablePointer<Int32>?) -> lstm_status {
+    guarded {
+        let model = try ModelHandle.from(m).model
+        let out = try Arg.nonNull(trainable, "trainable")
+        guard index >= 0, index < model.weightShapes.count else {
+            throw LSTMError.invalidArgument("weight index \(UInt(bitPattern: index)) is out of range: the model has \(model.weightShapes.count) weight arrays")
+        }
+        out.pointee = model.trainableArrays.contains(index) ? 1 : 0
     }
 }
 

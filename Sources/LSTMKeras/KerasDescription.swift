@@ -53,7 +53,8 @@ public enum KerasDescription {
             return Row(name: layer.name, className: layer.kind, outputShapes: built[nodes[0]].outputShapes,
                        callCount: nodes.count, layer: "\(layer.name) (\(layer.kind))", shape: shapes.joined(separator: ", "),
                        parameters: params, connectedTo: connected.joined(separator: ", "),
-                       options: try options(layer, inputShapes: built[nodes[0]].inputShapes))
+                       options: (spec.frozenLayers.contains(l) ? "trainable=False " : "")
+                           + (try options(layer, inputShapes: built[nodes[0]].inputShapes)))
         }
         if spec.isSequential { return try spec.layers.indices.map(layerRow) }
         // Keras's model.layers leaves out the keras.ops operations of a graph (its mask computations).

@@ -49,7 +49,7 @@ func info(_ path: String) throws {
         print("outputs: " + spec.outputs.map { KerasDescription.tensorName($0, in: spec) }.joined(separator: ", "))
     }
     print("")
-    print("total params: \(model.parameterCount)")
+    print("total params: \(model.parameterCount) (trainable: \(model.trainableParameterCount), non-trainable: \(model.parameterCount - model.trainableParameterCount))")
     if let c = model.compileSpec {
         let opt: String
         switch c.optimizer {

@@ -284,7 +284,7 @@ class Model(_ModelMethods):
         def rule(l, m, r, ch):
             return l + m.join(ch * (w[c] + (2 if c == 2 else 1)) for c in range(4)) + r
 
-        _print_table(print_fn, self.name, heads, rows, line, rule, self.count_params())
+        _print_table(print_fn, self.name, heads, rows, line, rule, self.count_params(), self._trainable_count())
 
 
 def _ends(value):
@@ -313,9 +313,11 @@ def layer_from_config(entry):
     if entry["class_name"] == "Bidirectional":
         c["layer"] = layer_from_config(c["layer"])
         c["backward_layer"] = layer_from_config(c["backward_layer"]) if c.get("backward_layer") else None
+    if entry["class_name"] == "TimeDistributed":
+        c["layer"] = layer_from_config(c["layer"])
     accepted = inspect.signature(cls.__init__).parameters
     has_kwargs = any(p.kind == p.VAR_KEYWORD for p in accepted.values())
-    kwargs = {k: v for k, v in c.items() if k not in ("dtype", "trainable") and not k.endswith("_initializer")
+    kwargs = {k: v for k, v in c.items() if k != "dtype" and not k.endswith("_initializer")
               and (k in accepted or (has_kwargs and k in _BASE_KEYS))}
     return cls(**kwargs)
 
@@ -323,7 +325,7 @@ def layer_from_config(entry):
 # Keyword arguments every layer (or every recurrent layer) takes through **kwargs.
 _BASE_KEYS = {"name", "units", "activation", "recurrent_activation", "use_bias", "return_sequences", "return_state",
               "go_backwards", "stateful", "unroll", "zero_output_for_mask", "dropout", "recurrent_dropout", "seed",
-              "unit_forget_bias", "reset_after"}
+              "unit_forget_bias", "reset_after", "trainable"}
 
 
 __all__ = ["Model"]

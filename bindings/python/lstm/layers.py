@@ -48,8 +48,7 @@ class Layer:
                  dtype=None, **kwargs):
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected keyword arguments {sorted(kwargs)}")
-        if trainable is not True:
-            raise ValueError(f"{type(self).__name__}: trainable=False is not supported")
+        self.trainable = bool(trainable)
         if dtype not in (None, "float32"):
             raise ValueError(f"{type(self).__name__}: dtype {dtype!r} is not supported (only float32)")
         self.name = name or _unique_name(_snake(self.class_name))
@@ -62,7 +61,7 @@ class Layer:
             self.batch_shape = (None, None, int(input_dim))
 
     def get_config(self):
-        return {"name": self.name, "trainable": True,
+        return {"name": self.name, "trainable": self.trainable,
                 "dtype": {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"},
                           "registered_name": None}}
 
@@ -78,7 +77,7 @@ class Layer:
         if kwargs:
             raise TypeError(f"{self.name}: unexpected call arguments {sorted(kwargs)}")
         if training:
-            raise ValueError(f"{self.name}: training=True in a call is not supported (dropout is not implemented)")
+            raise ValueError(f"{self.name}: training=True in a call is not supported (the noise layers are active in fit only)")
         return engine.call_layer(self, inputs, initial_state=initial_state, mask=mask)
 
     @property
@@ -452,5 +451,8 @@ class Dense(Layer):
 
 
 
+from ._layers_around import *  # noqa: E402,F401,F403 (the layers around the recurrent ones)
+from ._layers_around import __all__ as _around  # noqa: E402
+
 __all__ = ["Layer", "Input", "InputLayer", "LSTM", "GRU", "SimpleRNN", "Bidirectional", "Embedding", "Masking",
-           "Dense", "Concatenate", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"]
+           "Dense", "Concatenate", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"] + _around

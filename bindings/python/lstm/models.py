@@ -253,7 +253,7 @@ class _ModelMethods:
         out = []
         name = ctypes.create_string_buffer(256)
         for k in range(count.value):
-            ndim, shape = ctypes.c_size_t(), (ctypes.c_size_t * 2)()
+            ndim, shape = ctypes.c_size_t(), (ctypes.c_size_t * _lib.MAX_RANK)()
             call(lib.lstm_model_weight_info, self._model, k, name, 256, ctypes.byref(ndim), shape)
             out.append((name.value.decode(), tuple(shape[i] for i in range(ndim.value))))
         return out
@@ -296,6 +296,30 @@ class _ModelMethods:
         n = ctypes.c_size_t()
         call(lib.lstm_model_param_count, self._model, ctypes.byref(n))
         return n.value
+
+    def _trainable_count(self):
+        self._ensure_built()
+        n = ctypes.c_size_t()
+        call(lib.lstm_model_trainable_param_count, self._model, ctypes.byref(n))
+        return n.value
+
+    @property
+    def trainable_weights(self):
+        """The weights fit trains, as Keras lists them (not frozen layers' nor moving statistics)."""
+        return [w for w, t in zip(self.get_weights(), self._trainable_flags()) if t]
+
+    @property
+    def non_trainable_weights(self):
+        return [w for w, t in zip(self.get_weights(), self._trainable_flags()) if not t]
+
+    def _trainable_flags(self):
+        """Per weight array: whether fit trains it (not a frozen layer's, nor a moving statistic)."""
+        flag = ctypes.c_int()
+        out = []
+        for k in range(len(self._weight_shapes())):
+            call(lib.lstm_model_weight_trainable, self._model, k, ctypes.byref(flag))
+            out.append(bool(flag.value))
+        return out
 
     # ---------------------------------------------------------------- JSON, files
 
@@ -576,15 +600,27 @@ class Sequential(_ModelMethods):
         return a
 
     def _output_size(self, steps):
-        last = self.output_shape
-        return steps * last[-1] if len(last) == 3 else last[-1]
+        """Floats of one sample's output for sequences of `steps` (the library's count: the
+        steps may change on the way, through pooling, strides, RepeatVector...)."""
+        self._ensure_built()
+        size = ctypes.c_size_t()
+        call(lib.lstm_model_output_size, self._model, steps, ctypes.byref(size))
+        return size.value
+
+    def _output_dims(self, steps):
+        """One sample's output shape for sequences of `steps`: the open axis filled in."""
+        dims = list(self.output_shape[1:])
+        if None in dims:
+            known = int(np.prod([d for d in dims if d is not None]))
+            dims[dims.index(None)] = self._output_size(steps) // max(known, 1)
+        return tuple(dims)
 
     def _y(self, y, n, steps, name="y"):
         a = _as_float32(y, name)
         per = self._output_size(steps)
         if a.shape[:1] != (n,) or a.size != n * per:
             raise ValueError(f"{name} has shape {a.shape}, but the model's output for {n} samples has shape "
-                             f"{(n,) + tuple(d if d is not None else steps for d in self.output_shape[1:])}")
+                             f"{(n,) + self._output_dims(steps)}")
         return a
 
     # ---------------------------------------------------------------- compile, fit, evaluate, predict
@@ -674,8 +710,7 @@ class Sequential(_ModelMethods):
         progress = _Progress(verbose, -(-n // (batch_size or 32)))
         call(lib.lstm_model_predict, self._model, _lib.float_pointer(xa), n, t, _lib.float_pointer(y), y.size)
         progress.finish(progress.total, {})
-        last = self.output_shape
-        return y.reshape((n, t, last[-1]) if len(last) == 3 else (n, last[-1]))
+        return y.reshape((n,) + self._output_dims(t))
 
     def __call__(self, x):
         return self.predict(x, verbose=0)
@@ -701,19 +736,19 @@ class Sequential(_ModelMethods):
             return l + ch * (w[0] + 1) + m + ch * (w[1] + 1) + m + ch * (w[2] + 2) + r
 
         _print_table(print_fn, self.name, ("Layer (type)", "Output Shape", "Param #"), rows, row, rule,
-                     self.count_params())
+                     self.count_params(), self._trainable_count())
 
 
-def _print_table(print_fn, name, heads, rows, row, rule, total):
+def _print_table(print_fn, name, heads, rows, row, rule, total, trainable):
     """Keras's summary frame: the title, the table (row(cells, left, mid, right) and
     rule(left, mid, right, char) draw it) and the parameter totals."""
     lines = [f'Model: "{name}"', rule("┏", "┳", "┓", "━"), row(heads, "┃", "┃", "┃"), rule("┡", "╇", "┩", "━")]
     for k, r in enumerate(rows):
         lines.append(row(r))
         lines.append(rule("├", "┼", "┤", "─") if k + 1 < len(rows) else rule("└", "┴", "┘", "─"))
-    size = _format_bytes(total * 4)
-    lines += [f" Total params: {total:,} ({size})", f" Trainable params: {total:,} ({size})",
-              " Non-trainable params: 0 (0.00 B)"]
+    lines += [f" Total params: {total:,} ({_format_bytes(total * 4)})",
+              f" Trainable params: {trainable:,} ({_format_bytes(trainable * 4)})",
+              f" Non-trainable params: {total - trainable:,} ({_format_bytes((total - trainable) * 4)})"]
     for line in lines:
         print_fn(line)
 

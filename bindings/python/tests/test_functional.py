@@ -196,8 +196,8 @@ def test_functional_errors_name_the_problem():
         L.Dense(2)(np.zeros((1, 2)))
     with pytest.raises(ValueError, match="inputs and outputs"):
         lstm.Model()
-    with pytest.raises(lstm.LSTMError, match="dropout"):
-        lstm.Model(x, L.LSTM(2, dropout=0.5)(x))
+    with pytest.raises(ValueError, match="dropout"):
+        lstm.Model(x, L.LSTM(2, dropout=1.5)(x))
     y = L.Dense(3)(x)
     with pytest.raises(ValueError, match="same shape"):
         lstm.Model(x, L.Add()([y, x]))
