@@ -255,8 +255,7 @@ public enum KerasConfig {
             return [("module", .string(codec.module)), ("class_name", .string(codec.className)), ("config", .object(config)),
                     ("registered_name", codec.registeredName)]
         }
-        let config: [(String, JSON)] = [("name", .string(spec.name)), ("trainable", .bool(trainable)),
-                                        ("dtype", KerasValues.float32Policy)] + (try codec.configAny(spec, inputShapes: inputShapes))
+        let config = codec.commonConfig(name: spec.name, trainable: trainable) + (try codec.configAny(spec, inputShapes: inputShapes))
         let build = codec.buildConfig(inputShapes.map { KerasValues.batchShape($0) })
         return [("module", .string(codec.module)), ("class_name", .string(codec.className)), ("config", .object(config)),
                 ("registered_name", codec.registeredName)] + (build.isNull ? [] : [("build_config", build)])

@@ -127,10 +127,13 @@ def check_keras3(directory):
 
 GRAPHS = ["two_inputs_two_outputs", "shared_and_merges", "seq2seq", "recurrent_layers", "text_classifier", "masked_classifier", "masked_sequences",
           "bidirectional_modes", "bidirectional_states"]
+# Tests/Fixtures/layers (make_layer_fixtures.py): the layers around the recurrent ones.
+LAYER_MODELS = ["cnn_lstm", "encoder_decoder", "regularised", "activation_layers", "activations", "convolutions",
+                "normalization", "time_distributed", "masked_pooling", "noise", "frozen"]
 
 
-def graph_fixture(name):
-    with open(os.path.join(FIXTURES, "graphs", f"keras3_{name}.json")) as f:
+def graph_fixture(name, folder="graphs"):
+    with open(os.path.join(FIXTURES, folder, f"keras3_{name}.json")) as f:
         d = json.load(f)
     xs = [np.array(t["values"], dtype=np.float32).reshape(t["shape"]) for t in d["x"]]
     ys = [np.array(t["values"], dtype=np.float32).reshape(t["shape"]) for t in d["y"]]
@@ -143,11 +146,11 @@ def graph_diff(model, xs, ys):
     return max(float(np.abs(a - b).max()) for a, b in zip(out, ys))
 
 
-def check_graphs(directory):
+def check_graphs(directory, folder="graphs", names=GRAPHS):
     """Keras 3 writes each graph, `lstm convert` rewrites it in every format, Keras reads ours."""
     import keras
-    for name in GRAPHS:
-        d, xs, ys = graph_fixture(name)
+    for name in names:
+        d, xs, ys = graph_fixture(name, folder)
         model = keras.models.model_from_json(d["model_json"])
         model.set_weights([np.array(w["values"], dtype=np.float32).reshape(w["shape"]) for w in d["weights"]])
         src = os.path.join(directory, f"graph_{name}_keras.keras")
@@ -165,6 +168,44 @@ def check_graphs(directory):
                 record(f"Keras {keras.__version__}: graph {name} {what}", graph_diff(load(), xs, ys))
             except Exception as e:  # noqa: BLE001
                 record(f"Keras {keras.__version__}: graph {name} {what}", error=f"{type(e).__name__}: {str(e)[:200]}")
+
+
+def check_trained_layers(directory):
+    """A model with BatchNormalization, dropout and a frozen layer trained by liblstm: Keras 3
+    loads the .keras file with our outputs and resumes with our optimizer state (its variable
+    count: none for the frozen layer or the moving statistics)."""
+    import keras
+    import lstm
+    from lstm import layers as L
+    lstm.utils.set_random_seed(4)
+    x = lstm.Input(shape=(6, 3))
+    h = L.Conv1D(4, 2, padding="causal", activation="relu")(x)
+    h = L.LSTM(5, return_sequences=True, dropout=0.2)(h)
+    h = L.BatchNormalization()(h)
+    h = L.Dropout(0.3)(h)
+    h = L.LSTM(4)(h)
+    h = L.Dense(3, activation="tanh", trainable=False)(h)
+    ours = lstm.Model(x, L.Dense(1)(h))
+    rng = np.random.default_rng(5)
+    data = rng.uniform(-1, 1, size=(32, 6, 3)).astype(np.float32)
+    target = data[:, -1, :1] * 0.5
+    ours.compile(optimizer="adam", loss="mse")
+    ours.fit(data, target, epochs=2, batch_size=8, verbose=0)
+    path = os.path.join(directory, "trained_layers.keras")
+    ours.save(path)
+    name = "Keras 3: trained Conv1D/BatchNormalization/Dropout/frozen model"
+    try:
+        theirs = keras.saving.load_model(path)
+        record(name + " load_model(.keras)", float(np.abs(theirs.predict(data, verbose=0) - ours.predict(data, verbose=0)).max()))
+        frozen_before = [w.numpy().copy() for w in theirs.layers[-2].weights]
+        theirs.fit(data, target, epochs=1, batch_size=8, verbose=0)
+        count = len(theirs.optimizer.variables)
+        expected = 2 + 2 * len(theirs.trainable_weights)
+        record(name + f" resumes fit ({count} optimizer variables, {expected} expected)",
+               0.0 if count == expected and all(np.array_equal(a, b.numpy()) for a, b in
+                                                zip(frozen_before, theirs.layers[-2].weights)) else 1.0)
+    except Exception as e:  # noqa: BLE001
+        record(name, error=f"{type(e).__name__}: {str(e)[:200]}")
 
 
 def with_weights(model, path):
@@ -242,6 +283,8 @@ def main():
         save_ours(directory)
         check_keras3(directory)
         check_graphs(directory)
+        check_graphs(directory, "layers", LAYER_MODELS)
+        check_trained_layers(directory)
         check_tf_keras(directory)
     width = max(len(r[0]) for r in results)
     print(f"{'check':<{width}}  result  max |Keras - liblstm|")

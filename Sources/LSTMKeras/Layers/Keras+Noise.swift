@@ -62,6 +62,11 @@ enum SpatialDropout1DCodec: KerasLayerCodec {
         return [("rate", .number(rate)), KerasNoise.seedJSON(s)]
     }
 
+    /// Keras 3's SpatialDropout1D takes no trainable argument, and its dtype as a name.
+    static func commonConfig(name: String, trainable: Bool) -> [(String, JSON)] {
+        [("name", .string(name)), ("dtype", .string("float32"))]
+    }
+
     static func buildConfig(_ inputShapes: [JSON]) -> JSON { .null }
 }
 

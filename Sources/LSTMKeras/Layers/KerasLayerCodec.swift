@@ -39,6 +39,9 @@ protocol KerasLayerCodec {
     /// The `build_config` Keras writes for a layer first called on inputs of these shapes (null:
     /// none, for layers that are never built).
     static func buildConfig(_ inputShapes: [JSON]) -> JSON
+    /// The config members before the codec's own: name, trainable and the dtype policy (a few
+    /// Keras classes take fewer arguments and must be written with fewer).
+    static func commonConfig(name: String, trainable: Bool) -> [(String, JSON)]
 }
 
 /// One `vars` group of a Keras 3 weights file: its path below the layer's key, how many of the
@@ -78,6 +81,10 @@ extension KerasLayerCodec {
             throw LSTMError.unsupported("layer '\(spec.name)' (\(className)): a call with arguments other than tensors (\(constants.map { $0.serialized() }.joined(separator: ", "))) is not supported")
         }
         return spec
+    }
+
+    static func commonConfig(name: String, trainable: Bool) -> [(String, JSON)] {
+        [("name", .string(name)), ("trainable", .bool(trainable)), ("dtype", KerasValues.float32Policy)]
     }
 
     static var isOperation: Bool { false }
