@@ -8,7 +8,9 @@ checks (max |Keras - liblstm| <= 1e-5 on the same input):
   - tf-keras: the same architecture built in tf-keras + load_weights(.weights.h5) and of the legacy .h5
   - `lstm convert` of a tf-keras full-model .h5 (which Keras 3 itself refuses) to .keras, opened by Keras 3
   - functional graphs (Tests/Fixtures/graphs: two inputs and outputs, a shared layer, every merge,
-    GRU, SimpleRNN, encoder-decoder states, Embedding, Bidirectional):
+    GRU, SimpleRNN, encoder-decoder states, Embedding, Bidirectional) and the layer models
+    (Tests/Fixtures/layers: Conv1D, pooling, reshaping, activation, noise and normalization
+    layers, TimeDistributed, a frozen layer):
     Keras 3's file converted by `lstm convert` to each format, opened by Keras 3 (load_model, and
     model_from_json + load_weights), and our .weights.h5 and legacy .h5 by tf-keras
 Prints a table and ends with "N passed, N failed".
@@ -130,6 +132,7 @@ GRAPHS = ["two_inputs_two_outputs", "shared_and_merges", "seq2seq", "recurrent_l
 # Tests/Fixtures/layers (make_layer_fixtures.py): the layers around the recurrent ones.
 LAYER_MODELS = ["cnn_lstm", "encoder_decoder", "regularised", "activation_layers", "activations", "convolutions",
                 "normalization", "time_distributed", "masked_pooling", "noise", "frozen"]
+LAYER_MODELS_KERAS2 = ["cnn_lstm", "encoder_decoder", "regularised", "activation_layers"]  # tf-keras fixtures too
 
 
 def graph_fixture(name, folder="graphs"):
@@ -245,11 +248,11 @@ print("RESULT" + json.dumps(out))
     code += f"""
 # The graphs: tf-keras builds each from its own JSON and loads the weights we wrote (our
 # .weights.h5, and the Keras 2 layout inside our full-model .h5); Keras 3's inputs and outputs.
-for name in {GRAPHS!r}:
+for folder, name in {[("graphs", g) for g in GRAPHS] + [("layers", m) for m in LAYER_MODELS_KERAS2]!r}:
     base = os.path.join({directory!r}, "graph_" + name)
-    with open(os.path.join({FIXTURES!r}, "graphs", "keras2_" + name + ".json")) as f:
+    with open(os.path.join({FIXTURES!r}, folder, "keras2_" + name + ".json")) as f:
         d = json.load(f)
-    with open(os.path.join({FIXTURES!r}, "graphs", "keras3_" + name + ".json")) as f:
+    with open(os.path.join({FIXTURES!r}, folder, "keras3_" + name + ".json")) as f:
         k3 = json.load(f)
     xs = [np.array(t["values"], dtype=np.float32).reshape(t["shape"]) for t in k3["x"]]
     ys = [np.array(t["values"], dtype=np.float32).reshape(t["shape"]) for t in k3["y"]]
