@@ -46,10 +46,13 @@ final class LayerTests: XCTestCase {
             try model.setWeights(f.weights)
             let ys = try run(model, f.x)
             XCTAssertEqual(ys.count, f.y.count, f.name)
+            var worst: Float = 0
             for (k, (y, want)) in zip(ys, f.y).enumerated() {
                 XCTAssertEqual(y.shape, want.shape, "\(f.name) output \(k)")
                 assertClose(y.values, want.values, absolute: 1e-5, relative: 1e-5, "\(f.name) output \(k)")
+                worst = zip(y.values, want.values).reduce(worst) { max($0, abs($1.0 - $1.1)) }
             }
+            print("parity \(f.name): max |liblstm - Keras| = \(worst)")
             guard let training = d["y_training"] as? [Any] else { continue }
             let pass = model.forward(f.x, training: true)
             for (k, (y, want)) in zip(model.outputs(of: pass), training.map(GraphTests.tensor)).enumerated() {
@@ -91,6 +94,8 @@ final class LayerTests: XCTestCase {
         let w0 = model.weights
         let (_, grads) = try lossAt(w0)
         let h = 1e-6
+        var worstAbsolute = 0.0, worstRelative = 0.0
+        defer { print("gradient check \(name): max |analytic - numeric| = \(worstAbsolute), max relative where |numeric| > 1e-3 = \(worstRelative)") }
         for (k, w) in w0.enumerated() where model.trainableArrays.contains(k) {
             var numeric = [Double](repeating: 0, count: w.count)
             for j in w.indices {
@@ -100,6 +105,10 @@ final class LayerTests: XCTestCase {
                 numeric[j] = (try lossAt(plus).0 - lossAt(minus).0) / (2 * h)
             }
             assertClose(grads[k], numeric, absolute: 1e-8, relative: 1e-6, "\(name): d loss / d \(model.weightNames[k])")
+            for (a, n) in zip(grads[k], numeric) {
+                worstAbsolute = max(worstAbsolute, abs(a - n))
+                if abs(n) > 1e-3 { worstRelative = max(worstRelative, abs(a - n) / abs(n)) }
+            }
         }
         try model.setWeights(w0)
     }
