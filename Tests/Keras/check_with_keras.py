@@ -183,7 +183,7 @@ def check_trained_layers(directory):
     lstm.utils.set_random_seed(4)
     x = lstm.Input(shape=(6, 3))
     h = L.Conv1D(4, 2, padding="causal", activation="relu")(x)
-    h = L.LSTM(5, return_sequences=True, dropout=0.2)(h)
+    h = L.LSTM(5, return_sequences=True, dropout=0.2, recurrent_dropout=0.2)(h)
     h = L.BatchNormalization()(h)
     h = L.Dropout(0.3)(h)
     h = L.LSTM(4)(h)

@@ -163,6 +163,14 @@ final class LayerTests: XCTestCase {
             ("gaussian dropout", [5, 4], NoiseSpec(name: "d", noise: .gaussianDropout(rate: 0.3))),
             ("time distributed lstm", [3, 4, 2], TimeDistributedSpec(name: "t", layer: LSTMSpec(name: "l", units: 3))),
         ]
+        for (inputRate, backwards) in [(0.3, false), (0.0, true)] {
+            var l = LSTMSpec(name: "l", units: 3)
+            l.recurrent.dropout = inputRate
+            l.recurrent.recurrentDropout = 0.4
+            l.recurrent.returnSequences = true
+            l.recurrent.goBackwards = backwards
+            layers.append(("lstm recurrent dropout (input \(inputRate), backwards \(backwards))", [5, 4], l))
+        }
         var gru = GRUSpec(name: "g", units: 3)
         gru.recurrent.dropout = 0.4
         gru.recurrent.returnSequences = true
@@ -273,17 +281,92 @@ final class LayerTests: XCTestCase {
         XCTAssertNotEqual(try fitted(seed: 2), a)
     }
 
-    /// recurrent_dropout loads and predicts (it is inactive there) but fit refuses it by name.
-    func testRecurrentDropoutIsRefusedInFitOnly() throws {
+    /// LSTM's recurrent dropout is Keras 3's implementation 1: per gate, the input through its
+    /// own mask and the previous state through its own, z_g = (x ⊙ m_g)·W_g + (h ⊙ r_g)·U_g + b_g,
+    /// the masks drawn once per batch. The training pass against those equations in Double with
+    /// the masks it drew (an independent loop), and the masks' keep rate.
+    func testLSTMRecurrentDropoutFollowsKerasEquations() throws {
+        var spec = LSTMSpec(name: "l", units: 4)
+        spec.recurrent.dropout = 0.3
+        spec.recurrent.recurrentDropout = 0.4
+        spec.recurrent.returnSequences = true
+        // The second size is large enough for the recurrence to be split over threads.
+        for (b, n, f, u) in [(3, 5, 2, 4), (64, 20, 8, 32)] {
+            var spec = spec
+            spec.units = u
+            let model = try Model<Double>(spec: ModelSpec(name: "m", input: .init(name: "x", shape: [n, f]), layers: [spec]), seed: 1)
+            var rng = TestRandom(8)
+            try model.randomize(&rng)
+            let x = Tensor<Double>(shape: [b, n, f], values: rng.uniform(b * n * f, -1.5, 1.5))
+            model.noise = (3, 0)
+            let pass = model.forward([x], training: true)
+            let masks = try XCTUnwrap((pass.tapes[0] as? LSTMTape<Double>)?.dropout)
+            let inputMasks = try XCTUnwrap(masks.input)
+            let (kernel, recurrent, bias) = (model.weights[0], model.weights[1], model.weights[2])
+            func sigmoid(_ v: Double) -> Double { 1 / (1 + exp(-v)) }
+            var want = [Double]()
+            for s in 0..<b {
+                var h = [Double](repeating: 0, count: u), c = h
+                for t in 0..<n {
+                    var z = [Double](repeating: 0, count: 4 * u)
+                    for g in 0..<4 {
+                        for j in 0..<u {
+                            var v = bias[g * u + j]
+                            for k in 0..<f { v += x.values[(s * n + t) * f + k] * inputMasks[(g * b + s) * f + k] * kernel[k * 4 * u + g * u + j] }
+                            for k in 0..<u { v += h[k] * masks.recurrent[(g * b + s) * u + k] * recurrent[k * 4 * u + g * u + j] }
+                            z[g * u + j] = v
+                        }
+                    }
+                    for j in 0..<u {
+                        c[j] = sigmoid(z[u + j]) * c[j] + sigmoid(z[j]) * tanh(z[2 * u + j])
+                        h[j] = sigmoid(z[3 * u + j]) * tanh(c[j])
+                    }
+                    want += h
+                }
+            }
+            assertClose(model.outputs(of: pass)[0].values, want, absolute: 1e-12, relative: 1e-10, "training pass with recurrent dropout")
+            assertClose(model.outputs(of: model.forward([x], training: false))[0].values,
+                        try run(model, [x])[0].values, absolute: 0, relative: 0, "inference ignores it")
+            XCTAssertNotEqual(model.outputs(of: model.forward([x], training: false))[0].values, want)
+        }
+        let (n, f) = (5, 2)
+        // Keep rates over a larger batch: 4.5 standard deviations of the binomial fraction.
+        let big = try Model<Float>(spec: ModelSpec(name: "m", input: .init(name: "x", shape: [n, f]), layers: [spec]), seed: 1)
+        let bigPass = big.forward([Tensor<Float>(zeros: [500, n, f])], training: true)
+        let drawn = try XCTUnwrap((bigPass.tapes[0] as? LSTMTape<Float>)?.dropout)
+        for (values, rate) in [(drawn.input!, 0.3), (drawn.recurrent, 0.4)] {
+            let kept = values.filter { $0 != 0 }
+            XCTAssertTrue(kept.allSatisfy { abs(Double($0) - 1 / (1 - rate)) < 1e-6 })
+            let sd = (rate * (1 - rate) / Double(values.count)).squareRoot()
+            XCTAssertEqual(Double(kept.count) / Double(values.count), 1 - rate, accuracy: 4.5 * sd, "keep rate of \(rate)")
+        }
+    }
+
+    /// GRU's and SimpleRNN's recurrent_dropout load and predict (it is inactive there) but fit
+    /// refuses it by name; the LSTM's trains.
+    func testRecurrentDropoutTrainsForLSTMAndIsRefusedForTheOthers() throws {
         let (f0, _) = try loadFixtures().first { $0.0.name == "keras3_regularised.json" }!
         let model = try Model<Float>(spec: try KerasConfig.parseModel(f0.modelJSON).spec, seed: 0)
         try model.setWeights(f0.weights)
         assertClose(try run(model, f0.x)[0].values, f0.y[0].values, absolute: 1e-5, relative: 1e-5, "regularised predict")
-        try model.compile(CompileSpec(loss: .meanSquaredError, optimizer: .adam(learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7)))
+        let adam = CompileSpec(loss: .meanSquaredError, optimizer: .adam(learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7))
+        try model.compile(adam)
         let y = Tensor<Float>(shape: [4, 1], values: [0, 1, 0, 1])
-        XCTAssertThrowsError(try withViews(f0.x) { xv in try withViews([y]) { try model.fit(xv, targets: $0, options: FitOptions()) { _ in false } } }) { e in
-            guard case .unsupported(let m)? = e as? LSTMError else { return XCTFail("\(e)") }
-            XCTAssertTrue(m.contains("recurrent_dropout") && m.contains("lstm"), m)
+        var options = FitOptions()
+        options.epochs = 30
+        options.batchSize = 4
+        var losses: [Double] = []
+        _ = try withViews(f0.x) { xv in try withViews([y]) { try model.fit(xv, targets: $0, options: options) { losses.append($0.loss); return false } } }
+        XCTAssertLessThan(losses.last!, 0.5 * losses.first!, "the regularised stack trains: \(losses)")
+        for layer: any LayerSpec in [{ var g = GRUSpec(name: "gru", units: 2); g.recurrent.recurrentDropout = 0.2; return g }(),
+                                     { var r = SimpleRNNSpec(name: "rnn", units: 2); r.recurrent.recurrentDropout = 0.2; return r }()] {
+            let m = try Model<Float>(spec: ModelSpec(name: "m", input: .init(name: "x", shape: [7, 3]), layers: [layer]), seed: 0)
+            try m.compile(adam)
+            let target = Tensor<Float>(zeros: [4, 2])
+            XCTAssertThrowsError(try withViews(f0.x) { xv in try withViews([target]) { try m.fit(xv, targets: $0, options: FitOptions()) { _ in false } } }) { e in
+                guard case .unsupported(let msg)? = e as? LSTMError else { return XCTFail("\(e)") }
+                XCTAssertTrue(msg.contains("recurrent_dropout") && msg.contains(layer.name), msg)
+            }
         }
     }
 

@@ -41,7 +41,8 @@ public struct LSTMSpec: LayerSpec, Equatable {
         try LayerChecks.cellActivations([activation, recurrentActivation], self)
         _ = try checkedProduct([features, 4, units], "layer '\(name)': kernel")
         _ = try checkedProduct([units, 4, units], "layer '\(name)': recurrent_kernel")
-        return try RecurrentInputDropout.wrap(LSTMLayer(config: self, features: features, timesteps: timesteps, hasInitialState: inputs.count == 3), options: recurrent)
+        return try RecurrentInputDropout.wrap(LSTMLayer(config: self, features: features, timesteps: timesteps, hasInitialState: inputs.count == 3),
+                                              options: recurrent, handlesRecurrentDropout: true)
     }
 }
 
@@ -140,7 +141,7 @@ struct LSTMLayer {
                             out: UnsafeMutablePointer<T>, tape: LSTMTape<T>?,
                             h0: UnsafePointer<T>? = nil, c0: UnsafePointer<T>? = nil,
                             hLast: UnsafeMutablePointer<T>? = nil, cLast: UnsafeMutablePointer<T>? = nil,
-                            mask: Mask? = nil) {
+                            mask: Mask? = nil, dropout: RecurrentGateMasks<T>? = nil) {
         let u = units, g4 = gateWidth, f = features, rows = batch
         let options = config.recurrent
         let first = mask.map { options.firstReal($0, rows: rows, steps: n) } ?? []
@@ -155,8 +156,15 @@ struct LSTMLayer {
             }
         }
         setRows(n * rows, g4, b, gates)
-        gemmNN(n * rows, g4, f, xT, f, w, g4, gates, g4)
-        let packed = packForProducts(rows: rows, u, g4, uMat)
+        if let dropout, dropout.input != nil {
+            // Keras's implementation 1: each gate sees the input through its own mask.
+            dropout.forEachGate(of: xT, rows: rows, steps: n, width: f, input: true) { g, xg in
+                gemmNN(n * rows, u, f, xg, f, w + g * u, g4, gates + g * u, g4)
+            }
+        } else {
+            gemmNN(n * rows, g4, f, xT, f, w, g4, gates, g4)
+        }
+        let packed = dropout == nil ? packForProducts(rows: rows, u, g4, uMat) : nil
         defer { packed?.deallocate() }
         // With history, step s's state is at s * rows * u; without, one slab is overwritten.
         func state(_ buf: UnsafeMutablePointer<T>, _ s: Int) -> UnsafeMutablePointer<T> { keep ? buf + s * rows * u : buf }
@@ -177,10 +185,14 @@ struct LSTMLayer {
                         if let cp { (kept + (2 * r + 1) * u).update(from: cp, count: u) } else { (kept + (2 * r + 1) * u).update(repeating: 0, count: u) }
                     }
                 }
-                if s > 0 {
-                    recurrentProduct(m, g4, u, state(hBuf, s - 1) + r0 * u, uMat, packed: packed, z)
-                } else if let h0 {
-                    recurrentProduct(m, g4, u, h0 + r0 * u, uMat, packed: packed, z)
+                let hPrev: UnsafePointer<T>? = s > 0 ? UnsafePointer(state(hBuf, s - 1) + r0 * u) : h0.map { $0 + r0 * u }
+                if let hPrev, let dropout {
+                    // Each gate sees the previous state through its own recurrent mask.
+                    dropout.forEachGate(ofRows: hPrev, r0: r0, count: m, rows: rows, width: u) { g, hg in
+                        gemmNN(m, u, u, hg, u, uMat + g * u, g4, z + g * u, g4)
+                    }
+                } else if let hPrev {
+                    recurrentProduct(m, g4, u, hPrev, uMat, packed: packed, z)
                 }
                 let cPrev: UnsafePointer<T>? = s == 0 ? c0.map { $0 + r0 * u } : UnsafePointer(state(cBuf, s - 1) + r0 * u)
                 let hOut = state(hBuf, s) + r0 * u
@@ -232,7 +244,7 @@ struct LSTMLayer {
         if let dhLast = state.dhLast { dh.initialize(from: dhLast, count: rows * u) } else { dh.initialize(repeating: 0, count: rows * u) }
         if let dcLast = state.dcLast { dc.initialize(from: dcLast, count: rows * u) } else { dc.initialize(repeating: 0, count: rows * u) }
         transpose(u, g4, uMat, uT)
-        let packed = packForProducts(rows: rows, g4, u, UnsafePointer(uT))
+        let packed = tape.dropout == nil ? packForProducts(rows: rows, g4, u, UnsafePointer(uT)) : nil
         defer { packed?.deallocate() }
         let gates = tape.gates.baseAddress!, cBuf = tape.c.baseAddress!
         let aBuf = tape.a.baseAddress!, hBuf = tape.h.baseAddress!
@@ -268,7 +280,13 @@ struct LSTMLayer {
                 cellBackward(rows: m, gates: gates + (s * rows + r0) * g4, a: aBuf + (s * rows + r0) * u,
                              cPrev: cPrev, dh: dhR, dc: dcR, dz: dz)
                 dhR.update(repeating: 0, count: m * u)
-                if s > 0 || state.h0 != nil { recurrentProduct(m, u, g4, dz, uT, packed: packed, dhR) }
+                if s > 0 || state.h0 != nil {
+                    if let dropout = tape.dropout {
+                        dropout.addThroughRecurrentMasks(dz: dz, uT: uT, r0: r0, count: m, rows: rows, units: u, into: dhR)
+                    } else {
+                        recurrentProduct(m, u, g4, dz, uT, packed: packed, dhR)
+                    }
+                }
                 if let mask, let kept {
                     for r in 0..<m where !mask.isReal(r0 + r, t) {
                         (dhR + r * u).update(from: kept + 2 * r * u, count: u)
@@ -280,10 +298,30 @@ struct LSTMLayer {
         // dh and dc now hold the gradients of the initial state.
         state.dh0?.update(from: dh, count: rows * u)
         state.dc0?.update(from: dc, count: rows * u)
-        // Weight gradients as single products over all timesteps.
-        if n > 1 { gemmTN(u, g4, (n - 1) * rows, hBuf, u, dZ + rows * g4, g4, gU, g4) }
-        if let h0 = state.h0 { gemmTN(u, g4, rows, h0, u, dZ, g4, gU, g4) }
-        gemmTN(f, g4, n * rows, tape.xT.baseAddress!, f, dZ, g4, gW, g4)
+        // Weight gradients as single products over all timesteps (per gate, of the masked
+        // operands, with recurrent dropout).
+        if let dropout = tape.dropout {
+            if n > 1 {
+                dropout.forEachGate(of: UnsafePointer(hBuf), rows: rows, steps: n - 1, width: u, input: false) { g, hg in
+                    gemmTN(u, u, (n - 1) * rows, hg, u, dZ + rows * g4 + g * u, g4, gU + g * u, g4)
+                }
+            }
+            if let h0 = state.h0 {
+                dropout.forEachGate(of: h0, rows: rows, steps: 1, width: u, input: false) { g, hg in
+                    gemmTN(u, u, rows, hg, u, dZ + g * u, g4, gU + g * u, g4)
+                }
+            }
+        } else {
+            if n > 1 { gemmTN(u, g4, (n - 1) * rows, hBuf, u, dZ + rows * g4, g4, gU, g4) }
+            if let h0 = state.h0 { gemmTN(u, g4, rows, h0, u, dZ, g4, gU, g4) }
+        }
+        if let dropout = tape.dropout, dropout.input != nil {
+            dropout.forEachGate(of: UnsafePointer(tape.xT.baseAddress!), rows: rows, steps: n, width: f, input: true) { g, xg in
+                gemmTN(f, u, n * rows, xg, f, dZ + g * u, g4, gW + g * u, g4)
+            }
+        } else {
+            gemmTN(f, g4, n * rows, tape.xT.baseAddress!, f, dZ, g4, gW, g4)
+        }
         if let gb { addColumnSums(n * rows, g4, dZ, g4, gb) }
         guard let dX else { return }
         let wT = UnsafeMutablePointer<T>.allocate(capacity: g4 * f)
@@ -291,7 +329,11 @@ struct LSTMLayer {
         defer { wT.deallocate(); dXT.deallocate() }
         transpose(f, g4, w, wT)
         dXT.initialize(repeating: 0, count: n * rows * f)
-        gemmNN(n * rows, f, g4, dZ, g4, wT, f, dXT, f)
+        if let dropout = tape.dropout, dropout.input != nil {
+            dropout.addThroughInputMasks(dZ: dZ, wT: wT, rows: rows, steps: n, features: f, units: u, into: dXT)
+        } else {
+            gemmNN(n * rows, f, g4, dZ, g4, wT, f, dXT, f)
+        }
         for s in 0..<n {
             let t = timestep(s, of: n)
             for r in 0..<rows { (dX + (r * n + t) * f).update(from: dXT + (s * rows + r) * f, count: f) }
@@ -402,13 +444,20 @@ extension LSTMLayer: Layer {
         var outs = outputs.map { $0.values }
         if carry != nil { outs += [[T](repeating: 0, count: batch * units), [T](repeating: 0, count: batch * units)] }
         let lastAt = carry != nil ? outs.count - 2 : 1
+        let options = config.recurrent
+        let dropout = context.training && options.recurrentDropout > 0
+            ? RecurrentGateMasks<T>(gates: 4, rows: batch, features: features, units: units, inputRate: options.dropout,
+                               recurrentRate: options.recurrentDropout, random: &context.random)
+            : nil
+        tape?.dropout = dropout
         withPointers(ins) { p in
             withMutablePointers(&outs) { o in
                 forward(batch: batch, steps: n, x: p[0], w: UnsafePointer(w[0].baseAddress!),
                         u: UnsafePointer(w[1].baseAddress!), b: config.useBias ? UnsafePointer(w[2].baseAddress!) : nil,
                         out: o[0], tape: tape, h0: startsFromState ? p[1] : nil, c0: startsFromState ? p[2] : nil,
                         hLast: config.returnState || carry != nil ? o[lastAt] : nil,
-                        cLast: config.returnState || carry != nil ? o[lastAt + 1] : nil, mask: context.mask)
+                        cLast: config.returnState || carry != nil ? o[lastAt + 1] : nil, mask: context.mask,
+                        dropout: dropout)
             }
         }
         if let carry {
@@ -506,6 +555,8 @@ final class LSTMTape<T: Scalar> {
     var mask: Mask?
     /// The carried state a stateful layer started from ([h, c]), kept for backward.
     var carried: [[T]] = []
+    /// The gate masks of recurrent dropout drawn for this pass (nil without).
+    var dropout: RecurrentGateMasks<T>?
 
     init(layer: LSTMLayer, batch: Int, steps: Int, keepHistory: Bool) {
         self.batch = batch

@@ -1,4 +1,4 @@
-/// A recurrent layer's `dropout` (Keras's LSTM/GRU/SimpleRNN option): in fit, the sequence is
+/// A recurrent layer's `dropout` (Keras's LSTM/GRU/SimpleRNN option) without recurrent_dropout: in fit, the sequence is
 /// multiplied by one keep-and-scale mask per (sample, feature), the same at every step, as
 /// Keras 3's cells do with recurrent_dropout 0 (one mask, drawn at the first step and kept for
 /// the sequence). In inference the wrapped layer runs alone. The initial-state inputs are left as
@@ -10,14 +10,17 @@ struct RecurrentInputDropout: Layer {
     /// `trainingRefusal`).
     let recurrentRate: Double
 
-    /// The layer, wrapped when it has dropout or recurrent_dropout.
-    static func wrap(_ layer: any Layer, options: RecurrentOptions) throws -> any Layer {
+    /// The layer, wrapped when it has dropout or recurrent_dropout. A layer that
+    /// `handlesRecurrentDropout` (LSTM) draws its own per-gate masks when recurrent_dropout is
+    /// set, as Keras's implementation 1 does, and is returned as it is then.
+    static func wrap(_ layer: any Layer, options: RecurrentOptions, handlesRecurrentDropout: Bool = false) throws -> any Layer {
         for (what, rate) in [("dropout", options.dropout), ("recurrent_dropout", options.recurrentDropout)] {
             guard rate.isFinite, rate >= 0, rate < 1 else {
                 throw LSTMError.invalidArgument("layer '\(layer.name)' (\(layer.kind)): \(what) must be in [0, 1), got \(rate)")
             }
         }
         guard options.dropout > 0 || options.recurrentDropout > 0 else { return layer }
+        if handlesRecurrentDropout, options.recurrentDropout > 0 { return layer }
         return RecurrentInputDropout(inner: layer, rate: options.dropout, recurrentRate: options.recurrentDropout)
     }
 
