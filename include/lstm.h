@@ -210,6 +210,11 @@ lstm_status lstm_model_param_count(const lstm_model *m, size_t *count);
 lstm_status lstm_model_trainable_param_count(const lstm_model *m, size_t *count);
 /* Whether fit trains weight array `index` (1) or not (0: a frozen layer's, a moving statistic). */
 lstm_status lstm_model_weight_trainable(const lstm_model *m, size_t index, int *trainable);
+/* Freezes (trainable 0) or unfreezes (1) the layer named `layer`, Keras's layer.trainable. A
+   compiled model's optimizer state starts over, as after compiling again (Keras applies the
+   change at the next compile). Needs exclusive access to m.
+   Errors: ARGUMENT (NULL, no layer of that name). */
+lstm_status lstm_model_set_layer_trainable(lstm_model *m, const char *layer, int trainable);
 
 /* Number of weight arrays, as len(model.get_weights()) in Keras. */
 lstm_status lstm_model_weight_count(const lstm_model *m, size_t *count);

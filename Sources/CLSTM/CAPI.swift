@@ -162,6 +162,14 @@ public func lstm_model_weight_trainable(_ m: OpaquePointer?, _ index: Int, _ tra
     }
 }
 
+@_cdecl("lstm_model_set_layer_trainable")
+public func lstm_model_set_layer_trainable(_ m: OpaquePointer?, _ layer: UnsafePointer<CChar>?, _ trainable: Int32) -> lstm_status {
+    guarded {
+        let model = try ModelHandle.from(m).model
+        try model.setTrainable(trainable != 0, layer: try Arg.string(layer, "layer"))
+    }
+}
+
 @_cdecl("lstm_model_weight_info")
 public func lstm_model_weight_info(_ m: OpaquePointer?, _ index: Int, _ name: UnsafeMutablePointer<CChar>?, _ cap: Int,
                                    _ ndim: UnsafeMutablePointer<Int>?, _ shape: UnsafeMutablePointer<Int>?) -> lstm_status {

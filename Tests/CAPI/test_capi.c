@@ -1181,6 +1181,23 @@ static void test_layers_around_the_recurrent_ones(void) {
             if (t) counted += n;
         }
         CHECK(counted == trainable, "%s: trainable weights hold %zu, count says %zu", files[f], counted, trainable);
+        /* Freezing the first layer (Keras's layer.trainable = False) takes its floats out of the
+           trainable count; unfreezing puts them back. */
+        lstm_layer_info first;
+        memset(&first, 0, sizeof first);
+        first.struct_size = sizeof first;
+        EXPECT_STATUS(lstm_model_layer_info(m, 0, &first), LSTM_OK);
+        size_t frozen = 0, thawed = 0;
+        EXPECT_STATUS(lstm_model_set_layer_trainable(m, first.name, 0), LSTM_OK);
+        EXPECT_STATUS(lstm_model_trainable_param_count(m, &frozen), LSTM_OK);
+        EXPECT_STATUS(lstm_model_set_layer_trainable(m, first.name, 1), LSTM_OK);
+        EXPECT_STATUS(lstm_model_trainable_param_count(m, &thawed), LSTM_OK);
+        CHECK(frozen == trainable - first.param_count && thawed == trainable, "%s: freezing %s: %zu, %zu of %zu",
+              files[f], first.name, frozen, thawed, trainable);
+        EXPECT_STATUS(lstm_model_set_layer_trainable(m, "no_such_layer", 0), LSTM_ERROR_ARGUMENT);
+        EXPECT_MESSAGE("no_such_layer");
+        EXPECT_STATUS(lstm_model_set_layer_trainable(m, NULL, 0), LSTM_ERROR_ARGUMENT);
+        EXPECT_STATUS(lstm_model_set_layer_trainable(NULL, first.name, 0), LSTM_ERROR_ARGUMENT);
         int t = 0;
         EXPECT_STATUS(lstm_model_weight_trainable(m, weights, &t), LSTM_ERROR_ARGUMENT);
         EXPECT_STATUS(lstm_model_weight_trainable(m, 0, NULL), LSTM_ERROR_ARGUMENT);

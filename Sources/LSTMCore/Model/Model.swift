@@ -4,7 +4,8 @@
 /// Thread safety: `predict`, `run`, `evaluate` and `step` (with separate states) only read the
 /// model and may run concurrently; `compile`, `fit` and `setWeights` need exclusive access.
 public final class Model<T: Scalar> {
-    public let spec: ModelSpec
+    /// Its architecture (only `frozenLayers` changes after init: `setTrainable`).
+    public private(set) var spec: ModelSpec
     /// One built layer per node (a layer called twice is built for each call's shapes; the
     /// calls share the layer's weights).
     let nodeLayers: [any Layer]
@@ -20,7 +21,9 @@ public final class Model<T: Scalar> {
     /// The indices of the weight arrays the optimizer updates, in Keras's order of
     /// `model.trainable_weights`: not those of frozen layers, nor BatchNormalization's moving
     /// statistics.
-    public let trainableArrays: [Int]
+    public private(set) var trainableArrays: [Int]
+    /// Per weight array: whether its layer declares it trainable (not a moving statistic).
+    let weightIsTrainable: [Bool]
     /// Per node: the per-sample shapes of its outputs.
     let nodeOutputShapes: [[SampleShape]]
     public private(set) var compileSpec: CompileSpec?
@@ -36,13 +39,13 @@ public final class Model<T: Scalar> {
         let built = try spec.buildNodes()
         var firstBuild: [(any Layer)?] = Array(repeating: nil, count: spec.layers.count)
         for (node, layer) in zip(spec.nodes, built) where firstBuild[node.layer] == nil { firstBuild[node.layer] = layer }
-        var ranges: [Range<Int>] = [], wShapes: [[Int]] = [], names: [String] = [], trainable: [Int] = []
+        var ranges: [Range<Int>] = [], wShapes: [[Int]] = [], names: [String] = [], declared: [Bool] = []
         for (li, layer) in firstBuild.enumerated() {
             guard let layer else { continue }
             let start = wShapes.count
             for w in layer.weights {
                 _ = try checkedProduct(w.shape, "layer '\(layer.name)': \(w.name)")
-                if w.trainable, !spec.frozenLayers.contains(li) { trainable.append(wShapes.count) }
+                declared.append(w.trainable)
                 wShapes.append(w.shape)
                 names.append("\(layer.name)/\(w.name)")
             }
@@ -59,7 +62,8 @@ public final class Model<T: Scalar> {
         self.weightRanges = ranges
         self.weightShapes = wShapes
         self.weightNames = names
-        self.trainableArrays = trainable
+        self.weightIsTrainable = declared
+        self.trainableArrays = Self.trainable(declared: declared, ranges: ranges, frozen: spec.frozenLayers)
         self.params = params
         self.layerWeights = ranges.map { Array(params.arrays[$0]) }
     }
@@ -73,6 +77,25 @@ public final class Model<T: Scalar> {
         let batchSeed = perBatch.next()
         var perNode = SeededRandom(seed: batchSeed &+ UInt64(node) &* 0xC2B2_AE3D_27D4_EB4F)
         return perNode.next()
+    }
+
+    /// The arrays fit trains: declared trainable and not in a frozen layer.
+    static func trainable(declared: [Bool], ranges: [Range<Int>], frozen: Set<Int>) -> [Int] {
+        ranges.enumerated().flatMap { l, r in frozen.contains(l) ? [] : r.filter { declared[$0] } }
+    }
+
+    /// Freezes or unfreezes a layer (Keras's `layer.trainable = ...`). As in Keras, where a change
+    /// takes effect at the next compile, a compiled model's optimizer state starts over (it
+    /// holds slots for the trainable weights only). Needs exclusive access.
+    /// - Throws: `.invalidArgument` when the model has no layer of that name.
+    public func setTrainable(_ trainable: Bool, layer name: String) throws {
+        guard let l = spec.layers.firstIndex(where: { $0.name == name }) else {
+            throw LSTMError.invalidArgument("model '\(spec.name)' has no layer '\(name)' (layers: \(spec.layers.map(\.name).joined(separator: ", ")))")
+        }
+        guard trainable == spec.frozenLayers.contains(l) else { return }
+        if trainable { spec.frozenLayers.remove(l) } else { spec.frozenLayers.insert(l) }
+        trainableArrays = Self.trainable(declared: weightIsTrainable, ranges: weightRanges, frozen: spec.frozenLayers)
+        if let c = compileSpec { try compile(c) }
     }
 
     /// For each layer of `spec.layers`, the indices of its arrays in `weights`.

@@ -113,6 +113,7 @@ _DECLARATIONS = {
     "lstm_model_param_count": (c_int, [_model_p, _size_p]),
     "lstm_model_trainable_param_count": (c_int, [_model_p, _size_p]),
     "lstm_model_weight_trainable": (c_int, [_model_p, ctypes.c_size_t, POINTER(ctypes.c_int)]),
+    "lstm_model_set_layer_trainable": (c_int, [_model_p, c_char_p, c_int]),
     "lstm_model_weight_count": (c_int, [_model_p, _size_p]),
     "lstm_model_weight_info": (c_int, [_model_p, c_size_t, c_char_p, c_size_t, _size_p, _size_p]),
     "lstm_model_get_weights": (c_int, [_model_p, _float_p, c_size_t]),

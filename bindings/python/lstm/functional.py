@@ -223,6 +223,7 @@ class Model(_ModelMethods):
         if loss_weights is not None or weighted_metrics:
             raise ValueError("compile: loss_weights and weighted_metrics are not supported")
         config = {"optimizer": optimizers_module.get(optimizer), "loss": losses_module.get(loss)}
+        self._apply_trainable_flags()
         call(lib.lstm_model_compile, self._model, json.dumps(config).encode())
         self._compile_config = config
 

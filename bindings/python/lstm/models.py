@@ -312,6 +312,13 @@ class _ModelMethods:
     def non_trainable_weights(self):
         return [w for w, t in zip(self.get_weights(), self._trainable_flags()) if not t]
 
+    def _apply_trainable_flags(self):
+        """Hands the layers' `trainable` to the built model: as in Keras, setting it takes
+        effect at the next compile."""
+        for layer in self.layers:
+            if type(layer).__name__ != "InputLayer":
+                call(lib.lstm_model_set_layer_trainable, self._model, layer.name.encode(), int(bool(layer.trainable)))
+
     def _trainable_flags(self):
         """Per weight array: whether fit trains it (not a frozen layer's, nor a moving statistic)."""
         flag = ctypes.c_int()
@@ -636,6 +643,7 @@ class Sequential(_ModelMethods):
             raise ValueError("compile: loss_weights and weighted_metrics are not supported")
         config = {"optimizer": optimizers_module.get(optimizer), "loss": losses_module.get(loss)}
         if self._handle is not None:
+            self._apply_trainable_flags()
             call(lib.lstm_model_compile, self._model, json.dumps(config).encode())
         else:
             # Checked now, with a throwaway model, so that a bad config fails here as in Keras.

@@ -227,3 +227,24 @@ def test_bad_layer_arguments_name_the_problem():
     model = keras.Sequential([keras.Input(shape=(8, 3)), L.Conv1D(2, 9)])
     with pytest.raises(ValueError, match="window"):
         model.predict(np.zeros((1, 8, 3), np.float32), verbose=0)
+
+
+def test_setting_trainable_takes_effect_at_compile_as_in_keras():
+    rng = np.random.default_rng(4)
+    x = rng.uniform(-1, 1, size=(16, 6, 3)).astype(np.float32)
+    y = x[:, -1, :1]
+    model = keras.Sequential([keras.Input(shape=(6, 3)), L.LSTM(4), L.Dense(3), L.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x, y, epochs=1, verbose=0)
+    before = model.get_weights()
+    model.layers[0].trainable = False
+    model.compile(optimizer="adam", loss="mse")
+    assert len(model.non_trainable_weights) == 3
+    model.fit(x, y, epochs=2, verbose=0)
+    after = model.get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(before[:3], after[:3])), "the frozen LSTM is untouched"
+    assert not np.array_equal(before[3], after[3]), "the Dense layers still train"
+    model.layers[0].trainable = True
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x, y, epochs=1, verbose=0)
+    assert not np.array_equal(after[0], model.get_weights()[0])
