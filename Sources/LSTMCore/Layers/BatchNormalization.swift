@@ -85,6 +85,8 @@ struct BatchNormalizationLayer: StatelessStep {
         return mask.values.map { $0 ? 1 : 0 }
     }
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     func forward<T: Scalar>(_ inputs: [Tensor<T>], weights w: [UnsafeMutableBufferPointer<T>],
                             context: inout LayerContext) -> [Tensor<T>] {
         let x = inputs[0], f = features, rows = x.values.count / f
@@ -118,6 +120,8 @@ struct BatchNormalizationLayer: StatelessStep {
         return [Tensor(shape: x.shape, values: normalize(x.values, mean: meanT, rstd: rstd, w))]
     }
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     func backward<T: Scalar>(_ inputs: [Tensor<T>], outputs: [Tensor<T>], outputGradients: [Tensor<T>],
                              weights w: [UnsafeMutableBufferPointer<T>], gradients g: [UnsafeMutableBufferPointer<T>],
                              tape: AnyObject?, needInput: [Bool]) -> [Tensor<T>?] {
@@ -166,6 +170,8 @@ struct BatchNormalizationLayer: StatelessStep {
 
     func checkStreamable() throws {}
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     func step<T: Scalar>(_ inputs: [UnsafePointer<T>], outputs: [UnsafeMutablePointer<T>],
                          weights w: [UnsafeMutableBufferPointer<T>], state: UnsafeMutablePointer<T>,
                          scratch: UnsafeMutablePointer<T>) {

@@ -48,6 +48,8 @@ struct GlobalPooling1DLayer: StatelessStep, Weightless {
         return w
     }
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     func forward<T: Scalar>(_ inputs: [Tensor<T>], weights: [UnsafeMutableBufferPointer<T>],
                             context: inout LayerContext) -> [Tensor<T>] {
         let x = inputs[0], n = x.shape[1], f = features
@@ -78,6 +80,8 @@ struct GlobalPooling1DLayer: StatelessStep, Weightless {
         return [y]
     }
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     func backward<T: Scalar>(_ inputs: [Tensor<T>], outputs: [Tensor<T>], outputGradients: [Tensor<T>],
                              weights: [UnsafeMutableBufferPointer<T>], gradients: [UnsafeMutableBufferPointer<T>],
                              tape: AnyObject?, needInput: [Bool]) -> [Tensor<T>?] {
@@ -106,6 +110,8 @@ struct GlobalPooling1DLayer: StatelessStep, Weightless {
         throw LSTMError.unsupported("layer '\(config.name)' (\(config.kind)) reduces a whole sequence and cannot run one timestep at a time")
     }
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     func step<T: Scalar>(_ inputs: [UnsafePointer<T>], outputs: [UnsafeMutablePointer<T>],
                          weights: [UnsafeMutableBufferPointer<T>], state: UnsafeMutablePointer<T>,
                          scratch: UnsafeMutablePointer<T>) {}

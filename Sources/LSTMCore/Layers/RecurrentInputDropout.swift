@@ -59,6 +59,8 @@ struct RecurrentInputDropout: Layer {
         return out
     }
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     func forward<T: Scalar>(_ inputs: [Tensor<T>], weights: [UnsafeMutableBufferPointer<T>],
                             context: inout LayerContext) -> [Tensor<T>] {
         guard context.training, rate > 0 else { return inner.forward(inputs, weights: weights, context: &context) }
@@ -70,6 +72,8 @@ struct RecurrentInputDropout: Layer {
         return out
     }
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     func backward<T: Scalar>(_ inputs: [Tensor<T>], outputs: [Tensor<T>], outputGradients: [Tensor<T>],
                              weights: [UnsafeMutableBufferPointer<T>], gradients: [UnsafeMutableBufferPointer<T>],
                              tape: AnyObject?, needInput: [Bool]) -> [Tensor<T>?] {
@@ -88,6 +92,8 @@ struct RecurrentInputDropout: Layer {
     var streamStateSize: Int { inner.streamStateSize }
     var stepScratchSize: Int { inner.stepScratchSize }
     func resetStreamState<T: Scalar>(_ state: UnsafeMutablePointer<T>) { inner.resetStreamState(state) }
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     func step<T: Scalar>(_ inputs: [UnsafePointer<T>], outputs: [UnsafeMutablePointer<T>],
                          weights: [UnsafeMutableBufferPointer<T>], state: UnsafeMutablePointer<T>,
                          scratch: UnsafeMutablePointer<T>) {

@@ -55,6 +55,8 @@ struct TimeDistributedLayer: Layer {
         return [split(try inner.outputShapes(for: [merged(s)])[0], batch: s[0])]
     }
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     func forward<T: Scalar>(_ inputs: [Tensor<T>], weights: [UnsafeMutableBufferPointer<T>],
                             context: inout LayerContext) -> [Tensor<T>] {
         let x = inputs[0]
@@ -67,6 +69,8 @@ struct TimeDistributedLayer: Layer {
         return [y]
     }
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     func backward<T: Scalar>(_ inputs: [Tensor<T>], outputs: [Tensor<T>], outputGradients: [Tensor<T>],
                              weights: [UnsafeMutableBufferPointer<T>], gradients: [UnsafeMutableBufferPointer<T>],
                              tape: AnyObject?, needInput: [Bool]) -> [Tensor<T>?] {
@@ -88,6 +92,8 @@ struct TimeDistributedLayer: Layer {
     var streamStateSize: Int { 0 }
     var stepScratchSize: Int { inner.stepScratchSize }
     func resetStreamState<T: Scalar>(_ state: UnsafeMutablePointer<T>) {}
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     func step<T: Scalar>(_ inputs: [UnsafePointer<T>], outputs: [UnsafeMutablePointer<T>],
                          weights: [UnsafeMutableBufferPointer<T>], state: UnsafeMutablePointer<T>,
                          scratch: UnsafeMutablePointer<T>) {
