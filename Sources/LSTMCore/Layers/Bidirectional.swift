@@ -138,6 +138,8 @@ struct BidirectionalLayer: StatelessStep {
 
     var forwardWeightCount: Int { forward.weights.count }
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     func forward<T: Scalar>(_ inputs: [Tensor<T>], weights w: [UnsafeMutableBufferPointer<T>],
                             context: inout LayerContext) -> [Tensor<T>] {
         let old = context.tape as? BidirectionalTape<T>
@@ -170,6 +172,8 @@ struct BidirectionalLayer: StatelessStep {
         }
     }
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     func backward<T: Scalar>(_ inputs: [Tensor<T>], outputs: [Tensor<T>], outputGradients: [Tensor<T>],
                              weights w: [UnsafeMutableBufferPointer<T>], gradients g: [UnsafeMutableBufferPointer<T>],
                              tape: AnyObject?, needInput: [Bool]) -> [Tensor<T>?] {
@@ -215,6 +219,8 @@ struct BidirectionalLayer: StatelessStep {
         throw LSTMError.unsupported("layer '\(config.name)' (Bidirectional) reads the sequence from its end too: it cannot be run one timestep at a time")
     }
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     func step<T: Scalar>(_ inputs: [UnsafePointer<T>], outputs: [UnsafeMutablePointer<T>],
                          weights: [UnsafeMutableBufferPointer<T>], state: UnsafeMutablePointer<T>,
                          scratch: UnsafeMutablePointer<T>) {}

@@ -77,6 +77,8 @@ struct ConcatenateLayer: StatelessStep, Weightless {
         return (outer, shape[(axis + 1)...].reduce(1, *))
     }
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     func forward<T: Scalar>(_ inputs: [Tensor<T>], weights: [UnsafeMutableBufferPointer<T>],
                             context: inout LayerContext) -> [Tensor<T>] {
         let shape = joinedShape(inputs.map(\.shape))
@@ -97,6 +99,8 @@ struct ConcatenateLayer: StatelessStep, Weightless {
         return [out]
     }
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     func backward<T: Scalar>(_ inputs: [Tensor<T>], outputs: [Tensor<T>], outputGradients: [Tensor<T>],
                              weights: [UnsafeMutableBufferPointer<T>], gradients: [UnsafeMutableBufferPointer<T>],
                              tape: AnyObject?, needInput: [Bool]) -> [Tensor<T>?] {
@@ -142,6 +146,8 @@ struct ConcatenateLayer: StatelessStep, Weightless {
     }
 
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     func step<T: Scalar>(_ inputs: [UnsafePointer<T>], outputs: [UnsafeMutablePointer<T>],
                          weights: [UnsafeMutableBufferPointer<T>], state: UnsafeMutablePointer<T>,
                          scratch: UnsafeMutablePointer<T>) {

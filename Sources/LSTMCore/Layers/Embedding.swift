@@ -62,6 +62,8 @@ struct EmbeddingLayer: StatelessStep {
         return Int(id)
     }
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     func forward<T: Scalar>(_ inputs: [Tensor<T>], weights w: [UnsafeMutableBufferPointer<T>],
                             context: inout LayerContext) -> [Tensor<T>] {
         let ids = inputs[0].values, d = config.outputDim, table = w[0]
@@ -76,6 +78,8 @@ struct EmbeddingLayer: StatelessStep {
     }
 
     /// Each id's row receives the gradient of its output; ids have none.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     func backward<T: Scalar>(_ inputs: [Tensor<T>], outputs: [Tensor<T>], outputGradients: [Tensor<T>],
                              weights: [UnsafeMutableBufferPointer<T>], gradients g: [UnsafeMutableBufferPointer<T>],
                              tape: AnyObject?, needInput: [Bool]) -> [Tensor<T>?] {
@@ -105,6 +109,8 @@ struct EmbeddingLayer: StatelessStep {
 
     func checkStreamable() throws {}
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     func step<T: Scalar>(_ inputs: [UnsafePointer<T>], outputs: [UnsafeMutablePointer<T>],
                          weights w: [UnsafeMutableBufferPointer<T>], state: UnsafeMutablePointer<T>,
                          scratch: UnsafeMutablePointer<T>) {

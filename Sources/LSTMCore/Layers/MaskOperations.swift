@@ -51,12 +51,16 @@ struct BooleanOperation: StatelessStep, Weightless {
     func outputShapes(for inputs: [[Int]]) -> [[Int]] { [Array(inputs[0].prefix(output.count + 1))] }
     func outputMasks<T: Scalar>(_ inputs: [Tensor<T>], masks: [Mask?]) -> [Mask?] { [nil] }
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     func forward<T: Scalar>(_ inputs: [Tensor<T>], weights: [UnsafeMutableBufferPointer<T>],
                             context: inout LayerContext) -> [Tensor<T>] {
         let x = inputs[0]
         return [Tensor(shape: outputShapes(for: [x.shape])[0], values: compute(x.values.map { Float($0) }, x.shape).map { T($0) })]
     }
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     func backward<T: Scalar>(_ inputs: [Tensor<T>], outputs: [Tensor<T>], outputGradients: [Tensor<T>],
                              weights: [UnsafeMutableBufferPointer<T>], gradients: [UnsafeMutableBufferPointer<T>],
                              tape: AnyObject?, needInput: [Bool]) -> [Tensor<T>?] {
@@ -66,6 +70,8 @@ struct BooleanOperation: StatelessStep, Weightless {
     func checkStreamable() throws {
         throw LSTMError.unsupported("'\(config.name)' (\(config.kind)) computes a mask: a masked model cannot be run one timestep at a time yet")
     }
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     func step<T: Scalar>(_ inputs: [UnsafePointer<T>], outputs: [UnsafeMutablePointer<T>],
                          weights: [UnsafeMutableBufferPointer<T>], state: UnsafeMutablePointer<T>,
                          scratch: UnsafeMutablePointer<T>) {}

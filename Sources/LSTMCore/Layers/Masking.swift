@@ -53,11 +53,15 @@ struct MaskingLayer: StatelessStep, Weightless {
         return out
     }
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     func forward<T: Scalar>(_ inputs: [Tensor<T>], weights: [UnsafeMutableBufferPointer<T>],
                             context: inout LayerContext) -> [Tensor<T>] {
         [applied(inputs[0], mask(inputs[0]))]
     }
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     func backward<T: Scalar>(_ inputs: [Tensor<T>], outputs: [Tensor<T>], outputGradients: [Tensor<T>],
                              weights: [UnsafeMutableBufferPointer<T>], gradients: [UnsafeMutableBufferPointer<T>],
                              tape: AnyObject?, needInput: [Bool]) -> [Tensor<T>?] {
@@ -65,6 +69,8 @@ struct MaskingLayer: StatelessStep, Weightless {
     }
 
     func checkStreamable() throws {}
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     func step<T: Scalar>(_ inputs: [UnsafePointer<T>], outputs: [UnsafeMutablePointer<T>],
                          weights: [UnsafeMutableBufferPointer<T>], state: UnsafeMutablePointer<T>,
                          scratch: UnsafeMutablePointer<T>) {}

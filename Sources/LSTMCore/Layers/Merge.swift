@@ -80,6 +80,8 @@ struct MergeLayer: StatelessStep, Weightless {
         }
     }
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     func forward<T: Scalar>(_ inputs: [Tensor<T>], weights: [UnsafeMutableBufferPointer<T>],
                             context: inout LayerContext) -> [Tensor<T>] {
         var out = Tensor<T>(zeros: inputs[0].shape)
@@ -90,6 +92,8 @@ struct MergeLayer: StatelessStep, Weightless {
         return [out]
     }
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     func backward<T: Scalar>(_ inputs: [Tensor<T>], outputs: [Tensor<T>], outputGradients: [Tensor<T>],
                              weights: [UnsafeMutableBufferPointer<T>], gradients: [UnsafeMutableBufferPointer<T>],
                              tape: AnyObject?, needInput: [Bool]) -> [Tensor<T>?] {
@@ -136,6 +140,8 @@ struct MergeLayer: StatelessStep, Weightless {
 
     func checkStreamable() throws {}
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     func step<T: Scalar>(_ inputs: [UnsafePointer<T>], outputs: [UnsafeMutablePointer<T>],
                          weights: [UnsafeMutableBufferPointer<T>], state: UnsafeMutablePointer<T>,
                          scratch: UnsafeMutablePointer<T>) {
