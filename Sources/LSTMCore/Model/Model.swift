@@ -40,8 +40,7 @@ public final class Model<T: Scalar> {
         var firstBuild: [(any Layer)?] = Array(repeating: nil, count: spec.layers.count)
         for (node, layer) in zip(spec.nodes, built) where firstBuild[node.layer] == nil { firstBuild[node.layer] = layer }
         var ranges: [Range<Int>] = [], wShapes: [[Int]] = [], names: [String] = [], declared: [Bool] = []
-        for (li, layer) in firstBuild.enumerated() {
-            guard let layer else { continue }
+        for layer in firstBuild.compactMap({ $0 }) {
             let start = wShapes.count
             for w in layer.weights {
                 _ = try checkedProduct(w.shape, "layer '\(layer.name)': \(w.name)")
