@@ -146,7 +146,7 @@ public func lstm_model_trainable_param_count(_ m: OpaquePointer?, _ count: Unsaf
 public func lstm_model_weight_count(_ m: OpaquePointer?, _ count: UnsafeMutablePointer<Int>?) -> lstm_status {
     guarded {
         let model = try ModelHandle.from(m).model
-        try Arg.nonNull(count, "count").pointee = model.weights.count
+        try Arg.nonNull(count, "count").pointee = model.weightShapes.count
     }
 }
 
@@ -155,10 +155,7 @@ public func lstm_model_weight_trainable(_ m: OpaquePointer?, _ index: Int, _ tra
     guarded {
         let model = try ModelHandle.from(m).model
         let out = try Arg.nonNull(trainable, "trainable")
-        guard index >= 0, index < model.weightShapes.count else {
-            throw LSTMError.invalidArgument("weight index \(UInt(bitPattern: index)) is out of range: the model has \(model.weightShapes.count) weight arrays")
-        }
-        out.pointee = model.trainableArrays.contains(index) ? 1 : 0
+        out.pointee = model.trainableArrays.contains(try Arg.weightIndex(index, of: model)) ? 1 : 0
     }
 }
 
@@ -178,9 +175,7 @@ public func lstm_model_weight_info(_ m: OpaquePointer?, _ index: Int, _ name: Un
         let ndim = try Arg.nonNull(ndim, "ndim"), shape = try Arg.nonNull(shape, "shape")
         _ = try Arg.size(cap, "cap", allowZero: true)
         if cap > 0 { _ = try Arg.nonNull(name, "name (with cap > 0)") }
-        guard index >= 0, index < model.weights.count else {
-            throw LSTMError.invalidArgument("weight index \(UInt(bitPattern: index)) is out of range: the model has \(model.weights.count) weight arrays")
-        }
+        let index = try Arg.weightIndex(index, of: model)
         try Arg.copyText(model.weightNames[index], to: name, cap: cap, "name")
         let dims = model.weightShapes[index]
         ndim.pointee = dims.count

@@ -69,6 +69,14 @@ enum Arg {
         return p
     }
 
+    /// A weight array's index (a size_t from C): within the model's weight arrays.
+    static func weightIndex(_ index: Int, of model: Model<Float>) throws -> Int {
+        guard index >= 0, index < model.weightShapes.count else {
+            throw LSTMError.invalidArgument("weight index \(UInt(bitPattern: index)) is out of range: the model has \(model.weightShapes.count) weight arrays")
+        }
+        return index
+    }
+
     /// A size_t from C (imported as Int): zero and values past 2^40 are rejected.
     static func size(_ v: Int, _ name: String, allowZero: Bool = false) throws -> Int {
         guard v >= 0, v <= 1 << 40 else {

@@ -12,6 +12,8 @@ struct OptimizerState<T: Scalar> {
     /// Adam: first and second moments; SGD with momentum: the momentum buffers.
     var slots1: [[T]]
     var slots2: [[T]]
+    /// Variables per trained weight array: 2 (Adam), 1 (SGD with momentum) or 0.
+    var slotsPerWeight: Int { (slots1.isEmpty ? 0 : 1) + (slots2.isEmpty ? 0 : 1) }
 
     init(spec: OptimizerSpec, shapes: [Int]) {
         self.spec = spec

@@ -39,6 +39,13 @@ public struct SeededRandom: RandomNumberGenerator {
     /// Uniform in [0, 1) with 53 random bits.
     public mutating func uniform() -> Double { Double(next() >> 11) * 0x1p-53 }
 
+    /// Dropout's keep-and-scale mask: each of `count` values is 1 / (1 - rate) with probability
+    /// 1 - rate, else 0.
+    public mutating func dropoutMask<T: Scalar>(_ count: Int, rate: Double) -> [T] {
+        let kept = T(1 / (1 - rate))
+        return (0..<count).map { _ in uniform() >= rate ? kept : 0 }
+    }
+
     /// Standard normal (Box-Muller, both values used).
     public mutating func normal() -> Double {
         if let z = spareNormal { spareNormal = nil; return z }

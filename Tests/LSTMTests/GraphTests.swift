@@ -114,25 +114,7 @@ final class GraphTests: XCTestCase {
                 let shape = [2] + x.shape.dropFirst()
                 return Tensor(shape: shape, values: x.values.prefix(shape.reduce(1, *)).map(Double.init))
             }
-            let outShapes = try model.outputShapes(forInputs: xs.map(\.shape))
-            let ys = outShapes.map { Tensor<Double>(shape: $0, values: rng.uniform($0.reduce(1, *), -1, 1)) }
-            func lossAt(_ w: [[Double]]) throws -> (Double, [[Double]]) {
-                try model.setWeights(w)
-                return try withViews(xs) { xv in try withViews(ys) { yv in try model.lossAndGradients(loss: .meanSquaredError, xv, targets: yv) } }
-            }
-            let w0 = model.weights
-            let (_, grads) = try lossAt(w0)
-            let h = 1e-6
-            for (k, w) in w0.enumerated() {
-                var numeric = [Double](repeating: 0, count: w.count)
-                for j in w.indices {
-                    var plus = w0, minus = w0
-                    plus[k][j] += h
-                    minus[k][j] -= h
-                    numeric[j] = (try lossAt(plus).0 - lossAt(minus).0) / (2 * h)
-                }
-                assertClose(grads[k], numeric, absolute: 1e-8, relative: 1e-6, "\(f.name): d loss / d \(model.weightNames[k])")
-            }
+            try checkGradients(model, xs, f.name, &rng)
         }
     }
 

@@ -81,38 +81,6 @@ final class LayerTests: XCTestCase {
         XCTAssertEqual(frozen.frozenLayers.map { (frozen.layers[$0] as? DenseSpec)?.units }, [3], "the frozen Dense(3)")
     }
 
-    /// Every trainable weight's gradient against central differences in Double (1e-6 relative,
-    /// as for the other layers), in training mode with the noise of a fixed seed.
-    func checkGradients(_ model: Model<Double>, _ xs: [Tensor<Double>], _ name: String, _ rng: inout TestRandom) throws {
-        let outShapes = try model.outputShapes(forInputs: xs.map(\.shape))
-        let ys = outShapes.map { Tensor<Double>(shape: $0, values: rng.uniform($0.reduce(1, *), -1, 1)) }
-        model.noise = (seed: 5, batch: 1)
-        func lossAt(_ w: [[Double]]) throws -> (Double, [[Double]]) {
-            try model.setWeights(w)
-            return try withViews(xs) { xv in try withViews(ys) { yv in try model.lossAndGradients(loss: .meanSquaredError, xv, targets: yv) } }
-        }
-        let w0 = model.weights
-        let (_, grads) = try lossAt(w0)
-        let h = 1e-6
-        var worstAbsolute = 0.0, worstRelative = 0.0
-        defer { print("gradient check \(name): max |analytic - numeric| = \(worstAbsolute), max relative where |numeric| > 1e-3 = \(worstRelative)") }
-        for (k, w) in w0.enumerated() where model.trainableArrays.contains(k) {
-            var numeric = [Double](repeating: 0, count: w.count)
-            for j in w.indices {
-                var plus = w0, minus = w0
-                plus[k][j] += h
-                minus[k][j] -= h
-                numeric[j] = (try lossAt(plus).0 - lossAt(minus).0) / (2 * h)
-            }
-            assertClose(grads[k], numeric, absolute: 1e-8, relative: 1e-6, "\(name): d loss / d \(model.weightNames[k])")
-            for (a, n) in zip(grads[k], numeric) {
-                worstAbsolute = max(worstAbsolute, abs(a - n))
-                if abs(n) > 1e-3 { worstRelative = max(worstRelative, abs(a - n) / abs(n)) }
-            }
-        }
-        try model.setWeights(w0)
-    }
-
     /// Gradients through every Keras 3 fixture model (batch statistics, frozen layers, masks).
     func testLayerGradientsMatchFiniteDifferences() throws {
         for (f, _) in try loadFixtures() where f.name.hasPrefix("keras3") {

@@ -22,15 +22,12 @@ public struct ActivationSpec: LayerSpec, Equatable {
     }
 }
 
-struct ActivationLayer: StatelessStep, Weightless {
+struct ActivationLayer: StatelessStep, Weightless, ShapePreserving {
     let config: ActivationSpec
     let input: SampleShape
     let features: Int
 
     var spec: any LayerSpec { config }
-    var inputShapes: [SampleShape] { [input] }
-    var outputShapes: [SampleShape] { [input] }
-    func outputShapes(for inputs: [[Int]]) -> [[Int]] { [inputs[0]] }
 
     func apply<T: Scalar>(_ p: UnsafeMutablePointer<T>, count: Int) {
         if config.activation == .softmax {

@@ -18,17 +18,12 @@ public struct BatchNormalizationSpec: LayerSpec, Equatable {
     public var kind: String { "BatchNormalization" }
 
     public func build(inputs: [SampleShape]) throws -> any Layer {
-        let input = try LayerChecks.single(inputs, self)
-        guard !input.isEmpty else {
-            throw LSTMError.shapeMismatch("layer '\(name)' (BatchNormalization) needs at least 2-D input, got \(LayerChecks.describe(input))")
+        let (input, features) = try NormalizationAffine.checkedInput(inputs, axis: axis, epsilon: epsilon, self)
+        guard momentum.isFinite, momentum >= 0, momentum <= 1 else {
+            throw LSTMError.invalidArgument("layer '\(name)' (BatchNormalization): momentum must be in [0, 1], got \(momentum)")
         }
-        guard axis == -1 || axis == input.count else {
-            throw LSTMError.unsupported("layer '\(name)' (BatchNormalization): axis \(axis) is not supported for input \(LayerChecks.describe(input)) (only the last axis, -1 or \(input.count))")
-        }
-        guard epsilon.isFinite, epsilon > 0, momentum.isFinite, momentum >= 0, momentum <= 1 else {
-            throw LSTMError.invalidArgument("layer '\(name)' (BatchNormalization): epsilon must be > 0 and momentum in [0, 1], got \(epsilon) and \(momentum)")
-        }
-        return BatchNormalizationLayer(config: self, input: input, features: try LayerChecks.features(input, self))
+        return BatchNormalizationLayer(config: self, input: input,
+                                       affine: NormalizationAffine(scale: scale, center: center, features: features))
     }
 }
 
@@ -46,35 +41,39 @@ final class BatchNormalizationTape<T: Scalar> {
     }
 }
 
-struct BatchNormalizationLayer: StatelessStep {
+struct BatchNormalizationLayer: StatelessStep, ShapePreserving {
     let config: BatchNormalizationSpec
     let input: SampleShape
-    let features: Int
+    let affine: NormalizationAffine
 
+    var features: Int { affine.features }
     var spec: any LayerSpec { config }
-    var inputShapes: [SampleShape] { [input] }
-    var outputShapes: [SampleShape] { [input] }
     var weights: [WeightSpec] {
-        (config.scale ? [WeightSpec("gamma", [features])] : []) + (config.center ? [WeightSpec("beta", [features])] : [])
+        affine.weights
             + [WeightSpec("moving_mean", [features], trainable: false), WeightSpec("moving_variance", [features], trainable: false)]
     }
     func initialWeights<T: Scalar>(_ rng: inout SeededRandom) -> [[T]] {
-        let ones = [T](repeating: 1, count: features), zeros = [T](repeating: 0, count: features)
-        return (config.scale ? [ones] : []) + (config.center ? [zeros] : []) + [zeros, ones]
+        affine.initialWeights() + [[T](repeating: 0, count: features), [T](repeating: 1, count: features)]
     }
-    func outputShapes(for inputs: [[Int]]) -> [[Int]] { [inputs[0]] }
 
-    var gammaIndex: Int? { config.scale ? 0 : nil }
-    var betaIndex: Int? { config.center ? (config.scale ? 1 : 0) : nil }
-    var movingMeanIndex: Int { (config.scale ? 1 : 0) + (config.center ? 1 : 0) }
+    /// The moving mean and variance, after gamma and beta.
+    func moving<T>(_ w: [UnsafeMutableBufferPointer<T>]) -> (mean: UnsafeMutableBufferPointer<T>, variance: UnsafeMutableBufferPointer<T>) {
+        (w[affine.count], w[affine.count + 1])
+    }
+
+    /// 1 / sqrt(moving variance + epsilon): inference's scale per feature.
+    func movingRstd<T: Scalar>(_ w: [UnsafeMutableBufferPointer<T>]) -> [T] {
+        let mv = moving(w).variance
+        return (0..<features).map { T(1 / (Double(mv[$0]) + config.epsilon).squareRoot()) }
+    }
 
     /// y = (x - mean) · rstd · gamma + beta on every row.
     func normalize<T: Scalar>(_ x: [T], mean: [T], rstd: [T], _ w: [UnsafeMutableBufferPointer<T>]) -> [T] {
-        let f = features
+        let f = features, g = affine.gamma(w), b = affine.beta(w)
         var y = x
         for k in y.indices {
             let j = k % f
-            y[k] = (x[k] - mean[j]) * rstd[j] * (gammaIndex.map { w[$0][j] } ?? 1) + (betaIndex.map { w[$0][j] } ?? 0)
+            y[k] = (x[k] - mean[j]) * rstd[j] * (g?[j] ?? 1) + (b?[j] ?? 0)
         }
         return y
     }
@@ -90,10 +89,9 @@ struct BatchNormalizationLayer: StatelessStep {
     func forward<T: Scalar>(_ inputs: [Tensor<T>], weights w: [UnsafeMutableBufferPointer<T>],
                             context: inout LayerContext) -> [Tensor<T>] {
         let x = inputs[0], f = features, rows = x.values.count / f
-        let mm = w[movingMeanIndex], mv = w[movingMeanIndex + 1]
+        let (mm, mv) = moving(w)
         guard context.training, context.layerTrainable else {
-            let rstd = (0..<f).map { T(1 / (Double(mv[$0]) + config.epsilon).squareRoot()) }
-            return [Tensor(shape: x.shape, values: normalize(x.values, mean: Array(mm), rstd: rstd, w))]
+            return [Tensor(shape: x.shape, values: normalize(x.values, mean: Array(mm), rstd: movingRstd(w), w))]
         }
         // The batch's moments, in Double; masked rows weigh 0 and the count gains Keras's 1e-7.
         let rw: [T]? = rowWeights(x, context.mask)
@@ -127,10 +125,9 @@ struct BatchNormalizationLayer: StatelessStep {
                              tape: AnyObject?, needInput: [Bool]) -> [Tensor<T>?] {
         let x = inputs[0].values, dy = outputGradients[0].values, f = features, rows = x.count / f
         let stats = tape as? BatchNormalizationTape<T>
-        let mv = w[movingMeanIndex + 1]
-        let mean = stats?.mean ?? Array(w[movingMeanIndex])
-        let rstd = stats?.rstd ?? (0..<f).map { T(1 / (Double(mv[$0]) + config.epsilon).squareRoot()) }
-        let gamma = (0..<f).map { j in gammaIndex.map { w[$0][j] } ?? 1 }
+        let mean = stats?.mean ?? Array(moving(w).mean)
+        let rstd = stats?.rstd ?? movingRstd(w)
+        let gamma = affine.gamma(w).map(Array.init) ?? [T](repeating: 1, count: f)
         // Sums over every row (masked ones too: their outputs also use the batch's moments).
         var sumDy = [T](repeating: 0, count: f), sumDyXc = [T](repeating: 0, count: f)
         for k in x.indices {
@@ -139,8 +136,8 @@ struct BatchNormalizationLayer: StatelessStep {
             sumDyXc[j] += dy[k] * (x[k] - mean[j])
         }
         for j in 0..<f {
-            if let b = betaIndex { g[b][j] += sumDy[j] }
-            if let gi = gammaIndex { g[gi][j] += sumDyXc[j] * rstd[j] }
+            affine.beta(g)?[j] += sumDy[j]
+            affine.gamma(g)?[j] += sumDyXc[j] * rstd[j]
         }
         guard needInput[0] else { return [nil] }
         var dx = Tensor<T>(zeros: inputs[0].shape)
@@ -175,10 +172,11 @@ struct BatchNormalizationLayer: StatelessStep {
     func step<T: Scalar>(_ inputs: [UnsafePointer<T>], outputs: [UnsafeMutablePointer<T>],
                          weights w: [UnsafeMutableBufferPointer<T>], state: UnsafeMutablePointer<T>,
                          scratch: UnsafeMutablePointer<T>) {
-        let mm = w[movingMeanIndex], mv = w[movingMeanIndex + 1]
+        // The moving statistics' normalization, computed in place (a step allocates nothing).
+        let (mm, mv) = moving(w), g = affine.gamma(w), b = affine.beta(w)
         for j in 0..<features {
             let r = T(1 / (Double(mv[j]) + config.epsilon).squareRoot())
-            outputs[0][j] = (inputs[0][j] - mm[j]) * r * (gammaIndex.map { w[$0][j] } ?? 1) + (betaIndex.map { w[$0][j] } ?? 0)
+            outputs[0][j] = (inputs[0][j] - mm[j]) * r * (g?[j] ?? 1) + (b?[j] ?? 0)
         }
     }
 }

@@ -67,7 +67,7 @@ final class BidirectionalTape<T: Scalar> {
     }
 }
 
-struct BidirectionalLayer: StatelessStep {
+struct BidirectionalLayer: WholeSequence {
     let config: BidirectionalSpec
     let forward: any Layer
     let backward: any Layer
@@ -215,13 +215,7 @@ struct BidirectionalLayer: StatelessStep {
         return [dx] + fd.dropFirst() + bd.dropFirst()
     }
 
-    func checkStreamable() throws {
-        throw LSTMError.unsupported("layer '\(config.name)' (Bidirectional) reads the sequence from its end too: it cannot be run one timestep at a time")
+    var streamRefusal: String {
+        "layer '\(config.name)' (Bidirectional) reads the sequence from its end too: it cannot be run one timestep at a time"
     }
-
-    @_specialize(where T == Float)
-    @_specialize(where T == Double)
-    func step<T: Scalar>(_ inputs: [UnsafePointer<T>], outputs: [UnsafeMutablePointer<T>],
-                         weights: [UnsafeMutableBufferPointer<T>], state: UnsafeMutablePointer<T>,
-                         scratch: UnsafeMutablePointer<T>) {}
 }

@@ -59,7 +59,7 @@ struct Conv1DLayer: Layer {
     var spec: any LayerSpec { config }
     var filters: Int { config.filters }
     var inputShapes: [SampleShape] { [[steps, channels]] }
-    var outputShapes: [SampleShape] { [[steps.map { (try? window.outputLength($0, config)) ?? 0 }, filters]] }
+    var outputShapes: [SampleShape] { [[steps.map { window.outputSteps($0) }, filters]] }
     var weights: [WeightSpec] {
         [WeightSpec("kernel", [config.kernelSize, channels, filters])] + (config.useBias ? [WeightSpec("bias", [filters])] : [])
     }
@@ -77,40 +77,41 @@ struct Conv1DLayer: Layer {
 
     func outputMasks<T: Scalar>(_ inputs: [Tensor<T>], masks: [Mask?]) -> [Mask?] { [nil] }
 
-    /// The windows of every output step, one row of kernel_size · channels values each (zeros
-    /// where a tap falls on padding).
-    func columns<T: Scalar>(_ x: Tensor<T>) -> (rows: Int, values: [T]) {
-        let n = x.shape[1], c = channels, k = config.kernelSize, d = window.dilation
-        let out = (try? window.outputLength(n, config)) ?? 0
-        let first = window.start(n, out: out)
-        var col = [T](repeating: 0, count: x.batch * out * k * c)
-        for b in 0..<x.batch {
+    /// Calls `body(column offset, input offset)` for every tap of every window that falls on
+    /// the input (not on padding), over a batch of `batch` sequences of n steps: the column
+    /// offset is into the windows' rows (kernel_size · channels values each), the input offset
+    /// into (batch, steps, channels); `channels` values follow each.
+    @inline(__always)
+    func forEachTap(batch: Int, steps n: Int, _ body: (Int, Int) -> Void) {
+        let c = channels, k = config.kernelSize, d = window.dilation
+        let out = window.outputSteps(n), first = window.start(n, out: out)
+        for b in 0..<batch {
             for o in 0..<out {
                 let row = (b * out + o) * k * c
                 for tap in 0..<k {
                     let t = first + o * window.stride + tap * d
-                    guard t >= 0, t < n else { continue }
-                    for j in 0..<c { col[row + tap * c + j] = x.values[(b * n + t) * c + j] }
+                    if t >= 0, t < n { body(row + tap * c, (b * n + t) * c) }
                 }
             }
         }
-        return (x.batch * out, col)
+    }
+
+    /// The windows of every output step, one row of kernel_size · channels values each (zeros
+    /// where a tap falls on padding).
+    func columns<T: Scalar>(_ x: Tensor<T>) -> (rows: Int, values: [T]) {
+        let n = x.shape[1], c = channels
+        var col = [T](repeating: 0, count: x.batch * window.outputSteps(n) * config.kernelSize * c)
+        forEachTap(batch: x.batch, steps: n) { to, from in
+            for j in 0..<c { col[to + j] = x.values[from + j] }
+        }
+        return (x.batch * window.outputSteps(n), col)
     }
 
     /// Adds the gradients of the windows' rows back onto the input steps they came from.
     func addColumns<T: Scalar>(_ dcol: [T], into dx: inout Tensor<T>) {
-        let n = dx.shape[1], c = channels, k = config.kernelSize, d = window.dilation
-        let out = (try? window.outputLength(n, config)) ?? 0
-        let first = window.start(n, out: out)
-        for b in 0..<dx.batch {
-            for o in 0..<out {
-                let row = (b * out + o) * k * c
-                for tap in 0..<k {
-                    let t = first + o * window.stride + tap * d
-                    guard t >= 0, t < n else { continue }
-                    for j in 0..<c { dx.values[(b * n + t) * c + j] += dcol[row + tap * c + j] }
-                }
-            }
+        let c = channels
+        forEachTap(batch: dx.batch, steps: dx.shape[1]) { from, to in
+            for j in 0..<c { dx.values[to + j] += dcol[from + j] }
         }
     }
 

@@ -24,7 +24,7 @@ public struct GlobalPooling1DSpec: LayerSpec, Equatable {
     }
 }
 
-struct GlobalPooling1DLayer: StatelessStep, Weightless {
+struct GlobalPooling1DLayer: WholeSequence, Weightless {
     let config: GlobalPooling1DSpec
     let steps: Int?
     let features: Int
@@ -106,15 +106,9 @@ struct GlobalPooling1DLayer: StatelessStep, Weightless {
         return [dx]
     }
 
-    func checkStreamable() throws {
-        throw LSTMError.unsupported("layer '\(config.name)' (\(config.kind)) reduces a whole sequence and cannot run one timestep at a time")
+    var streamRefusal: String {
+        "layer '\(config.name)' (\(config.kind)) reduces a whole sequence and cannot run one timestep at a time"
     }
-
-    @_specialize(where T == Float)
-    @_specialize(where T == Double)
-    func step<T: Scalar>(_ inputs: [UnsafePointer<T>], outputs: [UnsafeMutablePointer<T>],
-                         weights: [UnsafeMutableBufferPointer<T>], state: UnsafeMutablePointer<T>,
-                         scratch: UnsafeMutablePointer<T>) {}
 }
 
 /// The mask a layer saw in its training pass, for its backward.

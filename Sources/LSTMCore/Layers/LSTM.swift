@@ -158,7 +158,7 @@ struct LSTMLayer {
         setRows(n * rows, g4, b, gates)
         if let dropout, dropout.input != nil {
             // Keras's implementation 1: each gate sees the input through its own mask.
-            dropout.forEachGate(of: xT, rows: rows, steps: n, width: f, input: true) { g, xg in
+            dropout.forEachGate(of: xT, steps: n, input: true) { g, xg in
                 gemmNN(n * rows, u, f, xg, f, w + g * u, g4, gates + g * u, g4)
             }
         } else {
@@ -188,7 +188,7 @@ struct LSTMLayer {
                 let hPrev: UnsafePointer<T>? = s > 0 ? UnsafePointer(state(hBuf, s - 1) + r0 * u) : h0.map { $0 + r0 * u }
                 if let hPrev, let dropout {
                     // Each gate sees the previous state through its own recurrent mask.
-                    dropout.forEachGate(ofRows: hPrev, r0: r0, count: m, rows: rows, width: u) { g, hg in
+                    dropout.forEachGate(of: hPrev, rows: r0..<r1, input: false) { g, hg in
                         gemmNN(m, u, u, hg, u, uMat + g * u, g4, z + g * u, g4)
                     }
                 } else if let hPrev {
@@ -282,7 +282,7 @@ struct LSTMLayer {
                 dhR.update(repeating: 0, count: m * u)
                 if s > 0 || state.h0 != nil {
                     if let dropout = tape.dropout {
-                        dropout.addThroughRecurrentMasks(dz: dz, uT: uT, r0: r0, count: m, rows: rows, units: u, into: dhR)
+                        dropout.addThroughMasks(dz, kT: uT, rows: r0..<r1, input: false, into: dhR)
                     } else {
                         recurrentProduct(m, u, g4, dz, uT, packed: packed, dhR)
                     }
@@ -302,12 +302,12 @@ struct LSTMLayer {
         // operands, with recurrent dropout).
         if let dropout = tape.dropout {
             if n > 1 {
-                dropout.forEachGate(of: UnsafePointer(hBuf), rows: rows, steps: n - 1, width: u, input: false) { g, hg in
+                dropout.forEachGate(of: UnsafePointer(hBuf), steps: n - 1, input: false) { g, hg in
                     gemmTN(u, u, (n - 1) * rows, hg, u, dZ + rows * g4 + g * u, g4, gU + g * u, g4)
                 }
             }
             if let h0 = state.h0 {
-                dropout.forEachGate(of: h0, rows: rows, steps: 1, width: u, input: false) { g, hg in
+                dropout.forEachGate(of: h0, input: false) { g, hg in
                     gemmTN(u, u, rows, hg, u, dZ + g * u, g4, gU + g * u, g4)
                 }
             }
@@ -316,7 +316,7 @@ struct LSTMLayer {
             if let h0 = state.h0 { gemmTN(u, g4, rows, h0, u, dZ, g4, gU, g4) }
         }
         if let dropout = tape.dropout, dropout.input != nil {
-            dropout.forEachGate(of: UnsafePointer(tape.xT.baseAddress!), rows: rows, steps: n, width: f, input: true) { g, xg in
+            dropout.forEachGate(of: UnsafePointer(tape.xT.baseAddress!), steps: n, input: true) { g, xg in
                 gemmTN(f, u, n * rows, xg, f, dZ + g * u, g4, gW + g * u, g4)
             }
         } else {
@@ -330,7 +330,7 @@ struct LSTMLayer {
         transpose(f, g4, w, wT)
         dXT.initialize(repeating: 0, count: n * rows * f)
         if let dropout = tape.dropout, dropout.input != nil {
-            dropout.addThroughInputMasks(dZ: dZ, wT: wT, rows: rows, steps: n, features: f, units: u, into: dXT)
+            dropout.addThroughMasks(dZ, kT: wT, steps: n, input: true, into: dXT)
         } else {
             gemmNN(n * rows, f, g4, dZ, g4, wT, f, dXT, f)
         }

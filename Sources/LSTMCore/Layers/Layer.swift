@@ -192,6 +192,32 @@ extension StatelessStep {
     func resetStreamState<T: Scalar>(_ state: UnsafeMutablePointer<T>) {}
 }
 
+/// A layer whose one output has its one input's shape (the activation, noise and normalization
+/// layers, Masking).
+protocol ShapePreserving: Layer {
+    var input: SampleShape { get }
+}
+
+extension ShapePreserving {
+    var inputShapes: [SampleShape] { [input] }
+    var outputShapes: [SampleShape] { [input] }
+    func outputShapes(for inputs: [[Int]]) -> [[Int]] { [inputs[0]] }
+}
+
+/// A layer that cannot run one timestep at a time (it reads or makes a whole sequence):
+/// streaming refuses it with `streamRefusal`, and it has no step.
+protocol WholeSequence: StatelessStep {
+    /// Why it cannot stream, naming the layer.
+    var streamRefusal: String { get }
+}
+
+extension WholeSequence {
+    func checkStreamable() throws { throw LSTMError.unsupported(streamRefusal) }
+    func step<T: Scalar>(_ inputs: [UnsafePointer<T>], outputs: [UnsafeMutablePointer<T>],
+                         weights: [UnsafeMutableBufferPointer<T>], state: UnsafeMutablePointer<T>,
+                         scratch: UnsafeMutablePointer<T>) {}
+}
+
 /// A layer without weights (the merges, Masking, the mask operations).
 protocol Weightless: Layer {}
 

@@ -13,40 +13,21 @@ public struct LayerNormalizationSpec: LayerSpec, Equatable {
     public var kind: String { "LayerNormalization" }
 
     public func build(inputs: [SampleShape]) throws -> any Layer {
-        let input = try LayerChecks.single(inputs, self)
-        guard !input.isEmpty else {
-            throw LSTMError.shapeMismatch("layer '\(name)' (LayerNormalization) needs at least 2-D input, got \(LayerChecks.describe(input))")
-        }
-        guard axis == -1 || axis == input.count else {
-            throw LSTMError.unsupported("layer '\(name)' (LayerNormalization): axis \(axis) is not supported for input \(LayerChecks.describe(input)) (only the last axis, -1 or \(input.count))")
-        }
-        guard epsilon.isFinite, epsilon > 0 else {
-            throw LSTMError.invalidArgument("layer '\(name)' (LayerNormalization): epsilon must be > 0, got \(epsilon)")
-        }
-        return LayerNormalizationLayer(config: self, input: input, features: try LayerChecks.features(input, self))
+        let (input, features) = try NormalizationAffine.checkedInput(inputs, axis: axis, epsilon: epsilon, self)
+        return LayerNormalizationLayer(config: self, input: input,
+                                       affine: NormalizationAffine(scale: scale, center: center, features: features))
     }
 }
 
-struct LayerNormalizationLayer: StatelessStep {
+struct LayerNormalizationLayer: StatelessStep, ShapePreserving {
     let config: LayerNormalizationSpec
     let input: SampleShape
-    let features: Int
+    let affine: NormalizationAffine
 
+    var features: Int { affine.features }
     var spec: any LayerSpec { config }
-    var inputShapes: [SampleShape] { [input] }
-    var outputShapes: [SampleShape] { [input] }
-    var weights: [WeightSpec] {
-        (config.scale ? [WeightSpec("gamma", [features])] : []) + (config.center ? [WeightSpec("beta", [features])] : [])
-    }
-    func initialWeights<T: Scalar>(_ rng: inout SeededRandom) -> [[T]] {
-        (config.scale ? [[T](repeating: 1, count: features)] : []) + (config.center ? [[T](repeating: 0, count: features)] : [])
-    }
-    func outputShapes(for inputs: [[Int]]) -> [[Int]] { [inputs[0]] }
-
-    func gamma<T: Scalar>(_ w: [UnsafeMutableBufferPointer<T>]) -> UnsafeMutableBufferPointer<T>? { config.scale ? w[0] : nil }
-    func beta<T: Scalar>(_ w: [UnsafeMutableBufferPointer<T>]) -> UnsafeMutableBufferPointer<T>? {
-        config.center ? w[config.scale ? 1 : 0] : nil
-    }
+    var weights: [WeightSpec] { affine.weights }
+    func initialWeights<T: Scalar>(_ rng: inout SeededRandom) -> [[T]] { affine.initialWeights() }
 
     /// The mean and 1 / sqrt(var + epsilon) of one row (the variance accumulated in Double).
     func moments<T: Scalar>(_ x: UnsafePointer<T>) -> (mean: T, rstd: T) {
@@ -61,7 +42,7 @@ struct LayerNormalizationLayer: StatelessStep {
 
     func normalize<T: Scalar>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ w: [UnsafeMutableBufferPointer<T>]) {
         let (mean, rstd) = moments(x)
-        let g = gamma(w), b = beta(w)
+        let g = affine.gamma(w), b = affine.beta(w)
         for j in 0..<features {
             y[j] = (x[j] - mean) * rstd * (g?[j] ?? 1) + (b?[j] ?? 0)
         }
@@ -87,7 +68,7 @@ struct LayerNormalizationLayer: StatelessStep {
                              weights w: [UnsafeMutableBufferPointer<T>], gradients g: [UnsafeMutableBufferPointer<T>],
                              tape: AnyObject?, needInput: [Bool]) -> [Tensor<T>?] {
         let f = features, x = inputs[0].values, dy = outputGradients[0].values
-        let gm = gamma(w), dGamma = gamma(g), dBeta = beta(g)
+        let gm = affine.gamma(w), dGamma = affine.gamma(g), dBeta = affine.beta(g)
         var dx = needInput[0] ? Tensor<T>(zeros: inputs[0].shape) : nil
         var xhat = [T](repeating: 0, count: f), dxhat = [T](repeating: 0, count: f)
         for r in 0..<(x.count / f) {

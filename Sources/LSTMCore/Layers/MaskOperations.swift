@@ -37,7 +37,7 @@ public struct AnySpec: LayerSpec, Equatable {
 }
 
 /// A weightless operation computing a boolean tensor (as 1 and 0) from its input.
-struct BooleanOperation: StatelessStep, Weightless {
+struct BooleanOperation: WholeSequence, Weightless {
     let config: any LayerSpec
     let input: SampleShape
     let output: SampleShape
@@ -67,12 +67,7 @@ struct BooleanOperation: StatelessStep, Weightless {
         [nil]
     }
 
-    func checkStreamable() throws {
-        throw LSTMError.unsupported("'\(config.name)' (\(config.kind)) computes a mask: a masked model cannot be run one timestep at a time yet")
+    var streamRefusal: String {
+        "'\(config.name)' (\(config.kind)) computes a mask: a masked model cannot be run one timestep at a time yet"
     }
-    @_specialize(where T == Float)
-    @_specialize(where T == Double)
-    func step<T: Scalar>(_ inputs: [UnsafePointer<T>], outputs: [UnsafeMutablePointer<T>],
-                         weights: [UnsafeMutableBufferPointer<T>], state: UnsafeMutablePointer<T>,
-                         scratch: UnsafeMutablePointer<T>) {}
 }

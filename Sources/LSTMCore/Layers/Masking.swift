@@ -21,15 +21,12 @@ public struct MaskingSpec: LayerSpec, Equatable {
     }
 }
 
-struct MaskingLayer: StatelessStep, Weightless {
+struct MaskingLayer: StatelessStep, Weightless, ShapePreserving {
     let config: MaskingSpec
     let input: SampleShape
 
     var spec: any LayerSpec { config }
-    var inputShapes: [SampleShape] { [input] }
-    var outputShapes: [SampleShape] { [input] }
     var producesMask: Bool { true }
-    func outputShapes(for inputs: [[Int]]) -> [[Int]] { [inputs[0]] }
 
     /// Per (sample, step): real unless every feature equals mask_value.
     func mask<T: Scalar>(_ x: Tensor<T>) -> Mask {

@@ -83,33 +83,18 @@ final class NoiseTape<T: Scalar> {
     init(factors: [T]?) { self.factors = factors }
 }
 
-struct NoiseLayer: StatelessStep, Weightless {
+struct NoiseLayer: StatelessStep, Weightless, ShapePreserving {
     let config: NoiseSpec
     let input: SampleShape
 
     var spec: any LayerSpec { config }
-    var inputShapes: [SampleShape] { [input] }
-    var outputShapes: [SampleShape] { [input] }
-    func outputShapes(for inputs: [[Int]]) -> [[Int]] { [inputs[0]] }
 
     /// Keep-and-scale factors for a tensor of `shape`, one draw per position of the noise shape
     /// (axes of size 1 in it share their draw).
     static func dropoutFactors<T: Scalar>(_ shape: [Int], rate: Double, noiseShape: [Int?], _ rng: inout SeededRandom) -> [T] {
-        let count = shape.reduce(1, *)
         let noise = zip(noiseShape, shape).map { n, d in n == 1 ? 1 : d }
-        let draws = (0..<noise.reduce(1, *)).map { _ in rng.uniform() >= rate ? T(1 / (1 - rate)) : 0 }
-        var strides = [Int](repeating: 1, count: noise.count)
-        for k in stride(from: noise.count - 2, through: 0, by: -1) { strides[k] = strides[k + 1] * noise[k + 1] }
-        var factors = [T](repeating: 0, count: count)
-        var coords = [Int](repeating: 0, count: shape.count)
-        for i in 0..<count {
-            var d = 0
-            for k in coords.indices where noise[k] != 1 { d += coords[k] * strides[k] }
-            factors[i] = draws[d]
-            var k = shape.count - 1
-            while k >= 0 { coords[k] += 1; if coords[k] < shape[k] { break }; coords[k] = 0; k -= 1 }
-        }
-        return factors
+        let draws: [T] = rng.dropoutMask(noise.reduce(1, *), rate: rate)
+        return StridedOffsets.offsets(shape, strides: StridedOffsets.broadcast(noise)).map { draws[$0] }
     }
 
     @_specialize(where T == Float)

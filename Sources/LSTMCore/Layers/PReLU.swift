@@ -33,35 +33,20 @@ public struct PReLUSpec: LayerSpec, Equatable {
     }
 }
 
-struct PReLULayer: StatelessStep {
+struct PReLULayer: StatelessStep, ShapePreserving {
     let config: PReLUSpec
     let input: SampleShape
     let alphaShape: [Int]
 
     var spec: any LayerSpec { config }
-    var inputShapes: [SampleShape] { [input] }
-    var outputShapes: [SampleShape] { [input] }
     var weights: [WeightSpec] { [WeightSpec("alpha", alphaShape)] }
     func initialWeights<T: Scalar>(_ rng: inout SeededRandom) -> [[T]] {
         [[T](repeating: 0, count: alphaShape.reduce(1, *))]
     }
-    func outputShapes(for inputs: [[Int]]) -> [[Int]] { [inputs[0]] }
 
     /// For each value of a sample (row-major over `shape`), the index of its alpha.
     func alphaIndex(_ shape: [Int]) -> [Int] {
-        let count = shape.reduce(1, *)
-        var strides = [Int](repeating: 1, count: alphaShape.count)
-        for k in stride(from: alphaShape.count - 2, through: 0, by: -1) { strides[k] = strides[k + 1] * alphaShape[k + 1] }
-        var index = [Int](repeating: 0, count: count)
-        var coords = [Int](repeating: 0, count: shape.count)
-        for i in 0..<count {
-            var a = 0
-            for k in coords.indices where alphaShape[k] != 1 { a += coords[k] * strides[k] }
-            index[i] = a
-            var k = shape.count - 1
-            while k >= 0 { coords[k] += 1; if coords[k] < shape[k] { break }; coords[k] = 0; k -= 1 }
-        }
-        return index
+        StridedOffsets.offsets(shape, strides: StridedOffsets.broadcast(alphaShape))
     }
 
     @_specialize(where T == Float)

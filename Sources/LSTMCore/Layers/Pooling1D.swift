@@ -38,34 +38,7 @@ public struct Pooling1DSpec: LayerSpec, Equatable {
     }
 }
 
-/// Where a 1-D window slides (Conv1D and the poolings): its size, stride, dilation and padding.
-struct SlidingWindow: Equatable, Sendable {
-    let size: Int, stride: Int, dilation: Int
-    /// "valid", "same" or "causal".
-    let padding: String
-
-    var span: Int { (size - 1) * dilation + 1 }
-
-    /// Output steps for n input steps; throws when the window does not fit once.
-    func outputLength(_ n: Int, _ spec: any LayerSpec) throws -> Int {
-        let out = padding == "valid" ? (n - span) / stride + 1 : (n + stride - 1) / stride
-        guard n >= 1, padding != "valid" || n >= span else {
-            throw LSTMError.shapeMismatch("layer '\(spec.name)' (\(spec.kind)): \(n) steps are fewer than its window of \(span)")
-        }
-        return out
-    }
-
-    /// The input step of output step 0's first tap (negative: padding on the left).
-    func start(_ n: Int, out: Int) -> Int {
-        switch padding {
-        case "causal": return -(span - 1)
-        case "same": return -max((out - 1) * stride + span - n, 0) / 2
-        default: return 0
-        }
-    }
-}
-
-struct Pooling1DLayer: StatelessStep, Weightless {
+struct Pooling1DLayer: WholeSequence, Weightless {
     let config: Pooling1DSpec
     let window: SlidingWindow
     let steps: Int?
@@ -73,7 +46,7 @@ struct Pooling1DLayer: StatelessStep, Weightless {
 
     var spec: any LayerSpec { config }
     var inputShapes: [SampleShape] { [[steps, features]] }
-    var outputShapes: [SampleShape] { [[steps.map { (try? window.outputLength($0, config)) ?? 0 }, features]] }
+    var outputShapes: [SampleShape] { [[steps.map { window.outputSteps($0) }, features]] }
 
     func outputShapes(for inputs: [[Int]]) throws -> [[Int]] {
         [[inputs[0][0], try window.outputLength(inputs[0][1], config), features]]
@@ -83,7 +56,7 @@ struct Pooling1DLayer: StatelessStep, Weightless {
 
     /// Calls `body(output step, input step range)` for each window, the range clipped to the input.
     func windows(_ n: Int, _ body: (Int, Range<Int>) -> Void) {
-        let out = (try? window.outputLength(n, config)) ?? 0
+        let out = window.outputSteps(n)
         let first = window.start(n, out: out)
         for o in 0..<out {
             let lo = first + o * window.stride
@@ -96,7 +69,7 @@ struct Pooling1DLayer: StatelessStep, Weightless {
     func forward<T: Scalar>(_ inputs: [Tensor<T>], weights: [UnsafeMutableBufferPointer<T>],
                             context: inout LayerContext) -> [Tensor<T>] {
         let x = inputs[0], n = x.shape[1], f = features
-        var y = Tensor<T>(zeros: [x.batch, (try? window.outputLength(n, config)) ?? 0, f])
+        var y = Tensor<T>(zeros: [x.batch, window.outputSteps(n), f])
         let out = y.shape[1]
         for b in 0..<x.batch {
             windows(n) { o, r in
@@ -138,13 +111,7 @@ struct Pooling1DLayer: StatelessStep, Weightless {
         return [dx]
     }
 
-    func checkStreamable() throws {
-        throw LSTMError.unsupported("layer '\(config.name)' (\(config.kind)) changes the number of steps and cannot run one timestep at a time")
+    var streamRefusal: String {
+        "layer '\(config.name)' (\(config.kind)) changes the number of steps and cannot run one timestep at a time"
     }
-
-    @_specialize(where T == Float)
-    @_specialize(where T == Double)
-    func step<T: Scalar>(_ inputs: [UnsafePointer<T>], outputs: [UnsafeMutablePointer<T>],
-                         weights: [UnsafeMutableBufferPointer<T>], state: UnsafeMutablePointer<T>,
-                         scratch: UnsafeMutablePointer<T>) {}
 }

@@ -65,7 +65,7 @@ struct RecurrentInputDropout: Layer {
                             context: inout LayerContext) -> [Tensor<T>] {
         guard context.training, rate > 0 else { return inner.forward(inputs, weights: weights, context: &context) }
         let x = inputs[0]
-        let factors: [T] = (0..<(x.batch * x.shape[2])).map { _ in context.random.uniform() >= rate ? T(1 / (1 - rate)) : 0 }
+        let factors: [T] = context.random.dropoutMask(x.batch * x.shape[2], rate: rate)
         context.tape = (context.tape as? Tape<T>)?.inner
         let out = inner.forward([dropped(x, factors)] + inputs.dropFirst(), weights: weights, context: &context)
         context.tape = Tape(factors: factors, inner: context.tape)

@@ -107,7 +107,7 @@ public struct ReshapingSpec: LayerSpec, Equatable {
     }
 }
 
-struct ReshapingLayer: StatelessStep, Weightless {
+struct ReshapingLayer: WholeSequence, Weightless {
     let config: ReshapingSpec
     let input: SampleShape
     let output: SampleShape
@@ -131,18 +131,8 @@ struct ReshapingLayer: StatelessStep, Weightless {
         case .flatten, .reshape:
             return Array(0..<count)
         case .permute(let dims):
-            var inStrides = [Int](repeating: 1, count: shape.count)
-            for k in stride(from: shape.count - 2, through: 0, by: -1) { inStrides[k] = inStrides[k + 1] * shape[k + 1] }
-            var src = [Int](repeating: 0, count: count)
-            var coords = [Int](repeating: 0, count: out.count)
-            for i in 0..<count {
-                var s = 0
-                for k in coords.indices { s += coords[k] * inStrides[dims[k] - 1] }
-                src[i] = s
-                var k = out.count - 1
-                while k >= 0 { coords[k] += 1; if coords[k] < out[k] { break }; coords[k] = 0; k -= 1 }
-            }
-            return src
+            let inStrides = StridedOffsets.rowMajor(shape)
+            return StridedOffsets.offsets(out, strides: dims.map { inStrides[$0 - 1] })
         case .repeatVector:
             let f = out[1]
             return (0..<count).map { $0 % f }
@@ -192,13 +182,7 @@ struct ReshapingLayer: StatelessStep, Weightless {
         return [dx]
     }
 
-    func checkStreamable() throws {
-        throw LSTMError.unsupported("layer '\(config.name)' (\(config.kind)) works on whole sequences and cannot run one timestep at a time")
+    var streamRefusal: String {
+        "layer '\(config.name)' (\(config.kind)) works on whole sequences and cannot run one timestep at a time"
     }
-
-    @_specialize(where T == Float)
-    @_specialize(where T == Double)
-    func step<T: Scalar>(_ inputs: [UnsafePointer<T>], outputs: [UnsafeMutablePointer<T>],
-                         weights: [UnsafeMutableBufferPointer<T>], state: UnsafeMutablePointer<T>,
-                         scratch: UnsafeMutablePointer<T>) {}
 }

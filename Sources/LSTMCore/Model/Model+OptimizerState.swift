@@ -16,8 +16,7 @@ extension Model {
     /// The shape of each variable of `optimizerSlots`, in its order (the weight's it belongs to).
     public var optimizerSlotShapes: [[Int]] {
         guard let o = optimizer else { return [] }
-        let perWeight = (o.slots1.isEmpty ? 0 : 1) + (o.slots2.isEmpty ? 0 : 1)
-        return trainableArrays.flatMap { Array(repeating: weightShapes[$0], count: perWeight) }
+        return trainableArrays.flatMap { Array(repeating: weightShapes[$0], count: o.slotsPerWeight) }
     }
 
     /// Restores optimizer state saved by `optimizerSlots` (or by Keras). Checks everything first.
@@ -26,7 +25,7 @@ extension Model {
         guard var o = optimizer else {
             throw LSTMError.invalidState("model '\(spec.name)' is not compiled: no optimizer state to restore")
         }
-        let perWeight = (o.slots1.isEmpty ? 0 : 1) + (o.slots2.isEmpty ? 0 : 1)
+        let perWeight = o.slotsPerWeight
         let trained = trainableArrays
         guard slots.count == perWeight * trained.count else {
             throw LSTMError.shapeMismatch("optimizer state holds \(slots.count) variables, the model's optimizer has \(perWeight * trained.count)")

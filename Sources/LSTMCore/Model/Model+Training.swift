@@ -243,6 +243,10 @@ extension Model {
             for w in nodeLayers[ni].sparseGradientWeights { sparse[weightRanges[node.layer].lowerBound + w] = true }
         }
         let squares = sparse.contains(true) ? Parameters(zerosLike: params) : nil
+        // What the optimizer updates: the trainable arrays only (not frozen layers' or moving
+        // statistics), picked once for the whole fit.
+        let trainedParams = trainableArrays.map { params.arrays[$0] }, trainedGrads = trainableArrays.map { grads.arrays[$0] }
+        let trainedSquares = squares.map { sq in trainableArrays.map { sparse[$0] ? sq.arrays[$0] : nil } }
         // The weights before each update, so that an update that overflows (a huge learning
         // rate) is undone instead of leaving non-finite weights behind.
         let previous = Parameters(zerosLike: params)
@@ -272,9 +276,7 @@ extension Model {
                 }
                 previous.assign(from: params)
                 let optimizerBefore = optimizer  // its slots are copied only if the update writes them
-                let trained = trainableArrays
-                optimizer!.apply(params: trained.map { params.arrays[$0] }, grads: trained.map { grads.arrays[$0] },
-                                 squares: squares.map { sq in trained.map { sparse[$0] ? sq.arrays[$0] : nil } })
+                optimizer!.apply(params: trainedParams, grads: trainedGrads, squares: trainedSquares)
                 guard params.allFinite else {
                     params.assign(from: previous)
                     optimizer = optimizerBefore

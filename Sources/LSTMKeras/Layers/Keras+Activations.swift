@@ -27,7 +27,7 @@ enum LeakyReLUCodec: KerasLayerCodec {
     }
 
     static func config(_ s: ActivationSpec) throws -> [(String, JSON)] {
-        guard case .leakyRelu(let slope) = s.activation else { throw mismatch(s) }
+        guard case .leakyRelu(let slope) = s.activation else { throw mismatch(s, s.activation) }
         return [("negative_slope", .number(slope))]
     }
 
@@ -59,7 +59,7 @@ enum ReLUCodec: KerasLayerCodec {
         case .relu: return [("max_value", .null), ("negative_slope", .number(0)), ("threshold", .number(0))]
         case let .thresholdedRelu(maxValue, slope, threshold):
             return [("max_value", maxValue.map { .number($0) } ?? .null), ("negative_slope", .number(slope)), ("threshold", .number(threshold))]
-        default: throw mismatch(s)
+        default: throw mismatch(s, s.activation)
         }
     }
 
@@ -74,7 +74,7 @@ enum ELUCodec: KerasLayerCodec {
     }
 
     static func config(_ s: ActivationSpec) throws -> [(String, JSON)] {
-        guard case .elu(let alpha) = s.activation else { throw mismatch(s) }
+        guard case .elu(let alpha) = s.activation else { throw mismatch(s, s.activation) }
         return [("alpha", .number(alpha))]
     }
 
@@ -94,11 +94,6 @@ enum SoftmaxCodec: KerasLayerCodec {
     static func config(_ s: ActivationSpec) throws -> [(String, JSON)] { [("axis", .number(-1))] }
 
     static func buildConfig(_ inputShapes: [JSON]) -> JSON { .null }
-}
-
-/// A spec of another activation layer's kind reached the wrong codec.
-private func mismatch(_ s: ActivationSpec) -> LSTMError {
-    .internal("layer '\(s.name)' (\(s.kind)): activation \(s.activation) does not belong to its class")
 }
 
 enum PReLUCodec: KerasLayerCodec {

@@ -34,7 +34,7 @@ enum Conv1DCodec: KerasLayerCodec {
 enum KerasPooling {
     static func parse(_ r: inout KerasLayerReader, _ reduction: Pooling1DSpec.Reduction) throws -> Pooling1DSpec {
         let size = try r.size1D("pool_size", default: 2)
-        let strides = try r.ints("strides") == nil ? size : try r.size1D("strides", default: nil)
+        let strides = try r.size1D("strides", default: size)
         try r.channelsLast()
         return Pooling1DSpec(name: r.layer, reduction: reduction, poolSize: size, strides: strides,
                              padding: r.get("padding")?.stringValue ?? "valid")

@@ -12,10 +12,6 @@ enum KerasNoise {
     }
 
     static func seedJSON(_ s: NoiseSpec) -> (String, JSON) { ("seed", s.seed.map { .number(Double($0)) } ?? .null) }
-
-    static func mismatch(_ s: NoiseSpec) -> LSTMError {
-        .internal("layer '\(s.name)' (\(s.kind)): noise \(s.noise) does not belong to its class")
-    }
 }
 
 enum DropoutCodec: KerasLayerCodec {
@@ -41,7 +37,7 @@ enum DropoutCodec: KerasLayerCodec {
     }
 
     static func config(_ s: NoiseSpec) throws -> [(String, JSON)] {
-        guard case let .dropout(rate, shape) = s.noise else { throw KerasNoise.mismatch(s) }
+        guard case let .dropout(rate, shape) = s.noise else { throw mismatch(s, s.noise) }
         return [("rate", .number(rate)), KerasNoise.seedJSON(s),
                 ("noise_shape", shape.map { .array($0.map { $0.map { .number(Double($0)) } ?? .null }) } ?? .null)]
     }
@@ -58,7 +54,7 @@ enum SpatialDropout1DCodec: KerasLayerCodec {
     }
 
     static func config(_ s: NoiseSpec) throws -> [(String, JSON)] {
-        guard case .spatialDropout1D(let rate) = s.noise else { throw KerasNoise.mismatch(s) }
+        guard case .spatialDropout1D(let rate) = s.noise else { throw mismatch(s, s.noise) }
         return [("rate", .number(rate)), KerasNoise.seedJSON(s)]
     }
 
@@ -78,7 +74,7 @@ enum GaussianNoiseCodec: KerasLayerCodec {
     }
 
     static func config(_ s: NoiseSpec) throws -> [(String, JSON)] {
-        guard case .gaussianNoise(let stddev) = s.noise else { throw KerasNoise.mismatch(s) }
+        guard case .gaussianNoise(let stddev) = s.noise else { throw mismatch(s, s.noise) }
         return [("stddev", .number(stddev)), KerasNoise.seedJSON(s)]
     }
 
@@ -93,7 +89,7 @@ enum GaussianDropoutCodec: KerasLayerCodec {
     }
 
     static func config(_ s: NoiseSpec) throws -> [(String, JSON)] {
-        guard case .gaussianDropout(let rate) = s.noise else { throw KerasNoise.mismatch(s) }
+        guard case .gaussianDropout(let rate) = s.noise else { throw mismatch(s, s.noise) }
         return [("rate", .number(rate)), KerasNoise.seedJSON(s)]
     }
 

@@ -24,7 +24,7 @@ enum ReshapeCodec: KerasLayerCodec {
     }
 
     static func config(_ s: ReshapingSpec) throws -> [(String, JSON)] {
-        guard case .reshape(let target) = s.operation else { throw mismatch(s) }
+        guard case .reshape(let target) = s.operation else { throw mismatch(s, s.operation) }
         return [("target_shape", KerasValues.numbers(target))]
     }
 
@@ -40,7 +40,7 @@ enum PermuteCodec: KerasLayerCodec {
     }
 
     static func config(_ s: ReshapingSpec) throws -> [(String, JSON)] {
-        guard case .permute(let dims) = s.operation else { throw mismatch(s) }
+        guard case .permute(let dims) = s.operation else { throw mismatch(s, s.operation) }
         return [("dims", KerasValues.numbers(dims))]
     }
 }
@@ -53,7 +53,7 @@ enum RepeatVectorCodec: KerasLayerCodec {
     }
 
     static func config(_ s: ReshapingSpec) throws -> [(String, JSON)] {
-        guard case .repeatVector(let n) = s.operation else { throw mismatch(s) }
+        guard case .repeatVector(let n) = s.operation else { throw mismatch(s, s.operation) }
         return [("n", KerasValues.number(n))]
     }
 }
@@ -68,7 +68,7 @@ enum ZeroPadding1DCodec: KerasLayerCodec {
     }
 
     static func config(_ s: ReshapingSpec) throws -> [(String, JSON)] {
-        guard case let .zeroPadding1D(left, right) = s.operation else { throw mismatch(s) }
+        guard case let .zeroPadding1D(left, right) = s.operation else { throw mismatch(s, s.operation) }
         return [("padding", KerasValues.numbers([left, right])), KerasValues.channelsLast]
     }
 }
@@ -82,7 +82,7 @@ enum Cropping1DCodec: KerasLayerCodec {
     }
 
     static func config(_ s: ReshapingSpec) throws -> [(String, JSON)] {
-        guard case let .cropping1D(left, right) = s.operation else { throw mismatch(s) }
+        guard case let .cropping1D(left, right) = s.operation else { throw mismatch(s, s.operation) }
         return [("cropping", KerasValues.numbers([left, right]))]
     }
 }
@@ -95,11 +95,7 @@ enum UpSampling1DCodec: KerasLayerCodec {
     }
 
     static func config(_ s: ReshapingSpec) throws -> [(String, JSON)] {
-        guard case .upSampling1D(let size) = s.operation else { throw mismatch(s) }
+        guard case .upSampling1D(let size) = s.operation else { throw mismatch(s, s.operation) }
         return [("size", KerasValues.number(size))]
     }
-}
-
-private func mismatch(_ s: ReshapingSpec) -> LSTMError {
-    .internal("layer '\(s.name)' (\(s.kind)): operation \(s.operation) does not belong to its class")
 }

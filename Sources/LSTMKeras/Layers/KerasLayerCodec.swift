@@ -87,6 +87,12 @@ extension KerasLayerCodec {
         [("name", .string(name)), ("trainable", .bool(trainable)), ("dtype", KerasValues.float32Policy)]
     }
 
+    /// For codecs whose classes share one core spec (the activation, reshaping and noise
+    /// layers): a spec of another of those classes reached this one's writer.
+    static func mismatch(_ spec: Spec, _ variant: Any) -> LSTMError {
+        .internal("layer '\(spec.name)' (\(spec.kind)): \(variant) does not belong to class \(className)")
+    }
+
     static var isOperation: Bool { false }
     static var outputDType: String { "float32" }
     static var module: String { "keras.layers" }

@@ -3,7 +3,7 @@ activations, noise (dropout), reshaping, Conv1D and the 1-D poolings, normalizat
 TimeDistributed. As in layers.py each is a description whose Keras 3 config the library reads;
 options the library does not implement are refused by name (here or when the model is built).
 """
-from .layers import Layer, _activation_name, _require_none, _INITIALIZER_CONFIGS
+from .layers import Layer, _activation_name, _check_initializers, _require_none, _INITIALIZER_CONFIGS
 
 _ONES = {"module": "keras.initializers", "class_name": "Ones", "config": {}, "registered_name": None}
 
@@ -256,7 +256,6 @@ class Conv1D(Layer):
         _channels_last("Conv1D", data_format)
         if groups != 1:
             raise ValueError(f"Conv1D: groups={groups!r} is not supported (only 1)")
-        from .layers import _check_initializers
         _check_initializers("Conv1D", {"kernel_initializer": kernel_initializer, "bias_initializer": bias_initializer})
         _require_none("Conv1D", kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
                       activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
