@@ -1202,6 +1202,8 @@ static void test_layers_around_the_recurrent_ones(void) {
         EXPECT_STATUS(lstm_model_weight_trainable(m, weights, &t), LSTM_ERROR_ARGUMENT);
         EXPECT_STATUS(lstm_model_weight_trainable(m, 0, NULL), LSTM_ERROR_ARGUMENT);
         EXPECT_STATUS(lstm_model_trainable_param_count(NULL, &total), LSTM_ERROR_ARGUMENT);
+        EXPECT_STATUS(lstm_model_trainable_param_count(m, NULL), LSTM_ERROR_ARGUMENT);
+        EXPECT_STATUS(lstm_model_weight_trainable(NULL, 0, &t), LSTM_ERROR_ARGUMENT);
         size_t out = 0;
         EXPECT_STATUS(lstm_model_output_size(m, steps[f], &out), LSTM_OK);
         CHECK(out == outputs[f], "%s: output size %zu", files[f], out);
@@ -1235,6 +1237,22 @@ static void test_layers_around_the_recurrent_ones(void) {
         lstm_model_free(m);
     }
     rmdir(dir);
+    /* A layer that grows its input past the element limit (UpSampling1D by 2^30, a pooling after
+       it): predict and fit refuse with MEMORY before the pass instead of failing to allocate. */
+    lstm_model *grow = make("{\"config\": {\"layers\": [{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, null, 3]}},"
+                            "{\"class_name\": \"UpSampling1D\", \"config\": {\"name\": \"up\", \"size\": 1073741824}},"
+                            "{\"class_name\": \"GlobalMaxPooling1D\", \"config\": {\"name\": \"g\"}}]}}", 2);
+    if (grow) {
+        float gx[2 * 5 * 3] = {0}, gy[2 * 3] = {0};
+        double h[1];
+        size_t ran = 0;
+        EXPECT_STATUS(lstm_model_predict(grow, gx, 2, 5, gy, 6), LSTM_ERROR_MEMORY);
+        EXPECT_MESSAGE("'up'");
+        EXPECT_STATUS(lstm_model_compile(grow, "{\"optimizer\": \"adam\", \"loss\": \"mse\"}"), LSTM_OK);
+        EXPECT_STATUS(lstm_model_fit(grow, gx, gy, 2, 5, NULL, h, 1, &ran), LSTM_ERROR_MEMORY);
+        EXPECT_STATUS(lstm_model_evaluate(grow, gx, gy, 2, 5, h), LSTM_ERROR_MEMORY);
+        lstm_model_free(grow);
+    }
     /* GRU's recurrent_dropout predicts (inactive there) but fit refuses it by name. */
     lstm_model *gru = make("{\"config\": {\"layers\": [{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 3, 2]}},"
                            "{\"class_name\": \"GRU\", \"config\": {\"name\": \"gru\", \"units\": 2, \"recurrent_dropout\": 0.3}}]}}", 2);

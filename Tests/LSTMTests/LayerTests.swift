@@ -408,6 +408,42 @@ final class LayerTests: XCTestCase {
         }
     }
 
+    /// Layers that grow their input (UpSampling1D, ZeroPadding1D, Conv1D's windows) are checked
+    /// against the element limit before a pass, even when a later layer shrinks the result: every
+    /// entry point refuses with `.memory` instead of failing to allocate inside the pass.
+    func testLayersThatGrowTheirInputAreCheckedBeforeAPass() throws {
+        var conv = Conv1DSpec(name: "wide", filters: 1, kernelSize: 60000)
+        conv.padding = "causal"
+        let growers: [any LayerSpec] = [ReshapingSpec(name: "up", operation: .upSampling1D(1 << 30)),
+                                        ReshapingSpec(name: "pad", operation: .zeroPadding1D(left: 1 << 30, right: 1 << 30)),
+                                        conv]
+        for grower in growers {
+            let spec = ModelSpec(name: "m", input: .init(name: "x", shape: [nil, 40]),
+                                 layers: [grower, GlobalPooling1DSpec(name: "g", reduction: .max)])
+            let model = try Model<Float>(spec: spec, seed: 0)
+            try model.compile(CompileSpec(loss: .meanSquaredError, optimizer: .adam(learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7)))
+            let x = Tensor<Float>(zeros: [2, 1000, 40])
+            let y = Tensor<Float>(zeros: try model.outputShapes(forInputs: [x.shape])[0])
+            func refusesForMemory(_ what: String, _ call: () throws -> Void) {
+                XCTAssertThrowsError(try call(), "\(grower.name) \(what)") { e in
+                    guard case .memory(let m)? = e as? LSTMError else { return XCTFail("\(grower.name) \(what): \(e)") }
+                    XCTAssertTrue(m.contains(grower.name), m)
+                }
+            }
+            refusesForMemory("run") { _ = try run(model, [x]) }
+            refusesForMemory("evaluate") { _ = try withViews([x]) { xv in try withViews([y]) { try model.evaluate(xv, targets: $0) } } }
+            refusesForMemory("fit") {
+                _ = try withViews([x]) { xv in try withViews([y]) { try model.fit(xv, targets: $0, options: FitOptions()) { _ in false } } }
+            }
+            refusesForMemory("gradients") { _ = try withViews([x]) { xv in try withViews([y]) { try model.lossAndGradients(loss: .meanSquaredError, xv, targets: $0) } } }
+        }
+        // The limit applies to the batch a pass runs, not to the whole data: 1000 short
+        // sequences run in chunks whose tensors are small, however many chunks there are.
+        let model = try Model<Float>(spec: ModelSpec(name: "m", input: .init(name: "x", shape: [nil, 2]),
+                                                     layers: [ReshapingSpec(name: "up", operation: .upSampling1D(4)), GlobalPooling1DSpec(name: "g", reduction: .average)]), seed: 0)
+        XCTAssertEqual(try run(model, [Tensor<Float>(zeros: [1000, 3, 2])])[0].shape, [1000, 2])
+    }
+
     /// Bad options are refused with the layer and the option named.
     func testBadLayerOptionsAreRefusedByName() throws {
         func error(_ layer: String, input: String = "[null, 8, 3]") -> String? {

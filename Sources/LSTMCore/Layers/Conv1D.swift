@@ -75,6 +75,11 @@ struct Conv1DLayer: Layer {
         [[inputs[0][0], try window.outputLength(inputs[0][1], config), filters]]
     }
 
+    /// The windows a pass gathers (im2col): kernel_size times the input's values.
+    func scratchShapes(for inputs: [[Int]]) -> [[Int]] {
+        [[inputs[0][0], window.outputSteps(inputs[0][1]), config.kernelSize, channels]]
+    }
+
     func outputMasks<T: Scalar>(_ inputs: [Tensor<T>], masks: [Mask?]) -> [Mask?] { [nil] }
 
     /// Calls `body(column offset, input offset)` for every tap of every window that falls on

@@ -119,6 +119,11 @@ public protocol Layer: Sendable {
     /// `inputShapes` (the model checks that before calling).
     func outputShapes(for inputs: [[Int]]) throws -> [[Int]]
 
+    /// The shapes of the large temporary tensors a pass allocates besides its outputs (Conv1D's
+    /// gathered windows), for concrete input shapes: checked against the element limit before a
+    /// pass, as the outputs are.
+    func scratchShapes(for inputs: [[Int]]) -> [[Int]]
+
     /// The masks of its outputs, from its inputs and their masks (Keras's compute_mask).
     func outputMasks<T: Scalar>(_ inputs: [Tensor<T>], masks: [Mask?]) -> [Mask?]
     /// Whether it makes a mask of its own (Embedding with mask_zero, Masking).
@@ -173,6 +178,7 @@ extension Layer {
                                                    squares: [UnsafeMutableBufferPointer<T>]) {}
     public var carriedState: [Int] { [] }
     public var trainingRefusal: String? { nil }
+    public func scratchShapes(for inputs: [[Int]]) -> [[Int]] { [] }
 
     public func outputMasks<T: Scalar>(_ inputs: [Tensor<T>], masks: [Mask?]) -> [Mask?] {
         let shapes = (try? outputShapes(for: inputs.map(\.shape))) ?? []

@@ -119,20 +119,42 @@ extension Model {
         }
     }
 
+    /// The shapes of node `ni`'s inputs: model inputs, or outputs of earlier nodes in `shapes`.
+    func inputShapes(of ni: Int, _ inputs: [[Int]], _ shapes: [[[Int]]]) -> [[Int]] {
+        spec.nodes[ni].inputs.map { ref in
+            switch ref {
+            case .input(let i): return inputs[i]
+            case .node(let j, let k): return shapes[j][k]
+            }
+        }
+    }
+
     /// The shapes (batch first) of every node's outputs for inputs of these shapes.
     func resolveShapes(_ inputs: [[Int]]) throws -> [[[Int]]] {
         var shapes: [[[Int]]] = []
         shapes.reserveCapacity(spec.nodes.count)
-        for (ni, node) in spec.nodes.enumerated() {
-            let ins = node.inputs.map { ref -> [Int] in
-                switch ref {
-                case .input(let i): return inputs[i]
-                case .node(let j, let k): return shapes[j][k]
-                }
-            }
-            shapes.append(try nodeLayers[ni].outputShapes(for: ins))
+        for ni in spec.nodes.indices {
+            shapes.append(try nodeLayers[ni].outputShapes(for: inputShapes(of: ni, inputs, shapes)))
         }
         return shapes
+    }
+
+    /// Checks that a pass over `batch` samples shaped like `inputs` asks for no tensor beyond the
+    /// element limit: every layer's outputs and scratch tensors (Conv1D's windows).
+    /// Layers that grow their input (UpSampling1D, ZeroPadding1D, RepeatVector, Conv1D's
+    /// windows) would otherwise fail to allocate inside the pass, even when a later layer
+    /// shrinks the result again. Called with the batch a pass really runs (run's chunks of
+    /// 256, evaluate's and fit's batches), not the whole data.
+    func checkPassMemory(_ inputs: [[Int]], batch: Int) throws {
+        let passInputs = inputs.map { [batch] + $0.dropFirst() }
+        let shapes = try resolveShapes(passInputs)
+        for ni in spec.nodes.indices {
+            let layer = nodeLayers[ni]
+            for o in shapes[ni] { _ = try checkedProduct(o, "layer '\(layer.name)' (\(layer.kind)): its output for \(batch) samples") }
+            for t in layer.scratchShapes(for: inputShapes(of: ni, passInputs, shapes)) {
+                _ = try checkedProduct(t, "layer '\(layer.name)' (\(layer.kind)): its working memory for \(batch) samples")
+            }
+        }
     }
 
     /// The shapes (batch first) of the model's outputs for inputs of these shapes.

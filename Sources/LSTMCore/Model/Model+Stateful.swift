@@ -34,7 +34,7 @@ extension Model {
         guard batch == state.batch else {
             throw LSTMError.shapeMismatch("the inputs hold \(batch) samples, but the state was made for a batch of \(state.batch): a stateful model runs batches of one size")
         }
-        _ = try outputShapes(forInputs: xs.map(\.shape))
+        try checkPassMemory(xs.map(\.shape), batch: batch)
         let pass = forward(xs.map { $0.slice(0, batch) }, training: false, carries: state.carries)
         return outputs(of: pass)
     }

@@ -46,6 +46,8 @@ extension Model {
         try requireStateless("a run without a batch state")
         let batch = try checkInputs(xs)
         let shapes = try outputShapes(forInputs: xs.map(\.shape))
+        for s in shapes { _ = try checkedProduct(s, "the outputs for \(batch) samples") }
+        try checkPassMemory(xs.map(\.shape), batch: Swift.min(batch, 256))
         var results = shapes.map { Tensor<T>(zeros: $0) }
         var start = 0
         while start < batch {
@@ -85,6 +87,7 @@ extension Model {
         guard batchSize >= 1 else { throw LSTMError.invalidArgument("batch_size must be >= 1, got \(batchSize)") }
         let count = try checkInputs(xs)
         try checkTargets(ys, inputs: xs)
+        try checkPassMemory(xs.map(\.shape), batch: Swift.min(count, batchSize))
         return lossOver(loss: loss, xs, ys, count: count, batchSize: batchSize)
     }
 
@@ -154,6 +157,7 @@ extension Model {
         -> (loss: Double, gradients: [[T]]) {
         let batch = try checkInputs(xs)
         try checkTargets(ys, inputs: xs)
+        try checkPassMemory(xs.map(\.shape), batch: batch)
         let grads = Parameters(zerosLike: params)
         var tapes: [AnyObject?] = []
         let l = lossAndGradients(loss: loss, xs.map { $0.slice(0, batch) }, ys.map { $0.slice(0, batch) },
@@ -215,6 +219,8 @@ extension Model {
         }
         let count = try checkInputs(xs)
         try checkTargets(ys, inputs: xs)
+        // Training batches and the validation's are at most batch_size samples.
+        try checkPassMemory(xs.map(\.shape), batch: Swift.min(count, options.batchSize))
         var trainCount = count
         if options.validationSplit > 0 {
             // Keras: the validation samples are the last ones, cut before shuffling.
