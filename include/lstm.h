@@ -314,7 +314,7 @@ typedef struct lstm_fit_options {
     size_t   batch_size;         /* 32 */
     int      shuffle;            /* 1: a fresh seeded shuffle every epoch; 0 keeps the order */
     float    validation_split;   /* 0: fraction in [0, 1) held out from the end of the data */
-    uint64_t seed;               /* shuffling */
+    uint64_t seed;               /* shuffling and dropout masks: the same seed repeats a fit */
     lstm_epoch_callback on_epoch; void *user;  /* NULL: no callback; the one user pointer goes to
                                                   both on_epoch and on_batch */
     lstm_batch_callback on_batch;              /* NULL: no callback (added in 0.1.0) */

@@ -1137,8 +1137,7 @@ static void test_stateful_batches(void) {
 /* The layers around the recurrent ones, in the three models of Keras's own files: described by
    class, their non-trainable weights (BatchNormalization's moving statistics) counted apart, the
    encoder-decoder's output steps set by RepeatVector, saved and reloaded to the same outputs;
-   fit trains them (the LSTM's recurrent_dropout included) and refuses GRU's recurrent_dropout
-   by name. */
+   fit trains them, the recurrent layers' recurrent_dropout included. */
 static void test_layers_around_the_recurrent_ones(void) {
     const char *files[] = {"Tests/Fixtures/files/keras3_layers_cnn_lstm.keras",
                            "Tests/Fixtures/files/keras3_layers_encoder_decoder.keras",
@@ -1253,18 +1252,32 @@ static void test_layers_around_the_recurrent_ones(void) {
         EXPECT_STATUS(lstm_model_evaluate(grow, gx, gy, 2, 5, h), LSTM_ERROR_MEMORY);
         lstm_model_free(grow);
     }
-    /* GRU's recurrent_dropout predicts (inactive there) but fit refuses it by name. */
-    lstm_model *gru = make("{\"config\": {\"layers\": [{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 3, 2]}},"
-                           "{\"class_name\": \"GRU\", \"config\": {\"name\": \"gru\", \"units\": 2, \"recurrent_dropout\": 0.3}}]}}", 2);
-    if (gru) {
-        float gx[2 * 3 * 2] = {0}, gy[2 * 2] = {0};
-        double h[1];
+    /* GRU's and SimpleRNN's recurrent_dropout train (Keras's per-gate masks in fit); predict
+       is unaffected by them: the same output twice. */
+    const char *recurrent[] = {"GRU", "SimpleRNN"};
+    for (int k = 0; k < 2; k++) {
+        char json[512];
+        snprintf(json, sizeof json,
+                 "{\"config\": {\"layers\": [{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 3, 2]}},"
+                 "{\"class_name\": \"%s\", \"config\": {\"name\": \"rec\", \"units\": 4, \"dropout\": 0.1, \"recurrent_dropout\": 0.3}},"
+                 "{\"class_name\": \"Dense\", \"config\": {\"name\": \"out\", \"units\": 1}}]}}", recurrent[k]);
+        lstm_model *rec = make(json, 1);
+        float rx[8 * 3 * 2], ry[8], first[8], second[8];
+        for (int i = 0; i < 8 * 3 * 2; i++) rx[i] = (float)((i * 37 % 17) - 8) / 8.0f;
+        for (int i = 0; i < 8; i++) ry[i] = rx[i * 6 + 4] > 0 ? 1.0f : -1.0f;
+        double h[40];
         size_t ran = 0;
-        EXPECT_STATUS(lstm_model_predict(gru, gx, 2, 3, gy, 4), LSTM_OK);
-        EXPECT_STATUS(lstm_model_compile(gru, "{\"optimizer\": \"adam\", \"loss\": \"mse\"}"), LSTM_OK);
-        EXPECT_STATUS(lstm_model_fit(gru, gx, gy, 2, 3, NULL, h, 1, &ran), LSTM_ERROR_UNSUPPORTED);
-        EXPECT_MESSAGE("recurrent_dropout");
-        lstm_model_free(gru);
+        EXPECT_STATUS(lstm_model_compile(rec, "{\"optimizer\": {\"class_name\": \"Adam\", \"config\": {\"learning_rate\": 0.03}}, \"loss\": \"mse\"}"), LSTM_OK);
+        lstm_fit_options o;
+        lstm_fit_options_init(&o);
+        o.epochs = 40;
+        o.batch_size = 8;
+        EXPECT_STATUS(lstm_model_fit(rec, rx, ry, 8, 3, &o, h, 40, &ran), LSTM_OK);
+        CHECK(ran == 40 && h[39] < 0.5 * h[0], "%s with recurrent_dropout trains: loss %g -> %g", recurrent[k], h[0], h[39]);
+        EXPECT_STATUS(lstm_model_predict(rec, rx, 8, 3, first, 8), LSTM_OK);
+        EXPECT_STATUS(lstm_model_predict(rec, rx, 8, 3, second, 8), LSTM_OK);
+        CHECK(memcmp(first, second, sizeof first) == 0, "%s: predict draws no masks", recurrent[k]);
+        lstm_model_free(rec);
     }
 }
 

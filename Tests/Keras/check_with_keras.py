@@ -174,9 +174,10 @@ def check_graphs(directory, folder="graphs", names=GRAPHS):
 
 
 def check_trained_layers(directory):
-    """A model with BatchNormalization, dropout and a frozen layer trained by liblstm: Keras 3
-    loads the .keras file with our outputs and resumes with our optimizer state (its variable
-    count: none for the frozen layer or the moving statistics)."""
+    """A model with BatchNormalization, dropout (the recurrent layers' recurrent_dropout too) and
+    a frozen layer trained by liblstm: Keras 3 loads the .keras file with our outputs and resumes
+    with our optimizer state (its variable count: none for the frozen layer or the moving
+    statistics)."""
     import keras
     import lstm
     from lstm import layers as L
@@ -186,7 +187,8 @@ def check_trained_layers(directory):
     h = L.LSTM(5, return_sequences=True, dropout=0.2, recurrent_dropout=0.2)(h)
     h = L.BatchNormalization()(h)
     h = L.Dropout(0.3)(h)
-    h = L.LSTM(4)(h)
+    h = L.GRU(4, return_sequences=True, dropout=0.1, recurrent_dropout=0.2)(h)
+    h = L.SimpleRNN(4, recurrent_dropout=0.2)(h)
     h = L.Dense(3, activation="tanh", trainable=False)(h)
     ours = lstm.Model(x, L.Dense(1)(h))
     rng = np.random.default_rng(5)
@@ -196,7 +198,7 @@ def check_trained_layers(directory):
     ours.fit(data, target, epochs=2, batch_size=8, verbose=0)
     path = os.path.join(directory, "trained_layers.keras")
     ours.save(path)
-    name = "Keras 3: trained Conv1D/BatchNormalization/Dropout/frozen model"
+    name = "Keras 3: trained Conv1D/BatchNormalization/Dropout/recurrent_dropout/frozen model"
     try:
         theirs = keras.saving.load_model(path)
         record(name + " load_model(.keras)", float(np.abs(theirs.predict(data, verbose=0) - ours.predict(data, verbose=0)).max()))

@@ -143,6 +143,22 @@ final class LayerTests: XCTestCase {
         gru.recurrent.dropout = 0.4
         gru.recurrent.returnSequences = true
         layers.append(("gru input dropout", [5, 4], gru))
+        for (inputRate, resetAfter, backwards) in [(0.3, true, false), (0.0, false, true), (0.3, false, false)] {
+            var g = GRUSpec(name: "g", units: 3)
+            g.recurrent.dropout = inputRate
+            g.recurrent.recurrentDropout = 0.4
+            g.recurrent.returnSequences = true
+            g.recurrent.goBackwards = backwards
+            g.resetAfter = resetAfter
+            layers.append(("gru recurrent dropout (input \(inputRate), reset_after \(resetAfter), backwards \(backwards))", [5, 4], g))
+        }
+        for inputRate in [0.3, 0.0] {
+            var r = SimpleRNNSpec(name: "r", units: 3)
+            r.recurrent.dropout = inputRate
+            r.recurrent.recurrentDropout = 0.4
+            r.recurrent.returnSequences = true
+            layers.append(("simple rnn recurrent dropout (input \(inputRate))", [5, 4], r))
+        }
         for a: Activation in [.relu6, .leakyRelu(negativeSlope: 0.2), .elu(alpha: 0.7), .selu, .gelu, .silu,
                               .softplus, .softsign, .exponential, .hardSigmoid] {
             layers.append(("activation \(a)", [5, 4], ActivationSpec(name: "a", activation: a)))
@@ -310,9 +326,105 @@ final class LayerTests: XCTestCase {
         }
     }
 
-    /// GRU's and SimpleRNN's recurrent_dropout load and predict (it is inactive there) but fit
-    /// refuses it by name; the LSTM's trains.
-    func testRecurrentDropoutTrainsForLSTMAndIsRefusedForTheOthers() throws {
+    /// GRU's and SimpleRNN's recurrent dropout are Keras 3's implementation 1 as well (gru.py,
+    /// simple_rnn.py): GRU's z and r read h through their masks, its candidate (h ⊙ r_h)·U_h
+    /// scaled by r (reset_after) or (r ⊙ h ⊙ r_h)·U_h, the update mixing in the unmasked h;
+    /// SimpleRNN one mask for x and one for h. The training pass against those equations in
+    /// Double with the masks it drew, at sizes that run on one thread and on several.
+    func testGRUAndSimpleRNNRecurrentDropoutFollowKerasEquations() throws {
+        func sigmoid(_ v: Double) -> Double { 1 / (1 + exp(-v)) }
+        for (b, n, f, u) in [(3, 5, 2, 4), (64, 20, 8, 32)] {
+            for variant in ["gru reset_after", "gru reset_before", "simple rnn"] {
+                let layer: any LayerSpec
+                if variant == "simple rnn" {
+                    var r = SimpleRNNSpec(name: "r", units: u)
+                    r.recurrent.dropout = 0.3
+                    r.recurrent.recurrentDropout = 0.4
+                    r.recurrent.returnSequences = true
+                    layer = r
+                } else {
+                    var g = GRUSpec(name: "g", units: u)
+                    g.recurrent.dropout = 0.3
+                    g.recurrent.recurrentDropout = 0.4
+                    g.recurrent.returnSequences = true
+                    g.resetAfter = variant == "gru reset_after"
+                    layer = g
+                }
+                let gates = variant == "simple rnn" ? 1 : 3
+                let model = try Model<Double>(spec: ModelSpec(name: "m", input: .init(name: "x", shape: [n, f]), layers: [layer]), seed: 1)
+                var rng = TestRandom(9)
+                try model.randomize(&rng)
+                let x = Tensor<Double>(shape: [b, n, f], values: rng.uniform(b * n * f, -1.5, 1.5))
+                model.noise = (4, 0)
+                let pass = model.forward([x], training: true)
+                let masks = try XCTUnwrap((pass.tapes[0] as? RecurrentTape<Double>)?.dropout, variant)
+                let inputMasks = try XCTUnwrap(masks.input)
+                XCTAssertEqual(masks.gates, gates)
+                let (kernel, recurrent, bias) = (model.weights[0], model.weights[1], model.weights[2])
+                let width = gates * u
+                // Gate g's input product and recurrent product for sample s, unit j.
+                func inputPart(_ s: Int, _ t: Int, _ g: Int, _ j: Int) -> Double {
+                    (0..<f).reduce(bias[g * u + j]) { $0 + x.values[(s * n + t) * f + $1] * inputMasks[(g * b + s) * f + $1] * kernel[$1 * width + g * u + j] }
+                }
+                func recurrentPart(_ h: [Double], _ s: Int, _ g: Int, _ j: Int) -> Double {
+                    (0..<u).reduce(0) { $0 + h[$1] * masks.recurrent[(g * b + s) * u + $1] * recurrent[$1 * width + g * u + j] }
+                }
+                var want = [Double]()
+                for s in 0..<b {
+                    var h = [Double](repeating: 0, count: u)
+                    for t in 0..<n {
+                        var next = h
+                        if variant == "simple rnn" {
+                            for j in 0..<u { next[j] = tanh(inputPart(s, t, 0, j) + recurrentPart(h, s, 0, j)) }
+                        } else {
+                            let resetAfter = variant == "gru reset_after"
+                            func recBias(_ g: Int, _ j: Int) -> Double { resetAfter ? bias[width + g * u + j] : 0 }
+                            let z = (0..<u).map { sigmoid(inputPart(s, t, 0, $0) + recurrentPart(h, s, 0, $0) + recBias(0, $0)) }
+                            let r = (0..<u).map { sigmoid(inputPart(s, t, 1, $0) + recurrentPart(h, s, 1, $0) + recBias(1, $0)) }
+                            for j in 0..<u {
+                                let candidate: Double
+                                if resetAfter {
+                                    candidate = r[j] * (recurrentPart(h, s, 2, j) + recBias(2, j))
+                                } else {
+                                    let rh = (0..<u).map { r[$0] * h[$0] }
+                                    candidate = recurrentPart(rh, s, 2, j)
+                                }
+                                next[j] = z[j] * h[j] + (1 - z[j]) * tanh(inputPart(s, t, 2, j) + candidate)
+                            }
+                        }
+                        h = next
+                        want += h
+                    }
+                }
+                assertClose(model.outputs(of: pass)[0].values, want, absolute: 1e-12, relative: 1e-10,
+                            "\(variant) (\(b) × \(n)): training pass with recurrent dropout")
+                XCTAssertNotEqual(try run(model, [x])[0].values, want, "\(variant): inference ignores the masks")
+                // float32 (GRU's reset_after takes the fused cell kernels) draws the same masks from
+                // the same seed: its training pass and gradients against the Double ones, to
+                // float32's rounding over n steps.
+                let single = try Model<Float>(spec: model.spec, seed: 1)
+                try single.setWeights(model.weights.map { $0.map(Float.init) })
+                single.noise = (4, 0)
+                assertClose(single.outputs(of: single.forward([Tensor<Float>(shape: x.shape, values: x.values.map(Float.init))], training: true))[0].values.map(Double.init), want,
+                            absolute: 1e-4, relative: 1e-4, "\(variant) (\(b) × \(n)): float32 training pass")
+                let target = Tensor<Double>(shape: [b, n, u], values: rng.uniform(b * n * u, -1, 1))
+                model.noise = (4, 0)
+                let (_, wantGrads) = try withViews([x]) { xv in try withViews([target]) { try model.lossAndGradients(loss: .meanSquaredError, xv, targets: $0) } }
+                let (_, grads) = try withViews([Tensor<Float>(shape: x.shape, values: x.values.map(Float.init))]) { xv in
+                    try withViews([Tensor<Float>(shape: target.shape, values: target.values.map(Float.init))]) { try single.lossAndGradients(loss: .meanSquaredError, xv, targets: $0) }
+                }
+                for k in grads.indices {
+                    assertClose(grads[k].map(Double.init), wantGrads[k], absolute: 1e-5, relative: 1e-3,
+                                "\(variant) (\(b) × \(n)): float32 gradient of \(model.weightNames[k])")
+                }
+            }
+        }
+    }
+
+    /// Keras's regularised stack (an LSTM with dropout and recurrent_dropout) predicts as Keras
+    /// and trains; GRU and SimpleRNN with recurrent_dropout train too, and a fit with the same
+    /// seed repeats exactly while another seed draws other masks.
+    func testRecurrentDropoutTrainsAndRepeatsWithItsSeed() throws {
         let (f0, _) = try loadFixtures().first { $0.0.name == "keras3_regularised.json" }!
         let model = try Model<Float>(spec: try KerasConfig.parseModel(f0.modelJSON).spec, seed: 0)
         try model.setWeights(f0.weights)
@@ -326,15 +438,25 @@ final class LayerTests: XCTestCase {
         var losses: [Double] = []
         _ = try withViews(f0.x) { xv in try withViews([y]) { try model.fit(xv, targets: $0, options: options) { losses.append($0.loss); return false } } }
         XCTAssertLessThan(losses.last!, 0.5 * losses.first!, "the regularised stack trains: \(losses)")
-        for layer: any LayerSpec in [{ var g = GRUSpec(name: "gru", units: 2); g.recurrent.recurrentDropout = 0.2; return g }(),
-                                     { var r = SimpleRNNSpec(name: "rnn", units: 2); r.recurrent.recurrentDropout = 0.2; return r }()] {
-            let m = try Model<Float>(spec: ModelSpec(name: "m", input: .init(name: "x", shape: [7, 3]), layers: [layer]), seed: 0)
-            try m.compile(adam)
-            let target = Tensor<Float>(zeros: [4, 2])
-            XCTAssertThrowsError(try withViews(f0.x) { xv in try withViews([target]) { try m.fit(xv, targets: $0, options: FitOptions()) { _ in false } } }) { e in
-                guard case .unsupported(let msg)? = e as? LSTMError else { return XCTFail("\(e)") }
-                XCTAssertTrue(msg.contains("recurrent_dropout") && msg.contains(layer.name), msg)
+        for layer: any LayerSpec in [{ var g = GRUSpec(name: "gru", units: 4); g.recurrent.recurrentDropout = 0.2; g.recurrent.dropout = 0.1; return g }(),
+                                     { var g = GRUSpec(name: "gru_before", units: 4); g.recurrent.recurrentDropout = 0.2; g.resetAfter = false; return g }(),
+                                     { var r = SimpleRNNSpec(name: "rnn", units: 4); r.recurrent.recurrentDropout = 0.2; return r }()] {
+            func fitted(seed: UInt64) throws -> ([Double], [[Float]]) {
+                let m = try Model<Float>(spec: ModelSpec(name: "m", input: .init(name: "x", shape: [7, 3]),
+                                                         layers: [layer, DenseSpec(name: "out", units: 1)]), seed: 0)
+                try m.compile(adam)
+                var o = options
+                o.seed = seed
+                var losses: [Double] = []
+                _ = try withViews(f0.x) { xv in try withViews([y]) { try m.fit(xv, targets: $0, options: o) { losses.append($0.loss); return false } } }
+                return (losses, m.weights)
             }
+            let (first, weights) = try fitted(seed: 3)
+            XCTAssertLessThan(first.last!, 0.5 * first.first!, "\(layer.name) trains with recurrent_dropout: \(first)")
+            let (again, sameWeights) = try fitted(seed: 3)
+            XCTAssertEqual(first, again, "\(layer.name): the same seed repeats the fit")
+            XCTAssertEqual(weights, sameWeights)
+            XCTAssertNotEqual(try fitted(seed: 4).0, first, "\(layer.name): another seed, other masks")
         }
     }
 

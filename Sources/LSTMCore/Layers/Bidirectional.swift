@@ -71,7 +71,6 @@ struct BidirectionalLayer: WholeSequence {
     let config: BidirectionalSpec
     let forward: any Layer
     let backward: any Layer
-    var trainingRefusal: String? { forward.trainingRefusal ?? backward.trainingRefusal }
     /// Initial-state inputs per half (after the sequence: the forward half's, then the backward's).
     let stateInputs: Int
 

@@ -3,6 +3,9 @@
 ///   reset_after (Keras 3's default): hh = act(x·W_h + b_in + r ⊙ (h·U_h + b_rec)), bias (2, 3u)
 ///   otherwise:                        hh = act(x·W_h + (r ⊙ h)·U_h + b), bias (3u)
 ///   h' = z ⊙ h + (1 − z) ⊙ hh
+/// With recurrent dropout (in fit), each block's recurrent product reads h through its own mask
+/// r_g, as Keras 3's implementation 1 does: (h ⊙ r_z)·U_z, (h ⊙ r_r)·U_r, and for the candidate
+/// (h ⊙ r_h)·U_h (reset_after) or (r ⊙ h ⊙ r_h)·U_h; the update still mixes in the unmasked h.
 public struct GRUSpec: LayerSpec, Equatable {
     public var name: String
     public var recurrent: RecurrentOptions
@@ -67,7 +70,7 @@ struct GRUCell: RecurrentCell {
 
     func step<T: Scalar>(rows: Int, xw: UnsafePointer<T>, hPrev: UnsafePointer<T>, h: UnsafeMutablePointer<T>,
                          tape: UnsafeMutablePointer<T>, work: UnsafeMutablePointer<T>, weights w: [UnsafeMutableBufferPointer<T>],
-                         operands: RecurrentOperands<T>?) {
+                         operands: RecurrentOperands<T>?, masks: RecurrentMaskRows<T>?) {
         let u = units, g3 = 3 * u, tw = tapeWidth
         let uMat = UnsafePointer(w[1].baseAddress!)
         let ra = config.recurrentActivation, act = config.activation
@@ -76,7 +79,17 @@ struct GRUCell: RecurrentCell {
         let rec = work
         let recBias: UnsafePointer<T>? = config.useBias && config.resetAfter ? UnsafePointer(w[2].baseAddress! + g3) : nil
         setRows(rows, recWidth, recBias, rec)
-        if let operands {
+        // Without reset_after, the candidate's operand r ⊙ h (with dropout: r ⊙ h ⊙ r_h).
+        let rh = work + rows * recWidth
+        if let masks {
+            masks.forEachGate(of: hPrev) { g, hg in
+                if g < 2 || config.resetAfter {
+                    gemmNN(rows, u, u, hg, u, uMat + g * u, g3, rec + g * u, recWidth)
+                } else {
+                    rh.update(from: hg, count: rows * u)
+                }
+            }
+        } else if let operands {
             operands.multiply(0, m: rows, hPrev, lda: u, rec, ldc: recWidth)
         } else {
             gemmNN(rows, recWidth, u, hPrev, u, uMat, g3, rec, recWidth)
@@ -101,9 +114,10 @@ struct GRUCell: RecurrentCell {
             }
         } else {
             // (r ⊙ hPrev) · U_h for every row in one product.
-            let rh = work + rows * recWidth, cand = rh + rows * u
+            let cand = rh + rows * u
+            if masks == nil { rh.update(from: hPrev, count: rows * u) }
             for r in 0..<rows {
-                for j in 0..<u { rh[r * u + j] = tape[r * tw + u + j] * hPrev[r * u + j] }
+                for j in 0..<u { rh[r * u + j] *= tape[r * tw + u + j] }
             }
             cand.initialize(repeating: 0, count: rows * u)
             if let operands {
@@ -151,13 +165,24 @@ struct GRUCell: RecurrentCell {
     func stepBackward<T: Scalar>(rows: Int, hPrev: UnsafePointer<T>, h: UnsafePointer<T>, tape: UnsafePointer<T>,
                                  dh: UnsafePointer<T>, dxw: UnsafeMutablePointer<T>, dhPrev: UnsafeMutablePointer<T>,
                                  record: UnsafeMutablePointer<T>, work: UnsafeMutablePointer<T>,
-                                 weights w: [UnsafeMutableBufferPointer<T>], operands: RecurrentOperands<T>) {
+                                 weights w: [UnsafeMutableBufferPointer<T>], operands: RecurrentOperands<T>,
+                                 masks: RecurrentMaskRows<T>?) {
         let u = units, g3 = 3 * u, tw = tapeWidth, rw = recordWidth
         let ra = config.recurrentActivation, act = config.activation
+        // hPrev's share through the blocks it multiplies (the z and r blocks without
+        // reset_after), each through its mask with recurrent dropout.
+        func addThroughRecurrentBlocks() {
+            if let masks {
+                masks.addThroughMasks(record, ldd: rw, uT: operands.matrix(0), gates: 0..<(config.resetAfter ? 3 : 2),
+                                      into: dhPrev)
+            } else {
+                operands.multiply(0, m: rows, UnsafePointer(record), lda: rw, dhPrev, ldc: u)
+            }
+        }
         if usesFastCell(T.self) {
             kGRUCellBackward(rows: rows, units: u, tape: asFloat(tape), hPrev: asFloat(hPrev), dh: asFloat(dh),
                              dxw: asFloat(dxw), record: asFloat(record), dhPrev: asFloat(dhPrev))
-            operands.multiply(0, m: rows, UnsafePointer(record), lda: rw, dhPrev, ldc: u)
+            addThroughRecurrentBlocks()
             return
         }
         for r in 0..<rows {
@@ -180,33 +205,42 @@ struct GRUCell: RecurrentCell {
             }
         }
         if !config.resetAfter {
-            // d(r ⊙ hPrev) = da · U_hᵀ; r ⊙ hPrev is recorded for U_h's gradient.
+            // d(r ⊙ h_h) = da · U_hᵀ, where h_h is hPrev (⊙ r_h with recurrent dropout); r ⊙ h_h
+            // is recorded for U_h's gradient.
             let dRH = work
             dRH.initialize(repeating: 0, count: rows * u)
-            for r in 0..<rows {
-                for j in 0..<u { record[r * rw + 3 * u + j] = tape[r * tw + u + j] * hPrev[r * u + j] }
-            }
             operands.multiply(1, m: rows, UnsafePointer(dxw + 2 * u), lda: g3, dRH, ldc: u)
             for r in 0..<rows {
                 let t = tape + r * tw
                 for j in 0..<u {
                     let k = r * u + j
-                    let dR = dRH[k] * hPrev[k] * ra.derivative(fromOutput: t[u + j])
+                    let keep = masks?.factor(gate: 2, row: r, unit: j) ?? 1
+                    let hh = hPrev[k] * keep
+                    record[r * rw + 3 * u + j] = t[u + j] * hh
+                    let dR = dRH[k] * hh * ra.derivative(fromOutput: t[u + j])
                     dxw[r * g3 + u + j] = dR
                     record[r * rw + u + j] = dR
-                    dhPrev[k] += dRH[k] * t[u + j]
+                    dhPrev[k] += dRH[k] * t[u + j] * keep
                 }
             }
         }
-        // hPrev's share through the blocks it multiplies.
-        operands.multiply(0, m: rows, UnsafePointer(record), lda: rw, dhPrev, ldc: u)
+        addThroughRecurrentBlocks()
     }
 
     func addRecurrentGradients<T: Scalar>(count: Int, hPrev: UnsafePointer<T>, records: UnsafePointer<T>,
-                                          dxw: UnsafePointer<T>, gradients g: [UnsafeMutableBufferPointer<T>]) {
+                                          dxw: UnsafePointer<T>, gradients g: [UnsafeMutableBufferPointer<T>],
+                                          masks: RecurrentGateMasks<T>?) {
         let u = units, g3 = 3 * u, rw = recordWidth
         let recWidth = config.resetAfter ? g3 : 2 * u
-        gemmTN(u, recWidth, count, hPrev, u, records, rw, g[1].baseAddress!, g3)
+        if let masks {
+            masks.forEachGate(of: hPrev, steps: count / masks.rows, input: false) { gate, hg in
+                if gate < 2 || config.resetAfter {
+                    gemmTN(u, u, count, hg, u, records + gate * u, rw, g[1].baseAddress! + gate * u, g3)
+                }
+            }
+        } else {
+            gemmTN(u, recWidth, count, hPrev, u, records, rw, g[1].baseAddress!, g3)
+        }
         if !config.resetAfter {
             gemmTN(u, u, count, records + 3 * u, rw, dxw + 2 * u, g3, g[1].baseAddress! + 2 * u, g3)
         }

@@ -42,7 +42,7 @@ public struct LSTMSpec: LayerSpec, Equatable {
         _ = try checkedProduct([features, 4, units], "layer '\(name)': kernel")
         _ = try checkedProduct([units, 4, units], "layer '\(name)': recurrent_kernel")
         return try RecurrentInputDropout.wrap(LSTMLayer(config: self, features: features, timesteps: timesteps, hasInitialState: inputs.count == 3),
-                                              options: recurrent, handlesRecurrentDropout: true)
+                                              options: recurrent)
     }
 }
 

@@ -135,8 +135,6 @@ public protocol Layer: Sendable {
     /// Adds, for each weight of `sparseGradientWeights`, the sum over uses of the squared slices.
     func addSparseGradientSquares<T: Scalar>(_ inputs: [Tensor<T>], outputGradients: [Tensor<T>],
                                             squares: [UnsafeMutableBufferPointer<T>])
-    /// Why fit cannot train the layer (an option it honours in inference only), or nil.
-    var trainingRefusal: String? { get }
     /// For a stateful layer (Keras's stateful=True): the per-sample sizes of the states it
     /// carries from one call to the next (LSTM: h and c). Empty for the others.
     var carriedState: [Int] { get }
@@ -177,7 +175,6 @@ extension Layer {
     public func addSparseGradientSquares<T: Scalar>(_ inputs: [Tensor<T>], outputGradients: [Tensor<T>],
                                                    squares: [UnsafeMutableBufferPointer<T>]) {}
     public var carriedState: [Int] { [] }
-    public var trainingRefusal: String? { nil }
     public func scratchShapes(for inputs: [[Int]]) -> [[Int]] { [] }
 
     public func outputMasks<T: Scalar>(_ inputs: [Tensor<T>], masks: [Mask?]) -> [Mask?] {

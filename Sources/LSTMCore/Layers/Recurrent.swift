@@ -17,7 +17,8 @@ public struct RecurrentOptions: Equatable, Sendable {
     public var stateful = false
     /// Keras's dropout: of the sequence's features, one mask per sequence, in fit only.
     public var dropout = 0.0
-    /// Keras's recurrent_dropout (of the previous state): inference only (see RecurrentInputDropout).
+    /// Keras's recurrent_dropout (of the previous state), in fit only: with it, Keras's
+    /// implementation 1, one mask per gate for the input and the previous state (RecurrentGateMasks).
     public var recurrentDropout = 0.0
 
     public init(units: Int) { self.units = units }
@@ -73,10 +74,11 @@ protocol RecurrentCell: Sendable {
     /// Scratch values per row that `step` needs.
     var workWidth: Int { get }
     /// h = cell(xw, hPrev); the tape receives tapeWidth values per row; `work` holds
-    /// rows × workWidth values of scratch.
+    /// rows × workWidth values of scratch. With recurrent dropout (`masks`), each gate's
+    /// recurrent product reads hPrev through that gate's mask (Keras's implementation 1).
     func step<T: Scalar>(rows: Int, xw: UnsafePointer<T>, hPrev: UnsafePointer<T>, h: UnsafeMutablePointer<T>,
                          tape: UnsafeMutablePointer<T>, work: UnsafeMutablePointer<T>, weights w: [UnsafeMutableBufferPointer<T>],
-                         operands: RecurrentOperands<T>?)
+                         operands: RecurrentOperands<T>?, masks: RecurrentMaskRows<T>?)
     /// The recurrent kernel's blocks `step` multiplies (nil in `step`: multiply the weights as
     /// they are, for one row, allocating nothing), prepared once per call for `rows` rows.
     func forwardOperands<T: Scalar>(_ w: [UnsafeMutableBufferPointer<T>], rows: Int) -> RecurrentOperands<T>
@@ -92,11 +94,14 @@ protocol RecurrentCell: Sendable {
     func stepBackward<T: Scalar>(rows: Int, hPrev: UnsafePointer<T>, h: UnsafePointer<T>, tape: UnsafePointer<T>,
                                  dh: UnsafePointer<T>, dxw: UnsafeMutablePointer<T>, dhPrev: UnsafeMutablePointer<T>,
                                  record: UnsafeMutablePointer<T>, work: UnsafeMutablePointer<T>,
-                                 weights w: [UnsafeMutableBufferPointer<T>], operands: RecurrentOperands<T>)
+                                 weights w: [UnsafeMutableBufferPointer<T>], operands: RecurrentOperands<T>,
+                                 masks: RecurrentMaskRows<T>?)
     /// Adds the recurrent kernel's (and recurrent bias's) gradients from `count` rows of all
-    /// steps: the previous states, the records and dxw, each laid out step after step.
+    /// steps: the previous states, the records and dxw, each laid out step after step (the
+    /// previous states through the gates' masks with recurrent dropout).
     func addRecurrentGradients<T: Scalar>(count: Int, hPrev: UnsafePointer<T>, records: UnsafePointer<T>,
-                                          dxw: UnsafePointer<T>, gradients g: [UnsafeMutableBufferPointer<T>])
+                                          dxw: UnsafePointer<T>, gradients g: [UnsafeMutableBufferPointer<T>],
+                                          masks: RecurrentGateMasks<T>?)
     /// The recurrent kernel's transposed blocks `stepBackward` multiplies, prepared once per backward.
     func backwardOperands<T: Scalar>(_ w: [UnsafeMutableBufferPointer<T>], rows: Int) -> RecurrentOperands<T>
     /// Adds the gradient of the input bias from dxw over `rows` rows.
@@ -130,6 +135,9 @@ final class RecurrentOperands<T: Scalar> {
         return operands.count - 1
     }
 
+    /// B_i as it was added (unpacked).
+    func matrix(_ i: Int) -> UnsafePointer<T> { operands[i].b }
+
     /// src [rows × cols] (rows ld apart) transposed into memory owned here.
     func transposed(_ src: UnsafePointer<T>, rows r: Int, cols: Int, ld: Int) -> UnsafePointer<T> {
         let out = UnsafeMutableBufferPointer<T>.allocate(capacity: r * cols)
@@ -159,7 +167,8 @@ public final class StateCarry<T: Scalar> {
 }
 
 /// What a recurrent forward keeps for backward: the input in processing order, the states
-/// (step 0 is the initial state), the cell's tape and the input projection.
+/// (step 0 is the initial state), the cell's tape, the input projection and recurrent
+/// dropout's masks.
 final class RecurrentTape<T: Scalar> {
     let batch: Int, steps: Int
     let xT: [T]
@@ -167,10 +176,12 @@ final class RecurrentTape<T: Scalar> {
     var h: [T]
     var tape: [T]
     let mask: Mask?
-    init(batch: Int, steps: Int, xT: [T], xw: [T], h: [T], tape: [T], mask: Mask?) {
+    let dropout: RecurrentGateMasks<T>?
+    init(batch: Int, steps: Int, xT: [T], xw: [T], h: [T], tape: [T], mask: Mask?, dropout: RecurrentGateMasks<T>?) {
         self.batch = batch
         self.steps = steps
         self.mask = mask
+        self.dropout = dropout
         self.xT = xT
         self.xw = xw
         self.h = h
@@ -224,6 +235,9 @@ struct RecurrentRunner<Cell: RecurrentCell> {
 
     @inline(__always) func timestep(_ s: Int, of n: Int) -> Int { options.goBackwards ? n - 1 - s : s }
 
+    /// The gates whose blocks make up the input projection (GRU 3, SimpleRNN 1).
+    var gates: Int { cell.projectionWidth / units }
+
     func firstReal(_ mask: Mask, rows: Int, steps n: Int) -> [Int] { options.firstReal(mask, rows: rows, steps: n) }
 
     @inline(__always)
@@ -247,6 +261,10 @@ struct RecurrentRunner<Cell: RecurrentCell> {
         var h = [T](repeating: 0, count: slabs * rows * u)
         var tape = [T](repeating: 0, count: tapeSteps * rows * cell.tapeWidth)
         let carry = context.carry as? StateCarry<T>
+        let dropout = context.training && options.recurrentDropout > 0
+            ? RecurrentGateMasks<T>(gates: gates, rows: rows, features: f, units: u, inputRate: options.dropout,
+                                    recurrentRate: options.recurrentDropout, random: &context.random)
+            : nil
         if inputs.count > 1 {
             h.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: inputs[1].values) }
         } else if let carry {
@@ -260,7 +278,15 @@ struct RecurrentRunner<Cell: RecurrentCell> {
                 }
                 xw.withUnsafeMutableBufferPointer { p in
                     setRows(n * rows, pw, cell.inputBias(w), p.baseAddress!)
-                    gemmNN(n * rows, pw, f, xt.baseAddress!, f, UnsafePointer(w[0].baseAddress!), pw, p.baseAddress!, pw)
+                    let kernel = UnsafePointer(w[0].baseAddress!)
+                    if let dropout, dropout.input != nil {
+                        // Keras's implementation 1: each gate sees the input through its own mask.
+                        dropout.forEachGate(of: UnsafePointer(xt.baseAddress!), steps: n, input: true) { g, xg in
+                            gemmNN(n * rows, u, f, xg, f, kernel + g * u, pw, p.baseAddress! + g * u, pw)
+                        }
+                    } else {
+                        gemmNN(n * rows, pw, f, xt.baseAddress!, f, kernel, pw, p.baseAddress!, pw)
+                    }
                 }
             }
         }
@@ -280,7 +306,8 @@ struct RecurrentRunner<Cell: RecurrentCell> {
                             let hPrev = hb + slab(s) * rows * u, hNext = hb + slab(s + 1) * rows * u
                             cell.step(rows: m, xw: p + (s * rows + r0) * pw, hPrev: hPrev + r0 * u,
                                       h: hNext + r0 * u, tape: tb + ((tapeSteps == n ? s : 0) * rows + r0) * tw,
-                                      work: work, weights: w, operands: operands)
+                                      work: work, weights: w, operands: operands,
+                                      masks: dropout.map { RecurrentMaskRows(masks: $0, rows: r0..<r1) })
                             // A masked step keeps the state.
                             if let stepMask {
                                 let t = timestep(s, of: n)
@@ -313,7 +340,9 @@ struct RecurrentRunner<Cell: RecurrentCell> {
         carry?.states[0] = last
         var outputs = [out]
         if options.returnState { outputs.append(Tensor(shape: [rows, u], values: last)) }
-        if context.training { context.tape = RecurrentTape(batch: rows, steps: n, xT: xT, xw: xw, h: h, tape: tape, mask: mask) }
+        if context.training {
+            context.tape = RecurrentTape(batch: rows, steps: n, xT: xT, xw: xw, h: h, tape: tape, mask: mask, dropout: dropout)
+        }
         return outputs
     }
 
@@ -366,7 +395,8 @@ struct RecurrentRunner<Cell: RecurrentCell> {
                                         cell.stepBackward(rows: m, hPrev: hb + (s * rows + r0) * u, h: hb + ((s + 1) * rows + r0) * u,
                                                           tape: tb + (s * rows + r0) * tw, dh: dhR, dxw: dxb + (s * rows + r0) * pw,
                                                           dhPrev: dhPrev, record: rb + (s * rows + r0) * rw, work: work,
-                                                          weights: w, operands: operands)
+                                                          weights: w, operands: operands,
+                                                          masks: tp.dropout.map { RecurrentMaskRows(masks: $0, rows: r0..<r1) })
                                         if let mask {
                                             for r in 0..<m where !mask.isReal(r0 + r, t) {
                                                 (dhPrev + r * u).update(from: kept + r * u, count: u)
@@ -376,7 +406,8 @@ struct RecurrentRunner<Cell: RecurrentCell> {
                                     }
                                     (dhAll + r0 * u).update(from: dhR, count: m * u)
                                 }
-                                cell.addRecurrentGradients(count: n * rows, hPrev: hb, records: rb, dxw: dxb, gradients: g)
+                                cell.addRecurrentGradients(count: n * rows, hPrev: hb, records: rb, dxw: dxb, gradients: g,
+                                                           masks: tp.dropout)
                             }
                         }
                     }
@@ -387,14 +418,27 @@ struct RecurrentRunner<Cell: RecurrentCell> {
         var dX: Tensor<T>? = nil
         tp.xT.withUnsafeBufferPointer { xt in
             dxw.withUnsafeBufferPointer { dx in
-                gemmTN(f, pw, n * rows, xt.baseAddress!, f, dx.baseAddress!, pw, g[0].baseAddress!, pw)
+                let inputMasks = tp.dropout.flatMap { $0.input != nil ? $0 : nil }
+                if let inputMasks {
+                    inputMasks.forEachGate(of: xt.baseAddress!, steps: n, input: true) { gate, xg in
+                        gemmTN(f, u, n * rows, xg, f, dx.baseAddress! + gate * u, pw, g[0].baseAddress! + gate * u, pw)
+                    }
+                } else {
+                    gemmTN(f, pw, n * rows, xt.baseAddress!, f, dx.baseAddress!, pw, g[0].baseAddress!, pw)
+                }
                 cell.addInputBiasGradient(rows: n * rows, dxw: dx.baseAddress!, g)
                 guard needInput[0] else { return }
                 let holder = RecurrentOperands<T>(rows: 0)
                 let wT = holder.transposed(UnsafePointer(w[0].baseAddress!), rows: f, cols: pw, ld: pw)
                 var dxT = [T](repeating: 0, count: n * rows * f)
                 dxT.withUnsafeMutableBufferPointer { d in
-                    withExtendedLifetime(holder) { gemmNN(n * rows, f, pw, dx.baseAddress!, pw, wT, f, d.baseAddress!, f) }
+                    withExtendedLifetime(holder) {
+                        if let inputMasks {
+                            inputMasks.addThroughMasks(dx.baseAddress!, kT: wT, steps: n, input: true, into: d.baseAddress!)
+                        } else {
+                            gemmNN(n * rows, f, pw, dx.baseAddress!, pw, wT, f, d.baseAddress!, f)
+                        }
+                    }
                 }
                 var out = Tensor<T>(zeros: [rows, n, f])
                 for s in 0..<n {
@@ -428,7 +472,7 @@ struct RecurrentRunner<Cell: RecurrentCell> {
         gemmNN(1, pw, cell.features, inputs[0], cell.features, UnsafePointer(w[0].baseAddress!), pw, scratch, pw)
         // The new state goes to the output first: step reads hPrev while it writes h.
         cell.step(rows: 1, xw: scratch, hPrev: h, h: outputs[0], tape: scratch + pw,
-                  work: scratch + pw + cell.tapeWidth, weights: w, operands: nil)
+                  work: scratch + pw + cell.tapeWidth, weights: w, operands: nil, masks: nil)
         h.update(from: outputs[0], count: u)
         if outputs.count > 1 { outputs[1].update(from: h, count: u) }
     }

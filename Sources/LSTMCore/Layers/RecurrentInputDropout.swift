@@ -6,27 +6,17 @@
 struct RecurrentInputDropout: Layer {
     let inner: any Layer
     let rate: Double
-    /// Keras's recurrent_dropout: kept for the config and inference; fit refuses it (see
-    /// `trainingRefusal`).
-    let recurrentRate: Double
 
-    /// The layer, wrapped when it has dropout or recurrent_dropout. A layer that
-    /// `handlesRecurrentDropout` (LSTM) draws its own per-gate masks when recurrent_dropout is
-    /// set, as Keras's implementation 1 does, and is returned as it is then.
-    static func wrap(_ layer: any Layer, options: RecurrentOptions, handlesRecurrentDropout: Bool = false) throws -> any Layer {
+    /// The layer, wrapped when it has dropout alone. With recurrent_dropout as well, the layer
+    /// draws its own per-gate masks for both (Keras's implementation 1) and is returned as it is.
+    static func wrap(_ layer: any Layer, options: RecurrentOptions) throws -> any Layer {
         for (what, rate) in [("dropout", options.dropout), ("recurrent_dropout", options.recurrentDropout)] {
             guard rate.isFinite, rate >= 0, rate < 1 else {
                 throw LSTMError.invalidArgument("layer '\(layer.name)' (\(layer.kind)): \(what) must be in [0, 1), got \(rate)")
             }
         }
-        guard options.dropout > 0 || options.recurrentDropout > 0 else { return layer }
-        if handlesRecurrentDropout, options.recurrentDropout > 0 { return layer }
-        return RecurrentInputDropout(inner: layer, rate: options.dropout, recurrentRate: options.recurrentDropout)
-    }
-
-    var trainingRefusal: String? {
-        guard recurrentRate > 0 else { return inner.trainingRefusal }
-        return "layer '\(inner.name)' (\(inner.kind)): recurrent_dropout=\(recurrentRate) is not implemented for training (predict, evaluate and streaming are unaffected: it is inactive there); set it to 0 to train"
+        guard options.dropout > 0, options.recurrentDropout == 0 else { return layer }
+        return RecurrentInputDropout(inner: layer, rate: options.dropout)
     }
 
     final class Tape<T: Scalar> {

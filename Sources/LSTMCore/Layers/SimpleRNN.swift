@@ -1,4 +1,5 @@
-/// Keras's SimpleRNN: h' = act(x·W + h·U + b).
+/// Keras's SimpleRNN: h' = act(x·W + h·U + b); with recurrent dropout (in fit) h·U reads h
+/// through one mask per sequence, and x·W the input through another.
 public struct SimpleRNNSpec: LayerSpec, Equatable {
     public var name: String
     public var recurrent: RecurrentOptions
@@ -51,10 +52,12 @@ struct SimpleRNNCell: RecurrentCell {
 
     func step<T: Scalar>(rows: Int, xw: UnsafePointer<T>, hPrev: UnsafePointer<T>, h: UnsafeMutablePointer<T>,
                          tape: UnsafeMutablePointer<T>, work: UnsafeMutablePointer<T>, weights w: [UnsafeMutableBufferPointer<T>],
-                         operands: RecurrentOperands<T>?) {
+                         operands: RecurrentOperands<T>?, masks: RecurrentMaskRows<T>?) {
         let u = units
         h.update(from: xw, count: rows * u)
-        if let operands {
+        if let masks {
+            masks.forEachGate(of: hPrev) { _, hm in gemmNN(rows, u, u, hm, u, UnsafePointer(w[1].baseAddress!), u, h, u) }
+        } else if let operands {
             operands.multiply(0, m: rows, hPrev, lda: u, h, ldc: u)
         } else {
             gemmNN(rows, u, u, hPrev, u, UnsafePointer(w[1].baseAddress!), u, h, u)
@@ -81,16 +84,28 @@ struct SimpleRNNCell: RecurrentCell {
     func stepBackward<T: Scalar>(rows: Int, hPrev: UnsafePointer<T>, h: UnsafePointer<T>, tape: UnsafePointer<T>,
                                  dh: UnsafePointer<T>, dxw: UnsafeMutablePointer<T>, dhPrev: UnsafeMutablePointer<T>,
                                  record: UnsafeMutablePointer<T>, work: UnsafeMutablePointer<T>,
-                                 weights w: [UnsafeMutableBufferPointer<T>], operands: RecurrentOperands<T>) {
+                                 weights w: [UnsafeMutableBufferPointer<T>], operands: RecurrentOperands<T>,
+                                 masks: RecurrentMaskRows<T>?) {
         let u = units, act = config.activation
         for k in 0..<(rows * u) { dxw[k] = dh[k] * act.derivative(fromOutput: h[k]) }
         dhPrev.initialize(repeating: 0, count: rows * u)
-        operands.multiply(0, m: rows, UnsafePointer(dxw), lda: u, dhPrev, ldc: u)
+        if let masks {
+            masks.addThroughMasks(UnsafePointer(dxw), ldd: u, uT: operands.matrix(0), into: dhPrev)
+        } else {
+            operands.multiply(0, m: rows, UnsafePointer(dxw), lda: u, dhPrev, ldc: u)
+        }
     }
 
     func addRecurrentGradients<T: Scalar>(count: Int, hPrev: UnsafePointer<T>, records: UnsafePointer<T>,
-                                          dxw: UnsafePointer<T>, gradients g: [UnsafeMutableBufferPointer<T>]) {
-        gemmTN(units, units, count, hPrev, units, dxw, units, g[1].baseAddress!, units)
+                                          dxw: UnsafePointer<T>, gradients g: [UnsafeMutableBufferPointer<T>],
+                                          masks: RecurrentGateMasks<T>?) {
+        if let masks {
+            masks.forEachGate(of: hPrev, steps: count / masks.rows, input: false) { _, hm in
+                gemmTN(units, units, count, hm, units, dxw, units, g[1].baseAddress!, units)
+            }
+        } else {
+            gemmTN(units, units, count, hPrev, units, dxw, units, g[1].baseAddress!, units)
+        }
     }
 
     func addInputBiasGradient<T: Scalar>(rows: Int, dxw: UnsafePointer<T>, _ g: [UnsafeMutableBufferPointer<T>]) {

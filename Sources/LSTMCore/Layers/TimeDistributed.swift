@@ -43,7 +43,6 @@ struct TimeDistributedLayer: Layer {
     var inputShapes: [SampleShape] { [[steps] + inner.inputShapes[0]] }
     var outputShapes: [SampleShape] { [[steps] + inner.outputShapes[0]] }
     var weights: [WeightSpec] { inner.weights }
-    var trainingRefusal: String? { inner.trainingRefusal }
     func initialWeights<T: Scalar>(_ rng: inout SeededRandom) -> [[T]] { inner.initialWeights(&rng) }
 
     /// (batch, steps, rest...) as (batch · steps, rest...).

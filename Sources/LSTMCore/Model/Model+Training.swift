@@ -207,7 +207,6 @@ extension Model {
         } else {
             try requireStateless("fit without a batch state")
         }
-        if let refusal = nodeLayers.lazy.compactMap(\.trainingRefusal).first { throw LSTMError.unsupported(refusal) }
         guard options.epochs >= 1, options.epochs <= 1 << 30 else {
             throw LSTMError.invalidArgument("epochs must be between 1 and \(1 << 30), got \(options.epochs)")
         }

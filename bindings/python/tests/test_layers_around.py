@@ -198,7 +198,7 @@ def test_frozen_layers_and_moving_statistics_are_non_trainable():
     assert not np.array_equal(after[0], weights[0])
 
 
-def test_recurrent_dropout_trains_for_lstm_and_is_refused_for_gru():
+def test_recurrent_dropout_trains_every_recurrent_layer():
     keras.utils.set_random_seed(2)
     model = regularised()
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01), loss="mse")
@@ -208,11 +208,20 @@ def test_recurrent_dropout_trains_for_lstm_and_is_refused_for_gru():
     # moving statistics, which momentum 0.99 moves slowly from their start.
     history = model.fit(x, y, epochs=40, batch_size=8, verbose=0).history["loss"]
     assert np.mean(history[-5:]) < 0.5 * history[0], history
-    gru = keras.Sequential([keras.Input(shape=(7, 3)), L.GRU(2, recurrent_dropout=0.2)])
-    gru.compile(optimizer="adam", loss="mse")
-    gru.predict(x, verbose=0)
-    with pytest.raises(keras.LSTMError, match="recurrent_dropout"):
-        gru.fit(x, np.zeros((32, 2), np.float32), epochs=1, verbose=0)
+    for layer in (L.GRU, L.SimpleRNN):
+        def fitted():
+            keras.utils.set_random_seed(5)
+            m = keras.Sequential([keras.Input(shape=(7, 3)), layer(6, dropout=0.1, recurrent_dropout=0.2), L.Dense(1)])
+            m.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01), loss="mse")
+            losses = m.fit(x, y, epochs=40, batch_size=8, verbose=0).history["loss"]
+            return m, losses
+        m, losses = fitted()
+        assert np.mean(losses[-5:]) < 0.5 * losses[0], (layer.__name__, losses)
+        np.testing.assert_array_equal(m.predict(x, verbose=0), m.predict(x, verbose=0))
+        again, repeated = fitted()
+        assert repeated == losses, layer.__name__
+        for a, b in zip(m.get_weights(), again.get_weights()):
+            np.testing.assert_array_equal(a, b)
 
 
 def test_bad_layer_arguments_name_the_problem():
