@@ -4,77 +4,256 @@ import Glibc
 import Darwin
 #endif
 
-/// Optimizer state and updates, exactly as Keras 3 computes them.
+/// Optimizer state and updates, exactly as Keras 3 computes them (keras/src/optimizers): the
+/// gradients clipped, the weights decayed, then the algorithm's update, in float arithmetic as
+/// Keras's float32 variables are.
 struct OptimizerState<T: Scalar> {
     let spec: OptimizerSpec
     /// Number of updates applied so far (Keras's `iterations`).
     var iterations: Int = 0
-    /// Adam: first and second moments; SGD with momentum: the momentum buffers.
-    var slots1: [[T]]
-    var slots2: [[T]]
-    /// Variables per trained weight array: 2 (Adam), 1 (SGD with momentum) or 0.
-    var slotsPerWeight: Int { (slots1.isEmpty ? 0 : 1) + (slots2.isEmpty ? 0 : 1) }
+    /// The optimizer's variables: slots[kind][trained weight], each of that weight's size.
+    var slots: [[[T]]]
+    /// Nadam's running product of its momentum schedule (Keras's `u_product`), saved after the slots.
+    var uProduct: T = 1
+
+    /// The slot kinds of each algorithm, in the order Keras creates them (which is the order
+    /// it saves them in): kinds created together are interleaved per weight, the groups follow
+    /// one another. Adam: (momentum, velocity) per weight, then velocity_hat for each with
+    /// amsgrad; RMSprop: every velocity, then every momentum, then every average gradient.
+    static func slotGroups(_ a: OptimizerSpec.Algorithm) -> [[Int]] {
+        switch a {
+        case let .sgd(momentum, _): return momentum != 0 ? [[0]] : []
+        case let .adam(_, _, _, amsgrad): return [[0, 1]] + (amsgrad ? [[2]] : [])
+        case let .rmsprop(_, momentum, _, centered):
+            return [[0]] + (momentum > 0 ? [[1]] : []) + (centered ? [[2]] : [])
+        case .adagrad, .lion: return [[0]]
+        case .adadelta, .adamax, .nadam: return [[0, 1]]
+        }
+    }
+
+    /// Slot kinds per weight (the largest kind index + 1; RMSprop without momentum keeps an empty kind 1).
+    static func kindCount(_ a: OptimizerSpec.Algorithm) -> Int { (slotGroups(a).flatMap { $0 }.max() ?? -1) + 1 }
+
+    /// Whether a slot kind is a running sum or mean of squares or of absolute values, which
+    /// a restored state must not hold negative.
+    static func isNonNegative(_ a: OptimizerSpec.Algorithm, kind: Int) -> Bool {
+        switch a {
+        case .sgd, .lion: return false
+        case .adam, .adamax, .nadam: return kind >= 1
+        case .rmsprop: return kind == 0
+        case .adagrad, .adadelta: return true
+        }
+    }
+
+    /// Whether Keras saves a scalar after the slots (Nadam's u_product).
+    static func hasUProduct(_ a: OptimizerSpec.Algorithm) -> Bool {
+        if case .nadam = a { return true }
+        return false
+    }
 
     init(spec: OptimizerSpec, shapes: [Int]) {
         self.spec = spec
-        switch spec {
-        case .adam:
-            slots1 = shapes.map { [T](repeating: 0, count: $0) }
-            slots2 = shapes.map { [T](repeating: 0, count: $0) }
-        case .sgd(_, let momentum, _):
-            slots1 = momentum != 0 ? shapes.map { [T](repeating: 0, count: $0) } : []
-            slots2 = []
+        let used = Set(Self.slotGroups(spec.algorithm).flatMap { $0 })
+        var initial: T = 0
+        if case let .adagrad(value, _) = spec.algorithm { initial = T(value) }
+        slots = (0..<Self.kindCount(spec.algorithm)).map { kind in
+            used.contains(kind) ? shapes.map { [T](repeating: initial, count: $0) } : []
         }
     }
 
     /// Applies one update to every parameter array.
-    /// - Parameter squares: per array, the sums of its gradient's slices squared when Keras's
-    ///   optimizer receives that gradient as slices (an Embedding's): Adam's second moment
-    ///   takes them in place of the squared gradient.
+    /// - Parameter slices: per array, the sums over its gradient's slices when Keras's
+    ///   optimizer receives that gradient as slices (an Embedding's, see SliceSums): where
+    ///   Keras squares the gradient, takes its magnitude or clips it by value, these take the
+    ///   place of the squared, absolute or clipped sum.
     mutating func apply(params: [UnsafeMutableBufferPointer<T>], grads: [UnsafeMutableBufferPointer<T>],
-                        squares: [UnsafeMutableBufferPointer<T>?]? = nil) {
-        switch spec {
-        case let .adam(lr, beta1, beta2, epsilon):
-            let t = Double(iterations + 1)
-            let alpha = T(lr * (1 - pow(beta2, t)).squareRoot() / (1 - pow(beta1, t)))
-            let oneMinusB1 = T(1 - beta1), oneMinusB2 = T(1 - beta2), eps = T(epsilon)
-            for k in params.indices {
-                let g = grads[k], p = params[k]
-                let sq = squares.flatMap { k < $0.count ? $0[k] : nil }
-                slots1[k].withUnsafeMutableBufferPointer { m in
-                    slots2[k].withUnsafeMutableBufferPointer { v in
-                        if let sq {
-                            for j in 0..<p.count {
-                                m[j] += (g[j] - m[j]) * oneMinusB1
-                                v[j] += (sq[j] - v[j]) * oneMinusB2
-                                p[j] -= m[j] * alpha / (v[j].squareRoot() + eps)
-                            }
-                        } else {
-                            for j in 0..<p.count {
-                                m[j] += (g[j] - m[j]) * oneMinusB1
-                                v[j] += (g[j] * g[j] - v[j]) * oneMinusB2
-                                p[j] -= m[j] * alpha / (v[j].squareRoot() + eps)
-                            }
-                        }
-                    }
-                }
-            }
-        case let .sgd(lrD, momentumD, nesterov):
-            let lr = T(lrD), momentum = T(momentumD)
-            for k in params.indices {
-                let g = grads[k], p = params[k]
-                if slots1.isEmpty {
-                    for j in 0..<p.count { p[j] -= g[j] * lr }
-                } else {
-                    slots1[k].withUnsafeMutableBufferPointer { m in
-                        for j in 0..<p.count {
-                            m[j] = m[j] * momentum - g[j] * lr
-                            p[j] += nesterov ? m[j] * momentum - g[j] * lr : m[j]
-                        }
-                    }
+                        slices: [SliceSums<T>.Weight?]? = nil) {
+        let sparse = clip(grads, params.indices.map { k in slices.flatMap { k < $0.count ? $0[k] : nil } })
+        let lr = T(spec.learningRate)
+        if let wd = spec.weightDecay, wd > 0 {
+            let w = T(wd)
+            for p in params { for j in p.indices { p[j] -= p[j] * w * lr } }
+        }
+        let step = Double(iterations + 1)
+        if case let .nadam(beta1, _, _) = spec.algorithm {
+            uProduct *= T(beta1) * (1 - 0.5 * T(pow(0.96, step)))
+        }
+        for k in params.indices { update(k, params[k], grads[k], sparse[k], lr: lr, step: step) }
+        iterations += 1
+    }
+
+    /// Keras's _clip_gradients: clipnorm per weight, else global_clipnorm over all, else clipvalue.
+    /// A gradient given as slices has the norm of its slices (TensorFlow's clip_by_norm and
+    /// Keras's global_norm square each slice), its slice sums scale with it, and clipvalue has
+    /// already clipped each slice (SliceSums.clipped). Returns the slice sums the update reads:
+    /// none after global_clipnorm, whose `v * scale` (Python's operator, not Keras's sparse-aware
+    /// ops) turns TensorFlow's slices into a dense tensor.
+    private func clip(_ grads: [UnsafeMutableBufferPointer<T>], _ sparse: [SliceSums<T>.Weight?]) -> [SliceSums<T>.Weight?] {
+        func scale(_ k: Int, _ factor: T) {
+            let g = grads[k]
+            for j in g.indices { g[j] *= factor }
+            if let s = sparse[k] {
+                for j in s.squares.indices {
+                    s.squares[j] *= factor * factor
+                    s.absolutes[j] *= factor
                 }
             }
         }
-        iterations += 1
+        func squaredNorm(_ k: Int) -> T {
+            (sparse[k]?.squares ?? grads[k]).reduce(T(0)) { $0 + (sparse[k] == nil ? $1 * $1 : $1) }
+        }
+        if let c = spec.clipNorm {
+            let clipNorm = T(c)
+            for k in grads.indices {
+                let n = squaredNorm(k).squareRoot()
+                if n > clipNorm { scale(k, clipNorm / n) }
+            }
+        } else if let c = spec.globalClipNorm {
+            let clipNorm = T(c)
+            let total = grads.indices.reduce(T(0)) { $0 + squaredNorm($1) }.squareRoot()
+            let factor = clipNorm * Swift.min(1 / total, 1 / clipNorm)
+            for k in grads.indices { scale(k, factor) }
+            return sparse.map { _ in nil }
+        } else if let c = spec.clipValue {
+            let v = T(c)
+            for (k, g) in grads.enumerated() {
+                if let clipped = sparse[k]?.clipped {
+                    _ = g.update(fromContentsOf: clipped)
+                } else {
+                    for j in g.indices { g[j] = Swift.min(Swift.max(g[j], -v), v) }
+                }
+            }
+        }
+        return sparse
+    }
+
+    private mutating func update(_ k: Int, _ p: UnsafeMutableBufferPointer<T>, _ g: UnsafeMutableBufferPointer<T>,
+                                 _ sparse: SliceSums<T>.Weight?, lr: T, step: Double) {
+        @inline(__always) func square(_ j: Int) -> T { sparse?.squares[j] ?? g[j] * g[j] }
+        @inline(__always) func magnitude(_ j: Int) -> T { sparse?.absolutes[j] ?? abs(g[j]) }
+        switch spec.algorithm {
+        case let .sgd(momentumD, nesterov):
+            let momentum = T(momentumD)
+            if slots.isEmpty {
+                for j in 0..<p.count { p[j] -= g[j] * lr }
+            } else {
+                slots[0][k].withUnsafeMutableBufferPointer { m in
+                    for j in 0..<p.count {
+                        m[j] = m[j] * momentum - g[j] * lr
+                        p[j] += nesterov ? m[j] * momentum - g[j] * lr : m[j]
+                    }
+                }
+            }
+        case let .adam(beta1, beta2, epsilon, amsgrad):
+            let alpha = lr * T((1 - pow(beta2, step)).squareRoot() / (1 - pow(beta1, step)))
+            let oneMinusB1 = T(1 - beta1), oneMinusB2 = T(1 - beta2), eps = T(epsilon)
+            withSlots(k, 0, 1) { m, v in
+                for j in 0..<p.count {
+                    m[j] += (g[j] - m[j]) * oneMinusB1
+                    v[j] += (square(j) - v[j]) * oneMinusB2
+                }
+            }
+            if amsgrad {
+                withSlots(k, 1, 2) { v, vHat in
+                    for j in 0..<p.count { vHat[j] = Swift.max(vHat[j], v[j]) }
+                }
+            }
+            withSlots(k, 0, amsgrad ? 2 : 1) { m, v in
+                for j in 0..<p.count { p[j] -= m[j] * alpha / (v[j].squareRoot() + eps) }
+            }
+        case let .rmsprop(rhoD, momentumD, epsilon, centered):
+            let rho = T(rhoD), eps = T(epsilon), momentum = T(momentumD)
+            slots[0][k].withUnsafeMutableBufferPointer { v in
+                for j in 0..<p.count { v[j] = rho * v[j] + (1 - rho) * square(j) }
+            }
+            var increment = [T](repeating: 0, count: p.count)
+            if centered {
+                withSlots(k, 0, 2) { v, a in
+                    for j in 0..<p.count {
+                        a[j] = rho * a[j] + (1 - rho) * g[j]
+                        increment[j] = lr * g[j] / (v[j] - a[j] * a[j] + eps).squareRoot()
+                    }
+                }
+            } else {
+                slots[0][k].withUnsafeBufferPointer { v in
+                    for j in 0..<p.count { increment[j] = lr * g[j] / (v[j] + eps).squareRoot() }
+                }
+            }
+            if momentumD > 0 {
+                slots[1][k].withUnsafeMutableBufferPointer { m in
+                    for j in 0..<p.count {
+                        m[j] = momentum * m[j] + increment[j]
+                        p[j] -= m[j]
+                    }
+                }
+            } else {
+                for j in 0..<p.count { p[j] -= increment[j] }
+            }
+        case let .adagrad(_, epsilon):
+            let eps = T(epsilon)
+            slots[0][k].withUnsafeMutableBufferPointer { a in
+                for j in 0..<p.count {
+                    a[j] += square(j)
+                    p[j] -= lr * g[j] / (a[j] + eps).squareRoot()
+                }
+            }
+        case let .adadelta(rhoD, epsilon):
+            let rho = T(rhoD), eps = T(epsilon)
+            withSlots(k, 0, 1) { accGrad, accDelta in
+                for j in 0..<p.count {
+                    accGrad[j] = rho * accGrad[j] + (1 - rho) * square(j)
+                    // delta = -f·g; its square, slice by slice, is f²·Σ s².
+                    let f = (accDelta[j] + eps).squareRoot() / (accGrad[j] + eps).squareRoot()
+                    let delta = -((accDelta[j] + eps).squareRoot() * g[j]) / (accGrad[j] + eps).squareRoot()
+                    accDelta[j] = rho * accDelta[j] + (1 - rho) * (sparse == nil ? delta * delta : f * f * square(j))
+                    p[j] += lr * delta
+                }
+            }
+        case let .adamax(beta1, beta2D, epsilon):
+            let oneMinusB1 = T(1 - beta1), beta2 = T(beta2D), eps = T(epsilon)
+            let correction = T(1 - pow(beta1, step))
+            withSlots(k, 0, 1) { m, u in
+                for j in 0..<p.count {
+                    m[j] += (g[j] - m[j]) * oneMinusB1
+                    u[j] = Swift.max(beta2 * u[j], magnitude(j))
+                    p[j] -= lr * m[j] / (correction * (u[j] + eps))
+                }
+            }
+        case let .nadam(beta1D, beta2D, epsilon):
+            let beta1 = T(beta1D), beta2 = T(beta2D), eps = T(epsilon)
+            let uT = beta1 * (1 - 0.5 * T(pow(0.96, step)))
+            let uNext = beta1 * (1 - 0.5 * T(pow(0.96, step + 1)))
+            let uProductNow = uProduct, uProductNext = uProduct * uNext
+            let beta2Power = T(pow(beta2D, step))
+            withSlots(k, 0, 1) { m, v in
+                for j in 0..<p.count {
+                    m[j] += (g[j] - m[j]) * (1 - beta1)
+                    v[j] += (square(j) - v[j]) * (1 - beta2)
+                    let mHat = uNext * m[j] / (1 - uProductNext) + (1 - uT) * g[j] / (1 - uProductNow)
+                    let vHat = v[j] / (1 - beta2Power)
+                    p[j] -= mHat * lr / (vHat.squareRoot() + eps)
+                }
+            }
+        case let .lion(beta1D, beta2D):
+            let beta1 = T(beta1D), beta2 = T(beta2D)
+            slots[0][k].withUnsafeMutableBufferPointer { m in
+                for j in 0..<p.count {
+                    let c = m[j] * beta1 + g[j] * (1 - beta1)
+                    p[j] -= lr * (c > 0 ? 1 : (c < 0 ? -1 : 0))
+                    m[j] = m[j] * beta2 + g[j] * (1 - beta2)
+                }
+            }
+        }
+    }
+
+    /// Two slot kinds of weight k, as buffers.
+    private mutating func withSlots(_ k: Int, _ a: Int, _ b: Int,
+                                    _ body: (UnsafeMutableBufferPointer<T>, UnsafeMutableBufferPointer<T>) -> Void) {
+        var first = slots[a][k], second = slots[b][k]
+        slots[a][k] = []
+        slots[b][k] = []
+        first.withUnsafeMutableBufferPointer { x in second.withUnsafeMutableBufferPointer { y in body(x, y) } }
+        slots[a][k] = first
+        slots[b][k] = second
     }
 }

@@ -91,3 +91,16 @@ public enum KerasDescription {
         }.joined(separator: " ")
     }
 }
+
+extension KerasDescription {
+    /// "RMSprop(learning_rate=0.001, rho=0.9, ...)": the optimizer's class and the options of
+    /// its Keras config that are set (the inert EMA and loss-scaling keys left out).
+    public static func optimizer(_ o: OptimizerSpec) -> String {
+        let config = KerasConfig.compileJSON(CompileSpec(loss: .meanSquaredError, optimizer: o))["optimizer"]?["config"]
+        let skipped: Set<String> = ["name", "use_ema", "ema_momentum", "ema_overwrite_frequency", "loss_scale_factor",
+                                    "gradient_accumulation_steps"]
+        guard case .object(let members)? = config else { return o.className }
+        let shown = members.filter { !skipped.contains($0.0) && !$0.1.isNull }.map { "\($0.0)=\($0.1.serialized())" }
+        return "\(o.className)(\(shown.joined(separator: ", ")))"
+    }
+}

@@ -418,12 +418,7 @@ public enum KerasFiles {
         }
         if let c = model.compileSpec, let state = model.optimizerSlots {
             let vars = try file.createGroup("optimizer").createGroup("vars")
-            let (name, lr): (String, Double) = {
-                switch c.optimizer {
-                case .adam(let lr, _, _, _): return ("adam", lr)
-                case .sgd(let lr, _, _): return ("sgd", lr)
-                }
-            }()
+            let (name, lr) = (c.optimizer.className.lowercased(), c.optimizer.learningRate)
             try vars.writeStringAttribute("name", name)
             try vars.writeInt("0", Int64(state.iterations))
             try vars.writeFloats("1", shape: [], values: [Float(lr)])

@@ -51,11 +51,7 @@ func info(_ path: String) throws {
     print("")
     print("total params: \(model.parameterCount) (trainable: \(model.trainableParameterCount), non-trainable: \(model.parameterCount - model.trainableParameterCount))")
     if let c = model.compileSpec {
-        let opt: String
-        switch c.optimizer {
-        case let .adam(lr, b1, b2, eps): opt = "Adam(learning_rate=\(lr), beta_1=\(b1), beta_2=\(b2), epsilon=\(eps))"
-        case let .sgd(lr, m, n): opt = "SGD(learning_rate=\(lr), momentum=\(m), nesterov=\(n))"
-        }
+        let opt = KerasDescription.optimizer(c.optimizer)
         print("compiled: loss=\(c.loss.rawValue) optimizer=\(opt), \(model.optimizerIterations) updates so far")
     } else {
         print("compiled: no")

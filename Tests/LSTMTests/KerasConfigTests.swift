@@ -100,10 +100,42 @@ final class KerasConfigTests: XCTestCase {
         func status(_ text: String) -> LSTMError? {
             do { _ = try KerasConfig.parseCompile(text); return nil } catch { return error as? LSTMError }
         }
-        guard case .unsupported? = status(#"{"optimizer": "rmsprop", "loss": "mse"}"#) else { return XCTFail("rmsprop") }
+        // Keras's default optimizer and the others by name take Keras 3's defaults; AdamW's
+        // weight decay defaults to 0.004.
+        XCTAssertEqual(try KerasConfig.parseCompile(#"{"loss": "mse"}"#).optimizer,
+                       OptimizerSpec(.rmsprop(rho: 0.9, momentum: 0, epsilon: 1e-7, centered: false), learningRate: 0.001))
+        XCTAssertEqual(try KerasConfig.parseCompile(#"{"optimizer": "adamw", "loss": "mse"}"#).optimizer,
+                       OptimizerSpec(.adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-7, amsgrad: false), learningRate: 0.001,
+                                     weightDecay: 0.004, className: "AdamW"))
+        XCTAssertEqual(try KerasConfig.parseCompile(#"{"optimizer": "adagrad", "loss": "mse"}"#).optimizer,
+                       OptimizerSpec(.adagrad(initialAccumulator: 0.1, epsilon: 1e-7), learningRate: 0.001))
+        // Every optimizer with its options set reads back from what we write.
+        var clipped = OptimizerSpec(.rmsprop(rho: 0.8, momentum: 0.5, epsilon: 1e-6, centered: true), learningRate: 0.003, weightDecay: 0.01)
+        clipped.globalClipNorm = 0.7
+        var byValue = OptimizerSpec(.lion(beta1: 0.8, beta2: 0.95), learningRate: 0.0002)
+        byValue.clipValue = 0.1
+        var byNorm = OptimizerSpec(.adam(beta1: 0.8, beta2: 0.99, epsilon: 1e-6, amsgrad: true), learningRate: 0.002)
+        byNorm.clipNorm = 1.5
+        for optimizer in [clipped, byValue, byNorm, OptimizerSpec(.adadelta(rho: 0.9, epsilon: 1e-6), learningRate: 1),
+                          OptimizerSpec(.adamax(beta1: 0.8, beta2: 0.9, epsilon: 1e-6), learningRate: 0.01),
+                          OptimizerSpec(.nadam(beta1: 0.8, beta2: 0.9, epsilon: 1e-6), learningRate: 0.01),
+                          OptimizerSpec(.adagrad(initialAccumulator: 0.2, epsilon: 1e-6), learningRate: 0.01),
+                          OptimizerSpec(.adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-7, amsgrad: false), learningRate: 0.001,
+                                        weightDecay: 0.05, className: "AdamW")] {
+            let c = CompileSpec(loss: .meanSquaredError, optimizer: optimizer)
+            XCTAssertEqual(try KerasConfig.parseCompile(KerasConfig.compileJSON(c).serialized()), c, optimizer.className)
+        }
         guard case .unsupported? = status(#"{"optimizer": "adam", "loss": "huber"}"#) else { return XCTFail("huber") }
-        guard case .unsupported? = status(#"{"optimizer": {"class_name": "Adam", "config": {"amsgrad": true}}, "loss": "mse"}"#) else { return XCTFail("amsgrad") }
-        guard case .unsupported? = status(#"{"optimizer": {"class_name": "Adam", "config": {"clipnorm": 1.0}}, "loss": "mse"}"#) else { return XCTFail("clipnorm") }
+        guard case .unsupported(let ftrl)? = status(#"{"optimizer": "Ftrl", "loss": "mse"}"#), ftrl.contains("Ftrl") else { return XCTFail("ftrl") }
+        guard case .unsupported(let ema)? = status(#"{"optimizer": {"class_name": "Adam", "config": {"use_ema": true}}, "loss": "mse"}"#),
+              ema.contains("use_ema") else { return XCTFail("use_ema") }
+        guard case .unsupported(let schedule)? = status(#"{"optimizer": {"class_name": "Adam", "config": {"learning_rate": {"class_name": "ExponentialDecay", "config": {}}}}, "loss": "mse"}"#),
+              schedule.contains("learning_rate") else { return XCTFail("schedule") }
+        guard case .unsupported(let rhoForAdam)? = status(#"{"optimizer": {"class_name": "Adam", "config": {"rho": 0.9}}, "loss": "mse"}"#),
+              rhoForAdam.contains("rho") else { return XCTFail("another optimizer's option") }
+        guard case .invalidArgument(let clips)? = status(#"{"optimizer": {"class_name": "SGD", "config": {"clipnorm": 1.0, "clipvalue": 0.5}}, "loss": "mse"}"#),
+              clips.contains("clipnorm") else { return XCTFail("two clippings") }
+        guard case .invalidArgument? = status(#"{"optimizer": {"class_name": "RMSprop", "config": {"rho": 1.5}}, "loss": "mse"}"#) else { return XCTFail("rho") }
         guard case .invalidArgument? = status(#"{"optimizer": {"class_name": "Adam", "config": {"learning_rate": -1}}, "loss": "mse"}"#) else { return XCTFail("lr") }
         guard case .invalidArgument? = status(#"{"optimizer": "adam"}"#) else { return XCTFail("no loss") }
         guard case .format? = status(#"{"optimizer": "adam", "loss": "mse""#) else { return XCTFail("truncated") }

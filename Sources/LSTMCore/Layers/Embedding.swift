@@ -95,14 +95,13 @@ struct EmbeddingLayer: StatelessStep {
 
     var sparseGradientWeights: [Int] { [0] }
 
-    /// Σ over the occurrences of each id of its output gradient squared.
-    func addSparseGradientSquares<T: Scalar>(_ inputs: [Tensor<T>], outputGradients: [Tensor<T>],
-                                            squares: [UnsafeMutableBufferPointer<T>]) {
+    /// Each occurrence of an id is one slice of its row: its output's gradient.
+    func addSliceSums<T: Scalar>(_ inputs: [Tensor<T>], outputGradients: [Tensor<T>], into sums: SliceSums<T>.Buffers) {
         let d = config.outputDim
         outputGradients[0].values.withUnsafeBufferPointer { dO in
             for (k, id) in inputs[0].values.enumerated() {
                 guard let r = row(id) else { continue }
-                for j in 0..<d { squares[0][r * d + j] += dO[k * d + j] * dO[k * d + j] }
+                sums.add(dO.baseAddress! + k * d, count: d, weight: 0, at: r * d)
             }
         }
     }

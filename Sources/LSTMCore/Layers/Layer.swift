@@ -129,12 +129,11 @@ public protocol Layer: Sendable {
     /// Whether it makes a mask of its own (Embedding with mask_zero, Masking).
     var producesMask: Bool { get }
     /// The weights whose gradient Keras's TensorFlow backend delivers one slice per use
-    /// (tf.IndexedSlices: an Embedding's rows, one per token occurrence). Adam squares each slice
-    /// before summing them, so its second moment needs Σ slice² rather than (Σ slice)².
+    /// (tf.IndexedSlices: an Embedding's rows, one per token occurrence): the optimizer's
+    /// elementwise operations see each slice (see SliceSums).
     var sparseGradientWeights: [Int] { get }
-    /// Adds, for each weight of `sparseGradientWeights`, the sum over uses of the squared slices.
-    func addSparseGradientSquares<T: Scalar>(_ inputs: [Tensor<T>], outputGradients: [Tensor<T>],
-                                            squares: [UnsafeMutableBufferPointer<T>])
+    /// Adds each slice of the weights of `sparseGradientWeights` to `sums` (SliceSums.Buffers.add).
+    func addSliceSums<T: Scalar>(_ inputs: [Tensor<T>], outputGradients: [Tensor<T>], into sums: SliceSums<T>.Buffers)
     /// For a stateful layer (Keras's stateful=True): the per-sample sizes of the states it
     /// carries from one call to the next (LSTM: h and c). Empty for the others.
     var carriedState: [Int] { get }
@@ -172,8 +171,7 @@ extension Layer {
     public var tokenIdLimit: Int? { nil }
     public var producesMask: Bool { false }
     public var sparseGradientWeights: [Int] { [] }
-    public func addSparseGradientSquares<T: Scalar>(_ inputs: [Tensor<T>], outputGradients: [Tensor<T>],
-                                                   squares: [UnsafeMutableBufferPointer<T>]) {}
+    public func addSliceSums<T: Scalar>(_ inputs: [Tensor<T>], outputGradients: [Tensor<T>], into sums: SliceSums<T>.Buffers) {}
     public var carriedState: [Int] { [] }
     public func scratchShapes(for inputs: [[Int]]) -> [[Int]] { [] }
 

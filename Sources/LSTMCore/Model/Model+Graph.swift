@@ -54,9 +54,9 @@ extension Model {
 
     /// Backward from the gradients of the model's outputs; weight gradients are added into
     /// `gradients`. Nodes that no gradient reaches are skipped.
-    /// - Parameter squares: when given, receives for the weights of layers with sparse gradients
-    ///   (Embedding) the sums of their slices squared (see `Layer.sparseGradientWeights`).
-    func backward(_ pass: Pass, outputGradients: [Tensor<T>], gradients: Parameters<T>, squares: Parameters<T>? = nil) {
+    /// - Parameter slices: when given, receives for the weights of layers with sparse gradients
+    ///   (Embedding) the sums over their slices (see `Layer.sparseGradientWeights`).
+    func backward(_ pass: Pass, outputGradients: [Tensor<T>], gradients: Parameters<T>, slices: SliceSums<T>? = nil) {
         var d: [[Tensor<T>?]] = pass.outputs.map { Array(repeating: nil, count: $0.count) }
         func accumulate(_ ref: ModelSpec.TensorRef, _ g: Tensor<T>) {
             guard case .node(let j, let k) = ref else { return }  // a model input: nothing to train
@@ -82,9 +82,8 @@ extension Model {
             let dIns = nodeLayers[ni].backward(node.inputs.map(pass.tensor), outputs: pass.outputs[ni],
                                                outputGradients: dOuts, weights: layerWeights[node.layer],
                                                gradients: grads, tape: pass.tapes[ni], needInput: need)
-            if let squares, !nodeLayers[ni].sparseGradientWeights.isEmpty {
-                nodeLayers[ni].addSparseGradientSquares(node.inputs.map(pass.tensor), outputGradients: dOuts,
-                                                       squares: Array(squares.arrays[range]))
+            if let slices, !nodeLayers[ni].sparseGradientWeights.isEmpty {
+                nodeLayers[ni].addSliceSums(node.inputs.map(pass.tensor), outputGradients: dOuts, into: slices.buffers(range))
             }
             for (ref, g) in zip(node.inputs, dIns) {
                 if let g { accumulate(ref, g) }

@@ -1,22 +1,30 @@
 /// The optimizer's variables in the order Keras saves them after `iterations` and
-/// `learning_rate`: Adam's (momentum, velocity) per weight, SGD's momentum per weight (none
-/// without momentum), for the trainable weights only (`trainableArrays`), as Keras keeps them.
-/// Used to save and restore training state.
+/// `learning_rate` (OptimizerState.slotGroups: Adam's (momentum, velocity) per weight, RMSprop's
+/// velocities then momentums, ...; Nadam's u_product last), for the trainable weights only
+/// (`trainableArrays`), as Keras keeps them. Used to save and restore training state.
 extension Model {
-    public var optimizerSlots: (iterations: Int, slots: [[T]])? {
-        guard let o = optimizer else { return nil }
-        var slots: [[T]] = []
-        for k in trainableArrays.indices {
-            if !o.slots1.isEmpty { slots.append(o.slots1[k]) }
-            if !o.slots2.isEmpty { slots.append(o.slots2[k]) }
+    /// Where each saved variable lives: (kind, trained weight), or nil for Nadam's u_product.
+    private func slotLayout(_ o: OptimizerState<T>) -> [(kind: Int, weight: Int)?] {
+        let trained = trainableArrays.count
+        var layout: [(kind: Int, weight: Int)?] = []
+        for group in OptimizerState<T>.slotGroups(o.spec.algorithm) {
+            for w in 0..<trained { for kind in group { layout.append((kind, w)) } }
         }
-        return (o.iterations, slots)
+        if OptimizerState<T>.hasUProduct(o.spec.algorithm) { layout.append(nil) }
+        return layout
     }
 
-    /// The shape of each variable of `optimizerSlots`, in its order (the weight's it belongs to).
+    public var optimizerSlots: (iterations: Int, slots: [[T]])? {
+        guard let o = optimizer else { return nil }
+        return (o.iterations, slotLayout(o).map { at in at.map { o.slots[$0.kind][$0.weight] } ?? [o.uProduct] })
+    }
+
+    /// The shape of each variable of `optimizerSlots`, in its order (the weight's it belongs
+    /// to; a scalar for Nadam's u_product).
     public var optimizerSlotShapes: [[Int]] {
         guard let o = optimizer else { return [] }
-        return trainableArrays.flatMap { Array(repeating: weightShapes[$0], count: o.slotsPerWeight) }
+        let trained = trainableArrays
+        return slotLayout(o).map { at in at.map { weightShapes[trained[$0.weight]] } ?? [] }
     }
 
     /// Restores optimizer state saved by `optimizerSlots` (or by Keras). Checks everything first.
@@ -25,32 +33,30 @@ extension Model {
         guard var o = optimizer else {
             throw LSTMError.invalidState("model '\(spec.name)' is not compiled: no optimizer state to restore")
         }
-        let perWeight = o.slotsPerWeight
-        let trained = trainableArrays
-        guard slots.count == perWeight * trained.count else {
-            throw LSTMError.shapeMismatch("optimizer state holds \(slots.count) variables, the model's optimizer has \(perWeight * trained.count)")
+        let layout = slotLayout(o), trained = trainableArrays
+        guard slots.count == layout.count else {
+            throw LSTMError.shapeMismatch("optimizer state holds \(slots.count) variables, the model's \(o.spec.className) has \(layout.count)")
         }
-        // Past 2^53 the step count is no longer exact in the Double of Adam's bias correction
+        // Past 2^53 the step count is no longer exact in the Double of the bias corrections
         // (and the next step's increment would overflow at Int.max): no real run gets there.
         guard iterations >= 0, iterations <= 1 << 53 else {
             throw LSTMError.invalidArgument("optimizer iterations \(iterations) is out of range (0 to 2^53)")
         }
-        for (i, s) in slots.enumerated() {
-            let k = trained[i / max(perWeight, 1)]
-            guard s.count == params.arrays[k].count else {
-                throw LSTMError.shapeMismatch("optimizer variable \(i) for '\(weightNames[k])' holds \(s.count) values, expected \(params.arrays[k].count)")
+        for (i, (s, at)) in zip(slots, layout).enumerated() {
+            let owner = at.map { "'\(weightNames[trained[$0.weight]])'" } ?? "u_product"
+            let want = at.map { params.arrays[trained[$0.weight]].count } ?? 1
+            guard s.count == want else {
+                throw LSTMError.shapeMismatch("optimizer variable \(i) for \(owner) holds \(s.count) values, expected \(want)")
             }
             guard s.allSatisfy(\.isFinite) else {
-                throw LSTMError.numeric("optimizer variable \(i) for '\(weightNames[k])' holds non-finite values")
+                throw LSTMError.numeric("optimizer variable \(i) for \(owner) holds non-finite values")
             }
-            // Adam's second variable per weight is a running mean of squares.
-            if perWeight == 2, i % 2 == 1, let negative = s.first(where: { $0 < 0 }) {
-                throw LSTMError.numeric("optimizer variable \(i) for '\(weightNames[k])' is a mean of squares but holds \(negative)")
+            if let at, OptimizerState<T>.isNonNegative(o.spec.algorithm, kind: at.kind), let negative = s.first(where: { $0 < 0 }) {
+                throw LSTMError.numeric("optimizer variable \(i) for \(owner) is a sum or mean of squares or magnitudes but holds \(negative)")
             }
         }
-        for k in trained.indices {
-            if !o.slots1.isEmpty { o.slots1[k] = slots[k * perWeight] }
-            if !o.slots2.isEmpty { o.slots2[k] = slots[k * perWeight + 1] }
+        for (s, at) in zip(slots, layout) {
+            if let at { o.slots[at.kind][at.weight] = s } else { o.uProduct = s[0] }
         }
         o.iterations = iterations
         optimizer = o

@@ -175,14 +175,14 @@ extension Model {
     /// The loss of one batch, its gradients added into `gradients`; reuses (and hands back) the
     /// layers' tapes of the previous call.
     func lossAndGradients(loss lossKind: LossKind, _ xs: [Tensor<T>], _ ys: [Tensor<T>], into gradients: Parameters<T>,
-                          squares: Parameters<T>? = nil, carries: [StateCarry<T>?] = [],
+                          slices: SliceSums<T>? = nil, carries: [StateCarry<T>?] = [],
                           tapes: inout [AnyObject?]) -> Double {
         let pass = forward(xs, training: true, reuse: tapes, carries: carries)
         tapes = pass.tapes
         var dOut: [Tensor<T>]? = []
         let value = loss(lossKind, outputs: outputs(of: pass), targets: ys, masks: spec.outputs.map(pass.mask),
                          gradients: &dOut)
-        backward(pass, outputGradients: dOut ?? [], gradients: gradients, squares: squares)
+        backward(pass, outputGradients: dOut ?? [], gradients: gradients, slices: slices)
         return value
     }
 
@@ -247,11 +247,11 @@ extension Model {
         for (ni, node) in spec.nodes.enumerated() {
             for w in nodeLayers[ni].sparseGradientWeights { sparse[weightRanges[node.layer].lowerBound + w] = true }
         }
-        let squares = sparse.contains(true) ? Parameters(zerosLike: params) : nil
+        let slices = sparse.contains(true) ? SliceSums(like: params, clipValue: compileSpec?.optimizer.clipValue) : nil
         // What the optimizer updates: the trainable arrays only (not frozen layers' or moving
         // statistics), picked once for the whole fit.
         let trainedParams = trainableArrays.map { params.arrays[$0] }, trainedGrads = trainableArrays.map { grads.arrays[$0] }
-        let trainedSquares = squares.map { sq in trainableArrays.map { sparse[$0] ? sq.arrays[$0] : nil } }
+        let trainedSlices = slices.map { s in trainableArrays.map { sparse[$0] ? s.weight($0) : nil } }
         // The weights before each update, so that an update that overflows (a huge learning
         // rate) is undone instead of leaving non-finite weights behind.
         let previous = Parameters(zerosLike: params)
@@ -271,9 +271,9 @@ extension Model {
                 let end = Swift.min(start + bs, trainCount)
                 let picked = order[start..<end]
                 grads.zero()
-                squares?.zero()
+                slices?.zero()
                 let l = lossAndGradients(loss: loss, xs.map { $0.gather(picked) }, ys.map { $0.gather(picked) },
-                                         into: grads, squares: squares, carries: stateful?.state.carries ?? [],
+                                         into: grads, slices: slices, carries: stateful?.state.carries ?? [],
                                          tapes: &tapes)
                 noise.batch &+= 1
                 guard l.isFinite, grads.allFinite else {
@@ -281,7 +281,7 @@ extension Model {
                 }
                 previous.assign(from: params)
                 let optimizerBefore = optimizer  // its slots are copied only if the update writes them
-                optimizer!.apply(params: trainedParams, grads: trainedGrads, squares: trainedSquares)
+                optimizer!.apply(params: trainedParams, grads: trainedGrads, slices: trainedSlices)
                 guard params.allFinite else {
                     params.assign(from: previous)
                     optimizer = optimizerBefore

@@ -1,0 +1,68 @@
+/// What Keras's TensorFlow backend computes from a gradient it hands the optimizer as slices
+/// (tf.IndexedSlices: an Embedding's table gets one row per token occurrence). Its elementwise
+/// operations act on each slice before the slices are summed into the dense variable, so where
+/// an optimizer squares the gradient, takes its magnitude, or clips it by value, a token that
+/// occurs several times in a batch contributes Σ s², Σ |s|, Σ clip(s) rather than (Σ s)²,
+/// |Σ s|, clip(Σ s). These sums, per weight array, for the weights whose layers report
+/// `sparseGradientWeights` (the other arrays stay unused).
+public final class SliceSums<T: Scalar> {
+    let squares: Parameters<T>
+    let absolutes: Parameters<T>
+    /// Σ clip(s) with the optimizer's clipvalue (the squares and magnitudes are then those of
+    /// the clipped slices); nil without clipvalue.
+    let clipped: Parameters<T>?
+    let clipValue: T?
+
+    init(like params: Parameters<T>, clipValue: Double?) {
+        squares = Parameters(zerosLike: params)
+        absolutes = Parameters(zerosLike: params)
+        clipped = clipValue.map { _ in Parameters(zerosLike: params) }
+        self.clipValue = clipValue.map { T($0) }
+    }
+
+    func zero() {
+        squares.zero()
+        absolutes.zero()
+        clipped?.zero()
+    }
+
+    /// The buffers of arrays `range` (one layer's weights).
+    func buffers(_ range: Range<Int>) -> Buffers {
+        Buffers(squares: Array(squares.arrays[range]), absolutes: Array(absolutes.arrays[range]),
+                clipped: clipped.map { Array($0.arrays[range]) }, clipValue: clipValue)
+    }
+
+    /// Array k's sums, for the optimizer.
+    func weight(_ k: Int) -> Weight {
+        Weight(squares: squares.arrays[k], absolutes: absolutes.arrays[k], clipped: clipped?.arrays[k])
+    }
+
+    /// A layer's share, where its backward adds each slice.
+    public struct Buffers {
+        let squares: [UnsafeMutableBufferPointer<T>]
+        let absolutes: [UnsafeMutableBufferPointer<T>]
+        let clipped: [UnsafeMutableBufferPointer<T>]?
+        let clipValue: T?
+
+        /// Adds slice s (count values) at offset `at` of weight w.
+        @inline(__always)
+        func add(_ s: UnsafePointer<T>, count: Int, weight w: Int, at offset: Int) {
+            for j in 0..<count {
+                var v = s[j]
+                if let c = clipValue {
+                    v = Swift.min(Swift.max(v, -c), c)
+                    clipped![w][offset + j] += v
+                }
+                squares[w][offset + j] += v * v
+                absolutes[w][offset + j] += abs(v)
+            }
+        }
+    }
+
+    /// One weight's sums, as the optimizer reads them.
+    struct Weight {
+        let squares: UnsafeMutableBufferPointer<T>
+        let absolutes: UnsafeMutableBufferPointer<T>
+        let clipped: UnsafeMutableBufferPointer<T>?
+    }
+}

@@ -1,0 +1,91 @@
+"""Writes what real Keras 3 says about its optimizers, for the tests.
+
+training/keras3_optimizers.json: one entry per optimizer configuration below. Each holds the
+model's JSON, its initial weights, one small batch of inputs and targets, Keras's compile config
+(`model.get_compile_config()`), and what `fit` (shuffle off, 2 epochs of 2 batches) gives: the
+epoch losses, the final weights, and every optimizer variable after `iterations` and
+`learning_rate` in Keras's order, with its path (so the order is what is tested).
+Two models: an LSTM(4) -> Dense(1) forecaster, and a text model (Embedding -> GRU -> Dense)
+whose batches repeat tokens, where TensorFlow hands the optimizer the embedding's gradient as
+slices.
+
+Run with Keras 3:  python make_training_fixtures.py
+(`pip install tensorflow-cpu h5py`.)
+"""
+import json
+import os
+
+import numpy as np
+import keras
+
+L = keras.layers
+here = os.path.dirname(os.path.abspath(__file__))
+out_dir = os.path.join(here, "training")
+os.makedirs(out_dir, exist_ok=True)
+rng = np.random.default_rng(20261202)
+O = keras.optimizers
+
+OPTIMIZERS = [
+    ("rmsprop", lambda: O.RMSprop(learning_rate=0.01)),
+    ("rmsprop_momentum_centered_clipnorm", lambda: O.RMSprop(learning_rate=0.01, momentum=0.5, centered=True, clipnorm=0.5)),
+    ("adam_amsgrad_global_clipnorm", lambda: O.Adam(learning_rate=0.02, amsgrad=True, global_clipnorm=0.3)),
+    ("adamw", lambda: O.AdamW(learning_rate=0.01, weight_decay=0.05)),
+    ("sgd_nesterov_clipvalue_decay", lambda: O.SGD(learning_rate=0.1, momentum=0.9, nesterov=True, clipvalue=0.05,
+                                                   weight_decay=0.01)),
+    ("adagrad", lambda: O.Adagrad(learning_rate=0.05)),
+    ("adadelta", lambda: O.Adadelta(learning_rate=1.0)),
+    ("adamax", lambda: O.Adamax(learning_rate=0.01)),
+    ("nadam", lambda: O.Nadam(learning_rate=0.01)),
+    ("lion", lambda: O.Lion(learning_rate=0.001)),
+]
+
+
+def forecaster():
+    return keras.Sequential([keras.Input(shape=(5, 2)), L.LSTM(4), L.Dense(1)], name="forecaster")
+
+
+def text_model():
+    return keras.Sequential([keras.Input(shape=(6,)), L.Embedding(7, 3), L.GRU(3), L.Dense(1)], name="text")
+
+
+def tensor(a):
+    a = np.asarray(a, dtype=np.float32)
+    return {"shape": list(a.shape), "values": [float(v) for v in a.ravel()]}
+
+
+def entry(name, make_model, make_optimizer, x, y):
+    keras.utils.set_random_seed(7)
+    model = make_model()
+    weights = [w + rng.uniform(-0.2, 0.2, size=w.shape).astype(np.float32) if w.ndim == 1 else w
+               for w in model.get_weights()]
+    model.set_weights(weights)
+    model.compile(optimizer=make_optimizer(), loss="mse")
+    history = model.fit(x, y, epochs=2, batch_size=4, shuffle=False, verbose=0).history["loss"]
+    variables = model.optimizer.variables
+    return {
+        "name": name,
+        "model_json": model.to_json(),
+        "compile_config": model.get_compile_config(),
+        "initial_weights": [tensor(w) for w in weights],
+        "x": tensor(x), "y": tensor(y),
+        "epoch_losses": [float(v) for v in history],
+        "final_weights": [tensor(w) for w in model.get_weights()],
+        "iterations": int(variables[0].numpy()),
+        "optimizer_variable_paths": [v.path for v in variables[2:]],
+        "optimizer_variables": [tensor(v.numpy()) for v in variables[2:]],
+    }
+
+
+series = rng.uniform(-1, 1, size=(8, 5, 2)).astype(np.float32)
+series_target = (series[:, -1, :1] * 0.8 + 0.1).astype(np.float32)
+# Token 1 and 2 come back in every sample: their embedding rows get several slices per batch.
+tokens = np.array([[1, 2, 1, 3, 2, 1], [4, 1, 1, 2, 5, 6], [2, 2, 2, 1, 0, 3], [1, 6, 5, 1, 2, 2],
+                   [3, 3, 1, 4, 1, 2], [6, 1, 2, 2, 1, 0], [5, 4, 1, 1, 3, 2], [2, 1, 6, 2, 1, 4]], dtype=np.float32)
+token_target = rng.uniform(-1, 1, size=(8, 1)).astype(np.float32)
+
+out = [entry(n, forecaster, make, series, series_target) for n, make in OPTIMIZERS]
+out += [entry("text_" + n, text_model, make, tokens, token_target) for n, make in OPTIMIZERS]
+with open(os.path.join(out_dir, "keras3_optimizers.json"), "w") as f:
+    json.dump({"keras": keras.__version__, "entries": out}, f)
+for e in out:
+    print(e["name"], e["epoch_losses"], len(e["optimizer_variables"]), "optimizer variables")

@@ -1,0 +1,102 @@
+import Foundation
+import XCTest
+@testable import LSTMCore
+@testable import LSTMKeras
+
+/// Keras 3's optimizers against real Keras (Tests/Fixtures/make_training_fixtures.py): the
+/// same fit, the same optimizer variables in Keras's order, and training that resumes exactly
+/// from a saved file.
+final class OptimizerTests: XCTestCase {
+    struct Entry {
+        let name: String
+        let model: Model<Float>
+        let fixture: [String: Any]
+        var x: Tensor<Float> { GraphTests.tensor(fixture["x"]) }
+        var y: Tensor<Float> { GraphTests.tensor(fixture["y"]) }
+    }
+
+    /// Each fixture's model, with its initial weights, compiled from Keras's own compile config.
+    func entries() throws -> [Entry] {
+        let d = try GraphTests.load("keras3_optimizers.json", folder: "training")
+        return try (d["entries"] as! [[String: Any]]).map { e in
+            let config = try KerasConfig.parseModel(e["model_json"] as! String)
+            let model = try Model<Float>(spec: config.spec, seed: 0)
+            try model.setWeights((e["initial_weights"] as! [Any]).map { GraphTests.tensor($0).values })
+            let compile = try JSONSerialization.data(withJSONObject: e["compile_config"]!)
+            try model.compile(try KerasConfig.parseCompile(String(decoding: compile, as: UTF8.self)))
+            return Entry(name: e["name"] as! String, model: model, fixture: e)
+        }
+    }
+
+    /// Every epoch's loss (1e-5), the final weights (1e-4) and every optimizer variable in
+    /// Keras's order (1e-4 of its magnitude: a few float32 steps apart).
+    func testEveryOptimizerTrainsAsKeras() throws {
+        for e in try entries() {
+            try assertFitMatchesKeras(e.model, [e.x], [e.y], batch: 4, losses: e.fixture["epoch_losses"],
+                                      weights: e.fixture["final_weights"])
+            let state = try XCTUnwrap(e.model.optimizerSlots)
+            XCTAssertEqual(state.iterations, e.fixture["iterations"] as! Int, e.name)
+            let want = (e.fixture["optimizer_variables"] as! [Any]).map(GraphTests.tensor)
+            let paths = e.fixture["optimizer_variable_paths"] as! [String]
+            XCTAssertEqual(state.slots.count, want.count, "\(e.name): optimizer variables \(paths)")
+            XCTAssertEqual(e.model.optimizerSlotShapes, want.map(\.shape), "\(e.name): shapes in Keras's order \(paths)")
+            for (k, (got, w)) in zip(state.slots, want).enumerated() {
+                let scale = Double(w.values.map { abs($0) }.max() ?? 0)
+                assertClose(got, w.values, absolute: 1e-4 * max(scale, 1e-3), relative: 1e-3, "\(e.name): \(paths[k])")
+            }
+        }
+    }
+
+    /// One epoch, a save to .keras, a load and a second epoch give the two-epoch run's weights
+    /// and optimizer state: the state (Nadam's u_product included) round-trips in Keras's layout.
+    func testTrainingResumesExactlyFromASavedFile() throws {
+        let dir = NSTemporaryDirectory() + "optimizers-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var options = FitOptions()
+        options.batchSize = 4
+        options.shuffle = false
+        func fit(_ m: Model<Float>, _ e: Entry, epochs: Int) throws {
+            var o = options
+            o.epochs = epochs
+            _ = try withViews([e.x]) { xv in try withViews([e.y]) { try m.fit(xv, targets: $0, options: o) { _ in false } } }
+        }
+        for e in try entries() {
+            let uninterrupted = try Model<Float>(spec: e.model.spec, seed: 0)
+            try uninterrupted.setWeights(e.model.weights)
+            try uninterrupted.compile(e.model.compileSpec!)
+            try fit(uninterrupted, e, epochs: 2)
+            try fit(e.model, e, epochs: 1)
+            let path = dir + "/\(e.name).keras"
+            try KerasFiles.saveModel(e.model, to: path)
+            let resumed = try KerasFiles.loadModel(path)
+            XCTAssertEqual(resumed.compileSpec, e.model.compileSpec, e.name)
+            try fit(resumed, e, epochs: 1)
+            XCTAssertEqual(resumed.weights, uninterrupted.weights, "\(e.name): weights after resuming")
+            XCTAssertEqual(resumed.optimizerSlots?.slots, uninterrupted.optimizerSlots?.slots, "\(e.name): optimizer state")
+            XCTAssertEqual(resumed.optimizerSlots?.iterations, 4)
+        }
+    }
+
+    /// A restored state is checked before it is kept: a negative accumulator of squares, a
+    /// wrong count and a wrong size are refused by name and leave the state as it was.
+    func testBadOptimizerStateIsRefused() throws {
+        let e = try entries().first { $0.name == "rmsprop_momentum_centered_clipnorm" }!
+        let before = try XCTUnwrap(e.model.optimizerSlots)
+        var negative = before.slots
+        negative[0][0] = -1  // a velocity: a running mean of squares
+        XCTAssertThrowsError(try e.model.setOptimizerSlots(iterations: 3, slots: negative)) { error in
+            guard case .numeric(let m)? = error as? LSTMError else { return XCTFail("\(error)") }
+            XCTAssertTrue(m.contains("squares"), m)
+        }
+        var momentum = before.slots
+        momentum[5][0] = -1  // a momentum (the second group): may be negative
+        XCTAssertNoThrow(try e.model.setOptimizerSlots(iterations: 3, slots: momentum))
+        try e.model.setOptimizerSlots(iterations: before.iterations, slots: before.slots)
+        XCTAssertThrowsError(try e.model.setOptimizerSlots(iterations: 3, slots: Array(before.slots.dropLast())))
+        var short = before.slots
+        short[2].removeLast()
+        XCTAssertThrowsError(try e.model.setOptimizerSlots(iterations: 3, slots: short))
+        XCTAssertEqual(e.model.optimizerSlots?.slots, before.slots)
+    }
+}
