@@ -288,10 +288,15 @@ lstm_status lstm_step_sizes(const lstm_model *m, size_t *in, size_t *out);
 /* Sets loss and optimizer from Keras's compile config JSON, e.g.
    {"optimizer": "adam", "loss": "mse"} or
    {"optimizer": {"class_name": "Adam", "config": {"learning_rate": 0.01}}, "loss": "mse"}.
-   Losses: "mse" / "mean_squared_error", "mae" / "mean_absolute_error". Optimizers: "adam"
-   (learning_rate, beta_1, beta_2, epsilon; Keras's defaults 0.001, 0.9, 0.999, 1e-7) and
-   "sgd" (learning_rate 0.01, momentum 0, nesterov false). Compiling again resets the
-   optimizer state. Every key is honoured or refused: "metrics" and "weighted_metrics" (other
+   Losses: "mse" / "mean_squared_error", "mae" / "mean_absolute_error". Optimizers, by name or
+   class with Keras 3's options and defaults: SGD (momentum, nesterov), Adam (beta_1, beta_2,
+   epsilon, amsgrad), AdamW (Adam with weight_decay 0.004), RMSprop (rho, momentum, epsilon,
+   centered; Keras's default when "optimizer" is missing), Adagrad (initial_accumulator_value,
+   epsilon), Adadelta (rho, epsilon), Adamax, Nadam (beta_1, beta_2, epsilon), Lion (beta_1,
+   beta_2); on every one learning_rate (a number), weight_decay and one of clipnorm,
+   global_clipnorm, clipvalue. use_ema, loss_scale_factor, gradient_accumulation_steps and
+   learning-rate schedules are refused. The optimizer's variables are saved in .keras files in
+   Keras's order and restored on load. Compiling again resets the optimizer state. Every key is honoured or refused: "metrics" and "weighted_metrics" (other
    than empty) are refused until the library has metrics; run_eagerly, steps_per_execution,
    jit_compile and auto_scale_loss steer only TensorFlow's execution and are accepted.
    Needs exclusive access to m.

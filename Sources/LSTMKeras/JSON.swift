@@ -6,6 +6,9 @@ public enum JSON: Equatable, Sendable {
     case null
     case bool(Bool)
     case number(Double)
+    /// A number Python must read as a float (Keras's optimizers refuse an int learning_rate):
+    /// written with a fraction even when whole ("1.0"). Equal to the same `.number`.
+    case real(Double)
     case string(String)
     case array([JSON])
     case object([(String, JSON)])
@@ -14,7 +17,8 @@ public enum JSON: Equatable, Sendable {
         switch (l, r) {
         case (.null, .null): return true
         case let (.bool(a), .bool(b)): return a == b
-        case let (.number(a), .number(b)): return a == b
+        case let (.number(a), .number(b)), let (.real(a), .real(b)), let (.number(a), .real(b)), let (.real(a), .number(b)):
+            return a == b
         case let (.string(a), .string(b)): return a == b
         case let (.array(a), .array(b)): return a == b
         case let (.object(a), .object(b)):
@@ -29,7 +33,12 @@ public enum JSON: Equatable, Sendable {
     }
 
     public var stringValue: String? { if case .string(let s) = self { return s }; return nil }
-    public var numberValue: Double? { if case .number(let d) = self { return d }; return nil }
+    public var numberValue: Double? {
+        switch self {
+        case .number(let d), .real(let d): return d
+        default: return nil
+        }
+    }
     public var boolValue: Bool? { if case .bool(let b) = self { return b }; return nil }
     public var arrayValue: [JSON]? { if case .array(let a) = self { return a }; return nil }
     public var isNull: Bool { self == .null }
@@ -57,6 +66,7 @@ public enum JSON: Equatable, Sendable {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
         case .number(let d): out += JSON.format(d)
+        case .real(let d): out += d.isFinite && d == d.rounded() && abs(d) < 1e15 ? JSON.format(d) + ".0" : JSON.format(d)
         case .string(let s): JSON.writeString(s, to: &out)
         case .array(let a):
             out += "["

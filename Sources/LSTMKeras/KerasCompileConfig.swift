@@ -165,7 +165,7 @@ extension KerasConfig {
     public static func compileJSON(_ c: CompileSpec) -> JSON {
         let o = c.optimizer
         func n(_ v: Double?) -> JSON { v.map(JSON.number) ?? .null }
-        var cfg: [(String, JSON)] = [("name", .string(o.className.lowercased())), ("learning_rate", .number(o.learningRate)),
+        var cfg: [(String, JSON)] = [("name", .string(o.className.lowercased())), ("learning_rate", .real(o.learningRate)),
                                      ("weight_decay", n(o.weightDecay)), ("clipnorm", n(o.clipNorm)),
                                      ("global_clipnorm", n(o.globalClipNorm)), ("clipvalue", n(o.clipValue))]
         cfg += optimizerNeutral()

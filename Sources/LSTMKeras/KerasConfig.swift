@@ -189,7 +189,7 @@ public enum KerasConfig {
         switch j {
         case .null: return "null"
         case .bool: return "a boolean"
-        case .number: return "a number"
+        case .number, .real: return "a number"
         case .string: return "a string"
         case .array: return "an array"
         case .object: return "an object"

@@ -109,6 +109,10 @@ final class KerasConfigTests: XCTestCase {
                                      weightDecay: 0.004, className: "AdamW"))
         XCTAssertEqual(try KerasConfig.parseCompile(#"{"optimizer": "adagrad", "loss": "mse"}"#).optimizer,
                        OptimizerSpec(.adagrad(initialAccumulator: 0.1, epsilon: 1e-7), learningRate: 0.001))
+        // Keras's optimizers take a float learning_rate only: a whole one is written as 1.0.
+        let whole = KerasConfig.compileJSON(CompileSpec(loss: .meanSquaredError,
+                                                        optimizer: OptimizerSpec(.adadelta(rho: 0.95, epsilon: 1e-7), learningRate: 1)))
+        XCTAssertTrue(whole.serialized().contains(#""learning_rate": 1.0,"#), whole.serialized())
         // Every optimizer with its options set reads back from what we write.
         var clipped = OptimizerSpec(.rmsprop(rho: 0.8, momentum: 0.5, epsilon: 1e-6, centered: true), learningRate: 0.003, weightDecay: 0.01)
         clipped.globalClipNorm = 0.7

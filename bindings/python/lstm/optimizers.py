@@ -14,6 +14,11 @@ class Optimizer:
                              f"got {learning_rate!r}")
         self.learning_rate = float(learning_rate)
         self.name = name
+        clips = [k for k, v in (("clipnorm", clipnorm), ("clipvalue", clipvalue), ("global_clipnorm", global_clipnorm))
+                 if v is not None]
+        if len(clips) > 1:
+            raise ValueError(f"{self.class_name}: only one of clipnorm, clipvalue and global_clipnorm can be set, "
+                             f"got {' and '.join(clips)}")
         # Passed on: the library refuses the values it does not implement, naming them.
         self._common = {"weight_decay": weight_decay, "clipnorm": clipnorm, "global_clipnorm": global_clipnorm,
                         "clipvalue": clipvalue, "use_ema": use_ema, "ema_momentum": ema_momentum,
@@ -52,6 +57,83 @@ class SGD(Optimizer):
         return dict(super().get_config(), momentum=self.momentum, nesterov=self.nesterov)
 
 
+class AdamW(Adam):
+    class_name = "AdamW"
+
+    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 amsgrad=False, name="adamw", **kwargs):
+        if weight_decay is None:
+            raise ValueError("AdamW: weight_decay must be a number, got None")
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad, name, weight_decay=weight_decay, **kwargs)
+
+
+class RMSprop(Optimizer):
+    class_name = "RMSprop"
+
+    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False, name="rmsprop",
+                 **kwargs):
+        super().__init__(learning_rate, name, **kwargs)
+        self.rho, self.momentum, self.epsilon, self.centered = float(rho), float(momentum), float(epsilon), bool(centered)
+
+    def get_config(self):
+        return dict(super().get_config(), rho=self.rho, momentum=self.momentum, epsilon=self.epsilon,
+                    centered=self.centered)
+
+
+class Adagrad(Optimizer):
+    class_name = "Adagrad"
+
+    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, name="adagrad", **kwargs):
+        super().__init__(learning_rate, name, **kwargs)
+        self.initial_accumulator_value, self.epsilon = float(initial_accumulator_value), float(epsilon)
+
+    def get_config(self):
+        return dict(super().get_config(), initial_accumulator_value=self.initial_accumulator_value,
+                    epsilon=self.epsilon)
+
+
+class Adadelta(Optimizer):
+    class_name = "Adadelta"
+
+    def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, name="adadelta", **kwargs):
+        super().__init__(learning_rate, name, **kwargs)
+        self.rho, self.epsilon = float(rho), float(epsilon)
+
+    def get_config(self):
+        return dict(super().get_config(), rho=self.rho, epsilon=self.epsilon)
+
+
+class Adamax(Optimizer):
+    class_name = "Adamax"
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, name="adamax", **kwargs):
+        super().__init__(learning_rate, name, **kwargs)
+        self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
+
+    def get_config(self):
+        return dict(super().get_config(), beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon)
+
+
+class Nadam(Adamax):
+    class_name = "Nadam"
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, name="nadam", **kwargs):
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, name, **kwargs)
+
+
+class Lion(Optimizer):
+    class_name = "Lion"
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.99, name="lion", **kwargs):
+        super().__init__(learning_rate, name, **kwargs)
+        if not 0 < beta_1 <= 1:
+            raise ValueError(f"Lion: beta_1 must be in (0, 1], got {beta_1}")
+        self.beta_1, self.beta_2 = float(beta_1), float(beta_2)
+
+    def get_config(self):
+        return dict(super().get_config(), beta_1=self.beta_1, beta_2=self.beta_2)
+
+
 def get(identifier):
     """An optimizer's Keras config from a name ('adam'), an Optimizer, or a Keras config dict."""
     if isinstance(identifier, Optimizer):
@@ -63,4 +145,4 @@ def get(identifier):
     raise ValueError(f"optimizer must be a name such as 'adam' or an lstm.optimizers object, got {identifier!r}")
 
 
-__all__ = ["Optimizer", "Adam", "SGD", "get"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam", "Lion", "get"]

@@ -161,15 +161,51 @@ def test_unsupported_layer_arguments_are_rejected(layer, exc, words):
 
 
 @pytest.mark.parametrize("optimizer, words", [
-    (optimizers.Adam(amsgrad=True), "amsgrad"),
-    (optimizers.Adam(clipnorm=1.0), "clipnorm"),
-    (optimizers.SGD(weight_decay=0.01), "weight_decay"),
-    ("rmsprop", "rmsprop"),
+    (optimizers.Adam(use_ema=True), "use_ema"),
+    (optimizers.SGD(gradient_accumulation_steps=2), "gradient_accumulation_steps"),
+    ("ftrl", "ftrl"),
 ])
 def test_unsupported_optimizer_arguments_are_rejected(optimizer, words):
     m = sine_model(units=4)
     with pytest.raises(lstm.LSTMError, match=words):
         m.compile(optimizer=optimizer, loss="mse")
+
+
+def test_optimizer_arguments_are_checked_as_keras_checks_them():
+    with pytest.raises(ValueError, match="clipnorm"):
+        optimizers.Adam(clipnorm=1.0, clipvalue=0.5)
+    with pytest.raises(ValueError, match="beta_1"):
+        optimizers.Lion(beta_1=0)
+    m = sine_model(units=4)
+    with pytest.raises(ValueError, match="rho"):
+        m.compile(optimizer=optimizers.RMSprop(rho=2.0), loss="mse")
+
+
+# Every Keras optimizer by class and by name: compiles, trains the sine model, and writes
+# Keras's config (class, its own options, the common ones).
+@pytest.mark.parametrize("optimizer, options", [
+    (optimizers.RMSprop(learning_rate=0.01, momentum=0.5, centered=True, clipnorm=1.0), {"rho": 0.9, "centered": True}),
+    (optimizers.AdamW(learning_rate=0.01, amsgrad=True), {"weight_decay": 0.004, "amsgrad": True}),
+    (optimizers.Adagrad(learning_rate=0.1, global_clipnorm=2.0), {"initial_accumulator_value": 0.1, "global_clipnorm": 2.0}),
+    (optimizers.Adadelta(learning_rate=1.0, clipvalue=1.0), {"rho": 0.95, "clipvalue": 1.0}),
+    (optimizers.Adamax(learning_rate=0.01), {"beta_2": 0.999}),
+    (optimizers.Nadam(learning_rate=0.01, weight_decay=0.001), {"weight_decay": 0.001}),
+    (optimizers.Lion(learning_rate=0.001), {"beta_2": 0.99}),
+    (optimizers.SGD(learning_rate=0.1, momentum=0.9, clipvalue=0.5), {"clipvalue": 0.5}),
+    ("rmsprop", {"rho": 0.9}), ("adamw", {"weight_decay": 0.004}), ("nadam", {}), ("lion", {}),
+])
+def test_every_keras_optimizer_trains(optimizer, options):
+    m = sine_model(units=4)
+    m.compile(optimizer=optimizer, loss="mse")
+    cfg = json.loads(m.to_json())["compile_config"]["optimizer"]
+    want = optimizer.class_name if isinstance(optimizer, optimizers.Optimizer) else \
+        {"rmsprop": "RMSprop", "adamw": "AdamW", "nadam": "Nadam", "lion": "Lion"}[optimizer]
+    assert cfg["class_name"] == want
+    for k, v in options.items():
+        assert cfg["config"][k] == v, (k, cfg["config"])
+    x, y = sine_data(64)
+    losses = m.fit(x, y, epochs=15, batch_size=16, verbose=0).history["loss"]
+    assert losses[-1] < 0.7 * losses[0], losses
 
 
 def test_optimizer_arguments_are_honoured():
