@@ -293,9 +293,11 @@ lstm_status lstm_step_sizes(const lstm_model *m, size_t *in, size_t *out);
    epsilon, amsgrad), AdamW (Adam with weight_decay 0.004), RMSprop (rho, momentum, epsilon,
    centered; Keras's default when "optimizer" is missing), Adagrad (initial_accumulator_value,
    epsilon), Adadelta (rho, epsilon), Adamax, Nadam (beta_1, beta_2, epsilon), Lion (beta_1,
-   beta_2); on every one learning_rate (a number), weight_decay and one of clipnorm,
-   global_clipnorm, clipvalue. use_ema, loss_scale_factor, gradient_accumulation_steps and
-   learning-rate schedules are refused. The optimizer's variables are saved in .keras files in
+   beta_2); on every one weight_decay, one of clipnorm, global_clipnorm, clipvalue, and a
+   learning_rate that is a number or a Keras schedule ({"class_name": "ExponentialDecay",
+   "config": {...}}; also InverseTimeDecay, PiecewiseConstantDecay, PolynomialDecay,
+   CosineDecay). use_ema, loss_scale_factor, gradient_accumulation_steps and
+   CosineDecayRestarts are refused. The optimizer's variables are saved in .keras files in
    Keras's order and restored on load. Compiling again resets the optimizer state. Every key is honoured or refused: "metrics" and "weighted_metrics" (other
    than empty) are refused until the library has metrics; run_eagerly, steps_per_execution,
    jit_compile and auto_scale_loss steer only TensorFlow's execution and are accepted.

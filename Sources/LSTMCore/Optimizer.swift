@@ -69,7 +69,7 @@ struct OptimizerState<T: Scalar> {
     mutating func apply(params: [UnsafeMutableBufferPointer<T>], grads: [UnsafeMutableBufferPointer<T>],
                         slices: [SliceSums<T>.Weight?]? = nil) {
         let sparse = clip(grads, params.indices.map { k in slices.flatMap { k < $0.count ? $0[k] : nil } })
-        let lr = T(spec.learningRate)
+        let lr = T(spec.learningRate(at: iterations))
         if let wd = spec.weightDecay, wd > 0 {
             let w = T(wd)
             for p in params { for j in p.indices { p[j] -= p[j] * w * lr } }

@@ -14,7 +14,10 @@ public struct OptimizerSpec: Equatable, Sendable {
     }
 
     public var algorithm: Algorithm
+    /// The constant rate, or (with a schedule) the schedule's rate at step 0.
     public var learningRate: Double
+    /// Keras's learning_rate given as a schedule: the rate of each update follows it.
+    public var schedule: LearningRateSchedule?
     /// Keras's weight_decay: before each update, every trained weight w -= w · weight_decay · lr.
     public var weightDecay: Double?
     /// Keras's clipnorm (each weight's gradient to this L2 norm), global_clipnorm (all of them
@@ -31,6 +34,9 @@ public struct OptimizerSpec: Equatable, Sendable {
         self.weightDecay = weightDecay
         self.className = className ?? algorithm.className
     }
+
+    /// The learning rate of the update after `iterations` updates.
+    public func learningRate(at iterations: Int) -> Double { schedule?.rate(at: iterations) ?? learningRate }
 
     public static func adam(learningRate: Double, beta1: Double, beta2: Double, epsilon: Double) -> OptimizerSpec {
         OptimizerSpec(.adam(beta1: beta1, beta2: beta2, epsilon: epsilon, amsgrad: false), learningRate: learningRate)
@@ -51,7 +57,7 @@ public struct OptimizerSpec: Equatable, Sendable {
         }
         func unit(_ v: Double, _ name: String) throws { try check(v, name, { (0..<1).contains($0) }, "in [0, 1)") }
         func nonNegative(_ v: Double, _ name: String) throws { try check(v, name, { $0 >= 0 }, ">= 0") }
-        try check(learningRate, "learning_rate", { $0 > 0 }, "> 0")
+        if let schedule { try schedule.validate() } else { try check(learningRate, "learning_rate", { $0 > 0 }, "> 0") }
         if let weightDecay { try nonNegative(weightDecay, "weight_decay") }
         let clips = [("clipnorm", clipNorm), ("global_clipnorm", globalClipNorm), ("clipvalue", clipValue)]
         for case let (name, v?) in clips { try check(v, name, { $0 > 0 }, "> 0") }

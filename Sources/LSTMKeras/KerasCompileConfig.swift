@@ -57,19 +57,35 @@ extension KerasConfig {
         }
     }
 
-    /// Each optimizer's own config keys with Keras 3's defaults, in the order Keras writes them.
-    static func optimizerDefaults(_ cls: String) -> (learningRate: Double, keys: [(String, JSON)])? {
-        let adamLike: [(String, JSON)] = [("beta_1", .number(0.9)), ("beta_2", .number(0.999)), ("epsilon", .number(1e-7))]
+    /// Each Keras optimizer class (lowercased) with Keras 3's defaults: its learning rate and
+    /// its own options (whose keys and order `options(of:)` gives, for reading and writing).
+    static func optimizerDefaults(_ cls: String) -> (learningRate: Double, algorithm: OptimizerSpec.Algorithm)? {
         switch cls {
-        case "sgd": return (0.01, [("momentum", .number(0)), ("nesterov", .bool(false))])
-        case "adam", "adamw": return (0.001, adamLike + [("amsgrad", .bool(false))])
-        case "rmsprop":
-            return (0.001, [("rho", .number(0.9)), ("momentum", .number(0)), ("epsilon", .number(1e-7)), ("centered", .bool(false))])
-        case "adagrad": return (0.001, [("initial_accumulator_value", .number(0.1)), ("epsilon", .number(1e-7))])
-        case "adadelta": return (0.001, [("rho", .number(0.95)), ("epsilon", .number(1e-7))])
-        case "adamax", "nadam": return (0.001, adamLike)
-        case "lion": return (0.001, [("beta_1", .number(0.9)), ("beta_2", .number(0.99))])
+        case "sgd": return (0.01, .sgd(momentum: 0, nesterov: false))
+        case "adam", "adamw": return (0.001, .adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-7, amsgrad: false))
+        case "rmsprop": return (0.001, .rmsprop(rho: 0.9, momentum: 0, epsilon: 1e-7, centered: false))
+        case "adagrad": return (0.001, .adagrad(initialAccumulator: 0.1, epsilon: 1e-7))
+        case "adadelta": return (0.001, .adadelta(rho: 0.95, epsilon: 1e-7))
+        case "adamax": return (0.001, .adamax(beta1: 0.9, beta2: 0.999, epsilon: 1e-7))
+        case "nadam": return (0.001, .nadam(beta1: 0.9, beta2: 0.999, epsilon: 1e-7))
+        case "lion": return (0.001, .lion(beta1: 0.9, beta2: 0.99))
         default: return nil
+        }
+    }
+
+    /// An algorithm's own options as Keras 3's config writes them, in its order.
+    static func options(of a: OptimizerSpec.Algorithm) -> [(String, JSON)] {
+        switch a {
+        case let .sgd(momentum, nesterov): return [("momentum", .number(momentum)), ("nesterov", .bool(nesterov))]
+        case let .adam(b1, b2, eps, amsgrad):
+            return [("beta_1", .number(b1)), ("beta_2", .number(b2)), ("epsilon", .number(eps)), ("amsgrad", .bool(amsgrad))]
+        case let .rmsprop(rho, momentum, eps, centered):
+            return [("rho", .number(rho)), ("momentum", .number(momentum)), ("epsilon", .number(eps)), ("centered", .bool(centered))]
+        case let .adagrad(initial, eps): return [("initial_accumulator_value", .number(initial)), ("epsilon", .number(eps))]
+        case let .adadelta(rho, eps): return [("rho", .number(rho)), ("epsilon", .number(eps))]
+        case let .adamax(b1, b2, eps), let .nadam(b1, b2, eps):
+            return [("beta_1", .number(b1)), ("beta_2", .number(b2)), ("epsilon", .number(eps))]
+        case let .lion(b1, b2): return [("beta_1", .number(b1)), ("beta_2", .number(b2))]
         }
     }
 
@@ -90,7 +106,7 @@ extension KerasConfig {
         if cls.hasPrefix("Custom>") { cls.removeFirst("Custom>".count) }
         let shown = cls
         cls = cls.lowercased()
-        guard let (defaultRate, ownKeys) = optimizerDefaults(cls) else {
+        guard let (defaultRate, defaults) = optimizerDefaults(cls) else {
             throw LSTMError.unsupported("compile: optimizer '\(shown)' is not supported (supported: \(optimizerNames.joined(separator: ", ")))")
         }
         func value(_ key: String) -> JSON? {
@@ -113,12 +129,14 @@ extension KerasConfig {
             guard let b = v.boolValue else { throw LSTMError.invalidArgument("compile: \(shown) \(key) must be true or false, got \(v.serialized())") }
             return b
         }
+        let ownKeys = options(of: defaults)
         func own(_ key: String) throws -> Double {
             guard case .number(let d)? = ownKeys.first(where: { $0.0 == key })?.1 else { return 0 }
             return try number(key, d)
         }
+        var schedule: LearningRateSchedule?
         if let lr = value("learning_rate"), lr.numberValue == nil {
-            throw LSTMError.unsupported("compile: \(shown) learning_rate \(lr.serialized()) is not supported (a number is; learning-rate schedules are not implemented yet)")
+            schedule = try parseSchedule(lr, optimizer: shown)
         }
         // Options that change the update and are not implemented must keep their neutral value.
         let neutral: [(String, JSON)] = [("use_ema", .bool(false)), ("loss_scale_factor", .null),
@@ -152,8 +170,9 @@ extension KerasConfig {
         }
         // AdamW's weight_decay defaults to 0.004 (an explicit null too: Keras's AdamW refuses None).
         let decay = try optionalNumber("weight_decay") ?? (cls == "adamw" ? 0.004 : nil)
-        var spec = OptimizerSpec(algorithm, learningRate: try number("learning_rate", defaultRate),
+        var spec = OptimizerSpec(algorithm, learningRate: try schedule?.rate(at: 0) ?? number("learning_rate", defaultRate),
                                  weightDecay: decay, className: cls == "adamw" ? "AdamW" : nil)
+        spec.schedule = schedule
         // Keras treats a clipping value of 0 as unset.
         spec.clipNorm = try optionalNumber("clipnorm").flatMap { $0 == 0 ? nil : $0 }
         spec.globalClipNorm = try optionalNumber("global_clipnorm").flatMap { $0 == 0 ? nil : $0 }
@@ -161,26 +180,104 @@ extension KerasConfig {
         return spec
     }
 
+    /// Keras's serialized schedule, {"class_name": "ExponentialDecay", "config": {...}} (Keras 3
+    /// adds "module" and "registered_name"), with Keras's defaults for what it leaves out.
+    static func parseSchedule(_ j: JSON, optimizer: String) throws -> LearningRateSchedule {
+        guard let cls = j["class_name"]?.stringValue else {
+            throw LSTMError.unsupported("compile: \(optimizer) learning_rate \(j.serialized()) is not supported (a number or a serialized schedule is)")
+        }
+        let cfg = j["config"] ?? .object([])
+        let what = "compile: \(optimizer) learning_rate \(cls)"
+        let keys: [String: Set<String>] = [
+            "ExponentialDecay": ["initial_learning_rate", "decay_steps", "decay_rate", "staircase"],
+            "InverseTimeDecay": ["initial_learning_rate", "decay_steps", "decay_rate", "staircase"],
+            "PiecewiseConstantDecay": ["boundaries", "values"],
+            "PolynomialDecay": ["initial_learning_rate", "decay_steps", "end_learning_rate", "power", "cycle"],
+            "CosineDecay": ["initial_learning_rate", "decay_steps", "alpha", "warmup_target", "warmup_steps"],
+        ]
+        guard let known = keys[cls] else {
+            throw LSTMError.unsupported("\(what) is not supported (supported: \(keys.keys.sorted().joined(separator: ", ")))")
+        }
+        if case .object(let members) = cfg {
+            for (k, _) in members where k != "name" && !known.contains(k) {
+                throw LSTMError.unsupported("\(what): option '\(k)' is not supported")
+            }
+        }
+        func number(_ key: String, _ d: Double? = nil) throws -> Double {
+            guard let v = cfg[key], !v.isNull else {
+                guard let d else { throw LSTMError.invalidArgument("\(what): '\(key)' is missing") }
+                return d
+            }
+            guard let x = v.numberValue else { throw LSTMError.invalidArgument("\(what): \(key) must be a number, got \(v.serialized())") }
+            return x
+        }
+        func flag(_ key: String) throws -> Bool {
+            guard let v = cfg[key], !v.isNull else { return false }
+            guard let b = v.boolValue else { throw LSTMError.invalidArgument("\(what): \(key) must be true or false, got \(v.serialized())") }
+            return b
+        }
+        func numbers(_ key: String) throws -> [Double] {
+            guard let a = cfg[key]?.arrayValue else { throw LSTMError.invalidArgument("\(what): '\(key)' must be a list of numbers") }
+            return try a.map { v in
+                guard let x = v.numberValue else { throw LSTMError.invalidArgument("\(what): \(key) must hold numbers, got \(v.serialized())") }
+                return x
+            }
+        }
+        let kind: LearningRateSchedule.Kind
+        switch cls {
+        case "ExponentialDecay":
+            kind = .exponentialDecay(initial: try number("initial_learning_rate"), decaySteps: try number("decay_steps"),
+                                     decayRate: try number("decay_rate"), staircase: try flag("staircase"))
+        case "InverseTimeDecay":
+            kind = .inverseTimeDecay(initial: try number("initial_learning_rate"), decaySteps: try number("decay_steps"),
+                                     decayRate: try number("decay_rate"), staircase: try flag("staircase"))
+        case "PiecewiseConstantDecay":
+            kind = .piecewiseConstantDecay(boundaries: try numbers("boundaries"), values: try numbers("values"))
+        case "PolynomialDecay":
+            kind = .polynomialDecay(initial: try number("initial_learning_rate"), decaySteps: try number("decay_steps"),
+                                    end: try number("end_learning_rate", 0.0001), power: try number("power", 1),
+                                    cycle: try flag("cycle"))
+        default:
+            let target = cfg["warmup_target"].flatMap { $0.isNull ? nil : $0 }
+            kind = .cosineDecay(initial: try number("initial_learning_rate"), decaySteps: try number("decay_steps"),
+                                alpha: try number("alpha", 0), warmupTarget: target == nil ? nil : try number("warmup_target"),
+                                warmupSteps: try number("warmup_steps", 0))
+        }
+        let schedule = LearningRateSchedule(kind, name: cfg["name"]?.stringValue)
+        try schedule.validate()
+        return schedule
+    }
+
+    /// Keras 3's serialized schedule.
+    static func scheduleJSON(_ s: LearningRateSchedule) -> JSON {
+        var cfg: [(String, JSON)]
+        switch s.kind {
+        case let .exponentialDecay(initial, steps, rate, staircase), let .inverseTimeDecay(initial, steps, rate, staircase):
+            cfg = [("initial_learning_rate", .real(initial)), ("decay_steps", .number(steps)), ("decay_rate", .number(rate)),
+                   ("staircase", .bool(staircase)), ("name", .string(s.name))]
+        case let .piecewiseConstantDecay(boundaries, values):
+            cfg = [("boundaries", .array(boundaries.map(JSON.number))), ("values", .array(values.map(JSON.real))),
+                   ("name", .string(s.name))]
+        case let .polynomialDecay(initial, steps, end, power, cycle):
+            cfg = [("initial_learning_rate", .real(initial)), ("decay_steps", .number(steps)), ("end_learning_rate", .number(end)),
+                   ("power", .number(power)), ("cycle", .bool(cycle)), ("name", .string(s.name))]
+        case let .cosineDecay(initial, steps, alpha, target, warmup):
+            cfg = [("initial_learning_rate", .real(initial)), ("decay_steps", .number(steps)), ("alpha", .number(alpha)),
+                   ("name", .string(s.name)), ("warmup_target", target.map(JSON.real) ?? .null), ("warmup_steps", .number(warmup))]
+        }
+        return .object([("module", .string("keras.optimizers.schedules")), ("class_name", .string(s.kind.className)),
+                        ("config", .object(cfg)), ("registered_name", .null)])
+    }
+
     /// Keras 3's compile config for these settings.
     public static func compileJSON(_ c: CompileSpec) -> JSON {
         let o = c.optimizer
         func n(_ v: Double?) -> JSON { v.map(JSON.number) ?? .null }
-        var cfg: [(String, JSON)] = [("name", .string(o.className.lowercased())), ("learning_rate", .real(o.learningRate)),
+        var cfg: [(String, JSON)] = [("name", .string(o.className.lowercased())), ("learning_rate", o.schedule.map(scheduleJSON) ?? .real(o.learningRate)),
                                      ("weight_decay", n(o.weightDecay)), ("clipnorm", n(o.clipNorm)),
                                      ("global_clipnorm", n(o.globalClipNorm)), ("clipvalue", n(o.clipValue))]
         cfg += optimizerNeutral()
-        switch o.algorithm {
-        case let .sgd(momentum, nesterov): cfg += [("momentum", .number(momentum)), ("nesterov", .bool(nesterov))]
-        case let .adam(b1, b2, eps, amsgrad):
-            cfg += [("beta_1", .number(b1)), ("beta_2", .number(b2)), ("epsilon", .number(eps)), ("amsgrad", .bool(amsgrad))]
-        case let .rmsprop(rho, momentum, eps, centered):
-            cfg += [("rho", .number(rho)), ("momentum", .number(momentum)), ("epsilon", .number(eps)), ("centered", .bool(centered))]
-        case let .adagrad(initial, eps): cfg += [("initial_accumulator_value", .number(initial)), ("epsilon", .number(eps))]
-        case let .adadelta(rho, eps): cfg += [("rho", .number(rho)), ("epsilon", .number(eps))]
-        case let .adamax(b1, b2, eps), let .nadam(b1, b2, eps):
-            cfg += [("beta_1", .number(b1)), ("beta_2", .number(b2)), ("epsilon", .number(eps))]
-        case let .lion(b1, b2): cfg += [("beta_1", .number(b1)), ("beta_2", .number(b2))]
-        }
+        cfg += options(of: o.algorithm)
         let loss: String = c.loss == .meanSquaredError ? "mse" : "mae"
         return .object([
             ("optimizer", .object([("module", .string("keras.optimizers")), ("class_name", .string(o.className)),

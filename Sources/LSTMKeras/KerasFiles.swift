@@ -380,14 +380,16 @@ public enum KerasFiles {
         guard model.compileSpec != nil, file.has("optimizer/vars") else { return }
         let vars = try file.group("optimizer/vars")
         let names = try sortedIndexNames(vars)
-        guard names.count >= 2, let expected = model.optimizerSlots, names.count == 2 + expected.slots.count else { return }
+        // Keras keeps the learning rate as a variable unless a schedule gives it.
+        let leading = model.compileSpec?.optimizer.schedule == nil ? 2 : 1
+        guard names.count >= leading, let expected = model.optimizerSlots, names.count == leading + expected.slots.count else { return }
         let iterations = try vars.readInt(names[0])
         // Each slot has its weight's shape (checked before it is read, as the weights are).
         let slotShapes = model.optimizerSlotShapes
-        let slots = try names.dropFirst(2).enumerated().map { i, name -> [Float] in
+        let slots = try names.dropFirst(leading).enumerated().map { i, name -> [Float] in
             let want = slotShapes[i], shape = try vars.datasetShape(name)
             guard shape == want else {
-                throw LSTMError.shapeMismatch("\(vars.path(name)): optimizer variable \(i + 2) has shape \(shapeText(shape)), its weight's is \(shapeText(want))")
+                throw LSTMError.shapeMismatch("\(vars.path(name)): optimizer variable \(i + leading) has shape \(shapeText(shape)), its weight's is \(shapeText(want))")
             }
             return try vars.readFloats(name).values
         }
@@ -418,13 +420,17 @@ public enum KerasFiles {
         }
         if let c = model.compileSpec, let state = model.optimizerSlots {
             let vars = try file.createGroup("optimizer").createGroup("vars")
-            let (name, lr) = (c.optimizer.className.lowercased(), c.optimizer.learningRate)
-            try vars.writeStringAttribute("name", name)
+            try vars.writeStringAttribute("name", c.optimizer.className.lowercased())
             try vars.writeInt("0", Int64(state.iterations))
-            try vars.writeFloats("1", shape: [], values: [Float(lr)])
+            // Keras keeps the learning rate as a variable unless a schedule gives it.
+            var next = 1
+            if c.optimizer.schedule == nil {
+                try vars.writeFloats("1", shape: [], values: [Float(c.optimizer.learningRate)])
+                next = 2
+            }
             let slotShapes = model.optimizerSlotShapes
             for (i, s) in state.slots.enumerated() {
-                try vars.writeFloats(String(i + 2), shape: slotShapes[i], values: s)
+                try vars.writeFloats(String(i + next), shape: slotShapes[i], values: s)
             }
         }
         try file.createGroup("vars").writeStringAttribute("name", model.spec.name)

@@ -4,7 +4,7 @@ training/keras3_optimizers.json: one entry per optimizer configuration below. Ea
 model's JSON, its initial weights, one small batch of inputs and targets, Keras's compile config
 (`model.get_compile_config()`), and what `fit` (shuffle off, 2 epochs of 2 batches) gives: the
 epoch losses, the final weights, and every optimizer variable after `iterations` and
-`learning_rate` in Keras's order, with its path (so the order is what is tested).
+`learning_rate` (absent with a learning-rate schedule) in Keras's order, with its path (so the order is what is tested).
 Two models: an LSTM(4) -> Dense(1) forecaster, and a text model (Embedding -> GRU -> Dense)
 whose batches repeat tokens, where TensorFlow hands the optimizer the embedding's gradient as
 slices.
@@ -38,6 +38,19 @@ OPTIMIZERS = [
     ("nadam", lambda: O.Nadam(learning_rate=0.01)),
     ("lion", lambda: O.Lion(learning_rate=0.001)),
 ]
+S = O.schedules
+# Learning-rate schedules (the forecaster only): 4 updates cross their steps and boundaries.
+SCHEDULES = [
+    ("sgd_exponential_decay_staircase", lambda: O.SGD(S.ExponentialDecay(0.1, 2, 0.5, staircase=True), momentum=0.5)),
+    ("adam_piecewise_constant", lambda: O.Adam(S.PiecewiseConstantDecay([1, 2], [0.02, 0.01, 0.005]))),
+    ("rmsprop_polynomial_cycle", lambda: O.RMSprop(S.PolynomialDecay(0.01, 3, end_learning_rate=0.001, power=2.0,
+                                                                     cycle=True))),
+    ("nadam_polynomial", lambda: O.Nadam(S.PolynomialDecay(0.02, 3))),
+    ("adagrad_inverse_time", lambda: O.Adagrad(S.InverseTimeDecay(0.1, 1, 0.5))),
+    ("adamw_cosine_warmup", lambda: O.AdamW(S.CosineDecay(0.001, 2, alpha=0.1, warmup_target=0.01, warmup_steps=2),
+                                            weight_decay=0.05)),
+    ("adamax_cosine", lambda: O.Adamax(S.CosineDecay(0.02, 3, alpha=0.2))),
+]
 
 
 def forecaster():
@@ -62,6 +75,8 @@ def entry(name, make_model, make_optimizer, x, y):
     model.compile(optimizer=make_optimizer(), loss="mse")
     history = model.fit(x, y, epochs=2, batch_size=4, shuffle=False, verbose=0).history["loss"]
     variables = model.optimizer.variables
+    # After iterations: learning_rate (a variable unless a schedule gives it), then the slots.
+    slots = [v for v in variables[1:] if not v.path.endswith("/learning_rate")]
     return {
         "name": name,
         "model_json": model.to_json(),
@@ -71,8 +86,8 @@ def entry(name, make_model, make_optimizer, x, y):
         "epoch_losses": [float(v) for v in history],
         "final_weights": [tensor(w) for w in model.get_weights()],
         "iterations": int(variables[0].numpy()),
-        "optimizer_variable_paths": [v.path for v in variables[2:]],
-        "optimizer_variables": [tensor(v.numpy()) for v in variables[2:]],
+        "optimizer_variable_paths": [v.path for v in slots],
+        "optimizer_variables": [tensor(v.numpy()) for v in slots],
     }
 
 
@@ -85,6 +100,7 @@ token_target = rng.uniform(-1, 1, size=(8, 1)).astype(np.float32)
 
 out = [entry(n, forecaster, make, series, series_target) for n, make in OPTIMIZERS]
 out += [entry("text_" + n, text_model, make, tokens, token_target) for n, make in OPTIMIZERS]
+out += [entry(n, forecaster, make, series, series_target) for n, make in SCHEDULES]
 with open(os.path.join(out_dir, "keras3_optimizers.json"), "w") as f:
     json.dump({"keras": keras.__version__, "entries": out}, f)
 for e in out:

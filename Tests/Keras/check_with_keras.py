@@ -228,14 +228,19 @@ def check_trained_optimizers(directory):
     for optimizer in [O.RMSprop(learning_rate=0.01, momentum=0.5, centered=True), O.AdamW(learning_rate=0.01, amsgrad=True),
                       O.Adagrad(learning_rate=0.05, clipnorm=0.5), O.Adadelta(learning_rate=1.0),
                       O.Adamax(learning_rate=0.01, clipvalue=0.05), O.Nadam(learning_rate=0.01),
-                      O.Lion(learning_rate=0.001, global_clipnorm=1.0), O.SGD(learning_rate=0.1, momentum=0.9, weight_decay=0.01)]:
+                      O.Lion(learning_rate=0.001, global_clipnorm=1.0), O.SGD(learning_rate=0.1, momentum=0.9, weight_decay=0.01),
+                      O.SGD(learning_rate=O.schedules.ExponentialDecay(0.2, 2, 0.5, staircase=True), momentum=0.5),
+                      O.Adam(learning_rate=O.schedules.CosineDecay(0.001, 4, alpha=0.1, warmup_target=0.02, warmup_steps=3)),
+                      O.RMSprop(learning_rate=O.schedules.PiecewiseConstantDecay([3, 5], [0.02, 0.01, 0.005]))]:
         lstm.utils.set_random_seed(4)
         ours = lstm.Sequential([lstm.Input(shape=(5,)), L.Embedding(6, 3), L.LSTM(4), L.Dense(1)])
         ours.compile(optimizer=optimizer, loss="mse")
         ours.fit(tokens, target, epochs=2, batch_size=8, shuffle=False, verbose=0)
-        path = os.path.join(directory, f"optimizer_{optimizer.class_name}.keras")
+        rate = optimizer.learning_rate
+        what = optimizer.class_name + ("" if isinstance(rate, float) else f" with {rate.class_name}")
+        path = os.path.join(directory, f"optimizer_{what.replace(' ', '_')}.keras")
         ours.save(path)
-        name = f"Keras 3: liblstm's {optimizer.class_name} state"
+        name = f"Keras 3: liblstm's {what} state"
         try:
             theirs = keras.saving.load_model(path)
             found = (type(theirs.optimizer).__name__, int(theirs.optimizer.iterations.numpy()))

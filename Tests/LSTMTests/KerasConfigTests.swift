@@ -129,12 +129,39 @@ final class KerasConfigTests: XCTestCase {
             let c = CompileSpec(loss: .meanSquaredError, optimizer: optimizer)
             XCTAssertEqual(try KerasConfig.parseCompile(KerasConfig.compileJSON(c).serialized()), c, optimizer.className)
         }
+        // Every schedule reads back from what we write, and gives Keras's rates (computed here
+        // from keras/src/optimizers/schedules' formulas).
+        let schedules: [(LearningRateSchedule.Kind, [Double])] = [
+            (.exponentialDecay(initial: 0.1, decaySteps: 2, decayRate: 0.5, staircase: true), [0.1, 0.1, 0.05, 0.05, 0.025]),
+            (.inverseTimeDecay(initial: 0.1, decaySteps: 1, decayRate: 0.5, staircase: false), [0.1, 0.1 / 1.5, 0.05, 0.04, 0.1 / 3]),
+            (.piecewiseConstantDecay(boundaries: [1, 3], values: [0.3, 0.2, 0.1]), [0.3, 0.3, 0.2, 0.2, 0.1]),
+            (.polynomialDecay(initial: 0.1, decaySteps: 2, end: 0.01, power: 1, cycle: false), [0.1, 0.055, 0.01, 0.01, 0.01]),
+            (.polynomialDecay(initial: 0.1, decaySteps: 2, end: 0.0, power: 2, cycle: true), [0.1, 0.025, 0, 0.1 * 0.0625, 0]),
+            (.cosineDecay(initial: 0.1, decaySteps: 2, alpha: 0, warmupTarget: nil, warmupSteps: 0), [0.1, 0.05, 0, 0, 0]),
+            (.cosineDecay(initial: 0.0, decaySteps: 2, alpha: 0.5, warmupTarget: 0.2, warmupSteps: 2), [0, 0.1, 0.2, 0.15, 0.1]),
+        ]
+        for (kind, rates) in schedules {
+            var o = OptimizerSpec(.sgd(momentum: 0, nesterov: false), learningRate: 0)
+            o.schedule = LearningRateSchedule(kind)
+            o.learningRate = o.schedule!.rate(at: 0)
+            let c = CompileSpec(loss: .meanSquaredError, optimizer: o)
+            XCTAssertEqual(try KerasConfig.parseCompile(KerasConfig.compileJSON(c).serialized()), c, kind.className)
+            for (step, want) in rates.enumerated() {
+                XCTAssertEqual(o.learningRate(at: step), want, accuracy: 1e-12, "\(kind) at step \(step)")
+            }
+        }
         guard case .unsupported? = status(#"{"optimizer": "adam", "loss": "huber"}"#) else { return XCTFail("huber") }
         guard case .unsupported(let ftrl)? = status(#"{"optimizer": "Ftrl", "loss": "mse"}"#), ftrl.contains("Ftrl") else { return XCTFail("ftrl") }
         guard case .unsupported(let ema)? = status(#"{"optimizer": {"class_name": "Adam", "config": {"use_ema": true}}, "loss": "mse"}"#),
               ema.contains("use_ema") else { return XCTFail("use_ema") }
-        guard case .unsupported(let schedule)? = status(#"{"optimizer": {"class_name": "Adam", "config": {"learning_rate": {"class_name": "ExponentialDecay", "config": {}}}}, "loss": "mse"}"#),
-              schedule.contains("learning_rate") else { return XCTFail("schedule") }
+        guard case .unsupported(let restarts)? = status(#"{"optimizer": {"class_name": "Adam", "config": {"learning_rate": {"class_name": "CosineDecayRestarts", "config": {}}}}, "loss": "mse"}"#),
+              restarts.contains("CosineDecayRestarts") else { return XCTFail("CosineDecayRestarts") }
+        guard case .invalidArgument(let missing)? = status(#"{"optimizer": {"class_name": "Adam", "config": {"learning_rate": {"class_name": "ExponentialDecay", "config": {"decay_steps": 2, "decay_rate": 0.5}}}}, "loss": "mse"}"#),
+              missing.contains("initial_learning_rate") else { return XCTFail("schedule without its rate") }
+        guard case .invalidArgument(let steps)? = status(#"{"optimizer": {"class_name": "SGD", "config": {"learning_rate": {"class_name": "PolynomialDecay", "config": {"initial_learning_rate": 0.1, "decay_steps": 0}}}}, "loss": "mse"}"#),
+              steps.contains("decay_steps") else { return XCTFail("decay_steps 0") }
+        guard case .invalidArgument(let piecewise)? = status(#"{"optimizer": {"class_name": "SGD", "config": {"learning_rate": {"class_name": "PiecewiseConstantDecay", "config": {"boundaries": [1, 2], "values": [0.1, 0.01]}}}}, "loss": "mse"}"#),
+              piecewise.contains("boundaries") else { return XCTFail("piecewise counts") }
         guard case .unsupported(let rhoForAdam)? = status(#"{"optimizer": {"class_name": "Adam", "config": {"rho": 0.9}}, "loss": "mse"}"#),
               rhoForAdam.contains("rho") else { return XCTFail("another optimizer's option") }
         guard case .invalidArgument(let clips)? = status(#"{"optimizer": {"class_name": "SGD", "config": {"clipnorm": 1.0, "clipvalue": 0.5}}, "loss": "mse"}"#),

@@ -1,4 +1,5 @@
 """Optimizers with Keras's names, arguments and defaults; the library applies Keras's updates."""
+from . import schedules
 
 
 class Optimizer:
@@ -9,10 +10,13 @@ class Optimizer:
                  gradient_accumulation_steps=None, **kwargs):
         if kwargs:
             raise TypeError(f"{self.class_name}: unexpected keyword arguments {sorted(kwargs)}")
-        if not isinstance(learning_rate, (int, float)) or isinstance(learning_rate, bool):
-            raise ValueError(f"{self.class_name}: learning_rate must be a number (schedules are not supported), "
-                             f"got {learning_rate!r}")
-        self.learning_rate = float(learning_rate)
+        if isinstance(learning_rate, schedules.LearningRateSchedule):
+            self.learning_rate = learning_rate
+        elif isinstance(learning_rate, (int, float)) and not isinstance(learning_rate, bool):
+            self.learning_rate = float(learning_rate)
+        else:
+            raise ValueError(f"{self.class_name}: learning_rate must be a number or an lstm.optimizers.schedules "
+                             f"schedule, got {learning_rate!r}")
         self.name = name
         clips = [k for k, v in (("clipnorm", clipnorm), ("clipvalue", clipvalue), ("global_clipnorm", global_clipnorm))
                  if v is not None]
@@ -26,7 +30,10 @@ class Optimizer:
                         "gradient_accumulation_steps": gradient_accumulation_steps}
 
     def get_config(self):
-        return dict({"name": self.name, "learning_rate": self.learning_rate}, **self._common)
+        rate = self.learning_rate
+        if isinstance(rate, schedules.LearningRateSchedule):
+            rate = rate._keras_config()
+        return dict({"name": self.name, "learning_rate": rate}, **self._common)
 
     def _keras_config(self):
         return {"module": "keras.optimizers", "class_name": self.class_name, "config": self.get_config(),
@@ -145,4 +152,4 @@ def get(identifier):
     raise ValueError(f"optimizer must be a name such as 'adam' or an lstm.optimizers object, got {identifier!r}")
 
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam", "Lion", "get"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam", "Lion", "schedules", "get"]

@@ -614,3 +614,30 @@ def test_tool_converts_keras2_h5_to_keras_and_predicts_npy(tmp_path):
     np.save(tmp_path / "bad.npy", x[:, :, :1])
     r = tool("predict", tmp_path / "m.keras", tmp_path / "bad.npy", tmp_path / "y.npy")
     assert r.returncode == 1 and "expected" in r.stderr.lower()
+
+
+def test_learning_rate_schedules_are_keras_configs_and_train():
+    from lstm.optimizers import schedules
+    m = sine_model(units=4)
+    decay = schedules.ExponentialDecay(0.05, decay_steps=4, decay_rate=0.5, staircase=True)
+    m.compile(optimizer=optimizers.Adam(learning_rate=decay), loss="mse")
+    rate = json.loads(m.to_json())["compile_config"]["optimizer"]["config"]["learning_rate"]
+    assert rate["class_name"] == "ExponentialDecay"
+    assert rate["config"] == {"initial_learning_rate": 0.05, "decay_steps": 4, "decay_rate": 0.5, "staircase": True,
+                              "name": "ExponentialDecay"}
+    x, y = sine_data(64)
+    losses = m.fit(x, y, epochs=10, batch_size=16, verbose=0).history["loss"]
+    assert losses[-1] < 0.7 * losses[0], losses
+    for schedule in [schedules.PiecewiseConstantDecay([4, 8], [0.02, 0.01, 0.005]),
+                     schedules.PolynomialDecay(0.02, 10, cycle=True), schedules.InverseTimeDecay(0.02, 5, 0.5),
+                     schedules.CosineDecay(0.0, 20, warmup_target=0.02, warmup_steps=5)]:
+        m.compile(optimizer=optimizers.RMSprop(learning_rate=schedule), loss="mse")
+        cfg = json.loads(m.to_json())["compile_config"]["optimizer"]["config"]["learning_rate"]
+        assert cfg["class_name"] == schedule.class_name and cfg["config"] == schedule.get_config()
+        m.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    with pytest.raises(ValueError, match="boundaries"):
+        schedules.PiecewiseConstantDecay([1, 2], [0.1, 0.2])
+    with pytest.raises(ValueError, match="decay_steps"):
+        schedules.ExponentialDecay(0.1, 0, 0.5)
+    with pytest.raises(ValueError, match="learning_rate"):
+        optimizers.Adam(learning_rate="fast")
