@@ -98,11 +98,14 @@ typedef struct lstm_model lstm_model;
    compiled.
    Layers: InputLayer, LSTM, GRU, SimpleRNN (return_sequences, return_state, go_backwards,
    initial_state from other tensors), Bidirectional, Embedding, Dense, Concatenate, Add,
-   Subtract, Multiply, Average, Maximum, Minimum; a layer called several times shares its
+   Subtract, Multiply, Average, Maximum, Minimum, and the layers around them (Conv1D, the
+   poolings, Dropout and the noise layers, the normalizations, the activation and reshaping
+   layers, TimeDistributed: the README lists them); a layer called several times shares its
    weights; Embedding(mask_zero), Masking and Keras 3's mask= call arguments mask padded steps;
-   stateful layers carry their state through lstm_model_run_stateful. Options that change the
-   math but are not implemented (dropout > 0, regularizers, constraints, trainable=false, ...)
-   fail with
+   stateful layers carry their state through lstm_model_run_stateful; trainable=false freezes a
+   layer; L1/L2/L1L2 regularizers (kernel_, recurrent_, bias_, embeddings_, gamma_, beta_,
+   alpha_ and activity_regularizer) add Keras's penalties to the loss of fit and evaluate.
+   Options that change the math but are not implemented (constraints, ...) fail with
    LSTM_ERROR_UNSUPPORTED naming the option and the layer; options that do not (name, dtype,
    initializer configs) are accepted.
    Weights are initialised as Keras does (glorot_uniform kernels, orthogonal recurrent kernels,
@@ -351,7 +354,8 @@ lstm_status lstm_model_fit(lstm_model *m, const float *x, const float *y, size_t
                            size_t timesteps, const lstm_fit_options *opts,
                            double *history, size_t history_cap, size_t *epochs_run);
 
-/* The compiled loss over n samples (batches of 32, weighted by size, as Keras's evaluate).
+/* The compiled loss over n samples (batches of 32, weighted by size, as Keras's evaluate),
+   with the regularization penalties Keras adds to it.
    Thread-safe. Errors: STATE (not compiled), ARGUMENT, SHAPE, NUMERIC. */
 lstm_status lstm_model_evaluate(const lstm_model *m, const float *x, const float *y, size_t n,
                                 size_t timesteps, double *loss);

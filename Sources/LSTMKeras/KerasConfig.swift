@@ -123,7 +123,7 @@ public enum KerasConfig {
     /// A layer other than InputLayer, through its codec; with `readsInputShape`, also the input
     /// shape a Sequential model's first layer may carry.
     static func parseLayer(_ e: LayerEntry, flavor: KerasFlavor, readsInputShape: Bool = false)
-        throws -> (spec: any LayerSpec, inputShape: SampleShape?, batchSize: Int?, trainable: Bool) {
+        throws -> (spec: any LayerSpec, inputShape: SampleShape?, batchSize: Int?, trainable: Bool, regularization: LayerRegularization) {
         var r = KerasLayerReader(config: e.config, layer: e.name, cls: e.cls, flavor: flavor)
         let shape = readsInputShape ? try r.batchShape(required: false) : nil
         let batch = readsInputShape ? r.batchSize() : nil
@@ -135,7 +135,7 @@ public enum KerasConfig {
         let codec = try KerasLayers.codec(className: e.cls, layer: e.name)
         let spec = try codec.parseAny(&r)
         try r.rejectUnknown()
-        return (spec, shape, batch, trainable)
+        return (spec, shape, batch, trainable, r.regularization)
     }
 
     static func parseSequential(_ config: JSON, _ layersJSON: [JSON], flavor: KerasFlavor) throws -> ModelSpec {
@@ -144,6 +144,7 @@ public enum KerasConfig {
         var batchSize: Int? = nil
         var layers: [any LayerSpec] = []
         var frozen: Set<Int> = []
+        var regularization: [Int: LayerRegularization] = [:]
         for e in try layerEntries(layersJSON) {
             if e.cls == "InputLayer" {
                 guard layers.isEmpty, inputShape == nil else {
@@ -153,8 +154,9 @@ public enum KerasConfig {
                 (inputShape, inputName, batchSize) = (input.shape, input.name, input.batchSize)
                 continue
             }
-            let (spec, shape, batch, trainable) = try parseLayer(e, flavor: flavor, readsInputShape: layers.isEmpty && inputShape == nil)
+            let (spec, shape, batch, trainable, regularizers) = try parseLayer(e, flavor: flavor, readsInputShape: layers.isEmpty && inputShape == nil)
             if !trainable { frozen.insert(layers.count) }
+            if !regularizers.isEmpty { regularization[layers.count] = regularizers }
             layers.append(spec)
             if let shape { inputShape = shape; batchSize = batch }
         }
@@ -168,6 +170,7 @@ public enum KerasConfig {
         var spec = ModelSpec(name: config["name"]?.stringValue ?? "sequential",
                              input: .init(name: inputName, shape: shape, batchSize: batchSize), layers: layers)
         spec.frozenLayers = frozen
+        spec.regularization = regularization
         return spec
     }
 
@@ -223,7 +226,8 @@ public enum KerasConfig {
         var layers: [JSON] = [inputLayerJSON(input)]
         for (node, layer) in zip(spec.nodes, built) {
             layers.append(.object(try layerEntryJSON(spec.layers[node.layer], inputShapes: layer.inputShapes,
-                                                     trainable: !spec.frozenLayers.contains(node.layer))))
+                                                     trainable: !spec.frozenLayers.contains(node.layer),
+                                                     regularization: spec.regularization[node.layer])))
         }
         let inputShape = KerasValues.batchShape(input.shape, batch: input.batchSize)
         return .object([
@@ -248,14 +252,16 @@ public enum KerasConfig {
 
     /// One layer's entry of a `layers` list, as Keras 3 writes it (a functional model adds
     /// `name` and `inbound_nodes`).
-    static func layerEntryJSON(_ spec: any LayerSpec, inputShapes: [SampleShape], trainable: Bool = true) throws -> [(String, JSON)] {
+    static func layerEntryJSON(_ spec: any LayerSpec, inputShapes: [SampleShape], trainable: Bool = true,
+                               regularization: LayerRegularization? = nil) throws -> [(String, JSON)] {
         let codec = try KerasLayers.codec(for: spec)
         if codec.isOperation {
             let config: [(String, JSON)] = [("name", .string(spec.name))] + (try codec.configAny(spec, inputShapes: inputShapes))
             return [("module", .string(codec.module)), ("class_name", .string(codec.className)), ("config", .object(config)),
                     ("registered_name", codec.registeredName)]
         }
-        let config = codec.commonConfig(name: spec.name, trainable: trainable) + (try codec.configAny(spec, inputShapes: inputShapes))
+        let config = KerasRegularizers.apply(regularization, to: codec.commonConfig(name: spec.name, trainable: trainable)
+                                                 + (try codec.configAny(spec, inputShapes: inputShapes)))
         let build = codec.buildConfig(inputShapes.map { KerasValues.batchShape($0) })
         return [("module", .string(codec.module)), ("class_name", .string(codec.className)), ("config", .object(config)),
                 ("registered_name", codec.registeredName)] + (build.isNull ? [] : [("build_config", build)])

@@ -30,6 +30,7 @@ enum KerasFunctional {
         var layers: [any LayerSpec] = []
         var layerIndex: [String: Int] = [:]
         var frozen: Set<Int> = []
+        var regularization: [Int: LayerRegularization] = [:]
         var calls: [Call] = []
         for e in entries {
             if e.cls == "InputLayer" {
@@ -39,6 +40,7 @@ enum KerasFunctional {
             layerIndex[e.name] = layers.count
             let parsed = try KerasConfig.parseLayer(e, flavor: flavor)
             if !parsed.trainable { frozen.insert(layers.count) }
+            if !parsed.regularization.isEmpty { regularization[layers.count] = parsed.regularization }
             layers.append(parsed.spec)
             guard let nodes = e.json["inbound_nodes"]?.arrayValue else {
                 throw LSTMError.format("model JSON: layer '\(e.name)' has no inbound_nodes list (a functional model's layers say what they are called on)")
@@ -105,6 +107,7 @@ enum KerasFunctional {
         }
         var spec = ModelSpec(name: name, inputs: inputs, layers: layers, nodes: nodes, outputs: outputs)
         spec.frozenLayers = frozen
+        spec.regularization = regularization
         return inKerasOrder(spec)
     }
 
@@ -263,6 +266,7 @@ enum KerasFunctional {
         out.layers = order.map { spec.layers[$0] }
         out.nodes = spec.nodes.map { ModelSpec.Node(layer: position[$0.layer], inputs: $0.inputs, mask: $0.mask) }
         out.frozenLayers = Set(spec.frozenLayers.map { position[$0] })
+        out.regularization = Dictionary(uniqueKeysWithValues: spec.regularization.map { (position[$0.key], $0.value) })
         return out
     }
 
@@ -307,7 +311,8 @@ enum KerasFunctional {
             case .layer(let l):
                 let nodes = spec.nodes.indices.filter { spec.nodes[$0].layer == l }
                 var entry = try KerasConfig.layerEntryJSON(spec.layers[l], inputShapes: built[nodes[0]].inputShapes,
-                                                           trainable: !spec.frozenLayers.contains(l))
+                                                           trainable: !spec.frozenLayers.contains(l),
+                                                           regularization: spec.regularization[l])
                 let codec = try KerasLayers.codec(for: spec.layers[l])
                 let inbound: [JSON] = try nodes.map { n in
                     let node = spec.nodes[n]

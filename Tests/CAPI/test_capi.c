@@ -1342,6 +1342,48 @@ static void test_every_optimizer(void) {
     rmdir(dir);
 }
 
+/* Regularizers from the model's Keras JSON: evaluate adds Keras's penalties (here computed in C
+   from the weights) to the loss of the same model without them. */
+static void test_regularizers(void) {
+    enum { N = 8 };
+    static float x[N * 49], y[N];
+    sine_data(x, y, N, 7);
+    const char *layers[] = {
+        "{\"config\": {\"layers\": [{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 49, 1]}},"
+        "{\"class_name\": \"LSTM\", \"config\": {\"name\": \"lstm\", \"units\": 2}},"
+        "{\"class_name\": \"Dense\", \"config\": {\"name\": \"out\", \"units\": 1}}]}}",
+        "{\"config\": {\"layers\": [{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 49, 1]}},"
+        "{\"class_name\": \"LSTM\", \"config\": {\"name\": \"lstm\", \"units\": 2, \"bias_regularizer\": {\"class_name\": \"L1\", \"config\": {\"l1\": 0.25}}}},"
+        "{\"class_name\": \"Dense\", \"config\": {\"name\": \"out\", \"units\": 1, \"kernel_regularizer\": {\"class_name\": \"L2\", \"config\": {\"l2\": 0.5}}}}]}}",
+    };
+    lstm_model *plain = make(layers[0], 1), *regularized = make(layers[1], 1);
+    float w[35];
+    size_t count = 0;
+    EXPECT_STATUS(lstm_model_param_count(plain, &count), LSTM_OK);
+    CHECK(count == 35, "LSTM(2) -> Dense(1) on one feature has 35 weights, got %zu", count);
+    EXPECT_STATUS(lstm_model_get_weights(plain, w, 35), LSTM_OK);
+    for (int i = 24; i < 32; i++) w[i] = (float)(i % 3) - 1.0f; /* the LSTM's bias: some zero, some negative */
+    EXPECT_STATUS(lstm_model_set_weights(plain, w, 35), LSTM_OK);
+    EXPECT_STATUS(lstm_model_set_weights(regularized, w, 35), LSTM_OK);
+    double penalty = 0;
+    for (int i = 24; i < 32; i++) penalty += 0.25 * fabs(w[i]);
+    for (int i = 32; i < 34; i++) penalty += 0.5 * (double)w[i] * w[i];
+    double a = 0, b = 0;
+    EXPECT_STATUS(lstm_model_compile(plain, "{\"optimizer\": \"sgd\", \"loss\": \"mse\"}"), LSTM_OK);
+    EXPECT_STATUS(lstm_model_compile(regularized, "{\"optimizer\": \"sgd\", \"loss\": \"mse\"}"), LSTM_OK);
+    EXPECT_STATUS(lstm_model_evaluate(plain, x, y, N, 49, &a), LSTM_OK);
+    EXPECT_STATUS(lstm_model_evaluate(regularized, x, y, N, 49, &b), LSTM_OK);
+    CHECK(fabs((b - a) - penalty) < 1e-5 * (1 + penalty), "evaluate adds the penalties: %g, expected %g", b - a, penalty);
+    lstm_model_free(plain);
+    lstm_model_free(regularized);
+    lstm_model *bad = NULL;
+    EXPECT_STATUS(lstm_model_from_json("{\"config\": {\"layers\": [{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 3, 1]}},"
+                                       "{\"class_name\": \"Dense\", \"config\": {\"units\": 1, \"kernel_regularizer\": {\"class_name\": \"L2\", \"config\": {\"l2\": -1}}}}]}}", 0, &bad),
+                  LSTM_ERROR_ARGUMENT);
+    EXPECT_MESSAGE("l2");
+    CHECK(bad == NULL, "no model on error");
+}
+
 int main(void) {
     /* LSTM_TEST_LIGHT=1 (the valgrind run) leaves out the tests that train for seconds: under
        valgrind they would take hours, and they call nothing the others do not. */
@@ -1363,6 +1405,7 @@ int main(void) {
     test_stateful_batches();
     test_layers_around_the_recurrent_ones();
     test_every_optimizer();
+    test_regularizers();
     printf("C API: %d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

@@ -7,7 +7,8 @@ epoch losses, the final weights, and every optimizer variable after `iterations`
 `learning_rate` (absent with a learning-rate schedule) in Keras's order, with its path (so the order is what is tested).
 Two models: an LSTM(4) -> Dense(1) forecaster, and a text model (Embedding -> GRU -> Dense)
 whose batches repeat tokens, where TensorFlow hands the optimizer the embedding's gradient as
-slices.
+slices; and two models with regularizers on every kind of weight and on outputs. Each entry also
+holds `evaluate` after the fit (which counts the regularization losses too).
 
 Run with Keras 3:  python make_training_fixtures.py
 (`pip install tensorflow-cpu h5py`.)
@@ -61,6 +62,35 @@ def text_model():
     return keras.Sequential([keras.Input(shape=(6,)), L.Embedding(7, 3), L.GRU(3), L.Dense(1)], name="text")
 
 
+R = keras.regularizers
+
+
+def regularized_forecaster():
+    """Every regularizer option of Conv1D, LSTM, GRU and Dense, by class and by name."""
+    return keras.Sequential([
+        keras.Input(shape=(5, 2)),
+        L.Conv1D(3, 2, kernel_regularizer=R.L1(0.01), bias_regularizer=R.L2(0.02),
+                 activity_regularizer=R.L1L2(0.001, 0.002)),
+        L.LSTM(4, return_sequences=True, kernel_regularizer=R.L2(0.01), recurrent_regularizer=R.L1(0.005),
+               bias_regularizer=R.L1L2(0.01, 0.01), activity_regularizer=R.L2(0.01)),
+        L.GRU(3, kernel_regularizer="l2", recurrent_regularizer="l1"),
+        L.Dense(1, kernel_regularizer="l1", activity_regularizer="l2"),
+    ], name="regularized_forecaster")
+
+
+def regularized_text():
+    """Embedding, BatchNormalization and PReLU regularizers, and a frozen layer's (left out)."""
+    return keras.Sequential([
+        keras.Input(shape=(6,)),
+        L.Embedding(7, 3, embeddings_regularizer=R.L2(0.01), activity_regularizer=R.L1(0.001)),
+        L.LSTM(4),
+        L.BatchNormalization(gamma_regularizer=R.L2(0.01), beta_regularizer=R.L1(0.01)),
+        L.PReLU(alpha_regularizer=R.L2(0.1)),
+        L.Dense(2, kernel_regularizer=R.L2(0.5), trainable=False),
+        L.Dense(1, bias_regularizer=R.L1(0.05)),
+    ], name="regularized_text")
+
+
 def tensor(a):
     a = np.asarray(a, dtype=np.float32)
     return {"shape": list(a.shape), "values": [float(v) for v in a.ravel()]}
@@ -84,6 +114,7 @@ def entry(name, make_model, make_optimizer, x, y):
         "initial_weights": [tensor(w) for w in weights],
         "x": tensor(x), "y": tensor(y),
         "epoch_losses": [float(v) for v in history],
+        "evaluate_loss": float(model.evaluate(x, y, batch_size=4, verbose=0)),
         "final_weights": [tensor(w) for w in model.get_weights()],
         "iterations": int(variables[0].numpy()),
         "optimizer_variable_paths": [v.path for v in slots],
@@ -101,6 +132,10 @@ token_target = rng.uniform(-1, 1, size=(8, 1)).astype(np.float32)
 out = [entry(n, forecaster, make, series, series_target) for n, make in OPTIMIZERS]
 out += [entry("text_" + n, text_model, make, tokens, token_target) for n, make in OPTIMIZERS]
 out += [entry(n, forecaster, make, series, series_target) for n, make in SCHEDULES]
+# Regularizers: Keras adds every penalty (activity ones divided by the batch size) to the loss.
+out += [entry("regularized_forecaster", regularized_forecaster, lambda: O.Adam(learning_rate=0.01), series, series_target),
+        # Adam: an Embedding with a regularizer has a dense gradient (TensorFlow adds the two), not slices.
+        entry("regularized_text", regularized_text, lambda: O.Adam(learning_rate=0.02), tokens, token_target)]
 with open(os.path.join(out_dir, "keras3_optimizers.json"), "w") as f:
     json.dump({"keras": keras.__version__, "entries": out}, f)
 for e in out:

@@ -213,15 +213,38 @@ def check_trained_layers(directory):
         record(name, error=f"{type(e).__name__}: {str(e)[:200]}")
 
 
-def check_trained_optimizers(directory):
-    """Each Keras optimizer trained by liblstm on a text model (Embedding -> LSTM -> Dense): Keras 3
-    loads the .keras file, finds our optimizer with our iteration count, and one more epoch of its
-    own fit from our saved state gives the weights ours gives (the variables are in Keras's order
-    and mean what Keras means)."""
+def resumes_alike(name, ours, x, y, path, iterations=4):
+    """Keras 3 loads `ours` (trained, compiled) from a .keras file with its optimizer and
+    iteration count, evaluates it as we do, and one more epoch of its fit from our saved state
+    gives the weights ours gives."""
     import keras
+    ours.save(path)
+    try:
+        theirs = keras.saving.load_model(path)
+        want = (json.loads(ours.to_json())["compile_config"]["optimizer"]["class_name"], iterations)
+        found = (type(theirs.optimizer).__name__, int(theirs.optimizer.iterations.numpy()))
+        if found != want:
+            record(name, error=f"Keras found {found}, expected {want}")
+            return
+        evaluated = abs(theirs.evaluate(x, y, batch_size=8, verbose=0) - ours.evaluate(x, y, batch_size=8, verbose=0))
+        record(name + " evaluates as ours", evaluated)
+        ours.fit(x, y, epochs=1, batch_size=8, shuffle=False, verbose=0)
+        theirs.fit(x, y, epochs=1, batch_size=8, shuffle=False, verbose=0)
+        diff = max(float(np.abs(a - b).max()) for a, b in zip(ours.get_weights(), theirs.get_weights()))
+        # Two float32 implementations an epoch of updates apart: 1e-4.
+        record(name + " resumes in Keras's fit as in ours (weights)", diff, tolerance=1e-4)
+    except Exception as e:  # noqa: BLE001
+        record(name, error=f"{type(e).__name__}: {str(e)[:200]}")
+
+
+def check_trained_optimizers(directory):
+    """Each Keras optimizer (and schedule) trained by liblstm on a text model (Embedding -> LSTM
+    -> Dense), then a model with regularizers on every kind of weight and output: Keras 3 picks
+    up where we stopped (resumes_alike)."""
     import lstm
     from lstm import layers as L
     from lstm import optimizers as O
+    from lstm import regularizers as R
     rng = np.random.default_rng(9)
     tokens = rng.integers(0, 6, size=(16, 5)).astype(np.float32)
     target = rng.uniform(-1, 1, size=(16, 1)).astype(np.float32)
@@ -238,22 +261,19 @@ def check_trained_optimizers(directory):
         ours.fit(tokens, target, epochs=2, batch_size=8, shuffle=False, verbose=0)
         rate = optimizer.learning_rate
         what = optimizer.class_name + ("" if isinstance(rate, float) else f" with {rate.class_name}")
-        path = os.path.join(directory, f"optimizer_{what.replace(' ', '_')}.keras")
-        ours.save(path)
-        name = f"Keras 3: liblstm's {what} state"
-        try:
-            theirs = keras.saving.load_model(path)
-            found = (type(theirs.optimizer).__name__, int(theirs.optimizer.iterations.numpy()))
-            if found != (optimizer.class_name, 4):
-                record(name, error=f"Keras found {found}")
-                continue
-            ours.fit(tokens, target, epochs=1, batch_size=8, shuffle=False, verbose=0)
-            theirs.fit(tokens, target, epochs=1, batch_size=8, shuffle=False, verbose=0)
-            diff = max(float(np.abs(a - b).max()) for a, b in zip(ours.get_weights(), theirs.get_weights()))
-            # Two float32 implementations an epoch of updates apart: 1e-4.
-            record(name + " resumes in Keras's fit as in ours (weights)", diff, tolerance=1e-4)
-        except Exception as e:  # noqa: BLE001
-            record(name, error=f"{type(e).__name__}: {str(e)[:200]}")
+        resumes_alike(f"Keras 3: liblstm's {what} state", ours, tokens, target,
+                      os.path.join(directory, f"optimizer_{what.replace(' ', '_')}.keras"))
+    lstm.utils.set_random_seed(5)
+    ours = lstm.Sequential([
+        lstm.Input(shape=(5,)), L.Embedding(6, 3, embeddings_regularizer=R.L2(0.01), activity_regularizer="l1"),
+        L.Conv1D(4, 2, padding="causal", kernel_regularizer=R.L1(0.01), activity_regularizer=R.L1L2(0.001, 0.002)),
+        L.GRU(4, return_sequences=True, kernel_regularizer="l2", recurrent_regularizer=R.L1(0.005), bias_regularizer="l1"),
+        L.LSTM(3, activity_regularizer=R.L2(0.02)), L.BatchNormalization(gamma_regularizer=R.L2(0.01)),
+        L.Dense(1, kernel_regularizer=R.L1L2(0.01, 0.01), bias_regularizer=R.L2(0.1))])
+    ours.compile(optimizer=O.Adam(learning_rate=0.01), loss="mse")
+    ours.fit(tokens, target, epochs=2, batch_size=8, shuffle=False, verbose=0)
+    resumes_alike("Keras 3: a model with regularizers trained by liblstm", ours, tokens, target,
+                  os.path.join(directory, "regularized.keras"))
 
 
 def with_weights(model, path):

@@ -187,8 +187,10 @@ final class KerasConfigTests: XCTestCase {
               m3.contains("time_major") else { return XCTFail("time_major") }
         guard case .unsupported(let m4)? = error(model(#"{"class_name": "LSTM", "config": {"units": 3, "activation": "mish"}}"#)),
               m4.contains("mish") else { return XCTFail("mish") }
-        guard case .unsupported(let m5)? = error(model(#"{"class_name": "LSTM", "config": {"units": 3, "kernel_regularizer": {"class_name": "L2"}}}"#)),
-              m5.contains("kernel_regularizer") else { return XCTFail("regularizer") }
+        guard case .unsupported(let m5)? = error(model(#"{"class_name": "LSTM", "config": {"units": 3, "kernel_constraint": {"class_name": "MaxNorm"}}}"#)),
+              m5.contains("kernel_constraint") else { return XCTFail("constraint") }
+        guard case .unsupported(let m7)? = error(model(#"{"class_name": "LSTM", "config": {"units": 3, "kernel_regularizer": {"class_name": "OrthogonalRegularizer"}}}"#)),
+              m7.contains("kernel_regularizer"), m7.contains("OrthogonalRegularizer") else { return XCTFail("regularizer") }
         guard case .unsupported(let m6)? = error(model(#"{"class_name": "LSTM", "config": {"units": 3, "frobnicate": 1}}"#)),
               m6.contains("frobnicate") else { return XCTFail("unknown option") }
         guard case .invalidArgument? = error(model(#"{"class_name": "LSTM", "config": {"units": -3}}"#)) else { return XCTFail("units") }

@@ -578,7 +578,7 @@ final class LayerTests: XCTestCase {
             (#"{"class_name": "Conv1D", "config": {"name": "c", "filters": 2, "kernel_size": 9}}"#, "[null, 8, 3]", ["'c'", "9"]),
             (#"{"class_name": "Conv1D", "config": {"name": "c", "filters": 2, "kernel_size": 3, "padding": "full"}}"#, "[null, 8, 3]", ["full"]),
             (#"{"class_name": "Conv1D", "config": {"name": "c", "filters": 2, "kernel_size": 3, "data_format": "channels_first"}}"#, "[null, 8, 3]", ["data_format"]),
-            (#"{"class_name": "Conv1D", "config": {"name": "c", "filters": 2, "kernel_size": 3, "kernel_regularizer": {"class_name": "L2"}}}"#, "[null, 8, 3]", ["kernel_regularizer"]),
+            (#"{"class_name": "Conv1D", "config": {"name": "c", "filters": 2, "kernel_size": 3, "kernel_constraint": {"class_name": "NonNeg"}}}"#, "[null, 8, 3]", ["kernel_constraint"]),
             (#"{"class_name": "Dropout", "config": {"name": "d", "rate": 1.0}}"#, "[null, 8, 3]", ["'d'", "rate"]),
             (#"{"class_name": "Dropout", "config": {"name": "d", "rate": 0.5, "noise_shape": [null, 2, 3]}}"#, "[null, 8, 3]", ["noise_shape"]),
             (#"{"class_name": "Reshape", "config": {"name": "r", "target_shape": [5, 5]}}"#, "[null, 8, 3]", ["'r'", "24"]),

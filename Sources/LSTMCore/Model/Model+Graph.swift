@@ -56,7 +56,10 @@ extension Model {
     /// `gradients`. Nodes that no gradient reaches are skipped.
     /// - Parameter slices: when given, receives for the weights of layers with sparse gradients
     ///   (Embedding) the sums over their slices (see `Layer.sparseGradientWeights`).
-    func backward(_ pass: Pass, outputGradients: [Tensor<T>], gradients: Parameters<T>, slices: SliceSums<T>? = nil) {
+    /// - Parameter extra: gradients of other tensors of the pass (activity regularizers'), added
+    ///   to what reaches them from the outputs.
+    func backward(_ pass: Pass, outputGradients: [Tensor<T>], gradients: Parameters<T>, slices: SliceSums<T>? = nil,
+                  extra: [(ref: ModelSpec.TensorRef, gradient: Tensor<T>)] = []) {
         var d: [[Tensor<T>?]] = pass.outputs.map { Array(repeating: nil, count: $0.count) }
         func accumulate(_ ref: ModelSpec.TensorRef, _ g: Tensor<T>) {
             guard case .node(let j, let k) = ref else { return }  // a model input: nothing to train
@@ -71,6 +74,7 @@ extension Model {
             }
         }
         for (ref, g) in zip(spec.outputs, outputGradients) { accumulate(ref, g) }
+        for (ref, g) in extra { accumulate(ref, g) }
         for ni in stride(from: spec.nodes.count - 1, through: 0, by: -1) {
             guard d[ni].contains(where: { $0 != nil }) else { continue }
             let node = spec.nodes[ni]

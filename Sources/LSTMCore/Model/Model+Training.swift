@@ -142,7 +142,7 @@ extension Model {
             let end = Swift.min(count, start + batchSize)
             let pass = forward(xs.map { $0.slice(start, end) }, training: false)
             let l = loss(lossKind, outputs: outputs(of: pass), targets: ys.map { $0.slice(start, end) },
-                         masks: spec.outputs.map(pass.mask), gradients: &noGradients)
+                         masks: spec.outputs.map(pass.mask), gradients: &noGradients) + regularizationLoss(pass)
             total += l * Double(end - start)
             start = end
         }
@@ -181,8 +181,9 @@ extension Model {
         tapes = pass.tapes
         var dOut: [Tensor<T>]? = []
         let value = loss(lossKind, outputs: outputs(of: pass), targets: ys, masks: spec.outputs.map(pass.mask),
-                         gradients: &dOut)
-        backward(pass, outputGradients: dOut ?? [], gradients: gradients, slices: slices)
+                         gradients: &dOut) + regularizationLoss(pass)
+        backward(pass, outputGradients: dOut ?? [], gradients: gradients, slices: slices, extra: activityGradients(pass))
+        addRegularizationGradients(into: gradients)
         return value
     }
 
@@ -247,6 +248,9 @@ extension Model {
         for (ni, node) in spec.nodes.enumerated() {
             for w in nodeLayers[ni].sparseGradientWeights { sparse[weightRanges[node.layer].lowerBound + w] = true }
         }
+        // A regularizer's gradient is dense: TensorFlow adds it to the slices, and the sum is a
+        // dense tensor again.
+        for (k, _) in regularizedArrays { sparse[k] = false }
         let slices = sparse.contains(true) ? SliceSums(like: params, clipValue: compileSpec?.optimizer.clipValue) : nil
         // What the optimizer updates: the trainable arrays only (not frozen layers' or moving
         // statistics), picked once for the whole fit.

@@ -51,6 +51,7 @@ public final class Model<T: Scalar> {
             ranges.append(start..<wShapes.count)
         }
         _ = try checkedProduct([wShapes.reduce(0) { $0 + $1.reduce(1, *) }], "model parameters")
+        try Self.checkRegularization(spec, layers: firstBuild)
         var rng = SeededRandom(seed: seed)
         var initial: [[T]] = []
         for layer in firstBuild.compactMap({ $0 }) { initial += layer.initialWeights(&rng) }
@@ -65,6 +66,24 @@ public final class Model<T: Scalar> {
         self.trainableArrays = Self.trainable(declared: declared, ranges: ranges, frozen: spec.frozenLayers)
         self.params = params
         self.layerWeights = ranges.map { Array(params.arrays[$0]) }
+    }
+
+    /// Each regularizer's values, and that the weight it names exists (a bias regularizer on a
+    /// layer without bias is kept, unused, as Keras keeps it).
+    static func checkRegularization(_ spec: ModelSpec, layers: [(any Layer)?]) throws {
+        for (l, r) in spec.regularization {
+            guard spec.layers.indices.contains(l), let layer = layers[l] else {
+                throw LSTMError.invalidArgument("regularization given for layer \(l), which the model does not have")
+            }
+            try r.activity?.validate("layer '\(layer.name)': activity_regularizer")
+            let names = Set(layer.weights.map(\.name))
+            for (w, reg) in r.weights {
+                try reg.validate("layer '\(layer.name)': the regularizer of '\(w)'")
+                guard names.contains(w) || w == "bias" else {
+                    throw LSTMError.invalidArgument("layer '\(layer.name)' (\(layer.kind)) has no weight '\(w)' to regularize (its weights: \(layer.weights.map(\.name).joined(separator: ", ")))")
+                }
+            }
+        }
     }
 
     /// The seed of one node's noise in the next training pass: a different stream per fit seed,

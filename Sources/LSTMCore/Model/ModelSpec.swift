@@ -57,6 +57,9 @@ public struct ModelSpec: Sendable {
     /// Indices into `layers` of the frozen ones (Keras's trainable=False): fit leaves their
     /// weights alone and the optimizer keeps no state for them.
     public var frozenLayers: Set<Int> = []
+    /// By index into `layers`: the regularizers of those that have any (Keras's
+    /// kernel_regularizer, ..., activity_regularizer), added to the loss in fit and evaluate.
+    public var regularization: [Int: LayerRegularization] = [:]
 
     public init(name: String, inputs: [Input], layers: [any LayerSpec], nodes: [Node], outputs: [TensorRef],
                 isSequential: Bool = false) {
@@ -88,7 +91,8 @@ public struct ModelSpec: Sendable {
     /// The same architecture: every layer, input, call and output alike.
     public func isSame(as other: ModelSpec) -> Bool {
         name == other.name && inputs == other.inputs && nodes == other.nodes && outputs == other.outputs
-            && isSequential == other.isSequential && frozenLayers == other.frozenLayers && layers.count == other.layers.count
+            && isSequential == other.isSequential && frozenLayers == other.frozenLayers
+            && regularization == other.regularization && layers.count == other.layers.count
             && zip(layers, other.layers).allSatisfy { $0.isSame(as: $1) }
     }
 }

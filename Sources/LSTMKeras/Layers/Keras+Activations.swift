@@ -100,7 +100,8 @@ enum PReLUCodec: KerasLayerCodec {
     static let className = "PReLU"
 
     static func parse(_ r: inout KerasLayerReader) throws -> PReLUSpec {
-        try r.requireNull(["alpha_regularizer", "alpha_constraint"])
+        try r.regularizers(["alpha_regularizer"])
+        try r.requireNull(["alpha_constraint"])
         try r.accept(["alpha_initializer"])
         return PReLUSpec(name: r.layer, sharedAxes: try r.ints("shared_axes") ?? [])
     }

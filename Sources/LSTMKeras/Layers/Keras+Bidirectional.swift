@@ -49,8 +49,12 @@ enum BidirectionalCodec: KerasLayerCodec {
         }
         let name = c["name"]?.stringValue ?? KerasConfig.defaultName(cls, 0)
         let entry = KerasConfig.LayerEntry(cls: cls, name: name, config: c, json: j)
-        guard let spec = try KerasConfig.parseLayer(entry, flavor: r.flavor).spec as? any RecurrentLayerSpec else {
+        let parsed = try KerasConfig.parseLayer(entry, flavor: r.flavor)
+        guard let spec = parsed.spec as? any RecurrentLayerSpec else {
             throw LSTMError.unsupported("layer '\(r.layer)' (Bidirectional) wraps a \(cls); it wraps LSTM, GRU and SimpleRNN")
+        }
+        guard parsed.regularization.isEmpty else {
+            throw LSTMError.unsupported("layer '\(r.layer)' (Bidirectional): regularizers on the wrapped \(cls) are not supported yet")
         }
         return spec
     }

@@ -13,8 +13,8 @@ enum Conv1DCodec: KerasLayerCodec {
         s.useBias = try r.bool("use_bias", default: true)
         try r.channelsLast()
         try r.requireDefault("groups", .number(1))
-        try r.requireNull(["kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint",
-                           "bias_constraint", "lora_rank"])
+        try r.regularizers(["kernel_regularizer", "bias_regularizer", "activity_regularizer"])
+        try r.requireNull(["kernel_constraint", "bias_constraint", "lora_rank"])
         try r.accept(["kernel_initializer", "bias_initializer", "lora_alpha"])
         return s
     }

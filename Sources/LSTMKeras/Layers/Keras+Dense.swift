@@ -8,8 +8,8 @@ enum DenseCodec: KerasLayerCodec {
         var s = DenseSpec(name: r.layer, units: try r.positiveInt("units"))
         s.activation = try r.activation("activation", default: .linear)
         s.useBias = try r.bool("use_bias", default: true)
-        for k in ["kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint",
-                  "bias_constraint", "lora_rank", "quantization_config"] {
+        try r.regularizers(["kernel_regularizer", "bias_regularizer", "activity_regularizer"])
+        for k in ["kernel_constraint", "bias_constraint", "lora_rank", "quantization_config"] {
             try r.requireDefault(k, .null)
         }
         try r.accept(["kernel_initializer", "bias_initializer", "lora_alpha"])

@@ -8,8 +8,8 @@ enum EmbeddingCodec: KerasLayerCodec {
         let s = EmbeddingSpec(name: r.layer, inputDim: try r.positiveInt("input_dim", limit: 1 << 24),
                               outputDim: try r.positiveInt("output_dim"), maskZero: try r.bool("mask_zero", default: false))
         try r.requireDefault("sparse", .bool(false))
-        for k in ["embeddings_regularizer", "activity_regularizer", "embeddings_constraint", "lora_rank",
-                  "quantization_config"] {
+        try r.regularizers(["embeddings_regularizer", "activity_regularizer"])
+        for k in ["embeddings_constraint", "lora_rank", "quantization_config"] {
             try r.requireDefault(k, .null)
         }
         // input_length (Keras 2) only restated the input's shape.

@@ -12,8 +12,9 @@ enum KerasNormalization {
         return axes[0]
     }
 
-    static let regularizers = ["beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"]
-    static let nulls: [(String, JSON)] = regularizers.map { ($0, .null) }
+    static let regularizers = ["beta_regularizer", "gamma_regularizer"]
+    static let constraints = ["beta_constraint", "gamma_constraint"]
+    static let nulls: [(String, JSON)] = (regularizers + constraints).map { ($0, .null) }
 }
 
 enum BatchNormalizationCodec: KerasLayerCodec {
@@ -30,7 +31,8 @@ enum BatchNormalizationCodec: KerasLayerCodec {
         try r.requireDefault("virtual_batch_size", .null)
         try r.requireDefault("adjustment", .null)
         try r.requireDefault("fused", .null)
-        try r.requireNull(KerasNormalization.regularizers)
+        try r.regularizers(KerasNormalization.regularizers)
+        try r.requireNull(KerasNormalization.constraints)
         // synchronized: across devices, one here.
         try r.accept(["beta_initializer", "gamma_initializer", "moving_mean_initializer", "moving_variance_initializer",
                       "synchronized", "renorm_clipping", "renorm_momentum"])
@@ -56,7 +58,8 @@ enum LayerNormalizationCodec: KerasLayerCodec {
         s.center = try r.bool("center", default: true)
         s.scale = try r.bool("scale", default: true)
         try r.requireDefault("rms_scaling", .bool(false))
-        try r.requireNull(KerasNormalization.regularizers)
+        try r.regularizers(KerasNormalization.regularizers)
+        try r.requireNull(KerasNormalization.constraints)
         try r.accept(["beta_initializer", "gamma_initializer"])
         return s
     }

@@ -13,8 +13,8 @@ enum KerasRecurrent {
         try r.requireDefault("time_major", .bool(false))
         o.dropout = try r.number("dropout", default: 0)
         o.recurrentDropout = try r.number("recurrent_dropout", default: 0)
-        for k in ["kernel_regularizer", "recurrent_regularizer", "bias_regularizer", "activity_regularizer",
-                  "kernel_constraint", "recurrent_constraint", "bias_constraint"] {
+        try r.regularizers(["kernel_regularizer", "recurrent_regularizer", "bias_regularizer", "activity_regularizer"])
+        for k in ["kernel_constraint", "recurrent_constraint", "bias_constraint"] {
             try r.requireDefault(k, .null)
         }
         try r.accept(["unroll", "seed", "implementation", "kernel_initializer",

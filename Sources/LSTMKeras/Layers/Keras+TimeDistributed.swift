@@ -15,6 +15,9 @@ enum TimeDistributedCodec: KerasLayerCodec {
         guard parsed.trainable else {
             throw LSTMError.unsupported("layer '\(r.layer)' (TimeDistributed): a frozen wrapped layer is not supported (freeze the wrapper)")
         }
+        guard parsed.regularization.isEmpty else {
+            throw LSTMError.unsupported("layer '\(r.layer)' (TimeDistributed): regularizers on the wrapped \(cls) are not supported yet")
+        }
         return TimeDistributedSpec(name: r.layer, layer: parsed.spec)
     }
 

@@ -8,6 +8,8 @@ struct KerasLayerReader {
     /// Which Keras wrote the config (hard_sigmoid differs).
     let flavor: KerasFlavor
     var seen: Set<String> = []
+    /// What `regularizers` read.
+    var regularization = LayerRegularization()
 
     init(config: JSON, layer: String, cls: String, flavor: KerasFlavor) {
         self.config = config
@@ -110,8 +112,22 @@ struct KerasLayerReader {
     /// Keras's data_format: only channels_last, the layout of these layers.
     mutating func channelsLast() throws { try requireDefault("data_format", .string("channels_last")) }
 
-    /// The keys of options this library leaves to the training issue (regularizers,
-    /// constraints): accepted when null, refused by name otherwise.
+    /// Keras's regularizer options of this layer ("kernel_regularizer", ..., "activity_regularizer"),
+    /// read into `regularization`.
+    mutating func regularizers(_ keys: [String]) throws {
+        for key in keys {
+            guard let v = get(key), !v.isNull else { continue }
+            let reg = try KerasRegularizers.parse(v, what: "layer '\(layer)' (\(cls)): \(key)")
+            if key == "activity_regularizer" {
+                regularization.activity = reg
+            } else {
+                regularization.weights[KerasRegularizers.weightName(key)] = reg
+            }
+        }
+    }
+
+    /// The keys of options this library leaves to the training issue (constraints): accepted
+    /// when null, refused by name otherwise.
     mutating func requireNull(_ keys: [String]) throws { for k in keys { try requireDefault(k, .null) } }
 
     mutating func bool(_ key: String, default d: Bool) throws -> Bool {

@@ -91,7 +91,8 @@ class PReLU(Layer):
         super().__init__(**kwargs)
         if alpha_initializer not in ("zeros", "Zeros", None):
             raise ValueError(f"PReLU: alpha_initializer={alpha_initializer!r} is not supported (only 'zeros')")
-        _require_none("PReLU", alpha_regularizer=alpha_regularizer, alpha_constraint=alpha_constraint)
+        self._set_regularizers(alpha_regularizer=alpha_regularizer)
+        _require_none("PReLU", alpha_constraint=alpha_constraint)
         self.shared_axes = None if shared_axes is None else _int_tuple(shared_axes, "PReLU shared_axes")
 
     def get_config(self):
@@ -257,8 +258,9 @@ class Conv1D(Layer):
         if groups != 1:
             raise ValueError(f"Conv1D: groups={groups!r} is not supported (only 1)")
         _check_initializers("Conv1D", {"kernel_initializer": kernel_initializer, "bias_initializer": bias_initializer})
-        _require_none("Conv1D", kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
-                      activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+        self._set_regularizers(kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+                               activity_regularizer=activity_regularizer)
+        _require_none("Conv1D", kernel_constraint=kernel_constraint,
                       bias_constraint=bias_constraint)
         self.filters = filters
         self.kernel_size = _int_tuple(kernel_size, "Conv1D kernel_size", count=(1,))
@@ -336,7 +338,8 @@ class _Normalization(Layer):
                                     ("gamma_initializer", gamma_initializer, "ones")):
             if value not in (default, default.capitalize(), None):
                 raise ValueError(f"{self.class_name}: {key}={value!r} is not supported (only {default!r})")
-        _require_none(self.class_name, beta_regularizer=beta_regularizer, gamma_regularizer=gamma_regularizer,
+        self._set_regularizers(beta_regularizer=beta_regularizer, gamma_regularizer=gamma_regularizer)
+        _require_none(self.class_name,
                       beta_constraint=beta_constraint, gamma_constraint=gamma_constraint)
 
     def _common(self):

@@ -66,8 +66,14 @@ class Layer:
                           "registered_name": None}}
 
     def _keras_config(self):
-        return {"module": "keras.layers", "class_name": self.class_name, "config": self.get_config(),
-                "registered_name": None}
+        config = self.get_config()
+        config.update({k: v for k, v in getattr(self, "_regularizers", {}).items() if v is not None})
+        return {"module": "keras.layers", "class_name": self.class_name, "config": config, "registered_name": None}
+
+    def _set_regularizers(self, **values):
+        """Keeps the regularizer options, serialized, for the layer's config."""
+        from . import regularizers
+        self._regularizers = {k: regularizers.serialize(v, f"{self.class_name}: {k}") for k, v in values.items()}
 
 
     def __call__(self, inputs, initial_state=None, mask=None, training=None, **kwargs):
@@ -203,8 +209,9 @@ class _Recurrent(Layer):
         _check_initializers(cls, {"kernel_initializer": kernel_initializer,
                                   "recurrent_initializer": recurrent_initializer,
                                   "bias_initializer": bias_initializer})
-        _require_none(cls, kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
-                      bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer,
+        self._set_regularizers(kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
+                               bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer)
+        _require_none(cls,
                       kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
                       bias_constraint=bias_constraint)
         # Passed on to the library, which refuses the values it does not implement by name.
@@ -337,7 +344,7 @@ class Embedding(Layer):
     class_name = "Embedding"
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
-                 embeddings_constraint=None, mask_zero=False, input_length=None, **kwargs):
+                 embeddings_constraint=None, mask_zero=False, input_length=None, activity_regularizer=None, **kwargs):
         super().__init__(**kwargs)
         for what, v in (("input_dim", input_dim), ("output_dim", output_dim)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
@@ -345,8 +352,8 @@ class Embedding(Layer):
         if embeddings_initializer not in ("uniform", "random_uniform", "RandomUniform"):
             raise ValueError(f"Embedding: embeddings_initializer={embeddings_initializer!r} is not supported "
                              f"(Keras's default, 'uniform')")
-        _require_none("Embedding", embeddings_regularizer=embeddings_regularizer,
-                      embeddings_constraint=embeddings_constraint)
+        self._set_regularizers(embeddings_regularizer=embeddings_regularizer, activity_regularizer=activity_regularizer)
+        _require_none("Embedding", embeddings_constraint=embeddings_constraint)
         self.input_dim, self.output_dim, self.mask_zero = input_dim, output_dim, bool(mask_zero)
         if input_length is not None and self.batch_shape is None:
             self.batch_shape = (None, int(input_length))
@@ -436,8 +443,9 @@ class Dense(Layer):
         self.activation = _activation_name(activation, "Dense activation")
         self.use_bias = bool(use_bias)
         _check_initializers("Dense", {"kernel_initializer": kernel_initializer, "bias_initializer": bias_initializer})
-        _require_none("Dense", kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
-                      activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+        self._set_regularizers(kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+                               activity_regularizer=activity_regularizer)
+        _require_none("Dense", kernel_constraint=kernel_constraint,
                       bias_constraint=bias_constraint, lora_rank=lora_rank)
 
     def get_config(self):

@@ -147,12 +147,13 @@ def test_layer_arguments_are_honoured():
     (lambda: LSTM(4, return_state=True), lstm.LSTMError, "return_state"),
     (lambda: LSTM(4, activation="softmax"), lstm.LSTMError, "softmax"),
     (lambda: LSTM(4, activation="gelu"), lstm.LSTMError, "gelu"),
-    (lambda: LSTM(4, kernel_regularizer="l2"), ValueError, "kernel_regularizer"),
+    (lambda: LSTM(4, kernel_regularizer=42), ValueError, "kernel_regularizer"),
     (lambda: LSTM(4, recurrent_constraint="max_norm"), ValueError, "recurrent_constraint"),
     (lambda: LSTM(4, kernel_initializer="he_normal"), ValueError, "kernel_initializer"),
     (lambda: LSTM(0), ValueError, "units"),
     (lambda: LSTM(4, bogus=1), TypeError, "bogus"),
-    (lambda: Dense(3, bias_regularizer="l1"), ValueError, "bias_regularizer"),
+    (lambda: Dense(3, bias_constraint="non_neg"), ValueError, "bias_constraint"),
+    (lambda: Dense(3, kernel_regularizer="orthogonal_regularizer"), lstm.LSTMError, "orthogonal_regularizer"),
     (lambda: Dense(3, activation="mish"), lstm.LSTMError, "mish"),
 ])
 def test_unsupported_layer_arguments_are_rejected(layer, exc, words):
@@ -641,3 +642,39 @@ def test_learning_rate_schedules_are_keras_configs_and_train():
         schedules.ExponentialDecay(0.1, 0, 0.5)
     with pytest.raises(ValueError, match="learning_rate"):
         optimizers.Adam(learning_rate="fast")
+
+
+def test_regularizers_add_keras_penalties_to_the_loss():
+    from lstm import regularizers
+    x, y = sine_data(16)
+    def model(with_regularizers):
+        lstm.utils.set_random_seed(6)
+        kw = dict(kernel_regularizer=regularizers.L2(0.02), recurrent_regularizer="l1",
+                  activity_regularizer=regularizers.L1L2(l1=0.001, l2=0.003)) if with_regularizers else {}
+        head = dict(bias_regularizer={"class_name": "L1", "config": {"l1": 0.5}}) if with_regularizers else {}
+        m = lstm.Sequential([lstm.Input(shape=(49, 1)), lstm.layers.LSTM(4, return_sequences=True, **kw),
+                             lstm.layers.LSTM(3), Dense(1, **head)])
+        m.compile(optimizer="sgd", loss="mse")
+        return m
+    plain, regularized = model(False), model(True)
+    regularized.set_weights(plain.get_weights())
+    w = plain.get_weights()
+    bias = np.full_like(w[-1], 0.25)
+    w[-1] = bias
+    plain.set_weights(w)
+    regularized.set_weights(w)
+    # The penalties in numpy: Keras's L1/L2 of the weights, and the activity one of the first
+    # LSTM's output (from a model of that layer alone) divided by the batch size (16: evaluate's
+    # one batch holds every sample).
+    first = lstm.Sequential([lstm.Input(shape=(49, 1)), lstm.layers.LSTM(4, return_sequences=True)])
+    first.set_weights(w[:3])
+    h = first.predict(x, verbose=0).astype(np.float64)
+    activity = (0.001 * np.sum(np.abs(h)) + 0.003 * np.sum(h ** 2)) / 16
+    kernel, recurrent = w[0].astype(np.float64), w[1].astype(np.float64)
+    penalty = 0.02 * np.sum(kernel ** 2) + 0.01 * np.sum(np.abs(recurrent)) + 0.5 * np.sum(np.abs(bias)) + activity
+    got = regularized.evaluate(x, y, batch_size=16, verbose=0) - plain.evaluate(x, y, batch_size=16, verbose=0)
+    np.testing.assert_allclose(got, penalty, rtol=1e-5)
+    cfg = json.loads(regularized.to_json())["config"]["layers"][1]["config"]
+    assert cfg["kernel_regularizer"]["class_name"] == "L2" and cfg["recurrent_regularizer"]["class_name"] == "L1"
+    losses = regularized.fit(x, y, epochs=5, batch_size=8, verbose=0).history["loss"]
+    assert losses[-1] < losses[0]

@@ -3,10 +3,10 @@ import XCTest
 @testable import LSTMCore
 @testable import LSTMKeras
 
-/// Keras 3's optimizers against real Keras (Tests/Fixtures/make_training_fixtures.py): the
-/// same fit, the same optimizer variables in Keras's order, and training that resumes exactly
-/// from a saved file.
-final class OptimizerTests: XCTestCase {
+/// Keras 3's optimizers, schedules and regularizers against real Keras
+/// (Tests/Fixtures/make_training_fixtures.py): the same fit and evaluate, the same optimizer
+/// variables in Keras's order, and training that resumes exactly from a saved file.
+final class KerasTrainingTests: XCTestCase {
     struct Entry {
         let name: String
         let model: Model<Float>
@@ -34,6 +34,8 @@ final class OptimizerTests: XCTestCase {
         for e in try entries() {
             try assertFitMatchesKeras(e.model, [e.x], [e.y], batch: 4, losses: e.fixture["epoch_losses"],
                                       weights: e.fixture["final_weights"])
+            let evaluated = try withViews([e.x]) { xv in try withViews([e.y]) { try e.model.evaluate(xv, targets: $0, batchSize: 4) } }
+            assertClose([evaluated], [e.fixture["evaluate_loss"] as! Double], absolute: 1e-6, relative: 1e-5, "\(e.name): evaluate")
             let state = try XCTUnwrap(e.model.optimizerSlots)
             XCTAssertEqual(state.iterations, e.fixture["iterations"] as! Int, e.name)
             let want = (e.fixture["optimizer_variables"] as! [Any]).map(GraphTests.tensor)
@@ -98,5 +100,56 @@ final class OptimizerTests: XCTestCase {
         short[2].removeLast()
         XCTAssertThrowsError(try e.model.setOptimizerSlots(iterations: 3, slots: short))
         XCTAssertEqual(e.model.optimizerSlots?.slots, before.slots)
+    }
+
+    /// Regularizers read from Keras's config and written back as Keras writes them; the bad
+    /// ones refused by name.
+    func testRegularizersReadAndWriteAsKeras() throws {
+        let d = try GraphTests.load("keras3_optimizers.json", folder: "training")
+        let e = (d["entries"] as! [[String: Any]]).first { $0["name"] as! String == "regularized_forecaster" }!
+        let theirs = try JSON.parse(e["model_json"] as! String)
+        let spec = try KerasConfig.parseModel(e["model_json"] as! String).spec
+        XCTAssertEqual(spec.regularization[1], LayerRegularization(
+            weights: ["kernel": Regularizer(l2: 0.01), "recurrent_kernel": Regularizer(l1: Double(Float(0.005))),  // Keras saves float32
+                      "bias": Regularizer(l1: 0.01, l2: 0.01)], activity: Regularizer(l2: 0.01)))
+        XCTAssertEqual(spec.regularization[2]?.weights["kernel"], Regularizer(l2: 0.01), "\"l2\" is L2(0.01)")
+        let ours = try KerasConfig.modelJSON(spec, compile: nil)
+        for (t, o) in zip(theirs["config"]!["layers"]!.arrayValue!.dropFirst(), ours["config"]!["layers"]!.arrayValue!.dropFirst()) {
+            guard case .object(let members) = t["config"]! else { return XCTFail() }
+            for (key, value) in members where key.hasSuffix("_regularizer") {
+                let mine = o["config"]![key]
+                XCTAssertEqual(mine?["class_name"], value["class_name"], "\(key)")
+                XCTAssertEqual(mine?["config"], value["config"], "\(key)")
+            }
+        }
+        func refusal(_ layer: String) -> LSTMError? {
+            let text = #"{"class_name": "Sequential", "config": {"layers": [{"class_name": "InputLayer", "config": {"batch_shape": [null, 5, 2]}}, "# + layer + "]}}"
+            do { _ = try Model<Float>(spec: try KerasConfig.parseModel(text).spec, seed: 0); return nil } catch { return error as? LSTMError }
+        }
+        guard case .unsupported(let m1)? = refusal(#"{"class_name": "Dense", "config": {"units": 2, "kernel_regularizer": {"class_name": "OrthogonalRegularizer", "config": {"factor": 0.01}}}}"#),
+              m1.contains("OrthogonalRegularizer") else { return XCTFail("orthogonal") }
+        guard case .invalidArgument(let m2)? = refusal(#"{"class_name": "Dense", "config": {"units": 2, "kernel_regularizer": {"class_name": "L2", "config": {"l2": -1}}}}"#),
+              m2.contains("l2") else { return XCTFail("negative") }
+        guard case .unsupported(let m3)? = refusal(#"{"class_name": "Bidirectional", "config": {"name": "bi", "layer": {"class_name": "LSTM", "config": {"name": "l", "units": 2, "kernel_regularizer": "l2"}}}}"#),
+              m3.contains("regularizers") else { return XCTFail("inside Bidirectional") }
+        XCTAssertNil(refusal(#"{"class_name": "Dense", "config": {"units": 2, "use_bias": false, "bias_regularizer": "l2"}}"#),
+                     "a bias regularizer without a bias is kept unused, as Keras keeps it")
+    }
+
+    /// The penalties' gradients (weights, and outputs through the activity regularizers)
+    /// against finite differences in Double.
+    func testRegularizationGradientsMatchFiniteDifferences() throws {
+        var spec = ModelSpec(name: "m", input: .init(name: "x", shape: [4, 2]), layers: [
+            { var l = LSTMSpec(name: "lstm", units: 3); l.recurrent.returnSequences = true; return l }(),
+            GRUSpec(name: "gru", units: 2), DenseSpec(name: "out", units: 1)])
+        spec.regularization = [
+            0: LayerRegularization(weights: ["kernel": Regularizer(l1: 0.03, l2: 0.02), "recurrent_kernel": Regularizer(l2: 0.05),
+                                             "bias": Regularizer(l1: 0.02)], activity: Regularizer(l1: 0.01, l2: 0.03)),
+            2: LayerRegularization(weights: ["kernel": Regularizer(l2: 0.1)], activity: Regularizer(l2: 0.2)),
+        ]
+        let model = try Model<Double>(spec: spec, seed: 3)
+        var rng = TestRandom(12)
+        try model.randomize(&rng)
+        try checkGradients(model, [Tensor(shape: [3, 4, 2], values: rng.uniform(24, -1, 1))], "regularized stack", &rng)
     }
 }
