@@ -50,7 +50,8 @@ final class KerasTrainingTests: XCTestCase {
     }
 
     /// One epoch, a save to .keras, a load and a second epoch give the two-epoch run's weights
-    /// and optimizer state: the state (Nadam's u_product included) round-trips in Keras's layout.
+    /// and optimizer state: the state (Nadam's u_product included) round-trips in Keras's layout,
+    /// through .keras and .weights.h5 alike.
     func testTrainingResumesExactlyFromASavedFile() throws {
         let dir = NSTemporaryDirectory() + "optimizers-\(getpid())"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -77,6 +78,16 @@ final class KerasTrainingTests: XCTestCase {
             XCTAssertEqual(resumed.weights, uninterrupted.weights, "\(e.name): weights after resuming")
             XCTAssertEqual(resumed.optimizerSlots?.slots, uninterrupted.optimizerSlots?.slots, "\(e.name): optimizer state")
             XCTAssertEqual(resumed.optimizerSlots?.iterations, 4)
+            // .weights.h5 carries the optimizer state too (as Keras 3's save_weights does): a
+            // compiled model that loads it resumes alike.
+            let weightsPath = dir + "/\(e.name).weights.h5"
+            try KerasFiles.saveWeights(resumed, to: weightsPath)
+            let fresh = try Model<Float>(spec: e.model.spec, seed: 9)
+            try fresh.compile(e.model.compileSpec!)
+            try KerasFiles.loadWeights(weightsPath, into: fresh)
+            try fit(fresh, e, epochs: 1)
+            try fit(resumed, e, epochs: 1)
+            XCTAssertEqual(fresh.weights, resumed.weights, "\(e.name): weights after resuming from .weights.h5")
         }
     }
 
