@@ -42,10 +42,16 @@ final class KerasTrainingTests: XCTestCase {
             let paths = e.fixture["optimizer_variable_paths"] as! [String]
             XCTAssertEqual(state.slots.count, want.count, "\(e.name): optimizer variables \(paths)")
             XCTAssertEqual(e.model.optimizerSlotShapes, want.map(\.shape), "\(e.name): shapes in Keras's order \(paths)")
+            var slotDiff = 0.0
             for (k, (got, w)) in zip(state.slots, want).enumerated() {
                 let scale = Double(w.values.map { abs($0) }.max() ?? 0)
                 assertClose(got, w.values, absolute: 1e-4 * max(scale, 1e-3), relative: 1e-3, "\(e.name): \(paths[k])")
+                for (a, b) in zip(got, w.values) { slotDiff = max(slotDiff, Double(abs(a - b)) / max(scale, 1e-3)) }
             }
+            let finalWeights = (e.fixture["final_weights"] as! [Any]).map { GraphTests.tensor($0).values }
+            let weightDiff = zip(e.model.weights, finalWeights).map { zip($0, $1).map { Double(abs($0 - $1)) }.max() ?? 0 }.max() ?? 0
+            print(String(format: "keras parity %@: evaluate |diff| %.1e, final weights max |diff| %.1e, optimizer variables max |diff|/scale %.1e",
+                         e.name, abs(evaluated - (e.fixture["evaluate_loss"] as! Double)), weightDiff, slotDiff))
         }
     }
 
