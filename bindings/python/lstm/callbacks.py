@@ -1,4 +1,9 @@
-"""Callbacks with Keras's interface, driven by the library's per-epoch callback."""
+"""Callbacks with Keras's interface, driven by the library's per-batch and per-epoch callbacks."""
+import csv
+import math
+import os
+import re
+
 import numpy as np
 
 
@@ -26,6 +31,9 @@ class Callback:
         pass
 
     def on_epoch_end(self, epoch, logs=None):
+        pass
+
+    def on_train_batch_begin(self, batch, logs=None):
         pass
 
     def on_train_batch_end(self, batch, logs=None):
@@ -111,4 +119,135 @@ class EarlyStopping(Callback):
             self.model.set_weights(self.best_weights)
 
 
-__all__ = ["Callback", "History", "EarlyStopping"]
+def _improves(mode, monitor, current, best, min_delta=0.0):
+    """Keras's comparison for a monitored value: max for accuracies and AUC in auto mode, else min."""
+    if best is None:
+        return True
+    if mode == "max" or (mode == "auto" and ("acc" in monitor or "auc" in monitor)):
+        return np.greater(current - min_delta, best)
+    return np.less(current + min_delta, best)
+
+
+class LambdaCallback(Callback):
+    """A callback from functions: on_epoch_begin(epoch, logs), on_epoch_end(epoch, logs),
+    on_train_begin(logs), on_train_end(logs), on_train_batch_begin(batch, logs),
+    on_train_batch_end(batch, logs); the ones not given do nothing."""
+
+    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None, on_train_end=None,
+                 on_train_batch_begin=None, on_train_batch_end=None, **kwargs):
+        super().__init__()
+        hooks = dict(on_epoch_begin=on_epoch_begin, on_epoch_end=on_epoch_end, on_train_begin=on_train_begin,
+                     on_train_end=on_train_end, on_train_batch_begin=on_train_batch_begin,
+                     on_train_batch_end=on_train_batch_end)
+        unknown = sorted(k for k in kwargs if not k.startswith("on_"))
+        if unknown:
+            raise TypeError(f"LambdaCallback: unexpected arguments {unknown}")
+        for name, fn in kwargs.items():
+            if fn is not None and name not in hooks:
+                raise ValueError(f"LambdaCallback: the hook {name} is not called by this library's fit")
+        for name, fn in hooks.items():
+            if fn is not None:
+                setattr(self, name, fn)
+
+
+class TerminateOnNaN(Callback):
+    """Stops training at the first batch whose loss is NaN or infinite, as Keras's does, and fit
+    returns normally. The library itself stops there, before that batch's update (so the
+    weights are the last finite step's); with this callback fit reports it and returns instead
+    of raising."""
+
+
+class CSVLogger(Callback):
+    """Writes one row per epoch to a CSV file: "epoch" then the logged values, sorted by name, as
+    Keras's CSVLogger; append=True continues an existing file without a second header."""
+
+    def __init__(self, filename, separator=",", append=False):
+        super().__init__()
+        self.filename, self.sep, self.append = os.fspath(filename), separator, append
+        self.keys, self.writer, self.file = None, None, None
+
+    def on_train_begin(self, logs=None):
+        has_content = self.append and os.path.exists(self.filename) and os.path.getsize(self.filename) > 0
+        self.append_header = not has_content
+        self.file = open(self.filename, "a" if self.append else "w", newline="")
+        self.keys, self.writer = None, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self.keys is None:
+            self.keys = sorted(logs)
+            self.writer = csv.DictWriter(self.file, fieldnames=["epoch"] + self.keys, delimiter=self.sep)
+            if self.append_header:
+                self.writer.writeheader()
+        self.writer.writerow({"epoch": epoch, **{k: logs.get(k, "NA") for k in self.keys}})
+        self.file.flush()
+
+    def on_train_end(self, logs=None):
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+
+
+class ModelCheckpoint(Callback):
+    """Saves the model (a .keras file) or its weights (.weights.h5, with save_weights_only) at
+    the end of every epoch, or every save_freq batches; filepath may hold {epoch:02d} and any
+    logged value ({val_loss:.2f}). save_best_only keeps to the epochs whose `monitor` improves
+    on the best so far (and on initial_value_threshold). A save never leaves a half-written
+    file in place of the previous one."""
+
+    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, save_weights_only=False,
+                 mode="auto", save_freq="epoch", initial_value_threshold=None):
+        super().__init__()
+        self.filepath = os.fspath(filepath)
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"ModelCheckpoint: mode must be 'auto', 'min' or 'max', got {mode!r}")
+        if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int) or save_freq < 1):
+            raise ValueError(f"ModelCheckpoint: save_freq must be 'epoch' or a positive integer, got {save_freq!r}")
+        ending = ".weights.h5" if save_weights_only else ".keras"
+        if not self.filepath.endswith(ending):
+            raise ValueError(f"ModelCheckpoint: with save_weights_only={save_weights_only} the filepath must end "
+                             f"in `{ending}`, got {self.filepath!r}")
+        self.monitor, self.verbose, self.save_best_only = monitor, verbose, save_best_only
+        self.save_weights_only, self.mode, self.save_freq = save_weights_only, mode, save_freq
+        self.best = initial_value_threshold
+        self._batches = 0
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.save_freq != "epoch":
+            self._batches += 1
+            if self._batches >= self.save_freq:
+                self._batches = 0
+                self._save(self._epoch, dict(logs or {}, batch=batch))
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.save_freq == "epoch":
+            self._save(epoch, logs or {})
+
+    def _save(self, epoch, logs):
+        path = self.filepath.format(epoch=epoch + 1, **logs)
+        if self.save_best_only:
+            current = logs.get(self.monitor)
+            if current is None:
+                print(f"Can save best model only with {self.monitor} available, skipping.")
+                return
+            if not _improves(self.mode, self.monitor, current, self.best):
+                if self.verbose > 0:
+                    print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {self.best:.5f}")
+                return
+            if self.verbose > 0:
+                previous = "inf" if self.best is None else f"{self.best:.5f}"
+                print(f"\nEpoch {epoch + 1}: {self.monitor} improved from {previous} to {current:.5f}, saving model to {path}")
+            self.best = current
+        elif self.verbose > 0:
+            print(f"\nEpoch {epoch + 1}: saving model to {path}")
+        directory = os.path.dirname(path)
+        if directory:
+            os.makedirs(directory, exist_ok=True)
+        (self.model.save_weights if self.save_weights_only else self.model.save)(path)
+
+
+__all__ = ["Callback", "History", "EarlyStopping", "LambdaCallback", "TerminateOnNaN", "CSVLogger", "ModelCheckpoint"]

@@ -143,8 +143,11 @@ def _fit_loop(model, run, n, batch_size, epochs, initial_epoch, verbose, callbac
         if verbose:
             print(f"Epoch {epoch + 1}/{epochs}")
         state["progress"] = _Progress(verbose, batches)
+        state["batch"] = 0
         for cb in cbs:
             cb.on_epoch_begin(epoch, {})
+        for cb in cbs:
+            cb.on_train_batch_begin(0, {})
 
     def on_batch(_user, epoch, batch, total, loss):
         try:
@@ -152,6 +155,11 @@ def _fit_loop(model, run, n, batch_size, epochs, initial_epoch, verbose, callbac
             state["progress"].update(batch + 1, logs)
             for cb in cbs:
                 cb.on_train_batch_end(batch, logs)
+            state["batch"] = batch + 1
+            if batch + 1 < total:
+                # The library's next batch starts when this call returns.
+                for cb in cbs:
+                    cb.on_train_batch_begin(batch + 1, {})
             return 1 if state["interrupted"] else 0
         except BaseException as e:  # noqa: BLE001 - re-raised after the C call returns
             state["error"] = e
@@ -213,7 +221,13 @@ def _fit_loop(model, run, n, batch_size, epochs, initial_epoch, verbose, callbac
         if verbose:
             print()
         raise KeyboardInterrupt("fit interrupted; the model keeps the weights reached")
-    if status != _lib.OK:
+    if status == _lib.ERROR_NUMERIC and any(isinstance(cb, callbacks_module.TerminateOnNaN) for cb in cbs):
+        # The library stops at the first non-finite loss, before its update (the weights are the
+        # last finite step's), and says so; TerminateOnNaN makes that the end of a normal fit.
+        print(f"Batch {state['batch']}: Invalid loss, terminating training")
+        if verbose:
+            print(lib.lstm_last_error().decode("utf-8", "replace"))
+    elif status != _lib.OK:
         raise _lib.error_for(status)
     for cb in cbs:
         cb.on_train_end({})

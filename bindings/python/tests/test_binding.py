@@ -678,3 +678,66 @@ def test_regularizers_add_keras_penalties_to_the_loss():
     assert cfg["kernel_regularizer"]["class_name"] == "L2" and cfg["recurrent_regularizer"]["class_name"] == "L1"
     losses = regularized.fit(x, y, epochs=5, batch_size=8, verbose=0).history["loss"]
     assert losses[-1] < losses[0]
+
+
+def test_keras_callbacks_lambda_csv_checkpoint_terminate(tmp_path):
+    from lstm import callbacks
+    x, y = sine_data(32)
+    m = sine_model(units=4)
+    m.compile(optimizer=optimizers.Adam(learning_rate=0.01), loss="mse")
+    seen, weights = [], {}
+    hooks = callbacks.LambdaCallback(
+        on_train_batch_begin=lambda b, logs: seen.append(("begin", b)),
+        on_train_batch_end=lambda b, logs: seen.append(("end", b)),
+        on_epoch_end=lambda e, logs: weights.__setitem__(e, m.get_weights()))
+    best = callbacks.ModelCheckpoint(str(tmp_path / "best.keras"), monitor="val_loss", save_best_only=True)
+    every = callbacks.ModelCheckpoint(str(tmp_path / "w{epoch:02d}-{loss:.3f}.weights.h5"), save_weights_only=True)
+    log = callbacks.CSVLogger(str(tmp_path / "log.csv"))
+    history = m.fit(x, y, epochs=4, batch_size=8, validation_split=0.25, verbose=0,
+                    callbacks=[hooks, best, every, log]).history
+    # 24 training samples in batches of 8: three batches an epoch, each begun before it ends.
+    assert seen[:6] == [("begin", 0), ("end", 0), ("begin", 1), ("end", 1), ("begin", 2), ("end", 2)]
+    assert len(seen) == 4 * 6
+    # Every epoch's weights file, named from its epoch and loss, holds that epoch's weights.
+    for e in range(4):
+        path = tmp_path / f"w{e + 1:02d}-{history['loss'][e]:.3f}.weights.h5"
+        assert path.exists(), sorted(p.name for p in tmp_path.iterdir())
+        probe = sine_model(units=4)
+        probe.load_weights(str(path))
+        for a, b in zip(probe.get_weights(), weights[e]):
+            np.testing.assert_array_equal(a, b)
+    # save_best_only: the file holds the weights of the epoch with the lowest val_loss.
+    best_epoch = int(np.argmin(history["val_loss"]))
+    restored = lstm.load_model(str(tmp_path / "best.keras"))
+    for a, b in zip(restored.get_weights(), weights[best_epoch]):
+        np.testing.assert_array_equal(a, b)
+    rows = (tmp_path / "log.csv").read_text().splitlines()
+    assert rows[0] == "epoch,loss,val_loss" and len(rows) == 5
+    assert rows[1].split(",")[0] == "0" and abs(float(rows[4].split(",")[1]) - history["loss"][3]) < 1e-12
+    # append=True continues the file without a second header.
+    m.fit(x, y, epochs=1, batch_size=8, validation_split=0.25, verbose=0,
+          callbacks=[callbacks.CSVLogger(str(tmp_path / "log.csv"), append=True)])
+    assert (tmp_path / "log.csv").read_text().splitlines()[0] == "epoch,loss,val_loss"
+    assert len((tmp_path / "log.csv").read_text().splitlines()) == 6
+    with pytest.raises(ValueError, match=".keras"):
+        callbacks.ModelCheckpoint(str(tmp_path / "model.h5"))
+    # TerminateOnNaN: without it a NaN target (a NaN first loss, in Keras) raises; with it fit
+    # stops there and returns, the weights untouched.
+    bad = y.copy()
+    bad[0] = np.nan
+    before = m.get_weights()
+    with pytest.raises(lstm.LSTMError):
+        m.fit(x, bad, epochs=2, batch_size=8, verbose=0)
+    stopped = m.fit(x, bad, epochs=2, batch_size=8, verbose=0, callbacks=[callbacks.TerminateOnNaN()])
+    assert stopped.history.get("loss", []) == []
+    for a, b in zip(m.get_weights(), before):
+        np.testing.assert_array_equal(a, b)
+    # A loss that overflows during training (a learning rate of 1e18): fit stops at that batch
+    # and returns with the last finite step's weights.
+    diverging = sine_model(units=4)
+    diverging.compile(optimizer=optimizers.SGD(learning_rate=1e18), loss="mse")
+    steps = []
+    diverging.fit(x, y * 1e3, epochs=3, batch_size=8, verbose=0,
+                  callbacks=[callbacks.TerminateOnNaN(), callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: steps.append(logs["loss"]))])
+    assert 0 < len(steps) < 12 and all(np.isfinite(steps))
+    assert all(np.isfinite(w).all() for w in diverging.get_weights())
