@@ -308,6 +308,18 @@ lstm_status lstm_step_sizes(const lstm_model *m, size_t *in, size_t *out);
    Errors: ARGUMENT (NULL, value out of range), FORMAT (malformed JSON), UNSUPPORTED. */
 lstm_status lstm_model_compile(lstm_model *m, const char *compile_json);
 
+/* The learning rate of the next update: the optimizer's (as its float32 variable holds it), or
+   its schedule's at the current update count.
+   Errors: ARGUMENT (NULL), STATE (not compiled). */
+lstm_status lstm_model_learning_rate(const lstm_model *m, double *rate);
+
+/* Sets the optimizer's learning rate, as Keras's `optimizer.learning_rate = rate`: the next
+   updates use it and the optimizer state is kept (a save writes it). It may be called from fit's
+   callbacks, between batches or epochs, as ReduceLROnPlateau and LearningRateScheduler do.
+   Errors: ARGUMENT (NULL, rate not finite or <= 0), STATE (not compiled), UNSUPPORTED (a
+   learning-rate schedule gives the rate). */
+lstm_status lstm_model_set_learning_rate(lstm_model *m, double rate);
+
 /* Called after each epoch; epoch counts from 0; val_loss is NaN without validation data.
    Return nonzero to stop training after this epoch (lstm_model_fit then succeeds). */
 typedef int (*lstm_epoch_callback)(void *user, size_t epoch, double loss, double val_loss);
@@ -348,8 +360,8 @@ void lstm_fit_options_init(lstm_fit_options *o);
    gradient that stopped being finite: training stops before that update, so the weights stay
    those of the last finite step), CANCELLED (on_batch asked to stop). After NUMERIC and
    CANCELLED, history and *epochs_run still tell how many epochs finished.
-   The callbacks may call the const functions (predict, evaluate, get_weights) on m, not the
-   others. Needs exclusive access to m. */
+   The callbacks may call the const functions (predict, evaluate, get_weights) on m and
+   lstm_model_set_learning_rate, not the others. Needs exclusive access to m. */
 lstm_status lstm_model_fit(lstm_model *m, const float *x, const float *y, size_t n,
                            size_t timesteps, const lstm_fit_options *opts,
                            double *history, size_t history_cap, size_t *epochs_run);

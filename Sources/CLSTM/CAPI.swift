@@ -268,6 +268,23 @@ public func lstm_model_compile(_ m: OpaquePointer?, _ json: UnsafePointer<CChar>
     }
 }
 
+@_cdecl("lstm_model_learning_rate")
+public func lstm_model_learning_rate(_ m: OpaquePointer?, _ rate: UnsafeMutablePointer<Double>?) -> lstm_status {
+    guarded {
+        let model = try ModelHandle.from(m).model
+        let out = try Arg.nonNull(rate, "rate")
+        guard let current = model.learningRate else {
+            throw LSTMError.invalidState("model '\(model.spec.name)' is not compiled: it has no learning rate")
+        }
+        out.pointee = current
+    }
+}
+
+@_cdecl("lstm_model_set_learning_rate")
+public func lstm_model_set_learning_rate(_ m: OpaquePointer?, _ rate: Double) -> lstm_status {
+    guarded { try ModelHandle.from(m).model.setLearningRate(rate) }
+}
+
 @_cdecl("lstm_fit_options_init")
 public func lstm_fit_options_init(_ o: UnsafeMutablePointer<lstm_fit_options>?) {
     guard let o else { return }

@@ -8,7 +8,8 @@ import Darwin
 /// gradients clipped, the weights decayed, then the algorithm's update, in float arithmetic as
 /// Keras's float32 variables are.
 struct OptimizerState<T: Scalar> {
-    let spec: OptimizerSpec
+    /// Its settings; the learning rate may change between updates (setLearningRate).
+    var spec: OptimizerSpec
     /// Number of updates applied so far (Keras's `iterations`).
     var iterations: Int = 0
     /// The optimizer's variables: slots[kind][trained weight], each of that weight's size.

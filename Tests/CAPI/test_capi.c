@@ -133,6 +133,11 @@ static void test_null_arguments(void) {
     EXPECT_STATUS(lstm_step(NULL, NULL, x, y, 1), LSTM_ERROR_ARGUMENT);
     EXPECT_STATUS(lstm_model_compile(NULL, "{\"optimizer\": \"adam\", \"loss\": \"mse\"}"), LSTM_ERROR_ARGUMENT);
     EXPECT_STATUS(lstm_model_compile(m, NULL), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_learning_rate(NULL, &d), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_learning_rate(m, NULL), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_learning_rate(m, &d), LSTM_ERROR_STATE);
+    EXPECT_STATUS(lstm_model_set_learning_rate(NULL, 0.1), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_set_learning_rate(m, 0.1), LSTM_ERROR_STATE);
     EXPECT_STATUS(lstm_model_fit(NULL, x, y, 1, 49, &o, NULL, 0, NULL), LSTM_ERROR_ARGUMENT);
     EXPECT_STATUS(lstm_model_fit(m, NULL, y, 1, 49, &o, NULL, 0, NULL), LSTM_ERROR_ARGUMENT);
     EXPECT_STATUS(lstm_model_fit(m, x, NULL, 1, 49, &o, NULL, 0, NULL), LSTM_ERROR_ARGUMENT);
@@ -1342,6 +1347,53 @@ static void test_every_optimizer(void) {
     rmdir(dir);
 }
 
+/* The learning rate read and set from C, also from fit's epoch callback (as ReduceLROnPlateau
+   does): halving it after every epoch leaves initial / 2^epochs; out-of-range values and a
+   schedule's rate are refused. */
+static int halve_learning_rate(void *user, size_t epoch, double loss, double val_loss) {
+    (void)epoch; (void)loss; (void)val_loss;
+    lstm_model *m = user;
+    double rate = 0;
+    if (lstm_model_learning_rate(m, &rate) != LSTM_OK) return 1;
+    return lstm_model_set_learning_rate(m, rate / 2) == LSTM_OK ? 0 : 1;
+}
+
+static void test_learning_rate(void) {
+    enum { N = 16 };
+    static float x[N * 49], y[N];
+    sine_data(x, y, N, 5);
+    lstm_model *m = make("{\"config\": {\"layers\": [{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 49, 1]}},"
+                         "{\"class_name\": \"LSTM\", \"config\": {\"name\": \"lstm\", \"units\": 3}},"
+                         "{\"class_name\": \"Dense\", \"config\": {\"name\": \"out\", \"units\": 1}}]}}", 2);
+    EXPECT_STATUS(lstm_model_compile(m, "{\"optimizer\": {\"class_name\": \"RMSprop\", \"config\": {\"learning_rate\": 0.016}}, \"loss\": \"mse\"}"), LSTM_OK);
+    double rate = 0;
+    EXPECT_STATUS(lstm_model_learning_rate(m, &rate), LSTM_OK);
+    CHECK(fabs(rate - 0.016) < 1e-9, "learning rate %g, expected 0.016", rate);
+    lstm_fit_options o;
+    lstm_fit_options_init(&o);
+    o.epochs = 3;
+    o.batch_size = 8;
+    o.on_epoch = halve_learning_rate;
+    o.user = m;
+    double h[3];
+    size_t ran = 0;
+    EXPECT_STATUS(lstm_model_fit(m, x, y, N, 49, &o, h, 3, &ran), LSTM_OK);
+    EXPECT_STATUS(lstm_model_learning_rate(m, &rate), LSTM_OK);
+    CHECK(ran == 3 && fabs(rate - 0.002) < 1e-9, "after 3 halvings: %g", rate);
+    EXPECT_STATUS(lstm_model_set_learning_rate(m, 0), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_set_learning_rate(m, NAN), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_compile(m, "{\"optimizer\": {\"class_name\": \"SGD\", \"config\": {\"learning_rate\": "
+                                        "{\"class_name\": \"InverseTimeDecay\", \"config\": {\"initial_learning_rate\": 0.5, \"decay_steps\": 1, \"decay_rate\": 1}}}}, \"loss\": \"mse\"}"), LSTM_OK);
+    o.on_epoch = NULL;
+    o.epochs = 1;
+    EXPECT_STATUS(lstm_model_fit(m, x, y, N, 49, &o, h, 1, &ran), LSTM_OK);
+    EXPECT_STATUS(lstm_model_learning_rate(m, &rate), LSTM_OK);
+    CHECK(fabs(rate - 0.5 / 3) < 1e-7, "InverseTimeDecay after 2 updates: %g, expected %g", rate, 0.5 / 3);
+    EXPECT_STATUS(lstm_model_set_learning_rate(m, 0.1), LSTM_ERROR_UNSUPPORTED);
+    EXPECT_MESSAGE("InverseTimeDecay");
+    lstm_model_free(m);
+}
+
 /* Regularizers from the model's Keras JSON: evaluate adds Keras's penalties (here computed in C
    from the weights) to the loss of the same model without them. */
 static void test_regularizers(void) {
@@ -1406,6 +1458,7 @@ int main(void) {
     test_layers_around_the_recurrent_ones();
     test_every_optimizer();
     test_regularizers();
+    test_learning_rate();
     printf("C API: %d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

@@ -140,3 +140,32 @@ with open(os.path.join(out_dir, "keras3_optimizers.json"), "w") as f:
     json.dump({"keras": keras.__version__, "entries": out}, f)
 for e in out:
     print(e["name"], e["epoch_losses"], len(e["optimizer_variables"]), "optimizer variables")
+
+
+# training/keras3_callbacks.json: fits whose learning rate callbacks change (ReduceLROnPlateau,
+# LearningRateScheduler), for the Python binding's tests: the model, its initial weights, the
+# data, and Keras's history (loss and learning_rate per epoch).
+def callback_entry(name, make_optimizer, make_callback, epochs):
+    keras.utils.set_random_seed(11)
+    model = forecaster()
+    weights = [w + rng.uniform(-0.2, 0.2, size=w.shape).astype(np.float32) if w.ndim == 1 else w
+               for w in model.get_weights()]
+    model.set_weights(weights)
+    model.compile(optimizer=make_optimizer(), loss="mse")
+    history = model.fit(series, series_target, epochs=epochs, batch_size=4, shuffle=False, verbose=0,
+                        callbacks=[make_callback()]).history
+    return {"name": name, "initial_weights": [tensor(w) for w in weights], "epochs": epochs,
+            "loss": [float(v) for v in history["loss"]], "learning_rate": [float(v) for v in history["learning_rate"]]}
+
+
+callbacks = [
+    callback_entry("reduce_lr_on_plateau", lambda: O.SGD(learning_rate=0.3),
+                   lambda: keras.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1, min_delta=0.005,
+                                                             cooldown=1, min_lr=0.02), 10),
+    callback_entry("learning_rate_scheduler", lambda: O.Adam(learning_rate=0.05),
+                   lambda: keras.callbacks.LearningRateScheduler(lambda epoch, lr: lr if epoch < 2 else lr * 0.7), 6),
+]
+with open(os.path.join(out_dir, "keras3_callbacks.json"), "w") as f:
+    json.dump({"keras": keras.__version__, "x": tensor(series), "y": tensor(series_target), "entries": callbacks}, f)
+for c in callbacks:
+    print(c["name"], c["learning_rate"])

@@ -14,6 +14,30 @@ extension Model {
         return layout
     }
 
+    /// The learning rate of the next update (a schedule's at the update count), as the
+    /// optimizer's float32 variable holds it (Keras's `optimizer.learning_rate`).
+    public var learningRate: Double? {
+        optimizer.map { Double(Float($0.spec.learningRate(at: $0.iterations))) }
+    }
+
+    /// Keras's `optimizer.learning_rate = rate`: the next updates use it, the optimizer state
+    /// stays. Allowed during fit's callbacks (ReduceLROnPlateau, LearningRateScheduler).
+    /// - Throws: `.invalidState` before compile, `.invalidArgument` for a rate that is not
+    ///   finite and > 0, `.unsupported` when a schedule gives the rate.
+    public func setLearningRate(_ rate: Double) throws {
+        guard var o = optimizer, var c = compileSpec else {
+            throw LSTMError.invalidState("model '\(spec.name)' is not compiled: it has no learning rate to set")
+        }
+        guard rate.isFinite, rate > 0 else { throw LSTMError.invalidArgument("learning rate must be finite and > 0, got \(rate)") }
+        if let schedule = o.spec.schedule {
+            throw LSTMError.unsupported("the learning rate of model '\(spec.name)' is given by a \(schedule.kind.className) schedule: it cannot be set")
+        }
+        o.spec.learningRate = rate
+        c.optimizer.learningRate = rate
+        optimizer = o
+        compileSpec = c
+    }
+
     public var optimizerSlots: (iterations: Int, slots: [[T]])? {
         guard let o = optimizer else { return nil }
         return (o.iterations, slotLayout(o).map { at in at.map { o.slots[$0.kind][$0.weight] } ?? [o.uProduct] })

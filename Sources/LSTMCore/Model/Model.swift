@@ -26,7 +26,7 @@ public final class Model<T: Scalar> {
     let weightIsTrainable: [Bool]
     /// Per node: the per-sample shapes of its outputs.
     let nodeOutputShapes: [[SampleShape]]
-    public private(set) var compileSpec: CompileSpec?
+    public internal(set) var compileSpec: CompileSpec?
     var optimizer: OptimizerState<T>?
     /// Where the training-time noise (dropout) of the next training pass comes from: the fit's
     /// seed and the number of batches trained since (see `noiseSeed`).

@@ -250,4 +250,87 @@ class ModelCheckpoint(Callback):
         (self.model.save_weights if self.save_weights_only else self.model.save)(path)
 
 
-__all__ = ["Callback", "History", "EarlyStopping", "LambdaCallback", "TerminateOnNaN", "CSVLogger", "ModelCheckpoint"]
+class ReduceLROnPlateau(Callback):
+    """Multiplies the learning rate by `factor` when `monitor` has not improved by more than
+    min_delta for `patience` epochs, down to min_lr, then waits `cooldown` epochs; the rate is
+    logged as "learning_rate" every epoch. Keras's rules, step for step."""
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto", min_delta=1e-4,
+                 cooldown=0, min_lr=0.0, **kwargs):
+        super().__init__()
+        if kwargs:
+            raise TypeError(f"ReduceLROnPlateau: unexpected arguments {sorted(kwargs)}")
+        if factor >= 1.0:
+            raise ValueError(f"ReduceLROnPlateau does not support a factor >= 1.0. Received factor={factor}")
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"ReduceLROnPlateau: mode must be 'auto', 'min' or 'max', got {mode!r}")
+        self.monitor, self.factor, self.patience, self.verbose = monitor, factor, patience, verbose
+        self.mode, self.min_delta, self.cooldown, self.min_lr = mode, abs(min_delta), cooldown, min_lr
+        self._reset()
+
+    def _reset(self):
+        self.best, self.cooldown_counter, self.wait = None, 0, 0
+
+    def _improved(self, current):
+        if self.best is None:
+            return True
+        if self.mode == "max" or (self.mode == "auto" and self.monitor.removeprefix("val_") != "loss"
+                                  and ("acc" in self.monitor or "auc" in self.monitor)):
+            return current - self.min_delta > self.best
+        return current + self.min_delta < self.best
+
+    def on_train_begin(self, logs=None):
+        self._reset()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        logs["learning_rate"] = self.model.optimizer.learning_rate
+        current = logs.get(self.monitor)
+        if current is None:
+            print(f"Learning rate reduction is conditioned on metric `{self.monitor}` which is not available. "
+                  f"Available metrics are: {','.join(logs)}.")
+            return
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self._improved(current):
+            self.best, self.wait = current, 0
+        elif self.cooldown_counter <= 0:
+            self.wait += 1
+            if self.wait >= self.patience:
+                old = self.model.optimizer.learning_rate
+                if old > np.float32(self.min_lr):
+                    new = max(old * self.factor, self.min_lr)
+                    self.model.optimizer.learning_rate = new
+                    if self.verbose > 0:
+                        print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new}.")
+                    self.cooldown_counter, self.wait = self.cooldown, 0
+
+
+class LearningRateScheduler(Callback):
+    """Sets the learning rate at the start of each epoch to schedule(epoch, current_rate) (or
+    schedule(epoch), Keras's older form); the rate is logged as "learning_rate"."""
+
+    def __init__(self, schedule, verbose=0):
+        super().__init__()
+        self.schedule, self.verbose = schedule, verbose
+
+    def on_epoch_begin(self, epoch, logs=None):
+        current = self.model.optimizer.learning_rate
+        try:
+            rate = self.schedule(epoch, current)
+        except TypeError:
+            rate = self.schedule(epoch)
+        if not isinstance(rate, (float, np.float32, np.float64)):
+            raise ValueError(f"The output of the `schedule` function should be a float. Got: {rate}")
+        self.model.optimizer.learning_rate = float(rate)
+        if self.verbose > 0:
+            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {rate}.")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = self.model.optimizer.learning_rate
+
+
+__all__ = ["Callback", "History", "EarlyStopping", "LambdaCallback", "TerminateOnNaN", "CSVLogger", "ModelCheckpoint",
+           "ReduceLROnPlateau", "LearningRateScheduler"]

@@ -129,7 +129,8 @@ def _fit_loop(model, run, n, batch_size, epochs, initial_epoch, verbose, callbac
     """Keras's fit around one C fit call: callbacks, the progress log, History, Ctrl-C.
     run(opts, history, ran) makes the call and returns its status."""
     history = callbacks_module.History()
-    cbs = [history] + list(callbacks or [])
+    # History last, as Keras adds it: it records what the others add to the logs (learning_rate).
+    cbs = list(callbacks or []) + [history]
     train_n = int(math.floor(n * (1 - validation_split))) if validation_split else n
     batches = -(-train_n // int(batch_size))
     params = {"verbose": verbose, "epochs": epochs, "steps": batches}
@@ -251,9 +252,50 @@ class _StateHandle:
             lib.lstm_state_free(self.pointer)
 
 
+class _OptimizerView:
+    """`model.optimizer` after compile, as far as callbacks use Keras's: its class name and
+    `learning_rate`, read from and written to the library (the optimizer state is kept)."""
+
+    def __init__(self, model):
+        self._owner = model
+
+    @property
+    def name(self):
+        return self._config()["config"].get("name", self.class_name.lower())
+
+    @property
+    def class_name(self):
+        return self._config()["class_name"]
+
+    def _config(self):
+        return json.loads(self._owner.to_json())["compile_config"]["optimizer"]
+
+    @property
+    def learning_rate(self):
+        rate = ctypes.c_double()
+        call(lib.lstm_model_learning_rate, self._owner._model, ctypes.byref(rate))
+        return rate.value
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        call(lib.lstm_model_set_learning_rate, self._owner._model, float(value))
+
+    def __repr__(self):
+        return f"<{self.class_name} learning_rate={self.learning_rate}>"
+
+
 class _ModelMethods:
     """What every model does through its library handle alone (Sequential and functional):
     weights, JSON and files. Subclasses give `_model` (the handle) and `_ensure_built`."""
+
+    @property
+    def optimizer(self):
+        """The compiled optimizer (None before compile): `model.optimizer.learning_rate` reads
+        and sets the learning rate, as in Keras."""
+        if getattr(self, "_compile_config", None) is None:
+            return None
+        self._ensure_built()
+        return _OptimizerView(self)
 
     # ---------------------------------------------------------------- weights
 

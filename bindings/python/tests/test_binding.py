@@ -741,3 +741,48 @@ def test_keras_callbacks_lambda_csv_checkpoint_terminate(tmp_path):
                   callbacks=[callbacks.TerminateOnNaN(), callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: steps.append(logs["loss"]))])
     assert 0 < len(steps) < 12 and all(np.isfinite(steps))
     assert all(np.isfinite(w).all() for w in diverging.get_weights())
+
+
+CALLBACK_FIXTURE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "Tests", "Fixtures", "training",
+                                "keras3_callbacks.json")
+
+
+@pytest.mark.parametrize("name", ["reduce_lr_on_plateau", "learning_rate_scheduler"])
+def test_learning_rate_callbacks_follow_keras(name):
+    """ReduceLROnPlateau and LearningRateScheduler against Keras 3's fits of the same model,
+    weights and data (make_training_fixtures.py): each epoch's loss and learning rate."""
+    from lstm import callbacks
+    with open(CALLBACK_FIXTURE) as f:
+        d = json.load(f)
+    e = next(c for c in d["entries"] if c["name"] == name)
+    arr = lambda t: np.array(t["values"], np.float32).reshape(t["shape"])
+    m = lstm.Sequential([lstm.Input(shape=(5, 2)), lstm.layers.LSTM(4), Dense(1)])
+    m.set_weights([arr(w) for w in e["initial_weights"]])
+    if name == "reduce_lr_on_plateau":
+        m.compile(optimizer=optimizers.SGD(learning_rate=0.3), loss="mse")
+        cb = callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1, min_delta=0.005, cooldown=1,
+                                         min_lr=0.02)
+    else:
+        m.compile(optimizer=optimizers.Adam(learning_rate=0.05), loss="mse")
+        cb = callbacks.LearningRateScheduler(lambda epoch, lr: lr if epoch < 2 else lr * 0.7)
+    history = m.fit(arr(d["x"]), arr(d["y"]), epochs=e["epochs"], batch_size=4, shuffle=False, verbose=0,
+                    callbacks=[cb]).history
+    np.testing.assert_allclose(history["learning_rate"], e["learning_rate"], rtol=1e-7)
+    np.testing.assert_allclose(history["loss"], e["loss"], rtol=1e-5)
+
+
+def test_optimizer_learning_rate_reads_and_sets():
+    m = sine_model(units=4)
+    assert m.optimizer is None
+    m.compile(optimizer=optimizers.Adam(learning_rate=0.01), loss="mse")
+    assert m.optimizer.class_name == "Adam" and m.optimizer.learning_rate == pytest.approx(0.01)
+    m.optimizer.learning_rate = 0.002
+    assert m.optimizer.learning_rate == pytest.approx(0.002)
+    assert json.loads(m.to_json())["compile_config"]["optimizer"]["config"]["learning_rate"] == 0.002
+    with pytest.raises(ValueError, match="learning rate"):
+        m.optimizer.learning_rate = -1.0
+    from lstm.optimizers import schedules
+    m.compile(optimizer=optimizers.SGD(learning_rate=schedules.ExponentialDecay(0.1, 2, 0.5)), loss="mse")
+    assert m.optimizer.learning_rate == pytest.approx(0.1)
+    with pytest.raises(lstm.LSTMError, match="ExponentialDecay"):
+        m.optimizer.learning_rate = 0.5
