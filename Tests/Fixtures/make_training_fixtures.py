@@ -96,13 +96,19 @@ def tensor(a):
     return {"shape": list(a.shape), "values": [float(v) for v in a.ravel()]}
 
 
-def entry(name, make_model, make_optimizer, x, y):
-    keras.utils.set_random_seed(7)
+def compiled(make_model, make_optimizer, seed):
+    """A fresh model with random biases (Keras starts them at zero), compiled with MSE."""
+    keras.utils.set_random_seed(seed)
     model = make_model()
     weights = [w + rng.uniform(-0.2, 0.2, size=w.shape).astype(np.float32) if w.ndim == 1 else w
                for w in model.get_weights()]
     model.set_weights(weights)
     model.compile(optimizer=make_optimizer(), loss="mse")
+    return model, weights
+
+
+def entry(name, make_model, make_optimizer, x, y):
+    model, weights = compiled(make_model, make_optimizer, 7)
     history = model.fit(x, y, epochs=2, batch_size=4, shuffle=False, verbose=0).history["loss"]
     variables = model.optimizer.variables
     # After iterations: learning_rate (a variable unless a schedule gives it), then the slots.
@@ -146,12 +152,7 @@ for e in out:
 # LearningRateScheduler), for the Python binding's tests: the model, its initial weights, the
 # data, and Keras's history (loss and learning_rate per epoch).
 def callback_entry(name, make_optimizer, make_callback, epochs):
-    keras.utils.set_random_seed(11)
-    model = forecaster()
-    weights = [w + rng.uniform(-0.2, 0.2, size=w.shape).astype(np.float32) if w.ndim == 1 else w
-               for w in model.get_weights()]
-    model.set_weights(weights)
-    model.compile(optimizer=make_optimizer(), loss="mse")
+    model, weights = compiled(forecaster, make_optimizer, 11)
     history = model.fit(series, series_target, epochs=epochs, batch_size=4, shuffle=False, verbose=0,
                         callbacks=[make_callback()]).history
     return {"name": name, "initial_weights": [tensor(w) for w in weights], "epochs": epochs,
