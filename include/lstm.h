@@ -291,7 +291,9 @@ lstm_status lstm_step_sizes(const lstm_model *m, size_t *in, size_t *out);
 /* Sets loss and optimizer from Keras's compile config JSON, e.g.
    {"optimizer": "adam", "loss": "mse"} or
    {"optimizer": {"class_name": "Adam", "config": {"learning_rate": 0.01}}, "loss": "mse"}.
-   Losses: "mse" / "mean_squared_error", "mae" / "mean_absolute_error". Optimizers, by name or
+   Losses, by name or class with Keras's aliases: mse, mae, mape, msle, huber (Huber with
+   delta), log_cosh, poisson, hinge, squared_hinge, categorical_hinge, kl_divergence,
+   cosine_similarity; the crossentropies are refused ("not supported yet"). Optimizers, by name or
    class with Keras 3's options and defaults: SGD (momentum, nesterov), Adam (beta_1, beta_2,
    epsilon, amsgrad), AdamW (Adam with weight_decay 0.004), RMSprop (rho, momentum, epsilon,
    centered; Keras's default when "optimizer" is missing), Adagrad (initial_accumulator_value,

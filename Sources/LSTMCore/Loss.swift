@@ -1,30 +1,36 @@
-/// Losses, reduced as Keras does by default: the mean over every output element of the batch.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Losses as Keras 3 defines them (keras/src/losses/losses.py): a value per position (the last
+/// axis reduced), then the mean over the batch's positions — over the real ones when the output
+/// carries a mask, so padded steps count for nothing. Computed in Double; the gradient with
+/// respect to the prediction follows TensorFlow's at the corners (clip passes at its bounds,
+/// max to the first argument on ties, |0| has gradient 0).
 extension LossKind {
-    /// Writes dLoss/dPrediction into `grad` and returns the loss.
-    func evaluate<T: Scalar>(prediction p: UnsafePointer<T>, target t: UnsafePointer<T>, count: Int,
+    /// Keras's epsilon (backend.epsilon()).
+    static let epsilon = 1e-7
+    static let log2: Double = log(2.0)
+
+    /// Writes dLoss/dPrediction into `grad` and returns the loss: the mean over `count / width`
+    /// positions of `width` values each.
+    func evaluate<T: Scalar>(prediction p: UnsafePointer<T>, target t: UnsafePointer<T>, count: Int, width: Int,
                              grad: UnsafeMutablePointer<T>?) -> Double {
+        let positions = count / Swift.max(width, 1)
+        guard positions > 0 else { return 0 }
+        let scale = 1 / Double(positions), binary = hingeTargetsAreBinary(t, count: count)
         var sum = 0.0
-        let scale = 1 / Double(count)
-        switch self {
-        case .meanSquaredError:
-            for k in 0..<count {
-                let d = p[k] - t[k]
-                sum += Double(d) * Double(d)
-                grad?[k] = T(2 * scale) * d
-            }
-        case .meanAbsoluteError:
-            for k in 0..<count {
-                let d = p[k] - t[k]
-                sum += abs(Double(d))
-                grad?[k] = d > 0 ? T(scale) : (d < 0 ? T(-scale) : 0)
-            }
+        for k in 0..<positions {
+            sum += position(p + k * width, t + k * width, width: width, grad: grad.map { $0 + k * width }, scale: scale,
+                            binaryTargets: binary)
         }
         return sum * scale
     }
 
     /// The loss of an output that carries a mask, as Keras 3 reduces it: the mean over the real
-    /// (sample, timestep) positions of each position's loss (itself the mean over the last axis),
-    /// so padded steps count for nothing; 0, with no gradient, when no step is real.
+    /// (sample, timestep) positions of each position's loss; 0, with no gradient, when no step is real.
     /// - Parameters:
     ///   - width: values per position (the last axis).
     ///   - real: one flag per position, row-major (batch, timesteps).
@@ -33,22 +39,135 @@ extension LossKind {
         let valid = real.reduce(0) { $0 + ($1 ? 1 : 0) }
         grad?.initialize(repeating: 0, count: real.count * width)
         guard valid > 0 else { return 0 }
-        let scale = 1 / Double(valid * width)
+        let scale = 1 / Double(valid), binary = hingeTargetsAreBinary(t, count: real.count * width)
         var sum = 0.0
-        for (position, isReal) in real.enumerated() where isReal {
-            for j in 0..<width {
-                let k = position * width + j
-                let d = p[k] - t[k]
-                switch self {
-                case .meanSquaredError:
-                    sum += Double(d) * Double(d)
-                    grad?[k] = T(2 * scale) * d
-                case .meanAbsoluteError:
-                    sum += abs(Double(d))
-                    grad?[k] = d > 0 ? T(scale) : (d < 0 ? T(-scale) : 0)
-                }
-            }
+        for (k, isReal) in real.enumerated() where isReal {
+            sum += position(p + k * width, t + k * width, width: width, grad: grad.map { $0 + k * width }, scale: scale,
+                            binaryTargets: binary)
         }
         return sum * scale
+    }
+
+    /// One position's loss; `grad` (if any) receives scale · dLoss/dp.
+    /// - Parameter binaryTargets: the hinge losses' targets are all 0 or 1 (in the whole batch,
+    ///   as Keras checks), so they are read as −1/1.
+    private func position<T: Scalar>(_ pT: UnsafePointer<T>, _ tT: UnsafePointer<T>, width w: Int,
+                                     grad: UnsafeMutablePointer<T>?, scale: Double, binaryTargets: Bool) -> Double {
+        let eps = Self.epsilon
+        let mean = 1 / Double(w)
+        @inline(__always) func p(_ j: Int) -> Double { Double(pT[j]) }
+        @inline(__always) func t(_ j: Int) -> Double { Double(tT[j]) }
+        @inline(__always) func put(_ j: Int, _ d: Double) { grad?[j] = T(scale * d) }
+        @inline(__always) func sign(_ v: Double) -> Double { v > 0 ? 1 : (v < 0 ? -1 : 0) }
+        var value = 0.0
+        switch self {
+        case .meanSquaredError:
+            for j in 0..<w { let d = p(j) - t(j); value += d * d; put(j, 2 * d * mean) }
+            value *= mean
+        case .meanAbsoluteError:
+            for j in 0..<w { let d = p(j) - t(j); value += abs(d); put(j, sign(d) * mean) }
+            value *= mean
+        case .meanAbsolutePercentageError:
+            // 100 · |y − p| / max(|y|, ε)
+            for j in 0..<w {
+                let d = p(j) - t(j), denominator = Swift.max(abs(t(j)), eps)
+                value += abs(d) / denominator
+                put(j, 100 * sign(d) / denominator * mean)
+            }
+            value *= 100 * mean
+        case .meanSquaredLogarithmicError:
+            // (log(max(p, ε) + 1) − log(max(y, ε) + 1))²
+            for j in 0..<w {
+                let clipped = Swift.max(p(j), eps)
+                let d = log(clipped + 1) - log(Swift.max(t(j), eps) + 1)
+                value += d * d
+                put(j, p(j) >= eps ? 2 * d / (clipped + 1) * mean : 0)
+            }
+            value *= mean
+        case .huber(let delta):
+            for j in 0..<w {
+                let d = p(j) - t(j)
+                if abs(d) <= delta {
+                    value += 0.5 * d * d
+                    put(j, d * mean)
+                } else {
+                    value += delta * abs(d) - 0.5 * delta * delta
+                    put(j, delta * sign(d) * mean)
+                }
+            }
+            value *= mean
+        case .logCosh:
+            // x + softplus(−2x) − log 2, x = p − y
+            for j in 0..<w {
+                let x = p(j) - t(j), z = -2 * x
+                let tail: Double = exp(-abs(z))
+                let softplus: Double = Swift.max(z, 0) + log1p(tail)
+                value += x + softplus - Self.log2
+                put(j, tanh(x) * mean)
+            }
+            value *= mean
+        case .poisson:
+            // p − y·log(p + ε)
+            for j in 0..<w {
+                value += p(j) - t(j) * log(p(j) + eps)
+                put(j, (1 - t(j) / (p(j) + eps)) * mean)
+            }
+            value *= mean
+        case .hinge, .squaredHinge:
+            for j in 0..<w {
+                let y = binaryTargets ? 2 * t(j) - 1 : t(j)
+                let margin = 1 - y * p(j)
+                if margin > 0 {
+                    if self == .hinge {
+                        value += margin
+                        put(j, -y * mean)
+                    } else {
+                        value += margin * margin
+                        put(j, -2 * margin * y * mean)
+                    }
+                } else {
+                    put(j, 0)
+                }
+            }
+            value *= mean
+        case .categoricalHinge:
+            // max(max((1 − y)·p) − Σ y·p + 1, 0)
+            var positive = 0.0, negative = -Double.infinity, at = 0
+            for j in 0..<w {
+                positive += t(j) * p(j)
+                let v = (1 - t(j)) * p(j)
+                if v > negative { negative = v; at = j }
+            }
+            let margin = negative - positive + 1
+            for j in 0..<w { put(j, 0) }
+            if margin > 0 {
+                value = margin
+                for j in 0..<w { grad?[j] = T(scale * (-t(j) + (j == at ? 1 - t(j) : 0))) }
+            }
+        case .klDivergence:
+            for j in 0..<w {
+                let y = Swift.min(Swift.max(t(j), eps), 1), q = Swift.min(Swift.max(p(j), eps), 1)
+                value += y * log(y / q)
+                put(j, p(j) >= eps && p(j) <= 1 ? -y / q : 0)
+            }
+        case .cosineSimilarity:
+            // −Σ ŷ·p̂ with x̂ = x / sqrt(max(Σx², 1e-12))
+            var yy = 0.0, pp = 0.0, yp = 0.0
+            for j in 0..<w { yy += t(j) * t(j); pp += p(j) * p(j); yp += t(j) * p(j) }
+            let ny = Swift.max(yy, 1e-12).squareRoot(), np = Swift.max(pp, 1e-12).squareRoot()
+            value = -yp / (ny * np)
+            for j in 0..<w {
+                // d/dp of −(y·p)/(|y||p|) where |p| = sqrt(max(Σp², 1e-12)).
+                let dNorm = pp > 1e-12 ? p(j) / np : 0
+                put(j, -(t(j) / (ny * np) - yp / (ny * np * np) * dNorm))
+            }
+        }
+        return value
+    }
+
+    /// Keras's hinge losses read 0/1 targets as −1/1 when every target of the batch is 0 or 1.
+    private func hingeTargetsAreBinary<T: Scalar>(_ t: UnsafePointer<T>, count: Int) -> Bool {
+        guard self == .hinge || self == .squaredHinge else { return false }
+        return (0..<count).allSatisfy { t[$0] == 0 || t[$0] == 1 }
     }
 }

@@ -34,27 +34,10 @@ extension KerasConfig {
             }
         }
         guard let lossJ = j["loss"], !lossJ.isNull else { throw LSTMError.invalidArgument("compile: 'loss' is missing") }
-        let loss = try parseLoss(lossJ)
+        let loss = try KerasLosses.parse(lossJ)
         let optimizer = try parseOptimizer(j["optimizer"] ?? .string("rmsprop"))
         try optimizer.validate()
         return CompileSpec(loss: loss, optimizer: optimizer)
-    }
-
-    static func parseLoss(_ j: JSON) throws -> LossKind {
-        var name = j.stringValue
-        if name == nil, let cn = j["class_name"]?.stringValue {
-            name = cn
-            if let red = j["config"]?["reduction"]?.stringValue, red != "sum_over_batch_size", red != "auto" {
-                throw LSTMError.unsupported("compile: loss reduction '\(red)' is not supported (only sum_over_batch_size)")
-            }
-        }
-        guard let n = name else { throw LSTMError.invalidArgument("compile: loss must be a name, got \(j.serialized())") }
-        switch n {
-        case "mse", "mean_squared_error", "MeanSquaredError", "MSE": return .meanSquaredError
-        case "mae", "mean_absolute_error", "MeanAbsoluteError", "MAE": return .meanAbsoluteError
-        default:
-            throw LSTMError.unsupported("compile: loss '\(n)' is not supported (supported: mse, mae)")
-        }
     }
 
     /// Each Keras optimizer class (lowercased) with Keras 3's defaults: its learning rate and
@@ -278,11 +261,10 @@ extension KerasConfig {
                                      ("global_clipnorm", n(o.globalClipNorm)), ("clipvalue", n(o.clipValue))]
         cfg += optimizerNeutral()
         cfg += options(of: o.algorithm)
-        let loss: String = c.loss == .meanSquaredError ? "mse" : "mae"
         return .object([
             ("optimizer", .object([("module", .string("keras.optimizers")), ("class_name", .string(o.className)),
                                    ("config", .object(cfg)), ("registered_name", .null)])),
-            ("loss", .string(loss)), ("loss_weights", .null), ("metrics", .null), ("weighted_metrics", .null),
+            ("loss", KerasLosses.json(c.loss)), ("loss_weights", .null), ("metrics", .null), ("weighted_metrics", .null),
             ("run_eagerly", .bool(false)), ("steps_per_execution", .number(1)), ("jit_compile", .bool(false)),
         ])
     }

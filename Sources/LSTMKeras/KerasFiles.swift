@@ -254,7 +254,9 @@ public enum KerasFiles {
         if case .object(let m) = compile {
             // Keras 3's legacy .h5 loader cannot deserialize "mse" (it fails on its own files):
             // the full name loads.
-            for (k, v) in m where k != "optimizer" { members.append((k, k == "loss" ? .string(c.loss.rawValue) : v)) }
+            for (k, v) in m where k != "optimizer" {
+                members.append((k, k == "loss" && v.stringValue != nil ? .string(c.loss.name) : v))
+            }
         }
         if let opt = compile["optimizer"] {
             members.append(("optimizer_config", .object([("class_name", opt["class_name"] ?? .null),

@@ -52,7 +52,7 @@ func info(_ path: String) throws {
     print("total params: \(model.parameterCount) (trainable: \(model.trainableParameterCount), non-trainable: \(model.parameterCount - model.trainableParameterCount))")
     if let c = model.compileSpec {
         let opt = KerasDescription.optimizer(c.optimizer)
-        print("compiled: loss=\(c.loss.rawValue) optimizer=\(opt), \(model.optimizerIterations) updates so far")
+        print("compiled: loss=\(c.loss.name) optimizer=\(opt), \(model.optimizerIterations) updates so far")
     } else {
         print("compiled: no")
     }

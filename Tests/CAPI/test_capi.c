@@ -688,6 +688,12 @@ static void test_training_errors_and_callbacks(void) {
     EXPECT_STATUS(lstm_model_compile(m, "{\"optimizer\": {\"class_name\": \"SGD\", \"config\": {\"clipnorm\": 1, \"clipvalue\": 1}}, \"loss\": \"mse\"}"), LSTM_ERROR_ARGUMENT);
     EXPECT_MESSAGE("clipvalue");
     EXPECT_STATUS(lstm_model_compile(m, "{\"optimizer\": \"adam\", \"loss\": \"binary_focal\"}"), LSTM_ERROR_UNSUPPORTED);
+    EXPECT_STATUS(lstm_model_compile(m, "{\"optimizer\": \"adam\", \"loss\": \"sparse_categorical_crossentropy\"}"), LSTM_ERROR_UNSUPPORTED);
+    EXPECT_MESSAGE("not supported yet");
+    EXPECT_STATUS(lstm_model_compile(m, "{\"optimizer\": \"adam\", \"loss\": {\"class_name\": \"Huber\", \"config\": {\"delta\": -1}}}"), LSTM_ERROR_ARGUMENT);
+    EXPECT_MESSAGE("delta");
+    EXPECT_STATUS(lstm_model_compile(m, "{\"optimizer\": \"adam\", \"loss\": {\"class_name\": \"Huber\", \"config\": {\"delta\": 2}}}"), LSTM_OK);
+    EXPECT_STATUS(lstm_model_compile(m, "{\"optimizer\": \"adam\", \"loss\": \"log_cosh\"}"), LSTM_OK);
     EXPECT_STATUS(lstm_model_compile(m, "{\"optimizer\": {\"class_name\": \"Adam\", \"config\": {\"beta_1\": 1.5}}, \"loss\": \"mse\"}"), LSTM_ERROR_ARGUMENT);
     EXPECT_MESSAGE("beta_1");
     EXPECT_STATUS(lstm_model_compile(m, "{\"optimizer\": \"adam\", \"loss\": \"mse\"}"), LSTM_OK);

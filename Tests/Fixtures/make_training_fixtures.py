@@ -5,6 +5,8 @@ model's JSON, its initial weights, one small batch of inputs and targets, Keras'
 (`model.get_compile_config()`), and what `fit` (shuffle off, 2 epochs of 2 batches) gives: the
 epoch losses, the final weights, and every optimizer variable after `iterations` and
 `learning_rate` (absent with a learning-rate schedule) in Keras's order, with its path (so the order is what is tested).
+Entries named loss_* use the other losses (with Adam): on 2-D outputs and on masked 3-D ones
+(Masking -> LSTM(return_sequences) -> TimeDistributed(Dense)), where padded steps count for nothing.
 Two models: an LSTM(4) -> Dense(1) forecaster, and a text model (Embedding -> GRU -> Dense)
 whose batches repeat tokens, where TensorFlow hands the optimizer the embedding's gradient as
 slices; and two models with regularizers on every kind of weight and on outputs. Each entry also
@@ -96,19 +98,19 @@ def tensor(a):
     return {"shape": list(a.shape), "values": [float(v) for v in a.ravel()]}
 
 
-def compiled(make_model, make_optimizer, seed):
-    """A fresh model with random biases (Keras starts them at zero), compiled with MSE."""
+def compiled(make_model, make_optimizer, seed, loss="mse"):
+    """A fresh model with random biases (Keras starts them at zero), compiled with `loss`."""
     keras.utils.set_random_seed(seed)
     model = make_model()
     weights = [w + rng.uniform(-0.2, 0.2, size=w.shape).astype(np.float32) if w.ndim == 1 else w
                for w in model.get_weights()]
     model.set_weights(weights)
-    model.compile(optimizer=make_optimizer(), loss="mse")
+    model.compile(optimizer=make_optimizer(), loss=loss)
     return model, weights
 
 
-def entry(name, make_model, make_optimizer, x, y):
-    model, weights = compiled(make_model, make_optimizer, 7)
+def entry(name, make_model, make_optimizer, x, y, loss="mse"):
+    model, weights = compiled(make_model, make_optimizer, 7, loss)
     history = model.fit(x, y, epochs=2, batch_size=4, shuffle=False, verbose=0).history["loss"]
     variables = model.optimizer.variables
     # After iterations: learning_rate (a variable unless a schedule gives it), then the slots.
@@ -125,6 +127,8 @@ def entry(name, make_model, make_optimizer, x, y):
         "iterations": int(variables[0].numpy()),
         "optimizer_variable_paths": [v.path for v in slots],
         "optimizer_variables": [tensor(v.numpy()) for v in slots],
+        # Keras 3's Huber.get_config leaves its delta out: the compile config alone would say 1.0.
+        "huber_delta": float(loss._fn_kwargs.get("delta", 1.0)) if isinstance(loss, keras.losses.Huber) else None,
     }
 
 
@@ -142,6 +146,41 @@ out += [entry(n, forecaster, make, series, series_target) for n, make in SCHEDUL
 out += [entry("regularized_forecaster", regularized_forecaster, lambda: O.Adam(learning_rate=0.01), series, series_target),
         # Adam: an Embedding with a regularizer has a dense gradient (TensorFlow adds the two), not slices.
         entry("regularized_text", regularized_text, lambda: O.Adam(learning_rate=0.02), tokens, token_target)]
+# Losses: each with Adam on a model whose output suits it, 2-D and (masked) 3-D outputs.
+def positive_forecaster(activation):
+    return keras.Sequential([keras.Input(shape=(5, 2)), L.LSTM(4), L.Dense(2, activation=activation)], name="positive")
+
+
+def masked_sequences(activation):
+    return keras.Sequential([keras.Input(shape=(5, 2)), L.Masking(0.0), L.LSTM(4, return_sequences=True),
+                             L.TimeDistributed(L.Dense(3, activation=activation))], name="masked_sequences")
+
+
+masked_series = series.copy()
+masked_series[1, 3:] = 0.0
+masked_series[5, :2] = 0.0
+two_targets = np.concatenate([series_target, -series_target * 0.5], axis=1)
+positive_targets = np.abs(two_targets) + 0.05
+step_targets = rng.uniform(-1, 1, size=(8, 5, 3)).astype(np.float32)
+one_hot_steps = np.eye(3, dtype=np.float32)[rng.integers(0, 3, size=(8, 5))]
+binary_targets = (two_targets > 0).astype(np.float32)
+adam = lambda: O.Adam(learning_rate=0.02)
+out += [
+    entry("loss_mape", lambda: positive_forecaster("linear"), adam, series, positive_targets, "mape"),
+    entry("loss_msle", lambda: positive_forecaster("softplus"), adam, series, positive_targets, "msle"),
+    entry("loss_huber_delta", lambda: positive_forecaster("linear"), adam, series, two_targets * 3, keras.losses.Huber(delta=0.3)),
+    entry("loss_log_cosh", lambda: positive_forecaster("linear"), adam, series, two_targets * 3, "log_cosh"),
+    entry("loss_poisson", lambda: positive_forecaster("softplus"), adam, series, positive_targets, "poisson"),
+    entry("loss_hinge_binary", lambda: positive_forecaster("tanh"), adam, series, binary_targets, "hinge"),
+    entry("loss_squared_hinge", lambda: positive_forecaster("tanh"), adam, series, binary_targets * 2 - 1, "squared_hinge"),
+    entry("loss_categorical_hinge_masked", lambda: masked_sequences("linear"), adam, masked_series, one_hot_steps,
+          "categorical_hinge"),
+    entry("loss_kl_divergence_masked", lambda: masked_sequences("softmax"), adam, masked_series,
+          np.abs(step_targets) / np.abs(step_targets).sum(-1, keepdims=True), "kl_divergence"),
+    entry("loss_cosine_similarity_masked", lambda: masked_sequences("linear"), adam, masked_series, step_targets,
+          "cosine_similarity"),
+    entry("loss_mae_masked", lambda: masked_sequences("linear"), adam, masked_series, step_targets, "mae"),
+]
 with open(os.path.join(out_dir, "keras3_optimizers.json"), "w") as f:
     json.dump({"keras": keras.__version__, "entries": out}, f)
 for e in out:

@@ -263,6 +263,15 @@ def check_trained_optimizers(directory):
         what = optimizer.class_name + ("" if isinstance(rate, float) else f" with {rate.class_name}")
         resumes_alike(f"Keras 3: liblstm's {what} state", ours, tokens, target,
                       os.path.join(directory, f"optimizer_{what.replace(' ', '_')}.keras"))
+    from lstm import losses as LO
+    for loss in [LO.Huber(delta=0.5), "log_cosh", "cosine_similarity", "mape"]:
+        lstm.utils.set_random_seed(6)
+        ours = lstm.Sequential([lstm.Input(shape=(5,)), L.Embedding(6, 3), L.LSTM(4), L.Dense(2)])
+        ours.compile(optimizer="adam", loss=loss)
+        ours.fit(tokens, np.repeat(target, 2, axis=1), epochs=2, batch_size=8, shuffle=False, verbose=0)
+        what = loss if isinstance(loss, str) else loss.class_name
+        resumes_alike(f"Keras 3: liblstm's model with loss {what}", ours, tokens, np.repeat(target, 2, axis=1),
+                      os.path.join(directory, f"loss_{what}.keras"))
     lstm.utils.set_random_seed(5)
     ours = lstm.Sequential([
         lstm.Input(shape=(5,)), L.Embedding(6, 3, embeddings_regularizer=R.L2(0.01), activity_regularizer="l1"),

@@ -150,7 +150,18 @@ final class KerasConfigTests: XCTestCase {
                 XCTAssertEqual(o.learningRate(at: step), want, accuracy: 1e-12, "\(kind) at step \(step)")
             }
         }
-        guard case .unsupported? = status(#"{"optimizer": "adam", "loss": "huber"}"#) else { return XCTFail("huber") }
+        guard case .unsupported(let bce)? = status(#"{"optimizer": "adam", "loss": "binary_crossentropy"}"#),
+              bce.contains("not supported yet") else { return XCTFail("crossentropy") }
+        guard case .unsupported(let reduction)? = status(#"{"optimizer": "adam", "loss": {"class_name": "LogCosh", "config": {"reduction": "sum"}}}"#),
+              reduction.contains("reduction") else { return XCTFail("reduction") }
+        // Every loss by its names and classes; Huber's delta read and written back.
+        for (names, loss) in KerasLosses.names {
+            for n in names {
+                XCTAssertEqual(try KerasConfig.parseCompile(#"{"optimizer": "adam", "loss": "\#(n)"}"#).loss, loss, n)
+            }
+            let c = CompileSpec(loss: loss == .huber(delta: 1) ? .huber(delta: 0.25) : loss, optimizer: .defaultAdam)
+            XCTAssertEqual(try KerasConfig.parseCompile(KerasConfig.compileJSON(c).serialized()), c, names[0])
+        }
         guard case .unsupported(let ftrl)? = status(#"{"optimizer": "Ftrl", "loss": "mse"}"#), ftrl.contains("Ftrl") else { return XCTFail("ftrl") }
         guard case .unsupported(let ema)? = status(#"{"optimizer": {"class_name": "Adam", "config": {"use_ema": true}}, "loss": "mse"}"#),
               ema.contains("use_ema") else { return XCTFail("use_ema") }

@@ -60,10 +60,10 @@ final class TrainingTests: XCTestCase {
     func testLossesAgainstHandComputation() {
         let p: [Double] = [1, 2, 3, 4], t: [Double] = [1.5, 2, 1, 5]
         var g = [Double](repeating: 0, count: 4)
-        let mse = LossKind.meanSquaredError.evaluate(prediction: p, target: t, count: 4, grad: &g)
+        let mse = LossKind.meanSquaredError.evaluate(prediction: p, target: t, count: 4, width: 1, grad: &g)
         XCTAssertEqual(mse, (0.25 + 0 + 4 + 1) / 4, accuracy: 1e-15)
         assertClose(g, [-0.25, 0, 1, -0.5], absolute: 1e-15, "mse gradient")
-        let mae = LossKind.meanAbsoluteError.evaluate(prediction: p, target: t, count: 4, grad: &g)
+        let mae = LossKind.meanAbsoluteError.evaluate(prediction: p, target: t, count: 4, width: 1, grad: &g)
         XCTAssertEqual(mae, (0.5 + 0 + 2 + 1) / 4, accuracy: 1e-15)
         assertClose(g, [-0.25, 0, 0.25, -0.25], absolute: 1e-15, "mae gradient")
     }

@@ -125,7 +125,8 @@ extension Model {
                             return loss.evaluate(prediction: o.baseAddress!, target: t.baseAddress!,
                                                  width: out.shape.last ?? 1, real: mask.values, grad: grad)
                         }
-                        return loss.evaluate(prediction: o.baseAddress!, target: t.baseAddress!, count: o.count, grad: grad)
+                        return loss.evaluate(prediction: o.baseAddress!, target: t.baseAddress!, count: o.count,
+                                             width: out.shape.last ?? 1, grad: grad)
                     }
                 }
             }

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import lstm
-from lstm import callbacks, optimizers
+from lstm import callbacks, losses, optimizers
 from lstm._lib import lib
 from lstm.layers import LSTM, Dense, Input
 from lstm.models import Sequential
@@ -275,8 +275,8 @@ def test_bad_inputs_raise_clear_errors():
     with pytest.raises(lstm.LSTMError, match=r"x\[52\] \(sample 1, timestep 3, feature 0\) is nan") as e:
         m.predict(bad, verbose=0)
     assert e.value.status_name == "LSTM_ERROR_NUMERIC"
-    with pytest.raises(lstm.LSTMError, match="huber") as e:
-        m.compile(optimizer="adam", loss="huber")
+    with pytest.raises(lstm.LSTMError, match="binary_crossentropy") as e:
+        m.compile(optimizer="adam", loss="binary_crossentropy")
     assert e.value.status_name == "LSTM_ERROR_UNSUPPORTED"
     with pytest.raises(ValueError, match="has shape"):
         m.set_weights([w[:1] for w in m.get_weights()])
@@ -786,3 +786,38 @@ def test_optimizer_learning_rate_reads_and_sets():
     assert m.optimizer.learning_rate == pytest.approx(0.1)
     with pytest.raises(lstm.LSTMError, match="ExponentialDecay"):
         m.optimizer.learning_rate = 0.5
+
+
+@pytest.mark.parametrize("loss, name", [
+    ("mape", "mape"), (losses.MeanSquaredLogarithmicError(), "MeanSquaredLogarithmicError"), (losses.Huber(delta=0.5), "Huber"),
+    ("log_cosh", "log_cosh"), ("poisson", "poisson"), (losses.Hinge(), "Hinge"), ("squared_hinge", "squared_hinge"),
+    ("categorical_hinge", "categorical_hinge"), ("kld", "kld"), (losses.CosineSimilarity(), "CosineSimilarity"),
+])
+def test_other_keras_losses_compile_and_evaluate(loss, name):
+    """Each loss by name or class compiles, and evaluate gives its value computed in numpy from
+    the same predictions (Keras's definitions, keras/src/losses/losses.py)."""
+    # softplus: positive predictions, which poisson, msle and kld need to be finite.
+    m = lstm.Sequential([lstm.Input(shape=(49, 1)), LSTM(3), Dense(1, activation="softplus")])
+    m.compile(optimizer="adam", loss=loss)
+    written = json.loads(m.to_json())["compile_config"]["loss"]
+    x, y = sine_data(8)
+    y = (np.abs(y) + 0.1)[:, None].astype(np.float32)
+    p = m.predict(x, verbose=0).astype(np.float64)
+    t = y.astype(np.float64)
+    eps = 1e-7
+    expected = {
+        "mape": lambda: np.mean(100 * np.abs(t - p) / np.maximum(np.abs(t), eps)),
+        "MeanSquaredLogarithmicError": lambda: np.mean((np.log(np.maximum(p, eps) + 1) - np.log(np.maximum(t, eps) + 1)) ** 2),
+        "Huber": lambda: np.mean(np.where(np.abs(p - t) <= 0.5, 0.5 * (p - t) ** 2, 0.5 * np.abs(p - t) - 0.125)),
+        "log_cosh": lambda: np.mean(np.log(np.cosh(p - t))),
+        "poisson": lambda: np.mean(p - t * np.log(p + eps)),
+        "Hinge": lambda: np.mean(np.maximum(1 - t * p, 0)),
+        "squared_hinge": lambda: np.mean(np.maximum(1 - t * p, 0) ** 2),
+        "categorical_hinge": lambda: np.mean(np.maximum((1 - t) * p - t * p + 1, 0)),
+        "kld": lambda: np.mean(np.clip(t, eps, 1) * np.log(np.clip(t, eps, 1) / np.clip(p, eps, 1))),
+        "CosineSimilarity": lambda: np.mean(-t * p / (np.abs(t) * np.abs(p))),
+    }[name]()
+    assert np.isfinite(expected)
+    np.testing.assert_allclose(m.evaluate(x, y, verbose=0), expected, rtol=1e-5, atol=1e-7)
+    if name == "Huber":
+        assert written["config"]["delta"] == 0.5
