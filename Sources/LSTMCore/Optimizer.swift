@@ -90,30 +90,27 @@ struct OptimizerState<T: Scalar> {
     /// none after global_clipnorm, whose `v * scale` (Python's operator, not Keras's sparse-aware
     /// ops) turns TensorFlow's slices into a dense tensor.
     private func clip(_ grads: [UnsafeMutableBufferPointer<T>], _ sparse: [SliceSums<T>.Weight?]) -> [SliceSums<T>.Weight?] {
-        func scale(_ k: Int, _ factor: T) {
-            let g = grads[k]
-            for j in g.indices { g[j] *= factor }
-            if let s = sparse[k] {
-                for j in s.squares.indices {
-                    s.squares[j] *= factor * factor
-                    s.absolutes[j] *= factor
-                }
-            }
-        }
         func squaredNorm(_ k: Int) -> T {
-            (sparse[k]?.squares ?? grads[k]).reduce(T(0)) { $0 + (sparse[k] == nil ? $1 * $1 : $1) }
+            if let squares = sparse[k]?.squares { return squares.reduce(T(0), +) }
+            return grads[k].reduce(T(0)) { $0 + $1 * $1 }
         }
         if let c = spec.clipNorm {
             let clipNorm = T(c)
             for k in grads.indices {
                 let n = squaredNorm(k).squareRoot()
-                if n > clipNorm { scale(k, clipNorm / n) }
+                guard n > clipNorm else { continue }
+                let factor = clipNorm / n
+                for j in grads[k].indices { grads[k][j] *= factor }
+                if let s = sparse[k] {
+                    if let squares = s.squares { for j in squares.indices { squares[j] *= factor * factor } }
+                    if let absolutes = s.absolutes { for j in absolutes.indices { absolutes[j] *= factor } }
+                }
             }
         } else if let c = spec.globalClipNorm {
             let clipNorm = T(c)
             let total = grads.indices.reduce(T(0)) { $0 + squaredNorm($1) }.squareRoot()
             let factor = clipNorm * Swift.min(1 / total, 1 / clipNorm)
-            for k in grads.indices { scale(k, factor) }
+            for g in grads { for j in g.indices { g[j] *= factor } }
             return sparse.map { _ in nil }
         } else if let c = spec.clipValue {
             let v = T(c)
@@ -130,8 +127,8 @@ struct OptimizerState<T: Scalar> {
 
     private mutating func update(_ k: Int, _ p: UnsafeMutableBufferPointer<T>, _ g: UnsafeMutableBufferPointer<T>,
                                  _ sparse: SliceSums<T>.Weight?, lr: T, step: Double) {
-        @inline(__always) func square(_ j: Int) -> T { sparse?.squares[j] ?? g[j] * g[j] }
-        @inline(__always) func magnitude(_ j: Int) -> T { sparse?.absolutes[j] ?? abs(g[j]) }
+        @inline(__always) func square(_ j: Int) -> T { sparse?.squares?[j] ?? g[j] * g[j] }
+        @inline(__always) func magnitude(_ j: Int) -> T { sparse?.absolutes?[j] ?? abs(g[j]) }
         switch spec.algorithm {
         case let .sgd(momentumD, nesterov):
             let momentum = T(momentumD)
@@ -148,47 +145,43 @@ struct OptimizerState<T: Scalar> {
         case let .adam(beta1, beta2, epsilon, amsgrad):
             let alpha = lr * T((1 - pow(beta2, step)).squareRoot() / (1 - pow(beta1, step)))
             let oneMinusB1 = T(1 - beta1), oneMinusB2 = T(1 - beta2), eps = T(epsilon)
-            withSlots(k, 0, 1) { m, v in
+            withSlots(k, [0, 1]) { s in
+                let (m, v) = (s[0], s[1])
                 for j in 0..<p.count {
                     m[j] += (g[j] - m[j]) * oneMinusB1
                     v[j] += (square(j) - v[j]) * oneMinusB2
                 }
             }
             if amsgrad {
-                withSlots(k, 1, 2) { v, vHat in
+                withSlots(k, [1, 2]) { s in
+                    let (v, vHat) = (s[0], s[1])
                     for j in 0..<p.count { vHat[j] = Swift.max(vHat[j], v[j]) }
                 }
             }
-            withSlots(k, 0, amsgrad ? 2 : 1) { m, v in
+            withSlots(k, [0, amsgrad ? 2 : 1]) { s in
+                let (m, v) = (s[0], s[1])
                 for j in 0..<p.count { p[j] -= m[j] * alpha / (v[j].squareRoot() + eps) }
             }
         case let .rmsprop(rhoD, momentumD, epsilon, centered):
             let rho = T(rhoD), eps = T(epsilon), momentum = T(momentumD)
-            slots[0][k].withUnsafeMutableBufferPointer { v in
-                for j in 0..<p.count { v[j] = rho * v[j] + (1 - rho) * square(j) }
-            }
-            var increment = [T](repeating: 0, count: p.count)
-            if centered {
-                withSlots(k, 0, 2) { v, a in
-                    for j in 0..<p.count {
+            // velocity, momentum (empty without), average gradient (empty unless centered)
+            withSlots(k, [0, 1, 2]) { s in
+                let v = s[0], m = s[1], a = s[2]
+                for j in 0..<p.count {
+                    v[j] = rho * v[j] + (1 - rho) * square(j)
+                    var denominator = v[j] + eps
+                    if centered {
                         a[j] = rho * a[j] + (1 - rho) * g[j]
-                        increment[j] = lr * g[j] / (v[j] - a[j] * a[j] + eps).squareRoot()
+                        denominator = v[j] - a[j] * a[j] + eps
                     }
-                }
-            } else {
-                slots[0][k].withUnsafeBufferPointer { v in
-                    for j in 0..<p.count { increment[j] = lr * g[j] / (v[j] + eps).squareRoot() }
-                }
-            }
-            if momentumD > 0 {
-                slots[1][k].withUnsafeMutableBufferPointer { m in
-                    for j in 0..<p.count {
-                        m[j] = momentum * m[j] + increment[j]
+                    let increment = lr * g[j] / denominator.squareRoot()
+                    if momentumD > 0 {
+                        m[j] = momentum * m[j] + increment
                         p[j] -= m[j]
+                    } else {
+                        p[j] -= increment
                     }
                 }
-            } else {
-                for j in 0..<p.count { p[j] -= increment[j] }
             }
         case let .adagrad(_, epsilon):
             let eps = T(epsilon)
@@ -200,12 +193,14 @@ struct OptimizerState<T: Scalar> {
             }
         case let .adadelta(rhoD, epsilon):
             let rho = T(rhoD), eps = T(epsilon)
-            withSlots(k, 0, 1) { accGrad, accDelta in
+            withSlots(k, [0, 1]) { s in
+                let (accGrad, accDelta) = (s[0], s[1])
                 for j in 0..<p.count {
                     accGrad[j] = rho * accGrad[j] + (1 - rho) * square(j)
-                    // delta = -f·g; its square, slice by slice, is f²·Σ s².
-                    let f = (accDelta[j] + eps).squareRoot() / (accGrad[j] + eps).squareRoot()
-                    let delta = -((accDelta[j] + eps).squareRoot() * g[j]) / (accGrad[j] + eps).squareRoot()
+                    // delta = -(rmsDelta / rmsGrad)·g; its square, slice by slice, is that factor² · Σ s².
+                    let rmsDelta = (accDelta[j] + eps).squareRoot(), rmsGrad = (accGrad[j] + eps).squareRoot()
+                    let delta = -(rmsDelta * g[j]) / rmsGrad
+                    let f = rmsDelta / rmsGrad
                     accDelta[j] = rho * accDelta[j] + (1 - rho) * (sparse == nil ? delta * delta : f * f * square(j))
                     p[j] += lr * delta
                 }
@@ -213,7 +208,8 @@ struct OptimizerState<T: Scalar> {
         case let .adamax(beta1, beta2D, epsilon):
             let oneMinusB1 = T(1 - beta1), beta2 = T(beta2D), eps = T(epsilon)
             let correction = T(1 - pow(beta1, step))
-            withSlots(k, 0, 1) { m, u in
+            withSlots(k, [0, 1]) { s in
+                let (m, u) = (s[0], s[1])
                 for j in 0..<p.count {
                     m[j] += (g[j] - m[j]) * oneMinusB1
                     u[j] = Swift.max(beta2 * u[j], magnitude(j))
@@ -226,7 +222,8 @@ struct OptimizerState<T: Scalar> {
             let uNext = beta1 * (1 - 0.5 * T(pow(0.96, step + 1)))
             let uProductNow = uProduct, uProductNext = uProduct * uNext
             let beta2Power = T(pow(beta2D, step))
-            withSlots(k, 0, 1) { m, v in
+            withSlots(k, [0, 1]) { s in
+                let (m, v) = (s[0], s[1])
                 for j in 0..<p.count {
                     m[j] += (g[j] - m[j]) * (1 - beta1)
                     v[j] += (square(j) - v[j]) * (1 - beta2)
@@ -247,14 +244,26 @@ struct OptimizerState<T: Scalar> {
         }
     }
 
-    /// Two slot kinds of weight k, as buffers.
-    private mutating func withSlots(_ k: Int, _ a: Int, _ b: Int,
-                                    _ body: (UnsafeMutableBufferPointer<T>, UnsafeMutableBufferPointer<T>) -> Void) {
-        var first = slots[a][k], second = slots[b][k]
-        slots[a][k] = []
-        slots[b][k] = []
-        first.withUnsafeMutableBufferPointer { x in second.withUnsafeMutableBufferPointer { y in body(x, y) } }
-        slots[a][k] = first
-        slots[b][k] = second
+    /// Weight k's slots of the given kinds, as buffers at once (an unused kind is empty).
+    /// They are moved out of `slots` for the call: buffers of two elements of one array would
+    /// be overlapping accesses to it.
+    private mutating func withSlots(_ k: Int, _ kinds: [Int], _ body: ([UnsafeMutableBufferPointer<T>]) -> Void) {
+        var taken: [[T]] = kinds.map { kind in
+            guard kind < slots.count, k < slots[kind].count else { return [] }
+            defer { slots[kind][k] = [] }
+            return slots[kind][k]
+        }
+        // Each level holds its own array, so no access to `taken` overlaps another.
+        func lend(_ i: Int, _ buffers: [UnsafeMutableBufferPointer<T>]) {
+            guard i < taken.count else { return body(buffers) }
+            var values = taken[i]
+            taken[i] = []
+            values.withUnsafeMutableBufferPointer { lend(i + 1, buffers + [$0]) }
+            taken[i] = values
+        }
+        lend(0, [])
+        for (kind, values) in zip(kinds, taken) where kind < slots.count && k < slots[kind].count {
+            slots[kind][k] = values
+        }
     }
 }

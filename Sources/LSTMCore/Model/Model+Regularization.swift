@@ -22,10 +22,10 @@ extension Model {
         spec.nodes.enumerated().compactMap { ni, node in spec.regularization[node.layer]?.activity.map { (ni, $0) } }
     }
 
-    /// The regularization loss of a pass.
-    func regularizationLoss(_ pass: Pass) -> Double {
+    /// The regularization loss of a pass (`weights`: regularizedArrays, when the caller has it).
+    func regularizationLoss(_ pass: Pass, weights: [(array: Int, regularizer: Regularizer)]? = nil) -> Double {
         var total = 0.0
-        for (k, r) in regularizedArrays { total += r.penalty(UnsafeBufferPointer(params.arrays[k])) }
+        for (k, r) in weights ?? regularizedArrays { total += r.penalty(UnsafeBufferPointer(params.arrays[k])) }
         for (ni, r) in activityRegularizers {
             for out in pass.outputs[ni] where out.batch > 0 {
                 total += out.values.withUnsafeBufferPointer { r.penalty($0) } / Double(out.batch)
@@ -34,9 +34,9 @@ extension Model {
         return total
     }
 
-    /// Adds the weight regularizers' gradients.
-    func addRegularizationGradients(into gradients: Parameters<T>) {
-        for (k, r) in regularizedArrays {
+    /// Adds the gradients of the weight regularizers (`weights`: regularizedArrays).
+    func addRegularizationGradients(_ weights: [(array: Int, regularizer: Regularizer)], into gradients: Parameters<T>) {
+        for (k, r) in weights {
             r.addGradient(UnsafeBufferPointer(params.arrays[k]), scale: 1, into: gradients.arrays[k].baseAddress!)
         }
     }

@@ -182,10 +182,11 @@ extension Model {
         tapes = pass.tapes
         var dOut: [Tensor<T>]? = []
         let value = loss(lossKind, outputs: outputs(of: pass), targets: ys, masks: spec.outputs.map(pass.mask),
-                         gradients: &dOut) + regularizationLoss(pass)
+                         gradients: &dOut)
+        let regularized = regularizedArrays
         backward(pass, outputGradients: dOut ?? [], gradients: gradients, slices: slices, extra: activityGradients(pass))
-        addRegularizationGradients(into: gradients)
-        return value
+        addRegularizationGradients(regularized, into: gradients)
+        return value + regularizationLoss(pass, weights: regularized)
     }
 
     // MARK: - Training
@@ -252,7 +253,7 @@ extension Model {
         // A regularizer's gradient is dense: TensorFlow adds it to the slices, and the sum is a
         // dense tensor again.
         for (k, _) in regularizedArrays { sparse[k] = false }
-        let slices = sparse.contains(true) ? SliceSums(like: params, clipValue: compileSpec?.optimizer.clipValue) : nil
+        let slices = sparse.contains(true) ? compileSpec.flatMap { SliceSums.needed(by: $0.optimizer, like: params) } : nil
         // What the optimizer updates: the trainable arrays only (not frozen layers' or moving
         // statistics), picked once for the whole fit.
         let trainedParams = trainableArrays.map { params.arrays[$0] }, trainedGrads = trainableArrays.map { grads.arrays[$0] }
