@@ -166,8 +166,9 @@ test-fuzz: test-fuzz-regressions
 # libFuzzer (from the Swift toolchain) with AddressSanitizer over the readers of untrusted input
 # and the C API (Sources/lstm-fuzz). `make fuzz` runs each target FUZZ_SECONDS (CI: 50) from
 # seeds made of the fixtures; a crash leaves its input in build/fuzz/crash-<target>-*, to be
-# committed under Tests/Fuzz/regressions/<target>/ once fixed (test-fuzz-regressions replays
-# them in every `make test`).
+# committed under Tests/Fuzz/regressions/<target>/ once fixed. Every `make test` replays them
+# through a normal build (test-fuzz-regressions) and, first thing here, under the fuzzer's
+# memory and time limits (so an input that once allocated too much is caught again).
 FUZZ_TARGETS := hdf5 zip json load capi
 FUZZ_SECONDS ?= 60
 FUZZFLAGS    := --product lstm-fuzz --scratch-path .build/fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -DLSTM_FUZZ
@@ -180,6 +181,9 @@ fuzz: fuzz-build
 	$(PYTHON) Tests/Fuzz/make_seeds.py $(BUILD)/fuzz/seeds
 	set -e; bin="$$($(SWIFT) build $(FUZZFLAGS) --show-bin-path)/lstm-fuzz"; \
 	for t in $(FUZZ_TARGETS); do \
+	  files=$$(ls Tests/Fuzz/regressions/$$t/* 2>/dev/null || true); \
+	  if [ -n "$$files" ]; then LSTM_FUZZ_TARGET=$$t $$bin $(FUZZ_LIMITS) $$files 2> $(BUILD)/fuzz/$$t-regressions.log \
+	    || { tail -40 $(BUILD)/fuzz/$$t-regressions.log; exit 1; }; fi; \
 	  mkdir -p $(BUILD)/fuzz/corpus-$$t; \
 	  echo "fuzzing $$t for $(FUZZ_SECONDS) s"; \
 	  LSTM_FUZZ_TARGET=$$t $$bin $(FUZZ_LIMITS) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \

@@ -9,6 +9,8 @@ struct HDF5DatasetStorage {
     /// Deflate expands at most about 1032:1; a chunk claiming more than this from its stored
     /// bytes is damaged or hostile, and refused before it is inflated.
     static let maxInflation = 1100
+    /// What a very short stream may add to that ratio (its header, checksum and final block).
+    static let inflationSlack = 1 << 10
 
     let file: HDF5Bytes
     let dims: [Int]
@@ -67,6 +69,7 @@ struct HDF5DatasetStorage {
         }
         let stored = try chunkList(layout.index, at: address, grid: grid, chunkDims: chunkDims, chunkCount: chunkCount,
                                    chunkBytes: chunkBytes)
+        try checkChunksAccountFor(stored, chunkCount: chunkCount, chunkBytes: chunkBytes)
         var out = [UInt8](repeating: 0, count: total)
         var covered = Set<Int>()
         for chunk in stored {
@@ -79,11 +82,36 @@ struct HDF5DatasetStorage {
             copy(data, chunkAt: chunk.gridIndex.enumerated().map { $0.element * chunkDims[$0.offset] },
                  chunkDims: chunkDims, into: &out)
         }
-        // Unwritten chunks would read as the fill value; a weights file writes every chunk.
-        guard covered.count == chunkCount else {
-            throw file.damaged("\(location) stores \(covered.count) of its \(chunkCount) chunks")
-        }
         return out
+    }
+
+    /// Refuses, before the values are allocated, a chunk list whose stored bytes cannot hold the
+    /// dataset: every chunk must be listed, lie in the file without overlapping another, and be
+    /// long enough to hold (or, deflated, to inflate to) one chunk's bytes. So a dataset never
+    /// allocates more than its file's bytes allow, however large the shape it declares.
+    private func checkChunksAccountFor(_ stored: [StoredChunk], chunkCount: Int, chunkBytes: Int) throws {
+        // Unwritten chunks would read as the fill value; a weights file writes every chunk.
+        guard stored.count == chunkCount else {
+            throw file.damaged("\(location) stores \(stored.count) of its \(chunkCount) chunks")
+        }
+        var end = 0
+        for chunk in stored.sorted(by: { $0.at < $1.at }) {
+            guard chunk.size > 0 else { throw file.damaged("\(location) has an empty chunk") }
+            try file.require(chunk.at, chunk.size, "a chunk of \(location)")
+            guard chunk.at >= end else { throw file.damaged("\(location) has chunks that overlap in the file") }
+            end = chunk.at + chunk.size
+            guard chunkBytes <= mostDecodedBytes(chunk) else {
+                throw file.damaged("a chunk of \(location) claims \(chunkBytes) bytes from \(chunk.size) stored")
+            }
+        }
+    }
+
+    /// The most bytes a chunk's stored bytes can decode to under the filters its mask applies.
+    private func mostDecodedBytes(_ chunk: StoredChunk) -> Int {
+        let deflated = filters.enumerated().contains { i, f in f.id == HDF5Filter.deflate && chunk.filterMask & (1 << i) == 0 }
+        guard deflated else { return chunk.size }
+        let (limit, o) = chunk.size.multipliedReportingOverflow(by: HDF5DatasetStorage.maxInflation)
+        return o ? Int.max : limit + HDF5DatasetStorage.inflationSlack
     }
 
     private struct StoredChunk {
@@ -193,7 +221,6 @@ struct HDF5DatasetStorage {
 
     /// One chunk's bytes, the filters undone in reverse order (those its mask skips excepted).
     private func decode(_ chunk: StoredChunk, chunkBytes: Int) throws -> [UInt8] {
-        guard chunk.size > 0 else { throw file.damaged("\(location) has an empty chunk") }
         var data = Array(try file.slice(chunk.at, chunk.size, "a chunk of \(location)"))
         for (i, filter) in filters.enumerated().reversed() where chunk.filterMask & (1 << i) == 0 {
             switch filter.id {
@@ -225,7 +252,7 @@ struct HDF5DatasetStorage {
     /// Inflates a zlib stream into exactly `expected` bytes; more or less is damage.
     private func inflate(_ input: [UInt8], expected: Int) throws -> [UInt8] {
         let (limit, o) = input.count.multipliedReportingOverflow(by: HDF5DatasetStorage.maxInflation)
-        guard !o, expected <= limit + (1 << 16) else {
+        guard !o, expected <= limit + HDF5DatasetStorage.inflationSlack else {
             throw file.damaged("a chunk of \(location) claims \(expected) bytes from \(input.count) compressed")
         }
         guard let out = try Inflate.exactly(input, size: expected, .zlib) else {
