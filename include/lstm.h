@@ -165,6 +165,12 @@ lstm_status lstm_model_input_shape(const lstm_model *m, size_t *timesteps, size_
    length). */
 lstm_status lstm_model_output_size(const lstm_model *m, size_t timesteps, size_t *size);
 
+/* Floats that one sample's target holds for the compiled loss (what lstm_model_fit and
+   lstm_model_evaluate read per sample): the output size, or for sparse_categorical_crossentropy
+   one class id per output position (the output size / classes). Before compile: the output size.
+   Errors: as lstm_model_output_size. */
+lstm_status lstm_model_target_size(const lstm_model *m, size_t timesteps, size_t *size);
+
 /* Loads weights: a .weights.h5 file (Keras 3 layout, also written by tf-keras), legacy .h5
    weights (Keras 2 layout: layers matched by position, as Keras does), or the weights inside a
    .keras or full .h5 file. The optimizer state is restored too when the file has it and the
@@ -293,7 +299,16 @@ lstm_status lstm_step_sizes(const lstm_model *m, size_t *in, size_t *out);
    {"optimizer": {"class_name": "Adam", "config": {"learning_rate": 0.01}}, "loss": "mse"}.
    Losses, by name or class with Keras's aliases: mse, mae, mape, msle, huber (Huber with
    delta), log_cosh, poisson, hinge, squared_hinge, categorical_hinge, kl_divergence,
-   cosine_similarity; the crossentropies are refused ("not supported yet"). Optimizers, by name or
+   cosine_similarity, binary_crossentropy (bce; BinaryCrossentropy with from_logits and
+   label_smoothing), binary_focal_crossentropy (BinaryFocalCrossentropy: also gamma, alpha,
+   apply_class_balancing), categorical_crossentropy (from_logits, label_smoothing) and
+   sparse_categorical_crossentropy (from_logits, ignore_class: targets of that class count for
+   nothing, as if masked). As Keras's TensorFlow backend does, the crossentropies work from the
+   logits of an output made by a sigmoid or softmax (Dense, Conv1D or Activation as the output
+   layer), so that saturated outputs keep a finite loss and a gradient. A sparse crossentropy's
+   target is one class id (a whole number in [0, classes)) per output position: y holds
+   n * output_size / classes floats. categorical_focal_crossentropy, ctc, dice, tversky and circle
+   are refused ("not supported yet"). Optimizers, by name or
    class with Keras 3's options and defaults: SGD (momentum, nesterov), Adam (beta_1, beta_2,
    epsilon, amsgrad), AdamW (Adam with weight_decay 0.004), RMSprop (rho, momentum, epsilon,
    centered; Keras's default when "optimizer" is missing), Adagrad (initial_accumulator_value,
@@ -355,7 +370,8 @@ void lstm_fit_options_init(lstm_fit_options *o);
    each computed before that batch's update; with validation_split the last
    floor(n * validation_split) samples are held out before shuffling and their loss is
    val_loss.
-   x as in predict (n sequences); y: n * output_size floats. opts NULL means defaults.
+   x as in predict (n sequences); y: n * output_size floats (for sparse_categorical_crossentropy
+   n * output_size / classes class ids, see lstm_model_compile). opts NULL means defaults.
    history, if not NULL, gets one loss per finished epoch (history_cap values at most);
    *epochs_run (if not NULL) gets the number of epochs finished.
    Errors: STATE (not compiled), ARGUMENT, SHAPE, NUMERIC (NaN/Inf in x or y, or a loss or

@@ -102,6 +102,16 @@ public func lstm_model_output_size(_ m: OpaquePointer?, _ timesteps: Int, _ size
     }
 }
 
+@_cdecl("lstm_model_target_size")
+public func lstm_model_target_size(_ m: OpaquePointer?, _ timesteps: Int, _ size: UnsafeMutablePointer<Int>?) -> lstm_status {
+    guarded {
+        let model = try ModelHandle.from(m).model
+        let size = try Arg.nonNull(size, "size")
+        let t = try Arg.size(timesteps, "timesteps", allowZero: true)
+        size.pointee = try model.targetCount(batch: 1, timesteps: t)
+    }
+}
+
 @_cdecl("lstm_model_load_weights")
 public func lstm_model_load_weights(_ m: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> lstm_status {
     guarded {
@@ -212,7 +222,7 @@ public func lstm_model_predict(_ m: OpaquePointer?, _ x: UnsafePointer<Float>?, 
         let batch = try Arg.size(batch, "batch"), t = try Arg.size(timesteps, "timesteps")
         let yLen = try Arg.size(yLen, "y_len")
         let per = try model.outputSize(timesteps: t)
-        let want = try model.targetCount(batch: batch, timesteps: t)
+        let want = try model.outputCount(batch: batch, timesteps: t)
         guard yLen == want else {
             throw LSTMError.shapeMismatch("y_len is \(yLen), expected batch \(batch) x output size \(per) = \(want)")
         }

@@ -6,7 +6,7 @@ import Darwin
 
 /// Losses as Keras 3 defines them (keras/src/losses/losses.py): a value per position (the last
 /// axis reduced), then the mean over the batch's positions — over the real ones when the output
-/// carries a mask, so padded steps count for nothing. Computed in Double; the gradient with
+/// carries a mask, so padded steps count for nothing. The crossentropies are in Crossentropy.swift. Computed in Double; the gradient with
 /// respect to the prediction follows TensorFlow's at the corners (clip passes at its bounds,
 /// max to the first argument on ties, |0| has gradient 0).
 extension LossKind {
@@ -16,17 +16,11 @@ extension LossKind {
 
     /// Writes dLoss/dPrediction into `grad` and returns the loss: the mean over `count / width`
     /// positions of `width` values each.
+    /// - Parameter form: whether `prediction` holds the output or the logits behind it (the
+    ///   crossentropies only; see PredictionForm).
     func evaluate<T: Scalar>(prediction p: UnsafePointer<T>, target t: UnsafePointer<T>, count: Int, width: Int,
-                             grad: UnsafeMutablePointer<T>?) -> Double {
-        let positions = count / Swift.max(width, 1)
-        guard positions > 0 else { return 0 }
-        let scale = 1 / Double(positions), binary = hingeTargetsAreBinary(t, count: count)
-        var sum = 0.0
-        for k in 0..<positions {
-            sum += position(p + k * width, t + k * width, width: width, grad: grad.map { $0 + k * width }, scale: scale,
-                            binaryTargets: binary)
-        }
-        return sum * scale
+                             form: PredictionForm = .probabilities, grad: UnsafeMutablePointer<T>?) -> Double {
+        reduce(p, t, width: width, positions: count / Swift.max(width, 1), real: nil, form: form, grad: grad)
     }
 
     /// The loss of an output that carries a mask, as Keras 3 reduces it: the mean over the real
@@ -35,15 +29,30 @@ extension LossKind {
     ///   - width: values per position (the last axis).
     ///   - real: one flag per position, row-major (batch, timesteps).
     func evaluate<T: Scalar>(prediction p: UnsafePointer<T>, target t: UnsafePointer<T>, width: Int, real: [Bool],
-                             grad: UnsafeMutablePointer<T>?) -> Double {
-        let valid = real.reduce(0) { $0 + ($1 ? 1 : 0) }
-        grad?.initialize(repeating: 0, count: real.count * width)
+                             form: PredictionForm = .probabilities, grad: UnsafeMutablePointer<T>?) -> Double {
+        reduce(p, t, width: width, positions: real.count, real: real, form: form, grad: grad)
+    }
+
+    /// The mean over the real positions (all, without a mask) of each position's loss. A sparse
+    /// crossentropy's ignored class masks its positions as well, as Keras's loss mask does.
+    private func reduce<T: Scalar>(_ p: UnsafePointer<T>, _ t: UnsafePointer<T>, width: Int, positions: Int,
+                                   real given: [Bool]?, form: PredictionForm, grad: UnsafeMutablePointer<T>?) -> Double {
+        var real = given
+        if case .sparseCategoricalCrossentropy(_, let ignored?) = self {
+            let kept = (0..<positions).map { Double(t[$0]) != Double(ignored) }
+            real = real.map { zip($0, kept).map { $0 && $1 } } ?? kept
+        }
+        let targetWidth = takesClassIds ? 1 : width
+        if real != nil { grad?.initialize(repeating: 0, count: positions * width) }
+        let valid = real?.reduce(0) { $0 + ($1 ? 1 : 0) } ?? positions
         guard valid > 0 else { return 0 }
-        let scale = 1 / Double(valid), binary = hingeTargetsAreBinary(t, count: real.count * width)
+        let scale = 1 / Double(valid), binary = hingeTargetsAreBinary(t, count: positions * targetWidth)
+        let scratch = CrossentropyScratch(width: isCrossentropy ? width : 0)
+        defer { scratch.release() }
         var sum = 0.0
-        for (k, isReal) in real.enumerated() where isReal {
-            sum += position(p + k * width, t + k * width, width: width, grad: grad.map { $0 + k * width }, scale: scale,
-                            binaryTargets: binary)
+        for k in 0..<positions where real?[k] ?? true {
+            sum += position(p + k * width, t + k * targetWidth, width: width, grad: grad.map { $0 + k * width },
+                            scale: scale, binaryTargets: binary, form: form, scratch: scratch)
         }
         return sum * scale
     }
@@ -52,7 +61,8 @@ extension LossKind {
     /// - Parameter binaryTargets: the hinge losses' targets are all 0 or 1 (in the whole batch,
     ///   as Keras checks), so they are read as −1/1.
     private func position<T: Scalar>(_ pT: UnsafePointer<T>, _ tT: UnsafePointer<T>, width w: Int,
-                                     grad: UnsafeMutablePointer<T>?, scale: Double, binaryTargets: Bool) -> Double {
+                                     grad: UnsafeMutablePointer<T>?, scale: Double, binaryTargets: Bool,
+                                     form: PredictionForm, scratch: CrossentropyScratch) -> Double {
         let eps = Self.epsilon
         let mean = 1 / Double(w)
         @inline(__always) func p(_ j: Int) -> Double { Double(pT[j]) }
@@ -150,6 +160,8 @@ extension LossKind {
                 value += y * log(y / q)
                 put(j, p(j) >= eps && p(j) <= 1 ? -y / q : 0)
             }
+        case .binaryCrossentropy, .binaryFocalCrossentropy, .categoricalCrossentropy, .sparseCategoricalCrossentropy:
+            return crossentropy(pT, tT, width: w, form: form, grad: grad, scale: scale, scratch: scratch)
         case .cosineSimilarity:
             // −Σ ŷ·p̂ with x̂ = x / sqrt(max(Σx², 1e-12))
             var yy = 0.0, pp = 0.0, yp = 0.0

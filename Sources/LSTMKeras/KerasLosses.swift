@@ -17,13 +17,17 @@ enum KerasLosses {
         (["categorical_hinge", "CategoricalHinge"], .categoricalHinge),
         (["kl_divergence", "kld", "KLD", "kullback_leibler_divergence", "KLDivergence"], .klDivergence),
         (["cosine_similarity", "CosineSimilarity"], .cosineSimilarity),
+        (["binary_crossentropy", "bce", "BCE", "BinaryCrossentropy"], .binaryCrossentropy(.init())),
+        (["binary_focal_crossentropy", "BinaryFocalCrossentropy"], .binaryFocalCrossentropy(.init(), .init())),
+        (["categorical_crossentropy", "CategoricalCrossentropy"], .categoricalCrossentropy(.init())),
+        (["sparse_categorical_crossentropy", "SparseCategoricalCrossentropy"],
+         .sparseCategoricalCrossentropy(fromLogits: false, ignoreClass: nil)),
     ]
 
     /// The losses not built yet, refused by name rather than as unknown.
-    static let notYet = ["binary_crossentropy", "BinaryCrossentropy", "categorical_crossentropy", "CategoricalCrossentropy",
-                         "sparse_categorical_crossentropy", "SparseCategoricalCrossentropy", "binary_focal_crossentropy",
-                         "BinaryFocalCrossentropy", "categorical_focal_crossentropy", "CategoricalFocalCrossentropy",
-                         "ctc", "CTC", "dice", "Dice", "tversky", "Tversky", "circle", "Circle"]
+    static let notYet = ["categorical_focal_crossentropy", "CategoricalFocalCrossentropy", "ctc", "CTC", "dice", "Dice",
+                         "tversky", "Tversky", "circle", "Circle", "categorical_generalized_cross_entropy",
+                         "CategoricalGeneralizedCrossEntropy"]
 
     static func parse(_ j: JSON) throws -> LossKind {
         var name = j.stringValue
@@ -40,41 +44,90 @@ enum KerasLosses {
             throw LSTMError.unsupported("compile: loss '\(n)' is not supported (supported: \(names.map { $0.names[0] }.joined(separator: ", ")))")
         }
         if case .object(let members) = cfg {
-            for (key, v) in members {
-                switch key {
-                case "name", "dtype": continue
-                case "reduction":
-                    guard v.isNull || v.stringValue == "sum_over_batch_size" || v.stringValue == "auto" else {
-                        throw LSTMError.unsupported("compile: loss reduction \(v.serialized()) is not supported (only sum_over_batch_size)")
-                    }
-                case "delta" where loss == .huber(delta: 1):
-                    guard let d = v.numberValue, d.isFinite, d > 0 else {
-                        throw LSTMError.invalidArgument("compile: Huber delta must be a number > 0, got \(v.serialized())")
-                    }
-                    loss = .huber(delta: d)
-                case "axis" where loss == .cosineSimilarity:
-                    guard v.numberValue == -1 else {
-                        throw LSTMError.unsupported("compile: CosineSimilarity axis \(v.serialized()) is not supported (the last axis, -1, is)")
-                    }
-                default:
-                    throw LSTMError.unsupported("compile: loss \(n) option '\(key)' is not supported")
-                }
-            }
+            for (key, v) in members { try apply(key, v, to: &loss, n) }
         }
         return loss
     }
 
-    /// Keras 3's compile config value: the short name, or the class with its delta for a Huber
-    /// loss whose delta is not Keras's default.
+    /// One option of a loss class's config.
+    private static func apply(_ key: String, _ v: JSON, to loss: inout LossKind, _ n: String) throws {
+        func number(_ what: String, _ ok: (Double) -> Bool, _ rule: String) throws -> Double {
+            guard let d = v.numberValue, d.isFinite, ok(d) else {
+                throw LSTMError.invalidArgument("compile: \(n) \(what) must be \(rule), got \(v.serialized())")
+            }
+            return d
+        }
+        func flag() throws -> Bool {
+            guard case .bool(let b) = v else { throw LSTMError.invalidArgument("compile: \(n) \(key) must be true or false, got \(v.serialized())") }
+            return b
+        }
+        switch (key, loss) {
+        case ("name", _), ("dtype", _): return
+        case ("reduction", _):
+            guard v.isNull || v.stringValue == "sum_over_batch_size" || v.stringValue == "auto" else {
+                throw LSTMError.unsupported("compile: loss reduction \(v.serialized()) is not supported (only sum_over_batch_size)")
+            }
+        case ("delta", .huber):
+            loss = .huber(delta: try number("delta", { $0 > 0 }, "a number > 0"))
+        case ("axis", .cosineSimilarity), ("axis", .binaryCrossentropy), ("axis", .binaryFocalCrossentropy),
+             ("axis", .categoricalCrossentropy), ("axis", .sparseCategoricalCrossentropy):
+            guard v.numberValue == -1 else {
+                throw LSTMError.unsupported("compile: \(n) axis \(v.serialized()) is not supported (the last axis, -1, is)")
+            }
+        case ("from_logits", .binaryCrossentropy(var c)): c.fromLogits = try flag(); loss = .binaryCrossentropy(c)
+        case ("from_logits", .binaryFocalCrossentropy(var c, let f)): c.fromLogits = try flag(); loss = .binaryFocalCrossentropy(c, f)
+        case ("from_logits", .categoricalCrossentropy(var c)): c.fromLogits = try flag(); loss = .categoricalCrossentropy(c)
+        case ("from_logits", .sparseCategoricalCrossentropy(_, let ignored)):
+            loss = .sparseCategoricalCrossentropy(fromLogits: try flag(), ignoreClass: ignored)
+        case ("label_smoothing", .binaryCrossentropy(var c)), ("label_smoothing", .categoricalCrossentropy(var c)),
+             ("label_smoothing", .binaryFocalCrossentropy(var c, _)):
+            c.labelSmoothing = try number("label_smoothing", { $0 >= 0 && $0 <= 1 }, "in [0, 1]")
+            switch loss {
+            case .binaryCrossentropy: loss = .binaryCrossentropy(c)
+            case .binaryFocalCrossentropy(_, let f): loss = .binaryFocalCrossentropy(c, f)
+            default: loss = .categoricalCrossentropy(c)
+            }
+        case ("gamma", .binaryFocalCrossentropy(let c, var f)):
+            f.gamma = try number("gamma", { $0 >= 0 }, "a number >= 0"); loss = .binaryFocalCrossentropy(c, f)
+        case ("alpha", .binaryFocalCrossentropy(let c, var f)):
+            f.alpha = try number("alpha", { $0 >= 0 && $0 <= 1 }, "in [0, 1]"); loss = .binaryFocalCrossentropy(c, f)
+        case ("apply_class_balancing", .binaryFocalCrossentropy(let c, var f)):
+            f.applyClassBalancing = try flag(); loss = .binaryFocalCrossentropy(c, f)
+        case ("ignore_class", .sparseCategoricalCrossentropy(let fromLogits, _)):
+            if v.isNull { loss = .sparseCategoricalCrossentropy(fromLogits: fromLogits, ignoreClass: nil); return }
+            let d = try number("ignore_class", { (x: Double) in x == x.rounded() && abs(x) < 2_147_483_648.0 }, "a whole number or null")
+            loss = .sparseCategoricalCrossentropy(fromLogits: fromLogits, ignoreClass: Int(d))
+        default:
+            throw LSTMError.unsupported("compile: loss \(n) option '\(key)' is not supported")
+        }
+    }
+
+    /// Keras 3's compile config value: the short name when every option is Keras's default, else
+    /// the class with its config as Keras's get_config writes it.
     static func json(_ loss: LossKind) -> JSON {
+        func object(_ className: String, _ name: String, _ options: [(String, JSON)]) -> JSON {
+            .object([("module", .string("keras.losses")), ("class_name", .string(className)),
+                     ("config", .object([("name", .string(name)), ("reduction", .string("sum_over_batch_size"))] + options)),
+                     ("registered_name", .null)])
+        }
+        func crossentropy(_ c: LossKind.Crossentropy) -> [(String, JSON)] {
+            [("from_logits", .bool(c.fromLogits)), ("label_smoothing", .real(c.labelSmoothing)), ("axis", .number(-1))]
+        }
         switch loss {
         case .meanSquaredError: return .string("mse")
         case .meanAbsoluteError: return .string("mae")
         case .huber(let delta) where delta != 1:
-            return .object([("module", .string("keras.losses")), ("class_name", .string("Huber")),
-                            ("config", .object([("name", .string("huber_loss")), ("reduction", .string("sum_over_batch_size")),
-                                                ("delta", .real(delta))])),
-                            ("registered_name", .null)])
+            return object("Huber", "huber_loss", [("delta", .real(delta))])
+        case .binaryCrossentropy(let c) where c != .init():
+            return object("BinaryCrossentropy", loss.name, crossentropy(c))
+        case .categoricalCrossentropy(let c) where c != .init():
+            return object("CategoricalCrossentropy", loss.name, crossentropy(c))
+        case .binaryFocalCrossentropy(let c, let f) where c != .init() || f != .init():
+            return object("BinaryFocalCrossentropy", loss.name, crossentropy(c) + [
+                ("apply_class_balancing", .bool(f.applyClassBalancing)), ("alpha", .real(f.alpha)), ("gamma", .real(f.gamma))])
+        case .sparseCategoricalCrossentropy(let fromLogits, let ignored) where fromLogits || ignored != nil:
+            return object("SparseCategoricalCrossentropy", loss.name, [
+                ("from_logits", .bool(fromLogits)), ("ignore_class", ignored.map { .number(Double($0)) } ?? .null), ("axis", .number(-1))])
         default: return .string(loss.name)
         }
     }

@@ -688,7 +688,7 @@ static void test_training_errors_and_callbacks(void) {
     EXPECT_STATUS(lstm_model_compile(m, "{\"optimizer\": {\"class_name\": \"SGD\", \"config\": {\"clipnorm\": 1, \"clipvalue\": 1}}, \"loss\": \"mse\"}"), LSTM_ERROR_ARGUMENT);
     EXPECT_MESSAGE("clipvalue");
     EXPECT_STATUS(lstm_model_compile(m, "{\"optimizer\": \"adam\", \"loss\": \"binary_focal\"}"), LSTM_ERROR_UNSUPPORTED);
-    EXPECT_STATUS(lstm_model_compile(m, "{\"optimizer\": \"adam\", \"loss\": \"sparse_categorical_crossentropy\"}"), LSTM_ERROR_UNSUPPORTED);
+    EXPECT_STATUS(lstm_model_compile(m, "{\"optimizer\": \"adam\", \"loss\": \"categorical_focal_crossentropy\"}"), LSTM_ERROR_UNSUPPORTED);
     EXPECT_MESSAGE("not supported yet");
     EXPECT_STATUS(lstm_model_compile(m, "{\"optimizer\": \"adam\", \"loss\": {\"class_name\": \"Huber\", \"config\": {\"delta\": -1}}}"), LSTM_ERROR_ARGUMENT);
     EXPECT_MESSAGE("delta");
@@ -1400,6 +1400,71 @@ static void test_learning_rate(void) {
     lstm_model_free(m);
 }
 
+/* The crossentropies from C: sparse targets are one class id per sample (n values, not n x
+   classes); evaluate's loss is the mean of -log p[label] over lstm_model_predict's softmax
+   outputs (computed here), a binary one the mean of Keras's BCE; fit lowers both; class ids out
+   of range or not whole are refused before anything trains. */
+static void test_crossentropy(void) {
+    enum { N = 24, T = 5, C = 3 };
+    static float x[N * T * 2], ids[N], p[N * C], bits[N * C];
+    for (int i = 0; i < N * T * 2; i++) x[i] = (float)sin(0.37 * i) * 0.8f;
+    /* The class follows the last step's first feature: low, middle or high. */
+    for (int i = 0; i < N; i++) {
+        float last = x[i * T * 2 + (T - 1) * 2];
+        ids[i] = last < -0.3f ? 0.0f : (last < 0.3f ? 1.0f : 2.0f);
+    }
+    for (int i = 0; i < N * C; i++) bits[i] = (float)((i * 5) % 3 == 0);
+    const char *classifier =
+        "{\"config\": {\"layers\": [{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 5, 2]}},"
+        "{\"class_name\": \"LSTM\", \"config\": {\"name\": \"lstm\", \"units\": 4}},"
+        "{\"class_name\": \"Dense\", \"config\": {\"name\": \"out\", \"units\": 3, \"activation\": \"%s\"}}]}}";
+    char json[1024];
+    snprintf(json, sizeof json, classifier, "softmax");
+    lstm_model *m = make(json, 3);
+    EXPECT_STATUS(lstm_model_compile(m, "{\"optimizer\": {\"class_name\": \"Adam\", \"config\": {\"learning_rate\": 0.05}}, \"loss\": \"sparse_categorical_crossentropy\"}"), LSTM_OK);
+    size_t per = 0;
+    EXPECT_STATUS(lstm_model_target_size(m, T, &per), LSTM_OK);
+    CHECK(per == 1, "a sparse target is one class id per sample, got %zu", per);
+    EXPECT_STATUS(lstm_model_output_size(m, T, &per), LSTM_OK);
+    CHECK(per == C, "the output is %d probabilities, got %zu", C, per);
+    EXPECT_STATUS(lstm_model_target_size(NULL, T, &per), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_target_size(m, T, NULL), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_predict(m, x, N, T, p, N * C), LSTM_OK);
+    double want = 0, before = 0, after = 0;
+    for (int i = 0; i < N; i++) want -= log(p[i * C + (int)ids[i]]) / N;
+    EXPECT_STATUS(lstm_model_evaluate(m, x, ids, N, T, &before), LSTM_OK);
+    CHECK(fabs(before - want) < 1e-5, "sparse crossentropy %.7f, expected %.7f from the predictions", before, want);
+    lstm_fit_options o;
+    lstm_fit_options_init(&o);
+    o.epochs = 10;
+    o.batch_size = 8;
+    double h[10];
+    size_t ran = 0;
+    EXPECT_STATUS(lstm_model_fit(m, x, ids, N, T, &o, h, 10, &ran), LSTM_OK);
+    EXPECT_STATUS(lstm_model_evaluate(m, x, ids, N, T, &after), LSTM_OK);
+    CHECK(ran == 10 && after < before * 0.9, "sparse crossentropy fell from %.4f to %.4f", before, after);
+    ids[5] = 3;
+    EXPECT_STATUS(lstm_model_fit(m, x, ids, N, T, &o, h, 10, &ran), LSTM_ERROR_ARGUMENT);
+    EXPECT_MESSAGE("class id");
+    ids[5] = 1.5f;
+    EXPECT_STATUS(lstm_model_evaluate(m, x, ids, N, T, &after), LSTM_ERROR_ARGUMENT);
+    EXPECT_MESSAGE("whole number");
+    lstm_model_free(m);
+
+    snprintf(json, sizeof json, classifier, "sigmoid");
+    m = make(json, 4);
+    EXPECT_STATUS(lstm_model_compile(m, "{\"optimizer\": \"adam\", \"loss\": \"binary_crossentropy\"}"), LSTM_OK);
+    EXPECT_STATUS(lstm_model_predict(m, x, N, T, p, N * C), LSTM_OK);
+    want = 0;
+    for (int i = 0; i < N * C; i++) want -= (bits[i] * log(p[i]) + (1 - bits[i]) * log(1 - p[i])) / (N * C);
+    EXPECT_STATUS(lstm_model_evaluate(m, x, bits, N, T, &before), LSTM_OK);
+    CHECK(fabs(before - want) < 1e-5, "binary crossentropy %.7f, expected %.7f from the predictions", before, want);
+    EXPECT_STATUS(lstm_model_fit(m, x, bits, N, T, &o, h, 10, &ran), LSTM_OK);
+    EXPECT_STATUS(lstm_model_evaluate(m, x, bits, N, T, &after), LSTM_OK);
+    CHECK(after < before, "binary crossentropy fell from %.4f to %.4f", before, after);
+    lstm_model_free(m);
+}
+
 /* Regularizers from the model's Keras JSON: evaluate adds Keras's penalties (here computed in C
    from the weights) to the loss of the same model without them. */
 static void test_regularizers(void) {
@@ -1465,6 +1530,7 @@ int main(void) {
     test_every_optimizer();
     test_regularizers();
     test_learning_rate();
+    test_crossentropy();
     printf("C API: %d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

@@ -6,7 +6,8 @@ model's JSON, its initial weights, one small batch of inputs and targets, Keras'
 epoch losses, the final weights, and every optimizer variable after `iterations` and
 `learning_rate` (absent with a learning-rate schedule) in Keras's order, with its path (so the order is what is tested).
 Entries named loss_* use the other losses (with Adam): on 2-D outputs and on masked 3-D ones
-(Masking -> LSTM(return_sequences) -> TimeDistributed(Dense)), where padded steps count for nothing.
+(Masking -> LSTM(return_sequences) -> TimeDistributed(Dense)), where padded steps count for nothing;
+the crossentropies also on sigmoid/softmax outputs pushed into saturation (from the logits or not).
 Two models: an LSTM(4) -> Dense(1) forecaster, and a text model (Embedding -> GRU -> Dense)
 whose batches repeat tokens, where TensorFlow hands the optimizer the embedding's gradient as
 slices; and two models with regularizers on every kind of weight and on outputs. Each entry also
@@ -109,8 +110,13 @@ def compiled(make_model, make_optimizer, seed, loss="mse"):
     return model, weights
 
 
-def entry(name, make_model, make_optimizer, x, y, loss="mse"):
+def entry(name, make_model, make_optimizer, x, y, loss="mse", bias_shift=None):
     model, weights = compiled(make_model, make_optimizer, 7, loss)
+    if bias_shift is not None:
+        # Saturates the output (a sigmoid or softmax of |logits| ~ 20): only a loss computed from
+        # the logits stays finite and keeps its gradient there.
+        weights[-1] = (weights[-1] + np.asarray(bias_shift, dtype=np.float32)).astype(np.float32)
+        model.set_weights(weights)
     history = model.fit(x, y, epochs=2, batch_size=4, shuffle=False, verbose=0).history["loss"]
     variables = model.optimizer.variables
     # After iterations: learning_rate (a variable unless a schedule gives it), then the slots.
@@ -180,6 +186,66 @@ out += [
     entry("loss_cosine_similarity_masked", lambda: masked_sequences("linear"), adam, masked_series, step_targets,
           "cosine_similarity"),
     entry("loss_mae_masked", lambda: masked_sequences("linear"), adam, masked_series, step_targets, "mae"),
+]
+# The crossentropies. Keras's TensorFlow backend reads the logits behind an output that a sigmoid
+# or softmax made (Dense, Activation; not through TimeDistributed), and the probabilities
+# otherwise; the saturated entries tell the two apart.
+def classifier(activation, units=3, activation_layer=False):
+    head = [L.Dense(units), L.Activation(activation)] if activation_layer else [L.Dense(units, activation=activation)]
+    return keras.Sequential([keras.Input(shape=(5, 2)), L.LSTM(4)] + head, name="classifier")
+
+
+def masked_steps_dense(activation):
+    """A Dense straight on the 3-D sequence (no TimeDistributed): its logits reach the loss, under the mask."""
+    return keras.Sequential([keras.Input(shape=(5, 2)), L.Masking(0.0), L.LSTM(4, return_sequences=True),
+                             L.Dense(3, activation=activation)], name="masked_steps_dense")
+
+
+LO = keras.losses
+classes = rng.integers(0, 3, size=(8,))
+one_hot = np.eye(3, dtype=np.float32)[classes]
+soft_targets = (one_hot * 0.7 + 0.1).astype(np.float32)
+step_classes = rng.integers(0, 3, size=(8, 5)).astype(np.float32)
+binary_steps = (rng.uniform(size=(8, 5, 3)) > 0.5).astype(np.float32)
+saturate_binary = [25.0, -25.0]  # class 1 certain on the first output, class 0 on the second
+saturate_classes = [22.0, 0.0, -22.0]
+out += [
+    entry("loss_binary_crossentropy", lambda: positive_forecaster("sigmoid"), adam, series, binary_targets,
+          "binary_crossentropy"),
+    entry("loss_binary_crossentropy_saturated_smoothing", lambda: positive_forecaster("sigmoid"), adam, series,
+          binary_targets, LO.BinaryCrossentropy(label_smoothing=0.1), bias_shift=saturate_binary),
+    entry("loss_binary_crossentropy_from_logits", lambda: positive_forecaster("linear"), adam, series, binary_targets,
+          LO.BinaryCrossentropy(from_logits=True)),
+    entry("loss_binary_crossentropy_on_softmax", lambda: classifier("softmax"), adam, series, one_hot, "bce"),
+    entry("loss_binary_crossentropy_masked_steps", lambda: masked_steps_dense("sigmoid"), adam, masked_series,
+          binary_steps, "binary_crossentropy", bias_shift=[20.0, -20.0, 0.0]),
+    entry("loss_binary_focal_balanced_saturated", lambda: positive_forecaster("sigmoid"), adam, series, binary_targets,
+          LO.BinaryFocalCrossentropy(apply_class_balancing=True, alpha=0.3, gamma=1.5, label_smoothing=0.05),
+          bias_shift=saturate_binary),
+    entry("loss_binary_focal_from_logits", lambda: positive_forecaster("linear"), adam, series, binary_targets,
+          LO.BinaryFocalCrossentropy(from_logits=True)),
+    entry("loss_categorical_crossentropy", lambda: classifier("softmax"), adam, series, soft_targets,
+          "categorical_crossentropy"),
+    entry("loss_categorical_crossentropy_saturated_smoothing", lambda: classifier("softmax"), adam, series, one_hot,
+          LO.CategoricalCrossentropy(label_smoothing=0.2), bias_shift=saturate_classes),
+    entry("loss_categorical_crossentropy_activation_layer", lambda: classifier("softmax", activation_layer=True), adam,
+          series, one_hot, "categorical_crossentropy", bias_shift=saturate_classes),
+    entry("loss_categorical_crossentropy_from_logits", lambda: classifier("linear"), adam, series, soft_targets,
+          LO.CategoricalCrossentropy(from_logits=True)),
+    entry("loss_categorical_crossentropy_on_sigmoid", lambda: classifier("sigmoid"), adam, series, one_hot,
+          "categorical_crossentropy"),
+    entry("loss_categorical_crossentropy_time_distributed_masked", lambda: masked_sequences("softmax"), adam,
+          masked_series, one_hot_steps, "categorical_crossentropy"),
+    entry("loss_sparse_categorical_crossentropy", lambda: classifier("softmax"), adam, series,
+          classes.astype(np.float32), "sparse_categorical_crossentropy"),
+    entry("loss_sparse_categorical_crossentropy_saturated", lambda: classifier("softmax"), adam, series,
+          classes.astype(np.float32)[:, None], "sparse_categorical_crossentropy", bias_shift=saturate_classes),
+    entry("loss_sparse_categorical_crossentropy_from_logits_ignore_masked", lambda: masked_steps_dense("linear"), adam,
+          masked_series, step_classes, LO.SparseCategoricalCrossentropy(from_logits=True, ignore_class=2)),
+    entry("loss_sparse_categorical_crossentropy_time_distributed_masked", lambda: masked_sequences("softmax"), adam,
+          masked_series, step_classes[..., None], "sparse_categorical_crossentropy"),
+    entry("loss_sparse_categorical_crossentropy_ignore_softmax", lambda: classifier("softmax"), adam, series,
+          classes.astype(np.float32), LO.SparseCategoricalCrossentropy(ignore_class=1), bias_shift=saturate_classes),
 ]
 with open(os.path.join(out_dir, "keras3_optimizers.json"), "w") as f:
     json.dump({"keras": keras.__version__, "entries": out}, f)

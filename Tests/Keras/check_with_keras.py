@@ -272,6 +272,23 @@ def check_trained_optimizers(directory):
         what = loss if isinstance(loss, str) else loss.class_name
         resumes_alike(f"Keras 3: liblstm's model with loss {what}", ours, tokens, np.repeat(target, 2, axis=1),
                       os.path.join(directory, f"loss_{what}.keras"))
+    # The crossentropies on a token classifier: class ids for the sparse one, one-hot (or 0/1
+    # per class) for the others; sigmoid or softmax outputs, whose logits both sides read.
+    classes = (tokens[:, 0] % 3).astype(np.int64)
+    for loss, activation in [("sparse_categorical_crossentropy", "softmax"),
+                             (LO.CategoricalCrossentropy(label_smoothing=0.1), "softmax"),
+                             (LO.BinaryCrossentropy(label_smoothing=0.05), "sigmoid"),
+                             (LO.BinaryFocalCrossentropy(apply_class_balancing=True, gamma=1.5), "sigmoid"),
+                             (LO.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0), "linear")]:
+        lstm.utils.set_random_seed(7)
+        ours = lstm.Sequential([lstm.Input(shape=(5,)), L.Embedding(6, 3), L.LSTM(4), L.Dense(3, activation=activation)])
+        ours.compile(optimizer=O.Adam(learning_rate=0.02), loss=loss)
+        sparse = loss == "sparse_categorical_crossentropy" or isinstance(loss, LO.SparseCategoricalCrossentropy)
+        y = classes.astype(np.float32) if sparse else np.eye(3, dtype=np.float32)[classes]
+        ours.fit(tokens, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+        what = loss if isinstance(loss, str) else loss.class_name
+        resumes_alike(f"Keras 3: liblstm's classifier with loss {what}", ours, tokens, y,
+                      os.path.join(directory, f"loss_{what}_{activation}.keras"))
     lstm.utils.set_random_seed(5)
     ours = lstm.Sequential([
         lstm.Input(shape=(5,)), L.Embedding(6, 3, embeddings_regularizer=R.L2(0.01), activity_regularizer="l1"),

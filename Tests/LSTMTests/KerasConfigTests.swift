@@ -150,8 +150,23 @@ final class KerasConfigTests: XCTestCase {
                 XCTAssertEqual(o.learningRate(at: step), want, accuracy: 1e-12, "\(kind) at step \(step)")
             }
         }
-        guard case .unsupported(let bce)? = status(#"{"optimizer": "adam", "loss": "binary_crossentropy"}"#),
-              bce.contains("not supported yet") else { return XCTFail("crossentropy") }
+        guard case .unsupported(let focal)? = status(#"{"optimizer": "adam", "loss": "categorical_focal_crossentropy"}"#),
+              focal.contains("not supported yet") else { return XCTFail("categorical focal crossentropy") }
+        // The crossentropies' options, written as Keras's classes and read back.
+        for loss: LossKind in [.binaryCrossentropy(.init(fromLogits: true, labelSmoothing: 0.2)),
+                               .categoricalCrossentropy(.init(labelSmoothing: 0.1)),
+                               .binaryFocalCrossentropy(.init(), .init(gamma: 1, alpha: 0.4, applyClassBalancing: true)),
+                               .sparseCategoricalCrossentropy(fromLogits: true, ignoreClass: nil),
+                               .sparseCategoricalCrossentropy(fromLogits: false, ignoreClass: -1)] {
+            let c = CompileSpec(loss: loss, optimizer: .defaultAdam)
+            XCTAssertEqual(try KerasConfig.parseCompile(KerasConfig.compileJSON(c).serialized()), c, loss.name)
+        }
+        guard case .invalidArgument(let smoothing)? = status(#"{"optimizer": "adam", "loss": {"class_name": "BinaryCrossentropy", "config": {"label_smoothing": 1.5}}}"#),
+              smoothing.contains("label_smoothing") else { return XCTFail("label_smoothing 1.5") }
+        guard case .unsupported(let axis)? = status(#"{"optimizer": "adam", "loss": {"class_name": "CategoricalCrossentropy", "config": {"axis": 1}}}"#),
+              axis.contains("axis") else { return XCTFail("axis 1") }
+        guard case .invalidArgument(let ignored)? = status(#"{"optimizer": "adam", "loss": {"class_name": "SparseCategoricalCrossentropy", "config": {"ignore_class": 0.5}}}"#),
+              ignored.contains("ignore_class") else { return XCTFail("ignore_class 0.5") }
         guard case .unsupported(let reduction)? = status(#"{"optimizer": "adam", "loss": {"class_name": "LogCosh", "config": {"reduction": "sum"}}}"#),
               reduction.contains("reduction") else { return XCTFail("reduction") }
         // Every loss by its names and classes; Huber's delta read and written back.

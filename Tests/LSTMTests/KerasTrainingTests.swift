@@ -195,4 +195,58 @@ final class KerasTrainingTests: XCTestCase {
                                loss: loss, targets: targets)
         }
     }
+
+    /// Every crossentropy's gradient against finite differences in Double: from the logits of a
+    /// sigmoid/softmax Dense (the loss then reads its logits), from the probabilities through
+    /// TimeDistributed (which hides them, as in Keras), and from_logits on a linear Dense; the
+    /// categorical targets sum to 1 per position, where TensorFlow's softmax − y is the gradient.
+    func testCrossentropyGradientsMatchFiniteDifferences() throws {
+        let smoothed = LossKind.Crossentropy(labelSmoothing: 0.1), logits = LossKind.Crossentropy(fromLogits: true)
+        let focal = LossKind.Focal(gamma: 1.5, alpha: 0.3, applyClassBalancing: true)
+        enum Head { case dense, timeDistributed }
+        enum Targets { case probabilities, distributions, classIds }
+        let cases: [(LossKind, Activation, Head, Targets)] = [
+            (.binaryCrossentropy(smoothed), .sigmoid, .dense, .probabilities),
+            (.binaryCrossentropy(smoothed), .sigmoid, .timeDistributed, .probabilities),
+            (.binaryCrossentropy(logits), .linear, .dense, .probabilities),
+            (.binaryFocalCrossentropy(.init(labelSmoothing: 0.05), focal), .sigmoid, .dense, .probabilities),
+            (.binaryFocalCrossentropy(.init(), focal), .sigmoid, .timeDistributed, .probabilities),
+            (.binaryFocalCrossentropy(logits, .init()), .linear, .dense, .probabilities),
+            (.binaryFocalCrossentropy(.init(), focal), .softmax, .dense, .distributions),
+            (.categoricalCrossentropy(smoothed), .softmax, .dense, .distributions),
+            (.categoricalCrossentropy(.init()), .softmax, .timeDistributed, .probabilities),
+            (.categoricalCrossentropy(logits), .linear, .dense, .distributions),
+            (.sparseCategoricalCrossentropy(fromLogits: false, ignoreClass: nil), .softmax, .dense, .classIds),
+            (.sparseCategoricalCrossentropy(fromLogits: false, ignoreClass: nil), .softmax, .timeDistributed, .classIds),
+            (.sparseCategoricalCrossentropy(fromLogits: true, ignoreClass: 1), .linear, .dense, .classIds),
+        ]
+        for (loss, activation, head, targets) in cases {
+            var lstm = LSTMSpec(name: "lstm", units: 3)
+            lstm.recurrent.returnSequences = true
+            var dense = DenseSpec(name: "out", units: 3)
+            dense.activation = activation
+            let top: any LayerSpec = head == .dense ? dense : TimeDistributedSpec(name: "steps", layer: dense)
+            let model = try Model<Double>(spec: ModelSpec(name: "m", input: .init(name: "x", shape: [4, 2]), layers: [lstm, top]), seed: 4)
+            var rng = TestRandom(37)
+            try model.randomize(&rng)
+            let x = Tensor<Double>(shape: [3, 4, 2], values: rng.uniform(24, -1, 1))
+            var y: Tensor<Double>
+            switch targets {
+            case .probabilities: y = Tensor(shape: [3, 4, 3], values: rng.uniform(36, 0, 1))
+            case .distributions:
+                y = Tensor(shape: [3, 4, 3], values: rng.uniform(36, 0.05, 1))
+                for k in 0..<12 {
+                    let sum = y.values[(3 * k)..<(3 * k + 3)].reduce(0, +)
+                    for j in 0..<3 { y.values[3 * k + j] /= sum }
+                }
+            case .classIds: y = Tensor(shape: [3, 4], values: rng.uniform(12, 0, 2.999).map { $0.rounded(.down) })
+            }
+            let name = "\(loss.name) \(activation.kerasName) \(head == .dense ? "Dense" : "TimeDistributed")"
+            if head == .dense, activation != .linear {
+                try model.findLogitLayers(for: loss)
+                XCTAssertEqual(model.logitLayers.count, 1, "\(name): the loss reads the Dense's logits")
+            }
+            try checkGradients(model, [x], name, &rng, loss: loss, ys: [y])
+        }
+    }
 }

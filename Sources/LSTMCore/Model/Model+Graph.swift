@@ -8,6 +8,8 @@ extension Model {
         var tapes: [AnyObject?]
         /// Per node, the masks of its outputs.
         var masks: [[Mask?]] = []
+        /// Whether the output nodes of `logitLayers` ran without their final activation.
+        var logits = false
 
         func mask(_ ref: ModelSpec.TensorRef) -> Mask? {
             switch ref {
@@ -27,8 +29,11 @@ extension Model {
     /// - Parameter reuse: the tapes of an earlier training pass, offered back to their layers
     ///   (fit's batches: large allocations cost page faults every batch).
     /// - Parameter carries: the stateful layers' carried states, per node (run with a BatchState).
-    func forward(_ inputs: [Tensor<T>], training: Bool, reuse: [AnyObject?] = [], carries: [StateCarry<T>?] = []) -> Pass {
+    /// - Parameter logits: a loss pass of a crossentropy: the outputs of `logitLayers` are logits.
+    func forward(_ inputs: [Tensor<T>], training: Bool, reuse: [AnyObject?] = [], carries: [StateCarry<T>?] = [],
+                 logits: Bool = false) -> Pass {
         var pass = Pass(inputs: inputs, outputs: [], tapes: [])
+        pass.logits = logits && !logitLayers.isEmpty
         pass.outputs.reserveCapacity(spec.nodes.count)
         for (ni, node) in spec.nodes.enumerated() {
             let ins = node.inputs.map(pass.tensor)
@@ -41,8 +46,9 @@ extension Model {
             context.carry = ni < carries.count ? carries[ni] : nil
             if training { context.random = SeededRandom(seed: noiseSeed(node: ni)) }
             context.layerTrainable = !spec.frozenLayers.contains(node.layer)
-            let outs = nodeLayers[ni].forward(ins, weights: layerWeights[node.layer], context: &context)
-            pass.masks.append(nodeLayers[ni].outputMasks(ins, masks: masks))
+            let layer = layer(ofNode: ni, logits: pass.logits)
+            let outs = layer.forward(ins, weights: layerWeights[node.layer], context: &context)
+            pass.masks.append(layer.outputMasks(ins, masks: masks))
             pass.outputs.append(outs)
             pass.tapes.append(training ? context.tape : nil)
         }
@@ -83,7 +89,7 @@ extension Model {
             let need = node.inputs.map { ref -> Bool in if case .node = ref { return true } else { return false } }
             let range = weightRanges[node.layer]
             let grads = Array(gradients.arrays[range])
-            let dIns = nodeLayers[ni].backward(node.inputs.map(pass.tensor), outputs: pass.outputs[ni],
+            let dIns = layer(ofNode: ni, logits: pass.logits).backward(node.inputs.map(pass.tensor), outputs: pass.outputs[ni],
                                                outputGradients: dOuts, weights: layerWeights[node.layer],
                                                gradients: grads, tape: pass.tapes[ni], needInput: need)
             if let slices, !nodeLayers[ni].sparseGradientWeights.isEmpty {

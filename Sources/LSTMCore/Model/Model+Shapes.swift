@@ -168,21 +168,41 @@ extension Model {
         }
     }
 
-    /// Checks the targets of a call: one per output, each of its output's shape.
-    func checkTargets(_ ys: [TensorView<T>], inputs xs: [TensorView<T>], names: String = "y") throws {
+    /// Checks the targets of a call: one per output, each of the shape the loss compares with its
+    /// output's (the output's own; for class ids, without its last axis or with a last axis of 1),
+    /// finite, and for class ids whole numbers in 0..<classes (or the ignored class).
+    func checkTargets(_ ys: [TensorView<T>], inputs xs: [TensorView<T>], loss: LossKind, names: String = "y") throws {
         guard ys.count == spec.outputs.count else {
             throw LSTMError.invalidArgument("model '\(spec.name)' has \(spec.outputs.count) output\(spec.outputs.count == 1 ? "" : "s"), got \(ys.count) target\(ys.count == 1 ? "" : "s")")
         }
         let shapes = try outputShapes(forInputs: xs.map(\.shape))
         for (k, (y, shape)) in zip(ys, shapes).enumerated() {
             let what = ys.count == 1 ? names : "\(names)[\(k)]"
-            guard y.shape == shape else {
+            let want = loss.targetShape(forOutput: shape)
+            guard y.shape == want || (loss.takesClassIds && y.shape == want + [1]) else {
+                if loss.takesClassIds {
+                    throw LSTMError.shapeMismatch("\(what) has shape \(y.shape); \(loss.name) takes one class id per output position: shape \(want) (or \(want + [1])) for the output's shape \(shape)")
+                }
                 throw LSTMError.shapeMismatch("\(what) has shape \(y.shape), expected the output's shape \(shape)")
             }
-            guard y.data.count == shape.reduce(1, *) else {
-                throw LSTMError.shapeMismatch("\(what) holds \(y.data.count) values, its shape \(shape) needs \(shape.reduce(1, *))")
+            guard y.data.count == want.reduce(1, *) else {
+                throw LSTMError.shapeMismatch("\(what) holds \(y.data.count) values, its shape \(want) needs \(want.reduce(1, *))")
             }
             try requireFinite(y.data, what)
+            if case .sparseCategoricalCrossentropy(_, let ignored) = loss {
+                try requireClassIds(y.data, classes: shape.last ?? 1, ignored: ignored, what)
+            }
+        }
+    }
+
+    /// Class ids: whole numbers in 0..<classes, or the ignored class.
+    private func requireClassIds(_ v: UnsafeBufferPointer<T>, classes: Int, ignored: Int?, _ what: String) throws {
+        for (i, e) in v.enumerated() {
+            let d = Double(e)
+            if let ignored, d == Double(ignored) { continue }
+            guard d == d.rounded(), d >= 0, d < Double(classes) else {
+                throw LSTMError.invalidArgument("\(what)[\(i)] is \(e): a class id must be a whole number in [0, \(classes)) for an output of \(classes) classes\(ignored.map { " (or the ignored class \($0))" } ?? "")")
+            }
         }
     }
 
@@ -230,9 +250,21 @@ extension Model {
     }
 
     /// Values the target of `batch` samples of `timesteps` steps holds (for the flat fit and
-    /// evaluate, whose target comes without a size): what the loss compares with the output.
+    /// evaluate, whose target comes without a size): what the compiled loss compares with the
+    /// output (one class id per position for a sparse crossentropy).
     public func targetCount(batch: Int, timesteps: Int) throws -> Int {
-        try checkedProduct([batch, try outputSize(timesteps: timesteps)], "y")
+        let output = try outputShapes(forInputs: [try singleInputShape(batch: batch, timesteps: timesteps)])[0]
+        return try checkedProduct(targetShape(forOutput: output, loss: nil), "y")
+    }
+
+    /// Values the output of `batch` samples of `timesteps` steps holds (what predict writes).
+    public func outputCount(batch: Int, timesteps: Int) throws -> Int {
+        try checkedProduct([batch, try outputSize(timesteps: timesteps)], "the output")
+    }
+
+    /// The target's shape for an output of this shape under `loss` (nil: the compiled loss).
+    func targetShape(forOutput shape: [Int], loss: LossKind?) -> [Int] {
+        (loss ?? compileSpec?.loss)?.targetShape(forOutput: shape) ?? shape
     }
 
     /// Values x holds for `batch` sequences of `timesteps` steps (for the flat functions).
@@ -256,8 +288,12 @@ extension Model {
 
     /// The flat single-input arguments as tensors, with the sizes checked: x holds
     /// batch × timesteps × features values, y (when given) batch × outputSize.
+    /// - Parameters:
+    ///   - yIsOutput: y receives the output (predict), rather than holding a target.
+    ///   - loss: the loss a target is for (nil: the compiled one), which decides its shape.
     func singleTensors(x: UnsafeBufferPointer<T>, batch: Int, timesteps: Int, y: UnsafeBufferPointer<T>?,
-                       yName: String = "y") throws -> (x: TensorView<T>, y: TensorView<T>?) {
+                       yName: String = "y", yIsOutput: Bool = false, loss: LossKind? = nil) throws
+        -> (x: TensorView<T>, y: TensorView<T>?) {
         guard batch >= 1 else { throw LSTMError.invalidArgument("batch must be >= 1, got \(batch)") }
         let shape = try singleInputShape(batch: batch, timesteps: timesteps)
         let (n, f) = (shape.count > 1 ? shape[1] : 1, sequenceInput.features)
@@ -267,11 +303,13 @@ extension Model {
         }
         let xv = TensorView(shape: shape, data: x)
         guard let y else { return (xv, nil) }
-        let yShape = try outputShapes(forInputs: [shape])[0]
+        let outShape = try outputShapes(forInputs: [shape])[0]
+        let yShape = yIsOutput ? outShape : targetShape(forOutput: outShape, loss: loss)
         let per = yShape.dropFirst().reduce(1, *)
         let wantY = try checkedProduct([batch, per], yName)
         guard y.count == wantY else {
-            throw LSTMError.shapeMismatch("\(yName) holds \(y.count) values, expected batch \(batch) x output size \(per) = \(wantY)")
+            let size = yShape.count == outShape.count ? "output size" : "class ids per sample"
+            throw LSTMError.shapeMismatch("\(yName) holds \(y.count) values, expected batch \(batch) x \(size) \(per) = \(wantY)")
         }
         return (xv, TensorView(shape: yShape, data: y))
     }

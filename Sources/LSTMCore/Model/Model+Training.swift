@@ -74,7 +74,7 @@ extension Model {
     @_specialize(exported: true, where T == Float)
     public func predict(x: UnsafeBufferPointer<T>, batch: Int, timesteps: Int, into y: UnsafeMutableBufferPointer<T>) throws {
         let (xv, _) = try singleTensors(x: x, batch: batch, timesteps: timesteps,
-                                        y: UnsafeBufferPointer(y), yName: "y")
+                                        y: UnsafeBufferPointer(y), yName: "y", yIsOutput: true)
         let out = try run([xv])[0]
         out.values.withUnsafeBufferPointer { y.baseAddress!.update(from: $0.baseAddress!, count: $0.count) }
     }
@@ -86,7 +86,7 @@ extension Model {
         try requireStateless("evaluate")
         guard batchSize >= 1 else { throw LSTMError.invalidArgument("batch_size must be >= 1, got \(batchSize)") }
         let count = try checkInputs(xs)
-        try checkTargets(ys, inputs: xs)
+        try checkTargets(ys, inputs: xs, loss: loss)
         try checkPassMemory(xs.map(\.shape), batch: Swift.min(count, batchSize))
         return lossOver(loss: loss, xs, ys, count: count, batchSize: batchSize)
     }
@@ -110,23 +110,23 @@ extension Model {
     /// The loss of a batch's outputs against its targets, summed over the outputs as Keras sums
     /// a loss given once for several outputs; an output that carries a mask counts its real
     /// steps only (see LossKind.evaluate). With `gradients`, dLoss/dOutput for each.
-    func loss(_ loss: LossKind, outputs: [Tensor<T>], targets: [Tensor<T>], masks: [Mask?],
-              gradients: inout [Tensor<T>]?) -> Double {
+    func loss(_ loss: LossKind, of pass: Pass, targets: [Tensor<T>], gradients: inout [Tensor<T>]?) -> Double {
         var total = 0.0
         var grads: [Tensor<T>] = []
-        for (k, (out, target)) in zip(outputs, targets).enumerated() {
+        let masks = spec.outputs.map(pass.mask), forms = predictionForms(pass, loss: loss)
+        for (k, (out, target)) in zip(outputs(of: pass), targets).enumerated() {
             var g = Tensor<T>(zeros: gradients == nil ? [0] : out.shape)
-            let mask = k < masks.count ? masks[k] : nil
+            let mask = masks[k], form = forms[k]
             total += out.values.withUnsafeBufferPointer { o in
                 target.values.withUnsafeBufferPointer { t in
                     g.values.withUnsafeMutableBufferPointer { gp in
                         let grad = gradients == nil ? nil : gp.baseAddress!
                         if let mask, mask.values.count * (out.shape.last ?? 1) == o.count {
                             return loss.evaluate(prediction: o.baseAddress!, target: t.baseAddress!,
-                                                 width: out.shape.last ?? 1, real: mask.values, grad: grad)
+                                                 width: out.shape.last ?? 1, real: mask.values, form: form, grad: grad)
                         }
                         return loss.evaluate(prediction: o.baseAddress!, target: t.baseAddress!, count: o.count,
-                                             width: out.shape.last ?? 1, grad: grad)
+                                             width: out.shape.last ?? 1, form: form, grad: grad)
                     }
                 }
             }
@@ -141,9 +141,9 @@ extension Model {
         var noGradients: [Tensor<T>]? = nil
         while start < count {
             let end = Swift.min(count, start + batchSize)
-            let pass = forward(xs.map { $0.slice(start, end) }, training: false)
-            let l = loss(lossKind, outputs: outputs(of: pass), targets: ys.map { $0.slice(start, end) },
-                         masks: spec.outputs.map(pass.mask), gradients: &noGradients) + regularizationLoss(pass)
+            let pass = forward(xs.map { $0.slice(start, end) }, training: false, logits: lossKind.readsLayerLogits)
+            let l = loss(lossKind, of: pass, targets: ys.map { $0.slice(start, end) }, gradients: &noGradients)
+                + regularizationLoss(pass)
             total += l * Double(end - start)
             start = end
         }
@@ -157,8 +157,9 @@ extension Model {
     public func lossAndGradients(loss: LossKind, _ xs: [TensorView<T>], targets ys: [TensorView<T>]) throws
         -> (loss: Double, gradients: [[T]]) {
         let batch = try checkInputs(xs)
-        try checkTargets(ys, inputs: xs)
+        try checkTargets(ys, inputs: xs, loss: loss)
         try checkPassMemory(xs.map(\.shape), batch: batch)
+        try findLogitLayers(for: loss)
         let grads = Parameters(zerosLike: params)
         var tapes: [AnyObject?] = []
         let l = lossAndGradients(loss: loss, xs.map { $0.slice(0, batch) }, ys.map { $0.slice(0, batch) },
@@ -169,7 +170,7 @@ extension Model {
     /// `lossAndGradients` for one flat input and target.
     public func lossAndGradients(loss: LossKind, x: UnsafeBufferPointer<T>, y: UnsafeBufferPointer<T>,
                                  batch: Int, timesteps: Int) throws -> (loss: Double, gradients: [[T]]) {
-        let (xv, yv) = try singleTensors(x: x, batch: batch, timesteps: timesteps, y: y)
+        let (xv, yv) = try singleTensors(x: x, batch: batch, timesteps: timesteps, y: y, loss: loss)
         return try lossAndGradients(loss: loss, [xv], targets: [yv!])
     }
 
@@ -178,11 +179,10 @@ extension Model {
     func lossAndGradients(loss lossKind: LossKind, _ xs: [Tensor<T>], _ ys: [Tensor<T>], into gradients: Parameters<T>,
                           slices: SliceSums<T>? = nil, carries: [StateCarry<T>?] = [],
                           tapes: inout [AnyObject?]) -> Double {
-        let pass = forward(xs, training: true, reuse: tapes, carries: carries)
+        let pass = forward(xs, training: true, reuse: tapes, carries: carries, logits: lossKind.readsLayerLogits)
         tapes = pass.tapes
         var dOut: [Tensor<T>]? = []
-        let value = loss(lossKind, outputs: outputs(of: pass), targets: ys, masks: spec.outputs.map(pass.mask),
-                         gradients: &dOut)
+        let value = loss(lossKind, of: pass, targets: ys, gradients: &dOut)
         let regularized = regularizedArrays
         backward(pass, outputGradients: dOut ?? [], gradients: gradients, slices: slices, extra: activityGradients(pass))
         addRegularizationGradients(regularized, into: gradients)
@@ -220,7 +220,7 @@ extension Model {
             throw LSTMError.invalidArgument("validation_split must be in [0, 1), got \(options.validationSplit)")
         }
         let count = try checkInputs(xs)
-        try checkTargets(ys, inputs: xs)
+        try checkTargets(ys, inputs: xs, loss: loss)
         // Training batches and the validation's are at most batch_size samples.
         try checkPassMemory(xs.map(\.shape), batch: Swift.min(count, options.batchSize))
         var trainCount = count

@@ -28,6 +28,11 @@ public final class Model<T: Scalar> {
     let nodeOutputShapes: [[SampleShape]]
     public internal(set) var compileSpec: CompileSpec?
     var optimizer: OptimizerState<T>?
+    /// The output nodes a compiled crossentropy reads the logits of, run without their final
+    /// activation in the loss passes (see Model+Logits.swift).
+    var logitLayers: [Int: LogitOutput] = [:]
+    /// The loss `logitLayers` were found for.
+    var logitLayersLoss: LossKind?
     /// Where the training-time noise (dropout) of the next training pass comes from: the fit's
     /// seed and the number of batches trained since (see `noiseSeed`).
     var noise = (seed: UInt64(0), batch: UInt64(0))
@@ -189,6 +194,7 @@ public final class Model<T: Scalar> {
     /// Sets the loss and optimizer; resets the optimizer state.
     public func compile(_ c: CompileSpec) throws {
         try c.optimizer.validate()
+        try findLogitLayers(for: c.loss)
         compileSpec = c
         optimizer = OptimizerState(spec: c.optimizer, shapes: trainableArrays.map { params.arrays[$0].count })
     }

@@ -107,6 +107,7 @@ _DECLARATIONS = {
     "lstm_model_to_json": (c_int, [_model_p, c_char_p, c_size_t, _size_p]),
     "lstm_model_input_shape": (c_int, [_model_p, _size_p, _size_p]),
     "lstm_model_output_size": (c_int, [_model_p, c_size_t, _size_p]),
+    "lstm_model_target_size": (c_int, [_model_p, c_size_t, _size_p]),
     "lstm_model_load_weights": (c_int, [_model_p, c_char_p]),
     "lstm_model_save_weights": (c_int, [_model_p, c_char_p]),
     "lstm_model_save": (c_int, [_model_p, c_char_p]),

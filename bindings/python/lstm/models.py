@@ -680,10 +680,15 @@ class Sequential(_ModelMethods):
 
     def _y(self, y, n, steps, name="y"):
         a = _as_float32(y, name)
-        per = self._output_size(steps)
-        if a.shape[:1] != (n,) or a.size != n * per:
+        size = ctypes.c_size_t()
+        call(lib.lstm_model_target_size, self._model, steps, ctypes.byref(size))
+        if a.shape[:1] != (n,) or a.size != n * size.value:
+            dims = self._output_dims(steps)
+            if size.value != int(np.prod(dims)):
+                raise ValueError(f"{name} has shape {a.shape}, but the loss takes one class id per output position: "
+                                 f"shape {(n,) + dims[:-1]} for the model's output of shape {(n,) + dims}")
             raise ValueError(f"{name} has shape {a.shape}, but the model's output for {n} samples has shape "
-                             f"{(n,) + self._output_dims(steps)}")
+                             f"{(n,) + dims}")
         return a
 
     # ---------------------------------------------------------------- compile, fit, evaluate, predict

@@ -275,8 +275,8 @@ def test_bad_inputs_raise_clear_errors():
     with pytest.raises(lstm.LSTMError, match=r"x\[52\] \(sample 1, timestep 3, feature 0\) is nan") as e:
         m.predict(bad, verbose=0)
     assert e.value.status_name == "LSTM_ERROR_NUMERIC"
-    with pytest.raises(lstm.LSTMError, match="binary_crossentropy") as e:
-        m.compile(optimizer="adam", loss="binary_crossentropy")
+    with pytest.raises(lstm.LSTMError, match="categorical_focal_crossentropy") as e:
+        m.compile(optimizer="adam", loss="categorical_focal_crossentropy")
     assert e.value.status_name == "LSTM_ERROR_UNSUPPORTED"
     with pytest.raises(ValueError, match="has shape"):
         m.set_weights([w[:1] for w in m.get_weights()])
@@ -821,3 +821,62 @@ def test_other_keras_losses_compile_and_evaluate(loss, name):
     np.testing.assert_allclose(m.evaluate(x, y, verbose=0), expected, rtol=1e-5, atol=1e-7)
     if name == "Huber":
         assert written["config"]["delta"] == 0.5
+
+
+@pytest.mark.parametrize("loss, name", [
+    ("sparse_categorical_crossentropy", "sparse"), (losses.SparseCategoricalCrossentropy(ignore_class=2), "sparse_ignore"),
+    ("categorical_crossentropy", "categorical"), (losses.CategoricalCrossentropy(label_smoothing=0.2), "categorical_smooth"),
+    ("bce", "binary"), (losses.BinaryFocalCrossentropy(apply_class_balancing=True, alpha=0.4, gamma=1.0), "focal"),
+])
+def test_crossentropies_evaluate_as_numpy_and_train(loss, name):
+    """A token classifier (Embedding -> LSTM -> Dense(3, softmax; sigmoid for the binary ones))
+    with each crossentropy: evaluate equals the loss computed in numpy from its predictions
+    (keras/src/losses/losses.py), and fit lowers it. Sparse targets are class ids, shape (n,) or (n, 1)."""
+    rng = np.random.default_rng(3)
+    tokens = rng.integers(1, 20, size=(32, 6)).astype(np.float32)
+    classes = (tokens[:, 0] % 3).astype(np.int64)  # learnable: the first token decides
+    lstm.utils.set_random_seed(2)
+    binary = name in ("binary", "focal")
+    m = lstm.Sequential([lstm.Input(shape=(6,)), lstm.layers.Embedding(20, 4), LSTM(5),
+                         Dense(3, activation="sigmoid" if binary else "softmax")])
+    m.compile(optimizer=optimizers.Adam(learning_rate=0.03), loss=loss)
+    sparse = name.startswith("sparse")
+    y = classes.astype(np.float32) if sparse else np.eye(3, dtype=np.float32)[classes]
+    p = m.predict(tokens, verbose=0).astype(np.float64)
+    eps = 1e-7
+    one_hot = np.eye(3)[classes]
+    if name == "sparse":
+        expected = np.mean(-np.log(p[np.arange(32), classes]))
+    elif name == "sparse_ignore":
+        kept = classes != 2
+        expected = np.mean(-np.log(np.clip(p, eps, 1 - eps)[np.arange(32), classes])[kept])
+    elif name.startswith("categorical"):
+        t = one_hot * 0.8 + 0.2 / 3 if name == "categorical_smooth" else one_hot
+        expected = np.mean(-np.sum(t * np.log(p), axis=-1))
+    else:
+        bce = -(one_hot * np.log(p) + (1 - one_hot) * np.log(1 - p))
+        if name == "focal":
+            pt = one_hot * p + (1 - one_hot) * (1 - p)
+            bce = (one_hot * 0.4 + (1 - one_hot) * 0.6) * (1 - pt) * bce
+        expected = np.mean(bce)
+    before = m.evaluate(tokens, y, verbose=0)
+    np.testing.assert_allclose(before, expected, rtol=1e-5)
+    if sparse:
+        np.testing.assert_allclose(m.evaluate(tokens, y[:, None], verbose=0), before, rtol=1e-7)
+        with pytest.raises(ValueError, match="one class id per output position"):
+            m.fit(tokens, np.eye(3, dtype=np.float32)[classes], verbose=0)
+    history = m.fit(tokens, y, epochs=15, batch_size=8, verbose=0).history["loss"]
+    assert history[-1] < 0.8 * history[0], history
+    written = json.loads(m.to_json())["compile_config"]["loss"]
+    if isinstance(loss, str):
+        assert written == {"bce": "binary_crossentropy"}.get(loss, loss)  # Keras's full name for an alias
+    else:
+        assert written["class_name"] == loss.class_name
+
+
+def test_class_ids_out_of_range_are_refused():
+    m = lstm.Sequential([lstm.Input(shape=(4, 1)), LSTM(2), Dense(3, activation="softmax")])
+    m.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    x = np.zeros((4, 4, 1), np.float32)
+    with pytest.raises(ValueError, match=r"y\[2\] is 3.0: a class id must be a whole number in \[0, 3\)"):
+        m.fit(x, np.array([0, 1, 3, 2], np.float32), verbose=0)
