@@ -92,24 +92,25 @@ public func lstm_model_input_shape(_ m: OpaquePointer?, _ timesteps: UnsafeMutab
     }
 }
 
-@_cdecl("lstm_model_output_size")
-public func lstm_model_output_size(_ m: OpaquePointer?, _ timesteps: Int, _ size: UnsafeMutablePointer<Int>?) -> lstm_status {
+/// A per-sample count of a model for sequences of `timesteps` (0: the model's own length).
+private func perSampleCount(_ m: OpaquePointer?, _ timesteps: Int, _ size: UnsafeMutablePointer<Int>?,
+                            _ count: (Model<Float>, Int) throws -> Int) -> lstm_status {
     guarded {
         let model = try ModelHandle.from(m).model
         let size = try Arg.nonNull(size, "size")
         let t = try Arg.size(timesteps, "timesteps", allowZero: true)
-        size.pointee = try model.outputSize(timesteps: t)
+        size.pointee = try count(model, t)
     }
+}
+
+@_cdecl("lstm_model_output_size")
+public func lstm_model_output_size(_ m: OpaquePointer?, _ timesteps: Int, _ size: UnsafeMutablePointer<Int>?) -> lstm_status {
+    perSampleCount(m, timesteps, size) { model, t in try model.outputSize(timesteps: t) }
 }
 
 @_cdecl("lstm_model_target_size")
 public func lstm_model_target_size(_ m: OpaquePointer?, _ timesteps: Int, _ size: UnsafeMutablePointer<Int>?) -> lstm_status {
-    guarded {
-        let model = try ModelHandle.from(m).model
-        let size = try Arg.nonNull(size, "size")
-        let t = try Arg.size(timesteps, "timesteps", allowZero: true)
-        size.pointee = try model.targetCount(batch: 1, timesteps: t)
-    }
+    perSampleCount(m, timesteps, size) { model, t in try model.targetCount(batch: 1, timesteps: t) }
 }
 
 @_cdecl("lstm_model_load_weights")

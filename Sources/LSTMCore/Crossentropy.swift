@@ -49,14 +49,12 @@ extension LossKind {
     func crossentropy<T: Scalar>(_ v: UnsafePointer<T>, _ t: UnsafePointer<T>, width w: Int, form: PredictionForm,
                                  grad: UnsafeMutablePointer<T>?, scale: Double, scratch s: CrossentropyScratch) -> Double {
         let eps = Self.epsilon
-        let logits: Bool
+        // The probabilities: the prediction itself, or the activation of its logits.
+        for j in 0..<w { s.p[j] = Double(v[j]) }
+        var logits = false
         if case .logits(let activation) = form {
             logits = true
-            for j in 0..<w { s.p[j] = Double(v[j]) }
             if activation == .softmax { Self.softmax(s.p, w) } else { for j in 0..<w { s.p[j] = Self.sigmoid(s.p[j]) } }
-        } else {
-            logits = false
-            for j in 0..<w { s.p[j] = Double(v[j]) }
         }
         for j in 0..<w { s.dp[j] = 0; s.dz[j] = 0 }
         @inline(__always) func z(_ j: Int) -> Double { Double(v[j]) }

@@ -6,9 +6,10 @@ import Darwin
 
 /// Losses as Keras 3 defines them (keras/src/losses/losses.py): a value per position (the last
 /// axis reduced), then the mean over the batch's positions — over the real ones when the output
-/// carries a mask, so padded steps count for nothing. The crossentropies are in Crossentropy.swift. Computed in Double; the gradient with
+/// carries a mask, so padded steps count for nothing. Computed in Double; the gradient with
 /// respect to the prediction follows TensorFlow's at the corners (clip passes at its bounds,
-/// max to the first argument on ties, |0| has gradient 0).
+/// max to the first argument on ties, |0| has gradient 0). The crossentropies are in
+/// Crossentropy.swift.
 extension LossKind {
     /// Keras's epsilon (backend.epsilon()).
     static let epsilon = 1e-7

@@ -74,19 +74,16 @@ enum KerasLosses {
             guard v.numberValue == -1 else {
                 throw LSTMError.unsupported("compile: \(n) axis \(v.serialized()) is not supported (the last axis, -1, is)")
             }
-        case ("from_logits", .binaryCrossentropy(var c)): c.fromLogits = try flag(); loss = .binaryCrossentropy(c)
-        case ("from_logits", .binaryFocalCrossentropy(var c, let f)): c.fromLogits = try flag(); loss = .binaryFocalCrossentropy(c, f)
-        case ("from_logits", .categoricalCrossentropy(var c)): c.fromLogits = try flag(); loss = .categoricalCrossentropy(c)
+        case ("from_logits", .binaryCrossentropy), ("from_logits", .binaryFocalCrossentropy),
+             ("from_logits", .categoricalCrossentropy):
+            let fromLogits = try flag()
+            loss = loss.changingCrossentropy { $0.fromLogits = fromLogits }
         case ("from_logits", .sparseCategoricalCrossentropy(_, let ignored)):
             loss = .sparseCategoricalCrossentropy(fromLogits: try flag(), ignoreClass: ignored)
-        case ("label_smoothing", .binaryCrossentropy(var c)), ("label_smoothing", .categoricalCrossentropy(var c)),
-             ("label_smoothing", .binaryFocalCrossentropy(var c, _)):
-            c.labelSmoothing = try number("label_smoothing", { $0 >= 0 && $0 <= 1 }, "in [0, 1]")
-            switch loss {
-            case .binaryCrossentropy: loss = .binaryCrossentropy(c)
-            case .binaryFocalCrossentropy(_, let f): loss = .binaryFocalCrossentropy(c, f)
-            default: loss = .categoricalCrossentropy(c)
-            }
+        case ("label_smoothing", .binaryCrossentropy), ("label_smoothing", .categoricalCrossentropy),
+             ("label_smoothing", .binaryFocalCrossentropy):
+            let smoothing = try number("label_smoothing", { $0 >= 0 && $0 <= 1 }, "in [0, 1]")
+            loss = loss.changingCrossentropy { $0.labelSmoothing = smoothing }
         case ("gamma", .binaryFocalCrossentropy(let c, var f)):
             f.gamma = try number("gamma", { $0 >= 0 }, "a number >= 0"); loss = .binaryFocalCrossentropy(c, f)
         case ("alpha", .binaryFocalCrossentropy(let c, var f)):
@@ -129,6 +126,19 @@ enum KerasLosses {
             return object("SparseCategoricalCrossentropy", loss.name, [
                 ("from_logits", .bool(fromLogits)), ("ignore_class", ignored.map { .number(Double($0)) } ?? .null), ("axis", .number(-1))])
         default: return .string(loss.name)
+        }
+    }
+}
+
+private extension LossKind {
+    /// The same loss with its shared crossentropy options changed (unchanged for the losses
+    /// without them).
+    func changingCrossentropy(_ change: (inout Crossentropy) -> Void) -> LossKind {
+        switch self {
+        case .binaryCrossentropy(var c): change(&c); return .binaryCrossentropy(c)
+        case .binaryFocalCrossentropy(var c, let f): change(&c); return .binaryFocalCrossentropy(c, f)
+        case .categoricalCrossentropy(var c): change(&c); return .categoricalCrossentropy(c)
+        default: return self
         }
     }
 }

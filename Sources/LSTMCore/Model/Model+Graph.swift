@@ -89,9 +89,10 @@ extension Model {
             let need = node.inputs.map { ref -> Bool in if case .node = ref { return true } else { return false } }
             let range = weightRanges[node.layer]
             let grads = Array(gradients.arrays[range])
-            let dIns = layer(ofNode: ni, logits: pass.logits).backward(node.inputs.map(pass.tensor), outputs: pass.outputs[ni],
-                                               outputGradients: dOuts, weights: layerWeights[node.layer],
-                                               gradients: grads, tape: pass.tapes[ni], needInput: need)
+            let layer = layer(ofNode: ni, logits: pass.logits)
+            let dIns = layer.backward(node.inputs.map(pass.tensor), outputs: pass.outputs[ni], outputGradients: dOuts,
+                                      weights: layerWeights[node.layer], gradients: grads, tape: pass.tapes[ni],
+                                      needInput: need)
             if let slices, !nodeLayers[ni].sparseGradientWeights.isEmpty {
                 nodeLayers[ni].addSliceSums(node.inputs.map(pass.tensor), outputGradients: dOuts, into: slices.buffers(range))
             }

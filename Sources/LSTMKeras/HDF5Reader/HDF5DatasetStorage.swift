@@ -109,9 +109,13 @@ struct HDF5DatasetStorage {
     /// The most bytes a chunk's stored bytes can decode to under the filters its mask applies.
     private func mostDecodedBytes(_ chunk: StoredChunk) -> Int {
         let deflated = filters.enumerated().contains { i, f in f.id == HDF5Filter.deflate && chunk.filterMask & (1 << i) == 0 }
-        guard deflated else { return chunk.size }
-        let (limit, o) = chunk.size.multipliedReportingOverflow(by: HDF5DatasetStorage.maxInflation)
-        return o ? Int.max : limit + HDF5DatasetStorage.inflationSlack
+        return deflated ? HDF5DatasetStorage.mostInflated(from: chunk.size) : chunk.size
+    }
+
+    /// The most bytes `count` deflated bytes may inflate to (maxInflation, plus a short stream's slack).
+    static func mostInflated(from count: Int) -> Int {
+        let (limit, o) = count.multipliedReportingOverflow(by: maxInflation)
+        return o ? Int.max : limit + inflationSlack
     }
 
     private struct StoredChunk {
@@ -251,8 +255,7 @@ struct HDF5DatasetStorage {
 
     /// Inflates a zlib stream into exactly `expected` bytes; more or less is damage.
     private func inflate(_ input: [UInt8], expected: Int) throws -> [UInt8] {
-        let (limit, o) = input.count.multipliedReportingOverflow(by: HDF5DatasetStorage.maxInflation)
-        guard !o, expected <= limit + HDF5DatasetStorage.inflationSlack else {
+        guard expected <= HDF5DatasetStorage.mostInflated(from: input.count) else {
             throw file.damaged("a chunk of \(location) claims \(expected) bytes from \(input.count) compressed")
         }
         guard let out = try Inflate.exactly(input, size: expected, .zlib) else {
