@@ -318,9 +318,27 @@ lstm_status lstm_step_sizes(const lstm_model *m, size_t *in, size_t *out);
    "config": {...}}; also InverseTimeDecay, PiecewiseConstantDecay, PolynomialDecay,
    CosineDecay). use_ema, loss_scale_factor, gradient_accumulation_steps and
    CosineDecayRestarts are refused. The optimizer's variables are saved in .keras files in
-   Keras's order and restored on load. Compiling again resets the optimizer state. Every key is honoured or refused: "metrics" and "weighted_metrics" (other
-   than empty) are refused until the library has metrics; run_eagerly, steps_per_execution,
-   jit_compile and auto_scale_loss steer only TensorFlow's execution and are accepted.
+   Keras's order and restored on load. Compiling again resets the optimizer state.
+   Metrics ("metrics": a list, or for several outputs a list with one entry per output or a
+   dict by output name), by name or class as Keras 3 takes them: accuracy / acc (binary for
+   an output of width 1, sparse for a sparse loss, else categorical, as Keras resolves it),
+   binary_accuracy (BinaryAccuracy with threshold), categorical_accuracy,
+   sparse_categorical_accuracy, top_k_categorical_accuracy and
+   sparse_top_k_categorical_accuracy (k, default 5), mse, mae, mape, msle,
+   root_mean_squared_error, log_cosh_error, cosine_similarity, kl_divergence, poisson, hinge,
+   squared_hinge, categorical_hinge, binary_crossentropy, categorical_crossentropy and
+   sparse_categorical_crossentropy (with from_logits, label_smoothing). A metric reads the
+   targets the loss takes (a sparse metric needs a sparse loss, and the other way round). Each
+   is the mean over the real output positions (masked steps excluded, except by
+   root_mean_squared_error, as in Keras) of the metric's value per position, computed on the
+   predictions the loss sees; the crossentropy metrics read the logits of a sigmoid or softmax
+   output when the loss does (a crossentropy), its clipped probabilities otherwise. Their log
+   names (lstm_model_metric_name) are the names given, after the output's name when there
+   are several outputs. AUC, Precision, Recall, F1Score and the other Keras metrics are refused
+   by name ("not supported yet"); so are weighted_metrics (they need sample weights).
+   A saved model's compile config keeps the metrics the library has and drops the others.
+   run_eagerly, steps_per_execution, jit_compile and auto_scale_loss steer only TensorFlow's
+   execution and are accepted.
    Needs exclusive access to m.
    Errors: ARGUMENT (NULL, value out of range), FORMAT (malformed JSON), UNSUPPORTED. */
 lstm_status lstm_model_compile(lstm_model *m, const char *compile_json);
@@ -347,6 +365,16 @@ typedef int (*lstm_epoch_callback)(void *user, size_t epoch, double loss, double
    reached after that batch (e.g. to stop on Ctrl-C). */
 typedef int (*lstm_batch_callback)(void *user, size_t epoch, size_t batch, size_t batches, double loss);
 
+/* Called with the values Keras's callbacks receive as `logs`, each with its name: "loss", then
+   each compiled metric (see lstm_model_metric_name), and after an epoch with validation data
+   "val_loss" and "val_" before each metric name. n names and values; both arrays are valid
+   during the call only. As on_batch: the running means of the epoch's batches so far, with
+   batch the batch just run (from 0); as on_epoch_logs: the epoch's values, with batch the
+   number of batches it ran. Return nonzero to stop as the callback it stands beside does
+   (on_batch_logs: at once, CANCELLED; on_epoch_logs: after this epoch, success). */
+typedef int (*lstm_logs_callback)(void *user, size_t epoch, size_t batch, size_t n,
+                                  const char *const *names, const double *values);
+
 typedef struct lstm_fit_options {
     size_t   struct_size;        /* sizeof(lstm_fit_options): lets the struct grow */
     size_t   epochs;             /* 1 */
@@ -360,6 +388,9 @@ typedef struct lstm_fit_options {
     struct lstm_state *state;    /* NULL; for a model with stateful layers, a state of
                                     lstm_state_new_batch: batches of its size carry the states
                                     from batch to batch and epoch to epoch, as Keras's fit */
+    lstm_logs_callback on_batch_logs;  /* NULL; every log value after each batch */
+    lstm_logs_callback on_epoch_logs;  /* NULL; every log value after each epoch, before
+                                          on_epoch */
 } lstm_fit_options;
 
 /* Fills *o with Keras's defaults (above) and struct_size. NULL is a no-op. */
@@ -448,6 +479,21 @@ lstm_status lstm_model_fit_tensors(lstm_model *m, const lstm_tensor *x, size_t n
                                    double *history, size_t history_cap, size_t *epochs_run);
 lstm_status lstm_model_evaluate_tensors(const lstm_model *m, const lstm_tensor *x, size_t nx,
                                         const lstm_tensor *y, size_t ny, double *loss);
+
+/* The compiled metrics: their number (0 before compile or without metrics) and the name of
+   metric i as it appears in the logs ("accuracy", "dense_1_mae"), written to name (at most cap
+   bytes including the NUL; NULL when cap is 0).
+   Errors: ARGUMENT (NULL, i out of range). */
+lstm_status lstm_model_metric_count(const lstm_model *m, size_t *n);
+lstm_status lstm_model_metric_name(const lstm_model *m, size_t i, char *name, size_t cap);
+
+/* As lstm_model_evaluate_tensors, and the compiled metrics over the same samples into
+   metrics[0 .. metric_count - 1] (Keras's evaluate values after the loss). metrics may be NULL
+   when the model has no metrics; metrics_cap must hold them all.
+   Thread-safe. Errors: as lstm_model_evaluate_tensors, and ARGUMENT (metrics_cap too small). */
+lstm_status lstm_model_evaluate_metrics(const lstm_model *m, const lstm_tensor *x, size_t nx,
+                                        const lstm_tensor *y, size_t ny, double *loss,
+                                        double *metrics, size_t metrics_cap);
 
 /* Stateful layers (Keras's stateful=True): the final state of a call starts the next, for a
    batch of fixed size. Their states live in a caller-owned lstm_state made for that batch and

@@ -157,7 +157,7 @@ public func lstm_model_fit_tensors(_ m: OpaquePointer?, _ x: UnsafePointer<lstm_
         let model = try ModelHandle.from(m).model
         let xs = try views(x, nx, "x"), ys = try views(y, ny, "y")
         let cap = try Arg.size(historyCap, "history_cap", allowZero: true)
-        let fit = try FitCallbacks(opts)
+        let fit = try FitCallbacks(opts, metricNames: model.metricNames)
         var finished = 0
         defer { epochsRun?.pointee = finished }
         _ = try model.fit(xs, targets: ys, options: fit.options, stateful: fit.stateful, onBatch: fit.onBatch) { log in
@@ -176,6 +176,42 @@ public func lstm_model_evaluate_tensors(_ m: OpaquePointer?, _ x: UnsafePointer<
         let model = try ModelHandle.from(m).model
         let loss = try Arg.nonNull(loss, "loss")
         loss.pointee = try model.evaluate(try views(x, nx, "x"), targets: try views(y, ny, "y"))
+    }
+}
+
+@_cdecl("lstm_model_metric_count")
+public func lstm_model_metric_count(_ m: OpaquePointer?, _ n: UnsafeMutablePointer<Int>?) -> lstm_status {
+    guarded {
+        let model = try ModelHandle.from(m).model
+        try Arg.nonNull(n, "n").pointee = model.metricNames.count
+    }
+}
+
+@_cdecl("lstm_model_metric_name")
+public func lstm_model_metric_name(_ m: OpaquePointer?, _ i: Int, _ name: UnsafeMutablePointer<CChar>?, _ cap: Int) -> lstm_status {
+    guarded {
+        let names = try ModelHandle.from(m).model.metricNames
+        try Arg.copyText(names[try index(i, names.count, "metric")], to: name, cap: cap, "name")
+    }
+}
+
+@_cdecl("lstm_model_evaluate_metrics")
+public func lstm_model_evaluate_metrics(_ m: OpaquePointer?, _ x: UnsafePointer<lstm_tensor>?, _ nx: Int,
+                                        _ y: UnsafePointer<lstm_tensor>?, _ ny: Int,
+                                        _ loss: UnsafeMutablePointer<Double>?,
+                                        _ metrics: UnsafeMutablePointer<Double>?, _ metricsCap: Int) -> lstm_status {
+    guarded {
+        let model = try ModelHandle.from(m).model
+        let loss = try Arg.nonNull(loss, "loss")
+        let count = model.metricNames.count
+        let cap = try Arg.size(metricsCap, "metrics_cap", allowZero: true)
+        guard cap >= count else {
+            throw LSTMError.invalidArgument("metrics_cap is \(cap), but the model has \(count) metrics")
+        }
+        let out = count > 0 ? try Arg.nonNull(metrics, "metrics") : nil
+        let logs = try model.evaluateLogs(try views(x, nx, "x"), targets: try views(y, ny, "y"))
+        loss.pointee = logs[0]
+        for k in 0..<count { out![k] = logs[k + 1] }
     }
 }
 

@@ -301,7 +301,7 @@ public func lstm_fit_options_init(_ o: UnsafeMutablePointer<lstm_fit_options>?) 
     guard let o else { return }
     o.pointee = lstm_fit_options(struct_size: MemoryLayout<lstm_fit_options>.size, epochs: 1, batch_size: 32,
                                  shuffle: 1, validation_split: 0, seed: 0, on_epoch: nil, user: nil, on_batch: nil,
-                                 state: nil)
+                                 state: nil, on_batch_logs: nil, on_epoch_logs: nil)
 }
 
 /// The caller's fit options and callbacks, read field by field only as far as its struct_size
@@ -310,11 +310,17 @@ struct FitCallbacks {
     var options = FitOptions()
     var epochCallback: lstm_epoch_callback?
     var batchCallback: lstm_batch_callback?
+    var batchLogsCallback: lstm_logs_callback?
+    var epochLogsCallback: lstm_logs_callback?
     var user: UnsafeMutableRawPointer?
+    /// The log names: "loss" and the metrics', then the same after "val_".
+    var names: [String] = []
     /// The batch state a stateful model's fit carries (opts->state).
     var state: BatchState<Float>?
 
-    init(_ p: UnsafePointer<lstm_fit_options>?) throws {
+    init(_ p: UnsafePointer<lstm_fit_options>?, metricNames: [String]) throws {
+        names = ["loss"] + metricNames
+        names += names.map { "val_" + $0 }
         guard let p else { return }
         let raw = UnsafeRawPointer(p)
         let size = raw.load(as: Int.self)
@@ -338,12 +344,16 @@ struct FitCallbacks {
             guard v.isFinite, v >= 0, v < 1 else {
                 throw LSTMError.invalidArgument("opts->validation_split must be in [0, 1), got \(v)")
             }
-            options.validationSplit = Double(v)
+            // The float's shortest decimal, as the caller wrote it: 0.2f widened to a double is
+            // 0.2000000030, which would hold out one sample more than Keras's 0.2 does.
+            options.validationSplit = Double("\(v)") ?? Double(v)
         }
         if let s = field(\.seed, UInt64.self) { options.seed = s }
         epochCallback = field(\.on_epoch, lstm_epoch_callback?.self) ?? nil
         user = field(\.user, UnsafeMutableRawPointer?.self) ?? nil
         batchCallback = field(\.on_batch, lstm_batch_callback?.self) ?? nil
+        batchLogsCallback = field(\.on_batch_logs, lstm_logs_callback?.self) ?? nil
+        epochLogsCallback = field(\.on_epoch_logs, lstm_logs_callback?.self) ?? nil
         if let s = field(\.state, OpaquePointer?.self) ?? nil {
             state = try StateHandle.from(s).batch
         }
@@ -351,17 +361,41 @@ struct FitCallbacks {
 
     var stateful: FitOptions.Stateful<Float>? { state.map { FitOptions.Stateful(state: $0) } }
 
-    /// The batch callback for the core's fit (nil without one).
+    /// The batch callbacks for the core's fit (nil without one); either may stop the fit.
     var onBatch: ((BatchLog) -> Bool)? {
-        guard let cb = batchCallback else { return nil }
-        let user = self.user
-        return { log in cb(user, log.epoch, log.batch, log.batches, log.loss) != 0 }
+        guard batchCallback != nil || batchLogsCallback != nil else { return nil }
+        let cb = batchCallback, logsCallback = batchLogsCallback, user = self.user, names = self.names
+        return { log in
+            var stop = false
+            if let logsCallback {
+                stop = Self.call(logsCallback, user, log.epoch, log.batch, names: names, [log.loss] + log.metrics)
+            }
+            if let cb, cb(user, log.epoch, log.batch, log.batches, log.loss) != 0 { stop = true }
+            return stop
+        }
     }
 
-    /// The epoch callback's answer: true to stop.
+    /// The epoch callbacks' answer: true to stop.
     func onEpoch(_ log: EpochLog) -> Bool {
-        guard let epochCallback else { return false }
-        return epochCallback(user, log.epoch, log.loss, log.valLoss ?? .nan) != 0
+        var stop = false
+        if let epochLogsCallback {
+            var values = [log.loss] + log.metrics
+            if let v = log.valLoss { values += [v] + log.valMetrics }
+            stop = Self.call(epochLogsCallback, user, log.epoch, log.batches, names: names, values)
+        }
+        if let epochCallback, epochCallback(user, log.epoch, log.loss, log.valLoss ?? .nan) != 0 { stop = true }
+        return stop
+    }
+
+    /// Calls a logs callback with the first values.count names, as C strings valid for the call.
+    private static func call(_ cb: lstm_logs_callback, _ user: UnsafeMutableRawPointer?, _ epoch: Int, _ batch: Int,
+                             names: [String], _ values: [Double]) -> Bool {
+        let cNames = names.prefix(values.count).map { strdup($0) }
+        defer { cNames.forEach { free($0) } }
+        let pointers = cNames.map { UnsafePointer($0) }
+        return pointers.withUnsafeBufferPointer { n in
+            values.withUnsafeBufferPointer { v in cb(user, epoch, batch, values.count, n.baseAddress, v.baseAddress) != 0 }
+        }
     }
 }
 
@@ -375,7 +409,7 @@ public func lstm_model_fit(_ m: OpaquePointer?, _ x: UnsafePointer<Float>?, _ y:
         let x = try Arg.nonNull(x, "x"), y = try Arg.nonNull(y, "y")
         let n = try Arg.size(n, "n"), t = try Arg.size(timesteps, "timesteps")
         let cap = try Arg.size(historyCap, "history_cap", allowZero: true)
-        let fit = try FitCallbacks(opts)
+        let fit = try FitCallbacks(opts, metricNames: model.metricNames)
         let xs = UnsafeBufferPointer(start: x, count: try model.inputCount(batch: n, timesteps: t))
         let ys = UnsafeBufferPointer(start: y, count: try model.targetCount(batch: n, timesteps: t))
         var finished = 0

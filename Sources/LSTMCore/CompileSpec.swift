@@ -118,12 +118,14 @@ public enum LossKind: Equatable, Sendable {
     }
 }
 
-/// What `compile` sets: the loss and the optimizer.
+/// What `compile` sets: the loss, the optimizer and the metrics reported beside the loss.
 public struct CompileSpec: Equatable, Sendable {
     public var loss: LossKind
     public var optimizer: OptimizerSpec
-    public init(loss: LossKind, optimizer: OptimizerSpec) {
+    public var metrics: CompileMetrics
+    public init(loss: LossKind, optimizer: OptimizerSpec, metrics: CompileMetrics = .none) {
         self.loss = loss
         self.optimizer = optimizer
+        self.metrics = metrics
     }
 }

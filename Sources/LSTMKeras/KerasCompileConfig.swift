@@ -4,15 +4,17 @@ import LSTMCore
 extension KerasConfig {
 
     /// Reads Keras's compile config: {"optimizer": ..., "loss": ...} plus Keras's other keys.
-    /// Every key is honoured or refused: `metrics` and `weighted_metrics` are refused by name
-    /// until metrics exist; run_eagerly, steps_per_execution, jit_compile and auto_scale_loss
-    /// only steer TensorFlow's execution and are accepted.
+    /// Every key is honoured or refused: `metrics` are Keras's (see KerasMetrics), and
+    /// `weighted_metrics` are refused by name until sample weights exist; run_eagerly,
+    /// steps_per_execution, jit_compile and auto_scale_loss only steer TensorFlow's execution
+    /// and are accepted.
     public static func parseCompile(_ text: String) throws -> CompileSpec {
         try parseCompile(try JSON.parse(text))
     }
 
-    /// - Parameter fromFile: the compile config of a saved model: its metrics are dropped (the
-    ///   model trains the same without them) rather than leaving it uncompiled.
+    /// - Parameter fromFile: the compile config of a saved model: metrics this library does not
+    ///   have, and weighted metrics, are dropped (the model trains the same without them) rather
+    ///   than leaving it uncompiled.
     static func parseCompile(_ j: JSON, fromFile: Bool = false) throws -> CompileSpec {
         guard case .object(let members) = j else {
             throw LSTMError.format("compile JSON must be an object, got \(kind(j))")
@@ -28,16 +30,15 @@ extension KerasConfig {
         if let mode = j["sample_weight_mode"], !mode.isNull {
             throw LSTMError.unsupported("compile: sample_weight_mode \(mode.serialized()) is not supported")
         }
-        for key in ["metrics", "weighted_metrics"] where !fromFile {
-            if let m = j[key], !m.isNull, m != .array([]), m != .object([]) {
-                throw LSTMError.unsupported("compile: \(key) \(m.serialized()) are not supported yet (the loss is what fit and evaluate report)")
-            }
+        if !fromFile, let m = j["weighted_metrics"], !m.isNull, m != .array([]), m != .object([]) {
+            throw LSTMError.unsupported("compile: weighted_metrics \(m.serialized()) are not supported yet (they need sample weights)")
         }
+        let metrics = try j["metrics"].map { try KerasMetrics.parse($0, skippingUnsupported: fromFile) } ?? .none
         guard let lossJ = j["loss"], !lossJ.isNull else { throw LSTMError.invalidArgument("compile: 'loss' is missing") }
         let loss = try KerasLosses.parse(lossJ)
         let optimizer = try parseOptimizer(j["optimizer"] ?? .string("rmsprop"))
         try optimizer.validate()
-        return CompileSpec(loss: loss, optimizer: optimizer)
+        return CompileSpec(loss: loss, optimizer: optimizer, metrics: metrics)
     }
 
     /// Each Keras optimizer class (lowercased) with Keras 3's defaults: its learning rate and
@@ -264,7 +265,8 @@ extension KerasConfig {
         return .object([
             ("optimizer", .object([("module", .string("keras.optimizers")), ("class_name", .string(o.className)),
                                    ("config", .object(cfg)), ("registered_name", .null)])),
-            ("loss", KerasLosses.json(c.loss)), ("loss_weights", .null), ("metrics", .null), ("weighted_metrics", .null),
+            ("loss", KerasLosses.json(c.loss)), ("loss_weights", .null), ("metrics", KerasMetrics.json(c.metrics)),
+            ("weighted_metrics", .null),
             ("run_eagerly", .bool(false)), ("steps_per_execution", .number(1)), ("jit_compile", .bool(false)),
         ])
     }

@@ -22,12 +22,7 @@ public enum KerasDescription {
     }
 
     /// The name of model output k: its layer's, with [i] for a layer's output i > 0.
-    public static func outputName(_ k: Int, in spec: ModelSpec) -> String {
-        switch spec.outputs[k] {
-        case .input(let i): return spec.inputs[i].name
-        case .node(let j, let o): return spec.layers[spec.nodes[j].layer].name + (o > 0 ? "[\(o)]" : "")
-        }
-    }
+    public static func outputName(_ k: Int, in spec: ModelSpec) -> String { spec.outputName(k) }
 
     /// Keras's name of a tensor: layer[call][output].
     public static func tensorName(_ ref: ModelSpec.TensorRef, in spec: ModelSpec) -> String {

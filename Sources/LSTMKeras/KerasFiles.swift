@@ -27,13 +27,15 @@ public enum KerasFiles {
             let (config, weightsBytes) = try kerasArchive(bytes, path: path)
             let parsed = try KerasConfig.parseModel(config, lenientCompile: true)
             let model = try Model<Float>(spec: parsed.spec, seed: 0)
-            let loss = (try? JSON.parse(config))?["compile_config"]?["loss"]
+            let saved = (try? JSON.parse(config))?["compile_config"]
+            let loss = saved?["loss"]
             let file = try HDF5Reader.open(weightsBytes, name: "\(path):model.weights.h5")
             var compile = parsed.compile
             // Keras 3 leaves the optimizer out of compile_config once it has been built;
             // the saved optimizer variables still say which it was and its learning rate.
             if compile == nil, let loss, !loss.isNull, let optimizer = try? savedOptimizer(file) {
-                compile = try? KerasConfig.parseCompile(.object([("optimizer", optimizer), ("loss", loss)]))
+                compile = try? KerasConfig.parseCompile(.object([("optimizer", optimizer), ("loss", loss),
+                                                                 ("metrics", saved?["metrics"] ?? .null)]), fromFile: true)
             }
             compileIfPossible(model, compile)
             try loadKeras3Layout(file, into: model)
@@ -235,8 +237,14 @@ public enum KerasFiles {
         }
     }
 
+    /// A file's compile settings, if the model can follow them; without the metrics if only
+    /// those do not fit it (they do not change the training).
     static func compileIfPossible(_ model: Model<Float>, _ spec: CompileSpec?) {
-        if let spec { try? model.compile(spec) }
+        guard var spec else { return }
+        if (try? model.compile(spec)) == nil, !spec.metrics.isEmpty {
+            spec.metrics = .none
+            try? model.compile(spec)
+        }
     }
 
     /// The compile settings of an .h5 file's training_config ({"loss": ..., "optimizer_config": ...}).
@@ -245,7 +253,8 @@ public enum KerasFiles {
         guard let loss = j["loss"], let opt = j["optimizer_config"] else {
             throw LSTMError.format("training_config lacks loss or optimizer_config")
         }
-        return try KerasConfig.parseCompile(.object([("optimizer", opt), ("loss", loss)]), fromFile: true)
+        return try KerasConfig.parseCompile(.object([("optimizer", opt), ("loss", loss), ("metrics", j["metrics"] ?? .null)]),
+                                            fromFile: true)
     }
 
     static func trainingConfig(_ c: CompileSpec) -> JSON {

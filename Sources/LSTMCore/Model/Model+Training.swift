@@ -17,20 +17,27 @@ extension FitOptions {
     }
 }
 
-/// What `fit` reports after each epoch.
+/// What `fit` reports after each epoch: the loss and the compiled metrics (in the order of
+/// `Model.metricNames`), and the same over the validation samples when there are some.
 public struct EpochLog: Sendable {
     public var epoch: Int
     public var loss: Double
     public var valLoss: Double?
+    public var metrics: [Double] = []
+    public var valMetrics: [Double] = []
+    /// The batches the epoch ran.
+    public var batches = 0
 }
 
 /// What `fit` reports after each batch: the running (size-weighted) mean of the epoch's batch
-/// losses so far, as Keras's progress bar shows it.
+/// losses so far, and the metrics over the epoch's batches so far, as Keras's progress bar
+/// shows them.
 public struct BatchLog: Sendable {
     public var epoch: Int
     public var batch: Int
     public var batches: Int
     public var loss: Double
+    public var metrics: [Double] = []
 }
 
 /// predict, evaluate and fit, over tensors (every model) and over one flat input and target
@@ -82,13 +89,20 @@ extension Model {
     /// The loss over every sample, in batches of `batchSize` weighted by their size.
     @_specialize(exported: true, where T == Float)
     public func evaluate(_ xs: [TensorView<T>], targets ys: [TensorView<T>], batchSize: Int = 32) throws -> Double {
+        try evaluateLogs(xs, targets: ys, batchSize: batchSize)[0]
+    }
+
+    /// The loss (as `evaluate`) followed by the compiled metrics over every sample, in the
+    /// order of `metricNames`.
+    @_specialize(exported: true, where T == Float)
+    public func evaluateLogs(_ xs: [TensorView<T>], targets ys: [TensorView<T>], batchSize: Int = 32) throws -> [Double] {
         let loss = try compiledLoss("evaluate")
         try requireStateless("evaluate")
         guard batchSize >= 1 else { throw LSTMError.invalidArgument("batch_size must be >= 1, got \(batchSize)") }
         let count = try checkInputs(xs)
         try checkTargets(ys, inputs: xs, loss: loss)
         try checkPassMemory(xs.map(\.shape), batch: Swift.min(count, batchSize))
-        return lossOver(loss: loss, xs, ys, count: count, batchSize: batchSize)
+        return logsOver(loss: loss, xs, ys, count: count, batchSize: batchSize)
     }
 
     /// `evaluate` for one flat input and target.
@@ -107,17 +121,17 @@ extension Model {
         return compileSpec.loss
     }
 
-    /// The loss of a batch's outputs against its targets, summed over the outputs as Keras sums
-    /// a loss given once for several outputs; an output that carries a mask counts its real
-    /// steps only (see LossKind.evaluate). With `gradients`, dLoss/dOutput for each.
-    func loss(_ loss: LossKind, of pass: Pass, targets: [Tensor<T>], gradients: inout [Tensor<T>]?) -> Double {
-        var total = 0.0
+    /// The loss of a batch's outputs against its targets, one value per output (Keras sums them,
+    /// as it sums a loss given once for several outputs); an output that carries a mask counts
+    /// its real steps only (see LossKind.evaluate). With `gradients`, dLoss/dOutput for each.
+    func loss(_ loss: LossKind, of pass: Pass, targets: [Tensor<T>], gradients: inout [Tensor<T>]?) -> [Double] {
+        var total: [Double] = []
         var grads: [Tensor<T>] = []
         let masks = spec.outputs.map(pass.mask), forms = predictionForms(pass, loss: loss)
         for (k, (out, target)) in zip(outputs(of: pass), targets).enumerated() {
             var g = Tensor<T>(zeros: gradients == nil ? [0] : out.shape)
             let mask = masks[k], form = forms[k]
-            total += out.values.withUnsafeBufferPointer { o in
+            total.append(out.values.withUnsafeBufferPointer { o in
                 target.values.withUnsafeBufferPointer { t in
                     g.values.withUnsafeMutableBufferPointer { gp in
                         let grad = gradients == nil ? nil : gp.baseAddress!
@@ -129,25 +143,29 @@ extension Model {
                                              width: out.shape.last ?? 1, form: form, grad: grad)
                     }
                 }
-            }
+            })
             grads.append(g)
         }
         if gradients != nil { gradients = grads }
         return total
     }
 
-    func lossOver(loss lossKind: LossKind, _ xs: [TensorView<T>], _ ys: [TensorView<T>], count: Int, batchSize: Int) -> Double {
+    /// The loss over `count` samples and the compiled metrics after it.
+    func logsOver(loss lossKind: LossKind, _ xs: [TensorView<T>], _ ys: [TensorView<T>], count: Int, batchSize: Int) -> [Double] {
         var total = 0.0, start = 0
         var noGradients: [Tensor<T>]? = nil
+        var metrics = MetricTotals(count: metricNames.count)
         while start < count {
             let end = Swift.min(count, start + batchSize)
             let pass = forward(xs.map { $0.slice(start, end) }, training: false, logits: lossKind.readsLayerLogits)
-            let l = loss(lossKind, of: pass, targets: ys.map { $0.slice(start, end) }, gradients: &noGradients)
-                + regularizationLoss(pass)
+            let targets = ys.map { $0.slice(start, end) }
+            let perOutput = loss(lossKind, of: pass, targets: targets, gradients: &noGradients)
+            let l = perOutput.reduce(0, +) + regularizationLoss(pass)
+            accumulateMetrics(of: pass, targets: targets, outputLosses: perOutput, into: &metrics)
             total += l * Double(end - start)
             start = end
         }
-        return total / Double(count)
+        return [total / Double(count)] + metricResults(metrics)
     }
 
     // MARK: - Gradients
@@ -162,8 +180,9 @@ extension Model {
         try findLogitLayers(for: loss)
         let grads = Parameters(zerosLike: params)
         var tapes: [AnyObject?] = []
+        var noMetrics = MetricTotals(count: 0)
         let l = lossAndGradients(loss: loss, xs.map { $0.slice(0, batch) }, ys.map { $0.slice(0, batch) },
-                                 into: grads, tapes: &tapes)
+                                 into: grads, tapes: &tapes, metrics: &noMetrics)
         return (l, grads.values)
     }
 
@@ -174,15 +193,18 @@ extension Model {
         return try lossAndGradients(loss: loss, [xv], targets: [yv!])
     }
 
-    /// The loss of one batch, its gradients added into `gradients`; reuses (and hands back) the
+    /// The loss of one batch, its gradients added into `gradients` and its metrics into
+    /// `metrics` (when it holds one pair per compiled metric); reuses (and hands back) the
     /// layers' tapes of the previous call.
     func lossAndGradients(loss lossKind: LossKind, _ xs: [Tensor<T>], _ ys: [Tensor<T>], into gradients: Parameters<T>,
                           slices: SliceSums<T>? = nil, carries: [StateCarry<T>?] = [],
-                          tapes: inout [AnyObject?]) -> Double {
+                          tapes: inout [AnyObject?], metrics: inout MetricTotals) -> Double {
         let pass = forward(xs, training: true, reuse: tapes, carries: carries, logits: lossKind.readsLayerLogits)
         tapes = pass.tapes
         var dOut: [Tensor<T>]? = []
-        let value = loss(lossKind, of: pass, targets: ys, gradients: &dOut)
+        let perOutput = loss(lossKind, of: pass, targets: ys, gradients: &dOut)
+        let value = perOutput.reduce(0, +)
+        accumulateMetrics(of: pass, targets: ys, outputLosses: perOutput, into: &metrics)
         let regularized = regularizedArrays
         backward(pass, outputGradients: dOut ?? [], gradients: gradients, slices: slices, extra: activityGradients(pass))
         addRegularizationGradients(regularized, into: gradients)
@@ -190,6 +212,7 @@ extension Model {
     }
 
     // MARK: - Training
+
 
     /// Trains as Keras's `fit` does (see `FitOptions`): one input tensor per model input, one
     /// target per output.
@@ -273,14 +296,17 @@ extension Model {
             }
             var total = 0.0
             var start = 0, batchIndex = 0
+            var metrics = MetricTotals(count: metricNames.count)
             while start < trainCount {
                 let end = Swift.min(start + bs, trainCount)
                 let picked = order[start..<end]
                 grads.zero()
                 slices?.zero()
+                // A batch that diverges is not trained on, so its metrics do not count either.
+                var batchMetrics = MetricTotals(count: metricNames.count)
                 let l = lossAndGradients(loss: loss, xs.map { $0.gather(picked) }, ys.map { $0.gather(picked) },
                                          into: grads, slices: slices, carries: stateful?.state.carries ?? [],
-                                         tapes: &tapes)
+                                         tapes: &tapes, metrics: &batchMetrics)
                 noise.batch &+= 1
                 guard l.isFinite, grads.allFinite else {
                     throw LSTMError.numeric("training diverged at epoch \(epoch + 1), batch \(batchIndex + 1): the \(l.isFinite ? "gradient" : "loss (\(l))") is not finite; stopped before that update, so the weights are those of the last finite step")
@@ -294,17 +320,21 @@ extension Model {
                     throw LSTMError.numeric("training diverged at epoch \(epoch + 1), batch \(batchIndex + 1): the update made weights non-finite (is the learning rate too large?); it was undone, so the weights are those of the last finite step")
                 }
                 total += l * Double(end - start)
+                metrics.add(batchMetrics)
                 start = end
                 batchIndex += 1
                 if let onBatch, onBatch(BatchLog(epoch: epoch, batch: batchIndex - 1, batches: batches,
-                                                 loss: total / Double(start))) {
+                                                 loss: total / Double(start), metrics: metricResults(metrics))) {
                     throw LSTMError.cancelled("fit was stopped by the batch callback after batch \(batchIndex) of \(batches) in epoch \(epoch + 1); the weights are those after that batch")
                 }
             }
-            var log = EpochLog(epoch: epoch, loss: total / Double(trainCount), valLoss: nil)
+            var log = EpochLog(epoch: epoch, loss: total / Double(trainCount), valLoss: nil, metrics: metricResults(metrics),
+                               batches: batches)
             if trainCount < count {
-                log.valLoss = lossOver(loss: loss, xs.map { $0.view(trainCount, count) }, ys.map { $0.view(trainCount, count) },
-                                       count: count - trainCount, batchSize: options.batchSize)
+                let val = logsOver(loss: loss, xs.map { $0.view(trainCount, count) }, ys.map { $0.view(trainCount, count) },
+                                   count: count - trainCount, batchSize: options.batchSize)
+                log.valLoss = val[0]
+                log.valMetrics = Array(val.dropFirst())
             }
             if onEpoch(log) { return epoch + 1 }
         }

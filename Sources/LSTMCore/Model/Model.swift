@@ -33,6 +33,8 @@ public final class Model<T: Scalar> {
     var logitLayers: [Int: LogitOutput] = [:]
     /// The loss `logitLayers` were found for.
     var logitLayersLoss: LossKind?
+    /// The compile's metrics, one per output they are reported for (see Model+Metrics.swift).
+    var compiledMetrics: [OutputMetric] = []
     /// Where the training-time noise (dropout) of the next training pass comes from: the fit's
     /// seed and the number of batches trained since (see `noiseSeed`).
     var noise = (seed: UInt64(0), batch: UInt64(0))
@@ -191,11 +193,13 @@ public final class Model<T: Scalar> {
 
     // MARK: - Compile
 
-    /// Sets the loss and optimizer; resets the optimizer state.
+    /// Sets the loss, optimizer and metrics; resets the optimizer state.
     public func compile(_ c: CompileSpec) throws {
         try c.optimizer.validate()
+        let metrics = try assignMetrics(c.metrics, loss: c.loss)
         try findLogitLayers(for: c.loss)
         compileSpec = c
+        compiledMetrics = metrics
         optimizer = OptimizerState(spec: c.optimizer, shapes: trainableArrays.map { params.arrays[$0].count })
     }
 

@@ -89,6 +89,15 @@ public struct ModelSpec: Sendable {
     public var inputShape: SampleShape { inputs.first?.shape ?? [] }
 
     /// The same architecture: every layer, input, call and output alike.
+    /// The name of output k: its layer's, with [i] for a layer's output i > 0 (what Keras's
+    /// metrics put before their names when a model has several outputs).
+    public func outputName(_ k: Int) -> String {
+        switch outputs[k] {
+        case .input(let i): return inputs[i].name
+        case .node(let j, let o): return layers[nodes[j].layer].name + (o > 0 ? "[\(o)]" : "")
+        }
+    }
+
     public func isSame(as other: ModelSpec) -> Bool {
         name == other.name && inputs == other.inputs && nodes == other.nodes && outputs == other.outputs
             && isSequential == other.isSequential && frozenLayers == other.frozenLayers

@@ -65,12 +65,14 @@ lib, library_path = _load()
 
 EPOCH_CALLBACK = CFUNCTYPE(c_int, c_void_p, c_size_t, c_double, c_double)
 BATCH_CALLBACK = CFUNCTYPE(c_int, c_void_p, c_size_t, c_size_t, c_size_t, c_double)
+LOGS_CALLBACK = CFUNCTYPE(c_int, c_void_p, c_size_t, c_size_t, c_size_t, POINTER(c_char_p), POINTER(c_double))
 
 
 class FitOptions(Structure):
     _fields_ = [("struct_size", c_size_t), ("epochs", c_size_t), ("batch_size", c_size_t), ("shuffle", c_int),
                 ("validation_split", c_float), ("seed", c_uint64), ("on_epoch", EPOCH_CALLBACK),
-                ("user", c_void_p), ("on_batch", BATCH_CALLBACK), ("state", c_void_p)]
+                ("user", c_void_p), ("on_batch", BATCH_CALLBACK), ("state", c_void_p),
+                ("on_batch_logs", LOGS_CALLBACK), ("on_epoch_logs", LOGS_CALLBACK)]
 
 
 MAX_RANK = 4
@@ -133,6 +135,10 @@ _DECLARATIONS = {
     "lstm_model_evaluate": (c_int, [_model_p, _float_p, _float_p, c_size_t, c_size_t, POINTER(c_double)]),
     "lstm_model_input_count": (c_int, [_model_p, _size_p]),
     "lstm_model_output_count": (c_int, [_model_p, _size_p]),
+    "lstm_model_metric_count": (c_int, [_model_p, _size_p]),
+    "lstm_model_metric_name": (c_int, [_model_p, c_size_t, c_char_p, c_size_t]),
+    "lstm_model_evaluate_metrics": (c_int, [_model_p, POINTER(Tensor), c_size_t, POINTER(Tensor), c_size_t,
+                                            POINTER(c_double), POINTER(c_double), c_size_t]),
     "lstm_model_input_info": (c_int, [_model_p, c_size_t, c_char_p, c_size_t, _size_p, _size_p]),
     "lstm_model_output_info": (c_int, [_model_p, c_size_t, c_char_p, c_size_t, _size_p, _size_p]),
     "lstm_model_output_shapes": (c_int, [_model_p, POINTER(Tensor), c_size_t, POINTER(TensorOut), c_size_t]),

@@ -9,10 +9,10 @@ import json
 
 import numpy as np
 
-from . import _lib, engine, losses as losses_module, optimizers as optimizers_module
+from . import _lib, engine
 from ._lib import call, lib
 from .layers import InputLayer, _unique_name
-from .models import (_ModelMethods, _Progress, _as_float32, _check_fit_arguments, _fit_loop, _Handle, _print_table,
+from .models import (_compile_config, _ModelMethods, _Progress, _as_float32, _check_fit_arguments, _fit_loop, _Handle, _print_table,
                      _verbose_level)
 from .utils import next_seed
 
@@ -214,15 +214,9 @@ class Model(_ModelMethods):
                 run_eagerly=False, steps_per_execution=1, jit_compile="auto", auto_scale_loss=True):
         """Sets the optimizer and the loss, which applies to every output (their losses summed,
         as Keras sums one loss given for several outputs)."""
-        if loss is None:
-            raise ValueError("compile: a loss is required, e.g. loss='mse'")
         if isinstance(loss, (list, dict)):
             raise ValueError("compile: a loss per output is not supported yet; give one loss for all outputs")
-        if metrics:
-            raise ValueError(f"compile: metrics are not supported yet (got {metrics!r})")
-        if loss_weights is not None or weighted_metrics:
-            raise ValueError("compile: loss_weights and weighted_metrics are not supported")
-        config = {"optimizer": optimizers_module.get(optimizer), "loss": losses_module.get(loss)}
+        config = _compile_config(optimizer, loss, loss_weights, metrics, weighted_metrics)
         self._apply_trainable_flags()
         call(lib.lstm_model_compile, self._model, json.dumps(config).encode())
         self._compile_config = config
@@ -241,7 +235,7 @@ class Model(_ModelMethods):
             if len(validation_data) != 2:
                 raise ValueError("fit: validation_data must be a tuple (x_val, y_val)")
             xv, yv = self._arrays(validation_data[0], self.input_names, "validation x"), self._targets(validation_data[1])
-            validate = lambda: self._evaluate_arrays(xv, yv)  # noqa: E731
+            validate = lambda: self._evaluate_logs(xv, yv)  # noqa: E731
             validation_split = 0.0
         tx, ty = _lib.tensors(xs), _lib.tensors(ys)
 
@@ -252,22 +246,17 @@ class Model(_ModelMethods):
         return _fit_loop(self, run, xs[0].shape[0], batch_size, epochs, initial_epoch, verbose, callbacks,
                          validation_split, shuffle, validate)
 
-    def _evaluate_arrays(self, xs, ys):
-        loss = ctypes.c_double()
-        call(lib.lstm_model_evaluate_tensors, self._model, _lib.tensors(xs), len(xs), _lib.tensors(ys), len(ys),
-             ctypes.byref(loss))
-        return loss.value
-
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
                  callbacks=None, return_dict=False):
-        """The compiled loss on (x, y), summed over the outputs."""
+        """The compiled loss on (x, y), summed over the outputs, and the metrics as Keras returns
+        them (see Sequential.evaluate)."""
         if sample_weight is not None or steps is not None:
             raise ValueError("evaluate: sample_weight and steps are not supported")
         if self._compile_config is None:
             raise RuntimeError("You must call compile() before evaluate()")
         self._ensure_built()
-        loss = self._evaluate_arrays(self._arrays(x, self.input_names, "x"), self._targets(y))
-        return {"loss": loss} if return_dict else loss
+        logs = self._evaluate_logs(self._arrays(x, self.input_names, "x"), self._targets(y))
+        return self._evaluate_result(logs, return_dict)
 
     # ---------------------------------------------------------------- summary
 

@@ -14,7 +14,8 @@ import weakref
 
 import numpy as np
 
-from . import _lib, callbacks as callbacks_module, losses as losses_module, optimizers as optimizers_module
+from . import _lib, callbacks as callbacks_module, losses as losses_module, metrics as metrics_module, \
+    optimizers as optimizers_module
 from ._lib import call, lib
 from . import engine
 from .layers import InputLayer, Layer, _unique_name
@@ -150,14 +151,17 @@ def _fit_loop(model, run, n, batch_size, epochs, initial_epoch, verbose, callbac
         for cb in cbs:
             cb.on_train_batch_begin(0, {})
 
-    def on_batch(_user, epoch, batch, total, loss):
+    def named(n, names, values):
+        return {names[k].decode(): values[k] for k in range(n)}
+
+    def on_batch(_user, epoch, batch, n, names, values):
         try:
-            logs = {"loss": loss}
+            logs = named(n, names, values)
             state["progress"].update(batch + 1, logs)
             for cb in cbs:
                 cb.on_train_batch_end(batch, logs)
             state["batch"] = batch + 1
-            if batch + 1 < total:
+            if batch + 1 < batches:
                 # The library's next batch starts when this call returns.
                 for cb in cbs:
                     cb.on_train_batch_begin(batch + 1, {})
@@ -166,14 +170,12 @@ def _fit_loop(model, run, n, batch_size, epochs, initial_epoch, verbose, callbac
             state["error"] = e
             return 1
 
-    def on_epoch(_user, epoch, loss, val_loss):
+    def on_epoch(_user, epoch, _batches, n, names, values):
         try:
             epoch += initial_epoch
-            logs = {"loss": loss}
+            logs = named(n, names, values)
             if evaluate_validation is not None:
-                logs["val_loss"] = evaluate_validation()
-            elif not math.isnan(val_loss):
-                logs["val_loss"] = val_loss
+                logs.update({"val_" + k: v for k, v in evaluate_validation().items()})
             state["progress"].finish(batches, logs)
             for cb in cbs:
                 cb.on_epoch_end(epoch, logs)
@@ -196,8 +198,8 @@ def _fit_loop(model, run, n, batch_size, epochs, initial_epoch, verbose, callbac
     if model._is_stateful():
         # Keras's fit of a stateful model carries the states from batch to batch.
         opts.state = model._batch_state_for(int(batch_size)).pointer
-    epoch_cb, batch_cb = _lib.EPOCH_CALLBACK(on_epoch), _lib.BATCH_CALLBACK(on_batch)
-    opts.on_epoch, opts.on_batch = epoch_cb, batch_cb
+    epoch_cb, batch_cb = _lib.LOGS_CALLBACK(on_epoch), _lib.LOGS_CALLBACK(on_batch)
+    opts.on_epoch_logs, opts.on_batch_logs = epoch_cb, batch_cb
 
     previous_handler = None
     if threading.current_thread() is threading.main_thread():
@@ -284,9 +286,51 @@ class _OptimizerView:
         return f"<{self.class_name} learning_rate={self.learning_rate}>"
 
 
+def _compile_config(optimizer, loss, loss_weights, metrics, weighted_metrics):
+    """compile's arguments as the library's compile JSON (Keras's compile_config)."""
+    if loss is None:
+        raise ValueError("compile: a loss is required, e.g. loss='mse'")
+    if loss_weights is not None or weighted_metrics:
+        raise ValueError("compile: loss_weights and weighted_metrics are not supported")
+    config = {"optimizer": optimizers_module.get(optimizer), "loss": losses_module.get(loss)}
+    if metrics:
+        config["metrics"] = metrics_module.serialize(metrics)
+    return config
+
+
 class _ModelMethods:
     """What every model does through its library handle alone (Sequential and functional):
     weights, JSON and files. Subclasses give `_model` (the handle) and `_ensure_built`."""
+
+    @property
+    def metrics_names(self):
+        """The keys of the logs and of evaluate's values: "loss", then the compiled metrics."""
+        if getattr(self, "_compile_config", None) is None:
+            return []
+        self._ensure_built()
+        count = ctypes.c_size_t()
+        call(lib.lstm_model_metric_count, self._model, ctypes.byref(count))
+        name = ctypes.create_string_buffer(256)
+        names = ["loss"]
+        for k in range(count.value):
+            call(lib.lstm_model_metric_name, self._model, k, name, 256)
+            names.append(name.value.decode())
+        return names
+
+    def _evaluate_logs(self, xs, ys):
+        """{"loss": ..., metric name: ...} over arrays shaped as the inputs and the targets."""
+        names = self.metrics_names
+        loss = ctypes.c_double()
+        values = (ctypes.c_double * max(1, len(names) - 1))()
+        call(lib.lstm_model_evaluate_metrics, self._model, _lib.tensors(xs), len(xs), _lib.tensors(ys), len(ys),
+             ctypes.byref(loss), values, len(names) - 1)
+        return dict(zip(names, [loss.value] + list(values[:len(names) - 1])))
+
+    def _evaluate_result(self, logs, return_dict):
+        """Keras's evaluate value: the dict, the loss alone, or [loss, metrics...]."""
+        if return_dict:
+            return logs
+        return logs["loss"] if len(logs) == 1 else list(logs.values())
 
     @property
     def optimizer(self):
@@ -695,14 +739,10 @@ class Sequential(_ModelMethods):
 
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
                 run_eagerly=False, steps_per_execution=1, jit_compile="auto", auto_scale_loss=True):
-        """Sets the optimizer ('adam', 'sgd' or an lstm.optimizers object) and loss ('mse', 'mae')."""
-        if loss is None:
-            raise ValueError("compile: a loss is required, e.g. loss='mse'")
-        if metrics:
-            raise ValueError(f"compile: metrics are not supported yet (got {metrics!r})")
-        if loss_weights is not None or weighted_metrics:
-            raise ValueError("compile: loss_weights and weighted_metrics are not supported")
-        config = {"optimizer": optimizers_module.get(optimizer), "loss": losses_module.get(loss)}
+        """Sets the optimizer ('adam', 'sgd' or an lstm.optimizers object), the loss ('mse',
+        'binary_crossentropy', an lstm.losses object) and the metrics (['accuracy'], lstm.metrics
+        objects) as Keras's compile takes them."""
+        config = _compile_config(optimizer, loss, loss_weights, metrics, weighted_metrics)
         if self._handle is not None:
             self._apply_trainable_flags()
             call(lib.lstm_model_compile, self._model, json.dumps(config).encode())
@@ -732,6 +772,7 @@ class Sequential(_ModelMethods):
                 raise ValueError("fit: validation_data must be a tuple (x_val, y_val)")
             xv = self._x(validation_data[0], "validation_data x")
             val = (xv, self._y(validation_data[1], xv.shape[0], xv.shape[1], "validation_data y"))
+            val = ([val[0]], [self._shaped_target(val[1], val[0].shape[1])])
             validation_split = 0.0
 
         def run(opts, hist, ran):
@@ -739,17 +780,19 @@ class Sequential(_ModelMethods):
                                       ctypes.byref(opts), hist, epochs, ctypes.byref(ran))
 
         return _fit_loop(self, run, n, batch_size, epochs, initial_epoch, verbose, callbacks, validation_split,
-                         shuffle, (lambda: self._evaluate_arrays(*val)) if val is not None else None)
+                         shuffle, (lambda: self._evaluate_logs(*val)) if val is not None else None)
 
-    def _evaluate_arrays(self, xa, ya):
-        loss = ctypes.c_double()
-        call(lib.lstm_model_evaluate, self._model, _lib.float_pointer(xa), _lib.float_pointer(ya), xa.shape[0],
-             xa.shape[1], ctypes.byref(loss))
-        return loss.value
+    def _shaped_target(self, ya, steps):
+        """A checked target (see _y) in the target's own shape: the output's, or without its
+        last axis for class ids."""
+        dims = self._output_dims(steps)
+        size = int(np.prod(dims))
+        return ya.reshape((ya.shape[0],) + (dims if ya.size == ya.shape[0] * size else dims[:-1]))
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
                  callbacks=None, return_dict=False):
-        """The compiled loss on (x, y); a dict {'loss': ...} with return_dict."""
+        """The compiled loss on (x, y), and the metrics after it as Keras returns them: the loss
+        alone without metrics, else [loss, metric, ...]; a dict by name with return_dict."""
         if sample_weight is not None or steps is not None:
             raise ValueError("evaluate: sample_weight and steps are not supported")
         if self._compile_config is None:
@@ -758,9 +801,9 @@ class Sequential(_ModelMethods):
         xa = self._x(x)
         ya = self._y(y, xa.shape[0], xa.shape[1])
         progress = _Progress(verbose, -(-xa.shape[0] // (batch_size or 32)))
-        loss = self._evaluate_arrays(xa, ya)
-        progress.finish(progress.total, {"loss": loss})
-        return {"loss": loss} if return_dict else loss
+        logs = self._evaluate_logs([xa], [self._shaped_target(ya, xa.shape[1])])
+        progress.finish(progress.total, logs)
+        return self._evaluate_result(logs, return_dict)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Outputs for x (batch, timesteps, features): (batch, units), or (batch, timesteps, units)

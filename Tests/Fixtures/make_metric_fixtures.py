@@ -1,0 +1,136 @@
+"""Writes what real Keras 3 reports for its compiled metrics, for the tests.
+
+training/keras3_metrics.json: one entry per compile below. Each holds the model's JSON, its
+initial weights, training and validation data, Keras's compile config (with the metrics as
+Keras writes them), and what `fit` (shuffle off, 2 epochs of 2 batches, validation_data) puts in
+History (every key, per epoch) and what `evaluate(return_dict=True)` gives after it. The models:
+sigmoid and softmax classifiers (some pushed into saturation, where the crossentropy metrics
+read the logits), logits outputs, masked 3-D outputs (masked steps excluded, except by
+RootMeanSquaredError), a regression, and a two-output functional model (metrics per output by
+list and by dict, each output's loss in the logs).
+
+Run with Keras 3:  python make_metric_fixtures.py
+(`pip install tensorflow-cpu h5py`.)
+"""
+import json
+import os
+
+import numpy as np
+import keras
+
+L = keras.layers
+M = keras.metrics
+here = os.path.dirname(os.path.abspath(__file__))
+out_dir = os.path.join(here, "training")
+os.makedirs(out_dir, exist_ok=True)
+rng = np.random.default_rng(20261203)
+
+
+def tensor(a):
+    a = np.asarray(a, dtype=np.float32)
+    return {"shape": list(a.shape), "values": [float(v) for v in a.ravel()]}
+
+
+def sequential(head, masked=False):
+    body = [keras.Input(shape=(5, 2))] + ([L.Masking(0.0)] if masked else [])
+    return lambda: keras.Sequential(body + [L.LSTM(4, return_sequences=masked)] + head(), name="metrics_model")
+
+
+def two_outputs():
+    x = keras.Input(shape=(5, 2), name="series")
+    h = L.LSTM(4, name="encoder")(x)
+    a = L.Dense(2, name="level")(h)
+    b = L.Dense(1, activation="sigmoid", name="rising")(h)
+    return keras.Model(x, [a, b], name="two_outputs")
+
+
+def entry(name, make_model, loss, metrics, x, y, xv, yv, bias_shift=None):
+    keras.utils.set_random_seed(5)
+    model = make_model()
+    weights = [w + rng.uniform(-0.2, 0.2, size=w.shape).astype(np.float32) if w.ndim == 1 else w
+               for w in model.get_weights()]
+    if bias_shift is not None:
+        # Saturates the output: the crossentropy metrics then differ between logits and probabilities.
+        weights[-1] = (weights[-1] + np.asarray(bias_shift, dtype=np.float32)).astype(np.float32)
+    model.set_weights(weights)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.02), loss=loss, metrics=metrics)
+    history = model.fit(x, y, epochs=2, batch_size=4, shuffle=False, verbose=0, validation_data=(xv, yv)).history
+    ys = y if isinstance(y, list) else [y]
+    yvs = yv if isinstance(yv, list) else [yv]
+    return {
+        "name": name,
+        "model_json": model.to_json(),
+        "compile_config": model.get_compile_config(),
+        "initial_weights": [tensor(w) for w in weights],
+        "x": tensor(x), "y": [tensor(t) for t in ys], "x_val": tensor(xv), "y_val": [tensor(t) for t in yvs],
+        "history_keys": list(history.keys()),
+        "history": {k: [float(v) for v in vs] for k, vs in history.items()},
+        "evaluate": {k: float(v) for k, v in model.evaluate(xv, yv, batch_size=4, verbose=0, return_dict=True).items()},
+    }
+
+
+x = rng.uniform(-1, 1, size=(8, 5, 2)).astype(np.float32)
+xv = rng.uniform(-1, 1, size=(6, 5, 2)).astype(np.float32)
+masked_x, masked_xv = x.copy(), xv.copy()
+masked_x[1, 3:] = 0.0
+masked_x[5, :2] = 0.0
+masked_xv[2, 2:] = 0.0
+
+
+def binary(n, width):
+    return (rng.uniform(size=(n, width)) > 0.5).astype(np.float32)
+
+
+def classes(*shape):
+    return rng.integers(0, 3, size=shape).astype(np.float32)
+
+
+one_hot = lambda c: np.eye(3, dtype=np.float32)[c.astype(int)]  # noqa: E731
+cls, cls_v = classes(8), classes(6)
+step_cls, step_cls_v = classes(8, 5), classes(6, 5)
+reg, reg_v = rng.uniform(0.1, 1.0, size=(8, 2)).astype(np.float32), rng.uniform(0.1, 1.0, size=(6, 2)).astype(np.float32)
+steps, steps_v = rng.uniform(-1, 1, size=(8, 5, 3)).astype(np.float32), rng.uniform(-1, 1, size=(6, 5, 3)).astype(np.float32)
+LO = keras.losses
+dense = lambda units, activation=None: (lambda: [L.Dense(units, activation=activation)])  # noqa: E731
+
+out = [
+    entry("binary_sigmoid", sequential(dense(2, "sigmoid")), "binary_crossentropy",
+          ["accuracy", M.BinaryAccuracy(threshold=0.3, name="ba_03"), "mae", "mse", "root_mean_squared_error",
+           M.BinaryCrossentropy(), "binary_crossentropy"], x, binary(8, 2), xv, binary(6, 2)),
+    entry("binary_sigmoid_saturated", sequential(dense(2, "sigmoid")), "binary_crossentropy",
+          ["acc", M.BinaryCrossentropy(label_smoothing=0.1, name="smoothed_bce"), "poisson"],
+          x, binary(8, 2), xv, binary(6, 2), bias_shift=[18.0, -18.0]),
+    entry("binary_width_one_mse_loss", sequential(dense(1, "sigmoid")), "mse",
+          ["accuracy", "binary_crossentropy", "hinge", "squared_hinge"], x, binary(8, 1), xv, binary(6, 1)),
+    entry("binary_logits", sequential(dense(2)), LO.BinaryCrossentropy(from_logits=True),
+          ["accuracy", M.BinaryAccuracy(threshold=0.0), M.BinaryCrossentropy(from_logits=True)],
+          x, binary(8, 2), xv, binary(6, 2)),
+    entry("categorical_softmax", sequential(dense(3, "softmax")), "categorical_crossentropy",
+          ["accuracy", "categorical_accuracy", M.TopKCategoricalAccuracy(k=2), "top_k_categorical_accuracy",
+           "categorical_crossentropy", "kl_divergence", "cosine_similarity", "categorical_hinge", "mse"],
+          x, one_hot(cls), xv, one_hot(cls_v)),
+    entry("categorical_softmax_saturated", sequential(dense(3, "softmax")), "categorical_crossentropy",
+          ["accuracy", M.CategoricalCrossentropy(label_smoothing=0.2), "mae"],
+          x, one_hot(cls), xv, one_hot(cls_v), bias_shift=[20.0, 0.0, -20.0]),
+    entry("sparse_softmax", sequential(dense(3, "softmax")), "sparse_categorical_crossentropy",
+          ["accuracy", "sparse_categorical_accuracy", M.SparseTopKCategoricalAccuracy(k=2, name="top2"),
+           "sparse_categorical_crossentropy"], x, cls, xv, cls_v),
+    entry("sparse_logits_masked_steps", sequential(dense(3), masked=True),
+          LO.SparseCategoricalCrossentropy(from_logits=True),
+          ["accuracy", M.SparseCategoricalCrossentropy(from_logits=True), "sparse_top_k_categorical_accuracy"],
+          masked_x, step_cls, masked_xv, step_cls_v),
+    entry("regression_masked_steps", sequential(dense(3), masked=True), "mse",
+          ["mae", "root_mean_squared_error", "log_cosh_error", M.LogCoshError(), M.CosineSimilarity(),
+           M.MeanSquaredError(name="my_mse")], masked_x, steps, masked_xv, steps_v),
+    entry("regression", sequential(dense(2, "softplus")), "mae",
+          ["mse", "mape", "msle", M.MeanAbsolutePercentageError(), M.RootMeanSquaredError(), "kl_divergence"],
+          x, reg, xv, reg_v),
+    entry("two_outputs_list", two_outputs, "mse", [["mae", "mse"], ["accuracy"]],
+          x, [reg, binary(8, 1)], xv, [reg_v, binary(6, 1)]),
+    entry("two_outputs_dict", two_outputs, "mse", {"rising": ["accuracy", "mae"]},
+          x, [reg, binary(8, 1)], xv, [reg_v, binary(6, 1)]),
+]
+with open(os.path.join(out_dir, "keras3_metrics.json"), "w") as f:
+    json.dump({"keras": keras.__version__, "entries": out}, f)
+for e in out:
+    print(e["name"], e["history_keys"])

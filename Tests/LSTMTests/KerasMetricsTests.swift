@@ -1,0 +1,115 @@
+import Foundation
+import XCTest
+@testable import LSTMCore
+@testable import LSTMKeras
+
+/// Keras 3's compiled metrics against real Keras (Tests/Fixtures/make_metric_fixtures.py): the
+/// same log names, every History value of a two-epoch fit with validation data, and evaluate's.
+final class KerasMetricsTests: XCTestCase {
+    func testMetricsMatchKerasHistoryAndEvaluate() throws {
+        let d = try GraphTests.load("keras3_metrics.json", folder: "training")
+        for e in d["entries"] as! [[String: Any]] {
+            let name = e["name"] as! String
+            let model = try Model<Float>(spec: try KerasConfig.parseModel(e["model_json"] as! String).spec, seed: 0)
+            try model.setWeights((e["initial_weights"] as! [Any]).map { GraphTests.tensor($0).values })
+            let compile = try JSONSerialization.data(withJSONObject: e["compile_config"]!)
+            try model.compile(try KerasConfig.parseCompile(String(decoding: compile, as: UTF8.self)))
+            let keys = e["history_keys"] as! [String]
+            XCTAssertEqual(Set(["loss"] + model.metricNames + ["val_loss"] + model.metricNames.map { "val_" + $0 }), Set(keys),
+                           "\(name): log names")
+            let x = GraphTests.tensor(e["x"]), ys = (e["y"] as! [Any]).map(GraphTests.tensor)
+            let xv = GraphTests.tensor(e["x_val"]), yvs = (e["y_val"] as! [Any]).map(GraphTests.tensor)
+            func validation() throws -> [Double] {
+                try withViews([xv]) { v in try withViews(yvs) { try model.evaluateLogs(v, targets: $0, batchSize: 4) } }
+            }
+            var options = FitOptions()
+            options.epochs = 2
+            options.batchSize = 4
+            options.shuffle = false
+            var logs: [String: [Double]] = [:]
+            var failure: Error?
+            _ = try withViews([x]) { xs in
+                try withViews(ys) { t in
+                    try model.fit(xs, targets: t, options: options) { log in
+                        let names = ["loss"] + model.metricNames
+                        do {
+                            let val = try validation()
+                            for (k, v) in zip(names, [log.loss] + log.metrics) { logs[k, default: []].append(v) }
+                            for (k, v) in zip(names, val) { logs["val_" + k, default: []].append(v) }
+                        } catch { failure = error }
+                        return false
+                    }
+                }
+            }
+            if let failure { throw failure }
+            let history = e["history"] as! [String: [Double]]
+            var worst = 0.0
+            for key in keys {
+                let want = history[key]!, got = logs[key] ?? []
+                assertClose(got, want, absolute: 2e-5, relative: 1e-4, "\(name): \(key)")
+                for (a, b) in zip(got, want) { worst = max(worst, abs(a - b) / max(abs(b), 1)) }
+            }
+            let evaluated = try validation()
+            let want = e["evaluate"] as! [String: Double]
+            for (k, v) in zip(["loss"] + model.metricNames, evaluated) {
+                assertClose([v], [want[k] ?? .nan], absolute: 2e-5, relative: 1e-4, "\(name): evaluate \(k)")
+            }
+            print(String(format: "keras metrics parity %@: %d log values, max |diff|/max(|value|,1) %.1e", name,
+                         keys.count * 2, worst))
+        }
+    }
+
+    /// The compile config round-trips the metrics as Keras writes them (names as given, objects
+    /// as their class configs), and the refusals name what they refuse.
+    func testMetricsConfigRoundTripsAndRefusals() throws {
+        let text = """
+        {"optimizer": "adam", "loss": "binary_crossentropy", "metrics": ["acc", {"module": "keras.metrics", \
+        "class_name": "BinaryAccuracy", "config": {"name": "ba", "dtype": "float32", "threshold": 0.25}, \
+        "registered_name": null}, {"class_name": "TopKCategoricalAccuracy", "config": {"k": 3}}, ["mae", "mse"]]}
+        """
+        let spec = try KerasConfig.parseCompile(text)
+        guard case .list(let entries) = spec.metrics else { return XCTFail("a list") }
+        XCTAssertEqual(entries.map { $0.map(\.name) }, [["acc"], ["ba"], ["top_k_categorical_accuracy"], ["mae", "mse"]])
+        XCTAssertEqual(entries[1][0].kind, .binaryAccuracy(threshold: 0.25))
+        XCTAssertEqual(entries[2][0].kind, .topKCategoricalAccuracy(k: 3, sparse: false))
+        let written = KerasConfig.compileJSON(spec)
+        XCTAssertEqual(try KerasConfig.parseCompile(written.serialized()).metrics, spec.metrics)
+        XCTAssertEqual(written["metrics"]?.arrayValue?.first, .string("acc"))
+        for (metrics, fragment) in [("[\"AUC\"]", "'AUC' is not supported yet"), ("[\"nonsense\"]", "'nonsense' is not supported"),
+                                    ("[{\"class_name\": \"BinaryAccuracy\", \"config\": {\"bogus\": 1}}]", "option 'bogus'"),
+                                    ("[{\"class_name\": \"TopKCategoricalAccuracy\", \"config\": {\"k\": 0}}]", "k must be"),
+                                    ("3", "must be a list or a dict")] {
+            XCTAssertThrowsError(try KerasConfig.parseCompile("{\"loss\": \"mse\", \"metrics\": \(metrics)}"), metrics) { error in
+                XCTAssertTrue("\(error)".contains(fragment), "\(metrics): \(error)")
+            }
+        }
+        XCTAssertThrowsError(try KerasConfig.parseCompile("{\"loss\": \"mse\", \"weighted_metrics\": [\"mae\"]}"))
+        // A saved model's config keeps the metrics it can and drops the others.
+        let saved = try KerasConfig.parseCompile(try JSON.parse("{\"optimizer\": \"adam\", \"loss\": \"mse\", \"metrics\": [\"mae\", \"AUC\"]}"),
+                                                 fromFile: true)
+        XCTAssertEqual(saved.metrics, .list([[MetricSpec(kind: .mean(.meanAbsoluteError), name: "mae", byName: true)], []]))
+    }
+
+    /// A metric reads the targets the loss takes, and a several-output model needs its metrics
+    /// per output; each refusal says why.
+    func testMetricsThatDoNotFitTheModelAreRefused() throws {
+        let chain = try KerasConfig.parseModel("""
+        {"class_name": "Sequential", "config": {"name": "s", "layers": [
+          {"class_name": "InputLayer", "config": {"batch_shape": [null, 5, 2], "name": "i"}},
+          {"class_name": "LSTM", "config": {"name": "l", "units": 3}},
+          {"class_name": "Dense", "config": {"name": "d", "units": 3, "activation": "softmax"}}]}}
+        """)
+        let model = try Model<Float>(spec: chain.spec, seed: 1)
+        for (compile, fragment) in [("{\"loss\": \"sparse_categorical_crossentropy\", \"metrics\": [\"categorical_accuracy\"]}", "takes class ids"),
+                                    ("{\"loss\": \"categorical_crossentropy\", \"metrics\": [\"sparse_categorical_accuracy\"]}", "reads class ids"),
+                                    ("{\"loss\": \"mse\", \"metrics\": {\"nope\": [\"mae\"]}}", "name output 'nope'")] {
+            XCTAssertThrowsError(try model.compile(try KerasConfig.parseCompile(compile)), compile) { error in
+                XCTAssertTrue("\(error)".contains(fragment), "\(compile): \(error)")
+            }
+        }
+        XCTAssertNil(model.compileSpec, "a refused compile leaves the model uncompiled")
+        try model.compile(try KerasConfig.parseCompile("{\"loss\": \"sparse_categorical_crossentropy\", \"metrics\": [\"accuracy\", \"acc\", \"accuracy\"]}"))
+        XCTAssertEqual(model.metricNames, ["accuracy", "acc", "accuracy_1"])
+        XCTAssertEqual(model.compiledMetrics.map(\.kind), Array(repeating: .sparseCategoricalAccuracy, count: 3))
+    }
+}
