@@ -487,13 +487,15 @@ lstm_status lstm_model_evaluate_tensors(const lstm_model *m, const lstm_tensor *
 lstm_status lstm_model_metric_count(const lstm_model *m, size_t *n);
 lstm_status lstm_model_metric_name(const lstm_model *m, size_t i, char *name, size_t cap);
 
-/* As lstm_model_evaluate_tensors, and the compiled metrics over the same samples into
-   metrics[0 .. metric_count - 1] (Keras's evaluate values after the loss). metrics may be NULL
-   when the model has no metrics; metrics_cap must hold them all.
-   Thread-safe. Errors: as lstm_model_evaluate_tensors, and ARGUMENT (metrics_cap too small). */
+/* As lstm_model_evaluate_tensors in batches of batch_size (0: Keras's 32; a masked output's
+   loss is a mean per batch, so the batch size can change it, as in Keras), and the compiled
+   metrics over the same samples into metrics[0 .. metric_count - 1] (Keras's evaluate values
+   after the loss). metrics may be NULL when the model has no metrics; metrics_cap must hold
+   them all. Thread-safe. Errors: as lstm_model_evaluate_tensors, and ARGUMENT (metrics_cap
+   too small). */
 lstm_status lstm_model_evaluate_metrics(const lstm_model *m, const lstm_tensor *x, size_t nx,
-                                        const lstm_tensor *y, size_t ny, double *loss,
-                                        double *metrics, size_t metrics_cap);
+                                        const lstm_tensor *y, size_t ny, size_t batch_size,
+                                        double *loss, double *metrics, size_t metrics_cap);
 
 /* Stateful layers (Keras's stateful=True): the final state of a call starts the next, for a
    batch of fixed size. Their states live in a caller-owned lstm_state made for that batch and

@@ -197,7 +197,7 @@ public func lstm_model_metric_name(_ m: OpaquePointer?, _ i: Int, _ name: Unsafe
 
 @_cdecl("lstm_model_evaluate_metrics")
 public func lstm_model_evaluate_metrics(_ m: OpaquePointer?, _ x: UnsafePointer<lstm_tensor>?, _ nx: Int,
-                                        _ y: UnsafePointer<lstm_tensor>?, _ ny: Int,
+                                        _ y: UnsafePointer<lstm_tensor>?, _ ny: Int, _ batchSize: Int,
                                         _ loss: UnsafeMutablePointer<Double>?,
                                         _ metrics: UnsafeMutablePointer<Double>?, _ metricsCap: Int) -> lstm_status {
     guarded {
@@ -209,7 +209,8 @@ public func lstm_model_evaluate_metrics(_ m: OpaquePointer?, _ x: UnsafePointer<
             throw LSTMError.invalidArgument("metrics_cap is \(cap), but the model has \(count) metrics")
         }
         let out = count > 0 ? try Arg.nonNull(metrics, "metrics") : nil
-        let logs = try model.evaluateLogs(try views(x, nx, "x"), targets: try views(y, ny, "y"))
+        let batch = try Arg.size(batchSize, "batch_size", allowZero: true)
+        let logs = try model.evaluateLogs(try views(x, nx, "x"), targets: try views(y, ny, "y"), batchSize: batch == 0 ? 32 : batch)
         loss.pointee = logs[0]
         for k in 0..<count { out![k] = logs[k + 1] }
     }

@@ -264,7 +264,11 @@ public enum KerasFiles {
             // Keras 3's legacy .h5 loader cannot deserialize "mse" (it fails on its own files):
             // the full name loads.
             for (k, v) in m where k != "optimizer" {
-                members.append((k, k == "loss" && v.stringValue != nil ? .string(c.loss.name) : v))
+                switch k {
+                case "loss": members.append((k, v.stringValue != nil ? .string(c.loss.name) : v))
+                case "metrics": members.append((k, KerasMetrics.legacyJSON(c.metrics)))
+                default: members.append((k, v))
+                }
             }
         }
         if let opt = compile["optimizer"] {

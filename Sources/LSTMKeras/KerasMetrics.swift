@@ -158,6 +158,23 @@ enum KerasMetrics {
         }
     }
 
+    /// The metrics as a legacy .h5 training_config holds them: Keras's legacy loader turns a
+    /// name such as "mae" into its class (logged as "mean_absolute_error"), so every metric but
+    /// accuracy is written as its class config carrying the name it is logged under.
+    static func legacyJSON(_ metrics: CompileMetrics) -> JSON {
+        func named(_ list: [MetricSpec]) -> [MetricSpec] {
+            list.map { m in
+                var m = m
+                if m.kind != .accuracy { m.byName = false }
+                return m
+            }
+        }
+        switch metrics {
+        case .list(let entries): return json(.list(entries.map(named)))
+        case .byOutput(let outputs): return json(.byOutput(outputs.map { .init(output: $0.output, metrics: named($0.metrics)) }))
+        }
+    }
+
     static func json(_ m: MetricSpec) -> JSON {
         if m.byName { return .string(m.name) }
         guard let k = known.first(where: { $0.kind.sameClass(as: m.kind) }) else { return .string(m.name) }

@@ -496,10 +496,10 @@ static void test_files(void) {
         "{\"class_name\": \"ConvLSTM1D\", \"config\": {\"name\": \"conv\", \"filters\": 4, \"kernel_size\": 3}},"
         "{\"class_name\": \"LSTM\", \"config\": {\"units\": 4}}]}}", 1, &conv), LSTM_ERROR_UNSUPPORTED);
     EXPECT_MESSAGE("layer 'conv': layer class 'ConvLSTM1D' is not supported");
-    /* Metrics do not exist yet: refused by name, not dropped. */
-    EXPECT_STATUS(lstm_model_compile(m, "{\"optimizer\": \"adam\", \"loss\": \"mse\", \"metrics\": [\"mae\"]}"),
+    /* A metric the library lacks is refused by name, not dropped. */
+    EXPECT_STATUS(lstm_model_compile(m, "{\"optimizer\": \"adam\", \"loss\": \"mse\", \"metrics\": [\"r2_score\"]}"),
                   LSTM_ERROR_UNSUPPORTED);
-    EXPECT_MESSAGE("metrics [\"mae\"]");
+    EXPECT_MESSAGE("metric 'r2_score' is not supported yet");
     EXPECT_STATUS(lstm_model_compile(m, "{\"optimizer\": \"adam\", \"loss\": \"mse\", \"metrics\": []}"), LSTM_OK);
     lstm_model_free(sine);
     lstm_model_free(m);
@@ -1404,6 +1404,124 @@ static void test_learning_rate(void) {
    classes); evaluate's loss is the mean of -log p[label] over lstm_model_predict's softmax
    outputs (computed here), a binary one the mean of Keras's BCE; fit lowers both; class ids out
    of range or not whole are refused before anything trains. */
+/* What the logs callbacks saw: the names of the last call, and every epoch's accuracy. */
+struct logs_seen {
+    size_t calls, batches, n;
+    char names[8][64];
+    double accuracy[4], val_accuracy[4], last_loss;
+};
+
+static int record_epoch_logs(void *user, size_t epoch, size_t batch, size_t n, const char *const *names,
+                             const double *values) {
+    struct logs_seen *s = user;
+    s->calls++;
+    s->batches = batch;
+    s->n = n;
+    for (size_t k = 0; k < n && k < 8; k++) {
+        snprintf(s->names[k], sizeof s->names[k], "%s", names[k]);
+        if (strcmp(names[k], "accuracy") == 0 && epoch < 4) s->accuracy[epoch] = values[k];
+        if (strcmp(names[k], "val_accuracy") == 0 && epoch < 4) s->val_accuracy[epoch] = values[k];
+        if (strcmp(names[k], "loss") == 0) s->last_loss = values[k];
+    }
+    return 0;
+}
+
+static int count_batch_logs(void *user, size_t epoch, size_t batch, size_t n, const char *const *names,
+                            const double *values) {
+    (void)epoch; (void)batch; (void)values;
+    size_t *seen = user;
+    if (n == 3 && strcmp(names[1], "accuracy") == 0) seen[0]++;
+    return 0;
+}
+
+static void test_metrics(void) {
+    enum { N = 20, T = 5, C = 3 };
+    static float x[N * T * 2], ids[N], p[N * C];
+    for (int i = 0; i < N * T * 2; i++) x[i] = (float)cos(0.29 * i) * 0.9f;
+    for (int i = 0; i < N; i++) ids[i] = (float)(i % C);
+    lstm_model *m = make(
+        "{\"config\": {\"layers\": [{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 5, 2]}},"
+        "{\"class_name\": \"LSTM\", \"config\": {\"name\": \"lstm\", \"units\": 4}},"
+        "{\"class_name\": \"Dense\", \"config\": {\"name\": \"out\", \"units\": 3, \"activation\": \"softmax\"}}]}}", 6);
+    size_t count = 9;
+    EXPECT_STATUS(lstm_model_metric_count(m, &count), LSTM_OK);
+    CHECK(count == 0, "an uncompiled model has no metrics, got %zu", count);
+    EXPECT_STATUS(lstm_model_compile(m, "{\"optimizer\": \"adam\", \"loss\": \"sparse_categorical_crossentropy\", "
+                                        "\"metrics\": [\"accuracy\", {\"class_name\": \"SparseTopKCategoricalAccuracy\", "
+                                        "\"config\": {\"k\": 2, \"name\": \"top2\"}}]}"), LSTM_OK);
+    EXPECT_STATUS(lstm_model_metric_count(m, &count), LSTM_OK);
+    CHECK(count == 2, "two metrics, got %zu", count);
+    char name[32];
+    EXPECT_STATUS(lstm_model_metric_name(m, 1, name, sizeof name), LSTM_OK);
+    CHECK(strcmp(name, "top2") == 0, "metric 1 is top2, got '%s'", name);
+    EXPECT_STATUS(lstm_model_metric_name(m, 2, name, sizeof name), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_metric_count(m, NULL), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_metric_name(NULL, 0, name, sizeof name), LSTM_ERROR_ARGUMENT);
+
+    /* evaluate's metrics equal the ones counted from the predictions. */
+    EXPECT_STATUS(lstm_model_predict(m, x, N, T, p, N * C), LSTM_OK);
+    double hits = 0, top2 = 0;
+    for (int i = 0; i < N; i++) {
+        int best = 0, above = 0, c = (int)ids[i];
+        for (int j = 1; j < C; j++) if (p[i * C + j] > p[i * C + best]) best = j;
+        for (int j = 0; j < C; j++) if (p[i * C + j] > p[i * C + c]) above++;
+        hits += best == c;
+        top2 += above < 2;
+    }
+    lstm_tensor tx = {x, 3, {N, T, 2}}, ty = {ids, 1, {N}};
+    double loss = 0, values[2] = {-1, -1}, plain = 0;
+    EXPECT_STATUS(lstm_model_evaluate_metrics(m, &tx, 1, &ty, 1, 0, &loss, values, 2), LSTM_OK);
+    CHECK(values[0] == hits / N && values[1] == top2 / N, "accuracy %.4f and top-2 %.4f, counted %.4f and %.4f",
+          values[0], values[1], hits / N, top2 / N);
+    EXPECT_STATUS(lstm_model_evaluate_tensors(m, &tx, 1, &ty, 1, &plain), LSTM_OK);
+    CHECK(fabs(loss - plain) < 1e-12, "the loss %.8f is evaluate's %.8f", loss, plain);
+    EXPECT_STATUS(lstm_model_evaluate_metrics(m, &tx, 1, &ty, 1, 0, &loss, values, 1), LSTM_ERROR_ARGUMENT);
+    EXPECT_MESSAGE("metrics_cap");
+    EXPECT_STATUS(lstm_model_evaluate_metrics(m, &tx, 1, &ty, 1, 0, &loss, NULL, 2), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_evaluate_metrics(m, &tx, 1, &ty, 1, 0, NULL, values, 2), LSTM_ERROR_ARGUMENT);
+
+    /* fit's logs callbacks: every value by name, val_ after the split; on_epoch still called. */
+    struct logs_seen seen = {0};
+    size_t batch_logs[1] = {0};
+    lstm_fit_options o;
+    lstm_fit_options_init(&o);
+    o.epochs = 3;
+    o.batch_size = 4;
+    o.validation_split = 0.2f;
+    o.user = &seen;
+    o.on_epoch_logs = record_epoch_logs;
+    double h[3];
+    size_t ran = 0;
+    EXPECT_STATUS(lstm_model_fit(m, x, ids, N, T, &o, h, 3, &ran), LSTM_OK);
+    CHECK(seen.calls == 3 && seen.n == 6 && seen.batches == 4, "3 epochs of 4 batches with 6 log values, got %zu, %zu, %zu",
+          seen.calls, seen.batches, seen.n);
+    const char *want[6] = {"loss", "accuracy", "top2", "val_loss", "val_accuracy", "val_top2"};
+    for (int k = 0; k < 6; k++) CHECK(strcmp(seen.names[k], want[k]) == 0, "log %d is '%s', got '%s'", k, want[k], seen.names[k]);
+    CHECK(seen.last_loss == h[2], "the logs' loss %.6f is the history's %.6f", seen.last_loss, h[2]);
+    for (int e = 0; e < 3; e++) {
+        /* 16 training samples, 4 held out (Keras's split of 20 at 0.2). */
+        CHECK(seen.accuracy[e] * 16 == round(seen.accuracy[e] * 16) && seen.val_accuracy[e] * 4 == round(seen.val_accuracy[e] * 4),
+              "epoch %d: accuracy %.4f over 16 and %.4f over 4 samples", e, seen.accuracy[e], seen.val_accuracy[e]);
+    }
+    o.on_epoch_logs = NULL;
+    o.on_batch_logs = count_batch_logs;
+    o.user = batch_logs;
+    o.validation_split = 0;
+    EXPECT_STATUS(lstm_model_fit(m, x, ids, N, T, &o, h, 3, &ran), LSTM_OK);
+    CHECK(batch_logs[0] == 15, "5 batches x 3 epochs of batch logs, got %zu", batch_logs[0]);
+
+    /* A metric that does not fit the loss's targets is refused and the model keeps its compile. */
+    EXPECT_STATUS(lstm_model_compile(m, "{\"optimizer\": \"adam\", \"loss\": \"sparse_categorical_crossentropy\", "
+                                        "\"metrics\": [\"categorical_accuracy\"]}"), LSTM_ERROR_ARGUMENT);
+    EXPECT_MESSAGE("categorical_accuracy");
+    EXPECT_STATUS(lstm_model_compile(m, "{\"optimizer\": \"adam\", \"loss\": \"mse\", \"metrics\": [\"AUC\"]}"),
+                  LSTM_ERROR_UNSUPPORTED);
+    EXPECT_MESSAGE("not supported yet");
+    EXPECT_STATUS(lstm_model_metric_count(m, &count), LSTM_OK);
+    CHECK(count == 2, "the refused compiles left the two metrics, got %zu", count);
+    lstm_model_free(m);
+}
+
 static void test_crossentropy(void) {
     enum { N = 24, T = 5, C = 3 };
     static float x[N * T * 2], ids[N], p[N * C], bits[N * C];
@@ -1531,6 +1649,7 @@ int main(void) {
     test_regularizers();
     test_learning_rate();
     test_crossentropy();
+    test_metrics();
     printf("C API: %d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

@@ -302,6 +302,50 @@ def check_trained_optimizers(directory):
                   os.path.join(directory, "regularized.keras"))
 
 
+def check_metrics(directory):
+    """Models compiled with metrics by liblstm, saved (.keras and legacy .h5): Keras 3 loads
+    them with the same metrics and its evaluate gives every value ours gives, by name."""
+    import keras
+    import lstm
+    from lstm import layers as L
+    from lstm import metrics as M
+    rng = np.random.default_rng(12)
+    tokens = rng.integers(0, 6, size=(20, 5)).astype(np.float32)
+    classes = (tokens[:, 0] % 3).astype(np.float32)
+    x = rng.uniform(-1, 1, size=(20, 5, 2)).astype(np.float32)
+    cases = []
+    lstm.utils.set_random_seed(8)
+    sparse = lstm.Sequential([lstm.Input(shape=(5,)), L.Embedding(6, 3), L.LSTM(4), L.Dense(3, activation="softmax")])
+    sparse.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                   metrics=["accuracy", M.SparseTopKCategoricalAccuracy(k=2, name="top2"), "sparse_categorical_crossentropy"])
+    cases.append(("sparse classifier", sparse, tokens, classes))
+    binary = lstm.Sequential([lstm.Input(shape=(5, 2)), L.LSTM(4), L.Dense(2, activation="sigmoid")])
+    binary.compile(optimizer="adam", loss="binary_crossentropy",
+                   metrics=["acc", M.BinaryAccuracy(threshold=0.3), "mae", M.RootMeanSquaredError(), M.BinaryCrossentropy()])
+    cases.append(("binary classifier", binary, x, (x[:, -1, :] > 0).astype(np.float32)))
+    inp = lstm.Input(shape=(5, 2), name="series")
+    h = L.LSTM(4, name="encoder")(inp)
+    two = lstm.Model(inp, [L.Dense(2, name="level")(h), L.Dense(1, activation="sigmoid", name="rising")(h)])
+    two.compile(optimizer="adam", loss="mse", metrics={"rising": ["accuracy", "mse"]})
+    cases.append(("two outputs", two, x, [x[:, -1, :], (x[:, -1, :1] > 0).astype(np.float32)]))
+    for what, ours, xs, ys in cases:
+        ours.fit(xs, ys, epochs=1, batch_size=8, verbose=0)
+        want = ours.evaluate(xs, ys, batch_size=8, verbose=0, return_dict=True)
+        for suffix in (".keras", ".h5"):
+            name = f"Keras 3: liblstm's {what} with metrics ({suffix})"
+            path = os.path.join(directory, f"metrics_{what.replace(' ', '_')}{suffix}")
+            try:
+                ours.save(path)
+                theirs = keras.saving.load_model(path)
+                got = theirs.evaluate(xs, ys, batch_size=8, verbose=0, return_dict=True)
+                if sorted(got) != sorted(want):
+                    record(name, error=f"Keras logs {sorted(got)}, ours {sorted(want)}")
+                    continue
+                record(name + " evaluates as ours", max(abs(got[k] - want[k]) for k in want))
+            except Exception as e:  # noqa: BLE001
+                record(name, error=f"{type(e).__name__}: {str(e)[:200]}")
+
+
 def with_weights(model, path):
     model.load_weights(path)
     return model
@@ -380,6 +424,7 @@ def main():
         check_graphs(directory, "layers", LAYER_MODELS)
         check_trained_layers(directory)
         check_trained_optimizers(directory)
+        check_metrics(directory)
         check_tf_keras(directory)
     width = max(len(r[0]) for r in results)
     print(f"{'check':<{width}}  result  max |Keras - liblstm|")

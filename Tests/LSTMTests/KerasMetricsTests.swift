@@ -112,4 +112,29 @@ final class KerasMetricsTests: XCTestCase {
         XCTAssertEqual(model.metricNames, ["accuracy", "acc", "accuracy_1"])
         XCTAssertEqual(model.compiledMetrics.map(\.kind), Array(repeating: .sparseCategoricalAccuracy, count: 3))
     }
+
+    /// A model saved with metrics comes back with them from .keras and from legacy .h5 (where
+    /// they are written as classes carrying their log names, for Keras's legacy loader).
+    func testSavedFilesKeepTheMetrics() throws {
+        let chain = try KerasConfig.parseModel("""
+        {"class_name": "Sequential", "config": {"name": "s", "layers": [
+          {"class_name": "InputLayer", "config": {"batch_shape": [null, 5, 2], "name": "i"}},
+          {"class_name": "LSTM", "config": {"name": "l", "units": 3}},
+          {"class_name": "Dense", "config": {"name": "d", "units": 2, "activation": "sigmoid"}}]}}
+        """)
+        let model = try Model<Float>(spec: chain.spec, seed: 1)
+        try model.compile(try KerasConfig.parseCompile("""
+        {"optimizer": "adam", "loss": "binary_crossentropy", "metrics": ["acc", "mae", {"class_name": "BinaryAccuracy",         "config": {"name": "ba", "threshold": 0.7}}]}
+        """))
+        let dir = NSTemporaryDirectory() + "metrics-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for suffix in [".keras", ".h5"] {
+            let path = dir + "/m" + suffix
+            try KerasFiles.saveModel(model, to: path)
+            let loaded = try KerasFiles.loadModel(path)
+            XCTAssertEqual(loaded.metricNames, ["acc", "mae", "ba"], suffix)
+            XCTAssertEqual(loaded.compiledMetrics.map(\.kind), model.compiledMetrics.map(\.kind), suffix)
+        }
+    }
 }

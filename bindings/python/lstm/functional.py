@@ -12,7 +12,7 @@ import numpy as np
 from . import _lib, engine
 from ._lib import call, lib
 from .layers import InputLayer, _unique_name
-from .models import (_compile_config, _ModelMethods, _Progress, _as_float32, _check_fit_arguments, _fit_loop, _Handle, _print_table,
+from .models import (_compile_config, _ModelMethods, _split_validation, _Progress, _as_float32, _check_fit_arguments, _fit_loop, _Handle, _print_table,
                      _verbose_level)
 from .utils import next_seed
 
@@ -231,11 +231,14 @@ class Model(_ModelMethods):
         self._ensure_built()
         xs, ys = self._arrays(x, self.input_names, "x"), self._targets(y)
         validate = None
+        if validation_data is None and validation_split and validation_batch_size is not None:
+            train, held = _split_validation(xs + ys, validation_split)
+            xs, ys, validation_data = train[:len(xs)], train[len(xs):], (held[:len(xs)], held[len(xs):])
         if validation_data is not None:
             if len(validation_data) != 2:
                 raise ValueError("fit: validation_data must be a tuple (x_val, y_val)")
             xv, yv = self._arrays(validation_data[0], self.input_names, "validation x"), self._targets(validation_data[1])
-            validate = lambda: self._evaluate_logs(xv, yv)  # noqa: E731
+            validate = lambda: self._evaluate_logs(xv, yv, validation_batch_size or batch_size)  # noqa: E731
             validation_split = 0.0
         tx, ty = _lib.tensors(xs), _lib.tensors(ys)
 
@@ -255,7 +258,7 @@ class Model(_ModelMethods):
         if self._compile_config is None:
             raise RuntimeError("You must call compile() before evaluate()")
         self._ensure_built()
-        logs = self._evaluate_logs(self._arrays(x, self.input_names, "x"), self._targets(y))
+        logs = self._evaluate_logs(self._arrays(x, self.input_names, "x"), self._targets(y), batch_size)
         return self._evaluate_result(logs, return_dict)
 
     # ---------------------------------------------------------------- summary

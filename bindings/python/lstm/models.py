@@ -125,6 +125,17 @@ def _check_fit_arguments(model, batch_size, epochs, verbose, validation_split, i
     return batch_size, epochs, verbose
 
 
+def _split_validation(arrays, validation_split):
+    """Keras's validation_split done here (when validation_batch_size asks for its own batches):
+    the last floor(n * validation_split) samples, cut before shuffling."""
+    n = arrays[0].shape[0]
+    keep = int(math.floor(n * (1 - validation_split)))
+    if not 1 <= keep < n:
+        raise ValueError(f"fit: validation_split {validation_split} of {n} samples leaves {keep} for training and "
+                         f"{n - keep} for validation; both must be >= 1")
+    return [a[:keep] for a in arrays], [a[keep:] for a in arrays]
+
+
 def _fit_loop(model, run, n, batch_size, epochs, initial_epoch, verbose, callbacks, validation_split, shuffle,
               evaluate_validation):
     """Keras's fit around one C fit call: callbacks, the progress log, History, Ctrl-C.
@@ -152,7 +163,8 @@ def _fit_loop(model, run, n, batch_size, epochs, initial_epoch, verbose, callbac
             cb.on_train_batch_begin(0, {})
 
     def named(n, names, values):
-        return {names[k].decode(): values[k] for k in range(n)}
+        # Keys in sorted order, as Keras's TensorFlow backend hands its logs over.
+        return dict(sorted((names[k].decode(), values[k]) for k in range(n)))
 
     def on_batch(_user, epoch, batch, n, names, values):
         try:
@@ -175,7 +187,7 @@ def _fit_loop(model, run, n, batch_size, epochs, initial_epoch, verbose, callbac
             epoch += initial_epoch
             logs = named(n, names, values)
             if evaluate_validation is not None:
-                logs.update({"val_" + k: v for k, v in evaluate_validation().items()})
+                logs = dict(sorted({**logs, **{"val_" + k: v for k, v in evaluate_validation().items()}}.items()))
             state["progress"].finish(batches, logs)
             for cb in cbs:
                 cb.on_epoch_end(epoch, logs)
@@ -317,20 +329,36 @@ class _ModelMethods:
             names.append(name.value.decode())
         return names
 
-    def _evaluate_logs(self, xs, ys):
-        """{"loss": ..., metric name: ...} over arrays shaped as the inputs and the targets."""
+    def _evaluate_logs(self, xs, ys, batch_size=None):
+        """{"loss": ..., metric name: ...} over arrays shaped as the inputs and the targets, in
+        batches of batch_size (Keras's 32 by default)."""
+        if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
+                                       or batch_size < 1):
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         names = self.metrics_names
         loss = ctypes.c_double()
         values = (ctypes.c_double * max(1, len(names) - 1))()
         call(lib.lstm_model_evaluate_metrics, self._model, _lib.tensors(xs), len(xs), _lib.tensors(ys), len(ys),
-             ctypes.byref(loss), values, len(names) - 1)
+             int(batch_size or 32), ctypes.byref(loss), values, len(names) - 1)
         return dict(zip(names, [loss.value] + list(values[:len(names) - 1])))
 
     def _evaluate_result(self, logs, return_dict):
-        """Keras's evaluate value: the dict, the loss alone, or [loss, metrics...]."""
+        """Keras's evaluate value: the dict (keys sorted, as Keras's), the loss alone, or a list
+        in Keras's order (_flatten_metrics_in_order): the loss, then a single output's metrics
+        as compiled, or several outputs' losses, then every other value by sorted name."""
         if return_dict:
-            return logs
-        return logs["loss"] if len(logs) == 1 else list(logs.values())
+            return dict(sorted(logs.items()))
+        if len(logs) == 1:
+            return logs["loss"]
+        names, outputs = list(logs), self._output_count()
+        # The library lists the losses of several outputs last.
+        first = ["loss"] + (names[-outputs:] if outputs > 1 else names[1:])
+        return [logs[k] for k in first if k in logs] + [logs[k] for k in sorted(logs) if k not in first]
+
+    def _output_count(self):
+        count = ctypes.c_size_t()
+        call(lib.lstm_model_output_count, self._model, ctypes.byref(count))
+        return count.value
 
     @property
     def optimizer(self):
@@ -767,6 +795,9 @@ class Sequential(_ModelMethods):
         n, steps = xa.shape[0], xa.shape[1]
         ya = self._y(y, n, steps)
         val = None
+        if validation_data is None and validation_split and validation_batch_size is not None:
+            (xa, ya), (xv, yv) = _split_validation([xa, ya], validation_split)
+            n, validation_data = xa.shape[0], (xv, yv)
         if validation_data is not None:
             if len(validation_data) != 2:
                 raise ValueError("fit: validation_data must be a tuple (x_val, y_val)")
@@ -780,7 +811,8 @@ class Sequential(_ModelMethods):
                                       ctypes.byref(opts), hist, epochs, ctypes.byref(ran))
 
         return _fit_loop(self, run, n, batch_size, epochs, initial_epoch, verbose, callbacks, validation_split,
-                         shuffle, (lambda: self._evaluate_logs(*val)) if val is not None else None)
+                         shuffle, (lambda: self._evaluate_logs(*val, validation_batch_size or batch_size))
+                         if val is not None else None)
 
     def _shaped_target(self, ya, steps):
         """A checked target (see _y) in the target's own shape: the output's, or without its
@@ -801,7 +833,7 @@ class Sequential(_ModelMethods):
         xa = self._x(x)
         ya = self._y(y, xa.shape[0], xa.shape[1])
         progress = _Progress(verbose, -(-xa.shape[0] // (batch_size or 32)))
-        logs = self._evaluate_logs([xa], [self._shaped_target(ya, xa.shape[1])])
+        logs = self._evaluate_logs([xa], [self._shaped_target(ya, xa.shape[1])], batch_size)
         progress.finish(progress.total, logs)
         return self._evaluate_result(logs, return_dict)
 
@@ -876,6 +908,22 @@ def load_model(filepath, compile=True):
     """Loads a whole model from a Keras file (.keras, or .h5 with a model config)."""
     pointer = ctypes.c_void_p()
     call(lib.lstm_model_load, str(filepath).encode(), ctypes.byref(pointer))
+    return _model_of(pointer, compile)
+
+
+def model_from_json(json_string, custom_objects=None):
+    """A model from Keras's JSON (model.to_json()), with fresh weights as Keras initialises
+    them; compiled when the JSON carries a compile_config."""
+    if custom_objects:
+        raise ValueError("model_from_json: custom_objects are not supported")
+    pointer = ctypes.c_void_p()
+    text = json_string if isinstance(json_string, str) else json.dumps(json_string)
+    call(lib.lstm_model_from_json, text.encode(), next_seed(), ctypes.byref(pointer))
+    return _model_of(pointer, True)
+
+
+def _model_of(pointer, compile):
+    """The Python model (Sequential or functional) around a library model handle."""
     handle = _Handle(pointer)
     model = Sequential()
     model._handle = handle
@@ -901,4 +949,4 @@ def load_model(filepath, compile=True):
     return model
 
 
-__all__ = ["Sequential", "load_model"]
+__all__ = ["Sequential", "load_model", "model_from_json"]

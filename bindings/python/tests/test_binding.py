@@ -880,3 +880,90 @@ def test_class_ids_out_of_range_are_refused():
     x = np.zeros((4, 4, 1), np.float32)
     with pytest.raises(ValueError, match=r"y\[2\] is 3.0: a class id must be a whole number in \[0, 3\)"):
         m.fit(x, np.array([0, 1, 3, 2], np.float32), verbose=0)
+
+
+METRIC_FIXTURE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "Tests", "Fixtures", "training",
+                              "keras3_metrics.json")
+
+
+def test_metrics_evaluate_as_numpy_from_predictions():
+    """Each metric of a token classifier equals its numpy form (keras/src/metrics definitions)
+    on the model's own predictions; evaluate returns [loss, metrics...] in compile's order, a
+    sorted dict with return_dict, and fit's History has every metric and its val_ form."""
+    from lstm import metrics
+    rng = np.random.default_rng(4)
+    tokens = rng.integers(1, 20, size=(30, 6)).astype(np.float32)
+    classes = (tokens[:, 0] % 4).astype(np.int64)
+    lstm.utils.set_random_seed(3)
+    m = lstm.Sequential([lstm.Input(shape=(6,)), lstm.layers.Embedding(20, 4), LSTM(5), Dense(4, activation="softmax")])
+    m.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+              metrics=["accuracy", metrics.SparseTopKCategoricalAccuracy(k=2, name="top2"), "sparse_categorical_crossentropy"])
+    assert m.metrics_names == ["loss", "accuracy", "top2", "sparse_categorical_crossentropy"]
+    p = m.predict(tokens, verbose=0).astype(np.float64)
+    y = classes.astype(np.float32)
+    accuracy = np.mean(np.argmax(p, axis=1) == classes)
+    target_p = p[np.arange(30), classes]
+    top2 = np.mean((p > target_p[:, None]).sum(axis=1) < 2)
+    crossentropy = np.mean(-np.log(target_p))
+    loss, got_accuracy, got_top2, got_ce = m.evaluate(tokens, y, verbose=0)
+    np.testing.assert_allclose([got_accuracy, got_top2], [accuracy, top2], rtol=0, atol=1e-12)
+    np.testing.assert_allclose([loss, got_ce], [crossentropy, crossentropy], rtol=1e-5)
+    d = m.evaluate(tokens, y, verbose=0, return_dict=True)
+    assert list(d) == sorted(d) and d["top2"] == got_top2
+    history = m.fit(tokens, y, epochs=2, batch_size=8, validation_split=0.2, verbose=0).history
+    assert sorted(history) == sorted(["loss", "accuracy", "top2", "sparse_categorical_crossentropy", "val_loss",
+                                      "val_accuracy", "val_top2", "val_sparse_categorical_crossentropy"])
+    assert all(len(v) == 2 for v in history.values())
+    # Keras's validation_split 0.2 of 30 samples holds out 6 (not 7 from a float rounding).
+    assert all(v * 6 == round(v * 6) for v in history["val_accuracy"]), history["val_accuracy"]
+    # Regression metrics on a second model: mae, mse, rmse, mape against numpy.
+    x = rng.uniform(-1, 1, size=(20, 5, 2)).astype(np.float32)
+    t = rng.uniform(0.5, 1.5, size=(20, 2)).astype(np.float32)
+    r = lstm.Sequential([lstm.Input(shape=(5, 2)), LSTM(3), Dense(2)])
+    r.compile(optimizer="adam", loss="mse", metrics=["mae", metrics.RootMeanSquaredError(), "mape"])
+    q = r.predict(x, verbose=0).astype(np.float64)
+    got = r.evaluate(x, t, verbose=0)
+    want = [np.mean((q - t) ** 2), np.mean(np.abs(q - t)), np.sqrt(np.mean((q - t) ** 2)),
+            100 * np.mean(np.abs((t - q) / t))]
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["binary_sigmoid", "categorical_softmax", "sparse_logits_masked_steps",
+                                  "two_outputs_list", "two_outputs_dict"])
+def test_metrics_follow_keras(name):
+    """Keras 3's fits with metrics and validation_data (make_metric_fixtures.py), loaded from
+    Keras's JSON and compile config: every History value and evaluate's dict."""
+    with open(METRIC_FIXTURE) as f:
+        e = next(x for x in json.load(f)["entries"] if x["name"] == name)
+    arr = lambda t: np.array(t["values"], np.float32).reshape(t["shape"])  # noqa: E731
+    config = json.loads(e["model_json"])
+    config["compile_config"] = e["compile_config"]
+    m = lstm.models.model_from_json(json.dumps(config))
+    m.set_weights([arr(w) for w in e["initial_weights"]])
+    ys, yvs = [arr(t) for t in e["y"]], [arr(t) for t in e["y_val"]]
+    y, yv = (ys, yvs) if len(ys) > 1 else (ys[0], yvs[0])
+    history = m.fit(arr(e["x"]), y, epochs=2, batch_size=4, shuffle=False, verbose=0,
+                    validation_data=(arr(e["x_val"]), yv)).history
+    assert list(history) == e["history_keys"]
+    for k in history:
+        np.testing.assert_allclose(history[k], e["history"][k], rtol=1e-4, atol=2e-5, err_msg=k)
+    evaluated = m.evaluate(arr(e["x_val"]), yv, batch_size=4, verbose=0, return_dict=True)
+    assert list(evaluated) == sorted(e["evaluate"])
+    np.testing.assert_allclose([evaluated[k] for k in sorted(evaluated)], [e["evaluate"][k] for k in sorted(evaluated)],
+                               rtol=1e-4, atol=2e-5)
+
+
+def test_metric_refusals_name_the_metric():
+    from lstm import metrics
+    m = sine_model(units=3)
+    with pytest.raises(lstm.LSTMError, match="'AUC' is not supported yet"):
+        m.compile(optimizer="adam", loss="mse", metrics=["AUC"])
+    with pytest.raises(ValueError, match="reads class ids"):
+        m.compile(optimizer="adam", loss="mse", metrics=["sparse_categorical_accuracy"])
+    with pytest.raises(ValueError, match="k must be"):
+        metrics.TopKCategoricalAccuracy(k=0)
+    with pytest.raises(ValueError, match="weighted_metrics"):
+        m.compile(optimizer="adam", loss="mse", weighted_metrics=["mae"])
+    m.compile(optimizer="adam", loss="mse", metrics=[metrics.MeanAbsoluteError(name="err")])
+    written = json.loads(m.to_json())["compile_config"]["metrics"]
+    assert written[0]["class_name"] == "MeanAbsoluteError" and written[0]["config"]["name"] == "err"

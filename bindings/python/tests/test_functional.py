@@ -130,11 +130,15 @@ def test_fit_on_several_inputs_and_outputs_lowers_the_summed_loss():
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01), loss="mse")
     x = [rng.uniform(-1, 1, (32, 5, 3)), rng.uniform(-1, 1, (32, 4))]
     y = [np.tanh(x[1][:, :2]), x[0][:, -1, :1]]
+    # As Keras: [loss, each output's loss] for two outputs; the loss is their sum.
     before = model.evaluate(x, y, verbose=0)
+    assert len(before) == 3 and before[0] == pytest.approx(before[1] + before[2], rel=1e-6)
     history = model.fit(x, y, epochs=15, batch_size=8, verbose=0, validation_split=0.25)
     after = model.evaluate(x, y, verbose=0)
     assert len(history.history["loss"]) == 15 and "val_loss" in history.history
-    assert after < 0.5 * before
+    assert {k for k in history.history if k.endswith("_loss") and not k.startswith("val_")} == \
+        {f"{n}_loss" for n in model.output_names}
+    assert after[0] < 0.5 * before[0]
     by_name = model.predict({"static": x[1], "seq": x[0]}, verbose=0)
     by_list = model.predict(x, verbose=0)
     for a, b in zip(by_name, by_list):
