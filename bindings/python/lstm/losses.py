@@ -15,10 +15,11 @@ class Loss:
                 "config": {"name": self.name, "reduction": "sum_over_batch_size"}, "registered_name": None}
 
 
-def _named(class_name, name):
-    """A loss class that only carries Keras's class name and default name (no options)."""
-    return type(class_name, (Loss,), {"class_name": class_name, "name": name,
-                                      "__doc__": f"Keras's keras.losses.{class_name}, computed by the library."})
+def _named(class_name, name, base=None, module="losses"):
+    """A class (of losses, or of `base`) that only carries Keras's class name and default name
+    (no options)."""
+    return type(class_name, (base or Loss,), {"class_name": class_name, "name": name,
+                                              "__doc__": f"Keras's keras.{module}.{class_name}, computed by the library."})
 
 
 MeanSquaredError = _named("MeanSquaredError", "mean_squared_error")

@@ -1,5 +1,6 @@
 """Metrics by Keras's names and classes, for compile(metrics=...): the library computes them
 over fit's batches and evaluate's samples (keras/src/metrics definitions)."""
+from . import losses
 from .losses import _flag, _fraction, _last_axis
 
 
@@ -23,9 +24,7 @@ class Metric:
 
 
 def _named(class_name, name):
-    """A metric class that only carries Keras's class name and default name (no options)."""
-    return type(class_name, (Metric,), {"class_name": class_name, "name": name,
-                                        "__doc__": f"Keras's keras.metrics.{class_name}, computed by the library."})
+    return losses._named(class_name, name, Metric, "metrics")
 
 
 CategoricalAccuracy = _named("CategoricalAccuracy", "categorical_accuracy")
