@@ -391,6 +391,18 @@ typedef struct lstm_fit_options {
     lstm_logs_callback on_batch_logs;  /* NULL; every log value after each batch */
     lstm_logs_callback on_epoch_logs;  /* NULL; every log value after each epoch, before
                                           on_epoch */
+    const struct lstm_tensor *sample_weight;  /* NULL; Keras's sample_weight: shape {n} (one weight per
+                                          sample) or {n, timesteps} (one per timestep of outputs
+                                          of that many steps). Each position's loss is multiplied
+                                          by its weight and the sum divided by the number of
+                                          positions (the real ones under a mask), as Keras's
+                                          sum_over_batch_size; the validation split's weights
+                                          weigh val_loss. Metrics are not weighted. */
+    const float *class_weight;         /* NULL; Keras's class_weight for a single output: class c
+                                          (a target's arg max, or its one value rounded) weighs
+                                          class_weight[c], a class >= class_weight_count weighs 1.
+                                          Not together with sample_weight. */
+    size_t class_weight_count;
 } lstm_fit_options;
 
 /* Fills *o with Keras's defaults (above) and struct_size. NULL is a no-op. */
@@ -487,14 +499,16 @@ lstm_status lstm_model_evaluate_tensors(const lstm_model *m, const lstm_tensor *
 lstm_status lstm_model_metric_count(const lstm_model *m, size_t *n);
 lstm_status lstm_model_metric_name(const lstm_model *m, size_t i, char *name, size_t cap);
 
-/* As lstm_model_evaluate_tensors in batches of batch_size (0: Keras's 32; a masked output's
+/* As lstm_model_evaluate_tensors, with the loss weighted by sample_weight (NULL: none; as in
+   lstm_fit_options), in batches of batch_size (0: Keras's 32; a masked output's
    loss is a mean per batch, so the batch size can change it, as in Keras), and the compiled
    metrics over the same samples into metrics[0 .. metric_count - 1] (Keras's evaluate values
    after the loss). metrics may be NULL when the model has no metrics; metrics_cap must hold
    them all. Thread-safe. Errors: as lstm_model_evaluate_tensors, and ARGUMENT (metrics_cap
    too small). */
 lstm_status lstm_model_evaluate_metrics(const lstm_model *m, const lstm_tensor *x, size_t nx,
-                                        const lstm_tensor *y, size_t ny, size_t batch_size,
+                                        const lstm_tensor *y, size_t ny,
+                                        const lstm_tensor *sample_weight, size_t batch_size,
                                         double *loss, double *metrics, size_t metrics_cap);
 
 /* Stateful layers (Keras's stateful=True): the final state of a call starts the next, for a

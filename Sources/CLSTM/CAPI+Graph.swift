@@ -16,7 +16,7 @@ private func setDims(_ shape: inout (Int, Int, Int, Int), _ d: [Int]) {
 }
 
 /// The caller's input tensors as views, with pointers, ranks and sizes checked.
-private func views(_ x: UnsafePointer<lstm_tensor>?, _ nx: Int, _ name: String) throws -> [TensorView<Float>] {
+func views(_ x: UnsafePointer<lstm_tensor>?, _ nx: Int, _ name: String) throws -> [TensorView<Float>] {
     let nx = try Arg.size(nx, "n\(name)")
     let x = try Arg.nonNull(x, name)
     return try (0..<nx).map { i in
@@ -160,7 +160,8 @@ public func lstm_model_fit_tensors(_ m: OpaquePointer?, _ x: UnsafePointer<lstm_
         let fit = try FitCallbacks(opts, metricNames: model.metricNames)
         var finished = 0
         defer { epochsRun?.pointee = finished }
-        _ = try model.fit(xs, targets: ys, options: fit.options, stateful: fit.stateful, onBatch: fit.onBatch) { log in
+        _ = try model.fit(xs, targets: ys, sampleWeights: fit.sampleWeights, options: fit.options, stateful: fit.stateful,
+                          onBatch: fit.onBatch) { log in
             if let history, log.epoch < cap { history[log.epoch] = log.loss }
             finished = log.epoch + 1
             return fit.onEpoch(log)
@@ -197,7 +198,8 @@ public func lstm_model_metric_name(_ m: OpaquePointer?, _ i: Int, _ name: Unsafe
 
 @_cdecl("lstm_model_evaluate_metrics")
 public func lstm_model_evaluate_metrics(_ m: OpaquePointer?, _ x: UnsafePointer<lstm_tensor>?, _ nx: Int,
-                                        _ y: UnsafePointer<lstm_tensor>?, _ ny: Int, _ batchSize: Int,
+                                        _ y: UnsafePointer<lstm_tensor>?, _ ny: Int,
+                                        _ sampleWeight: UnsafePointer<lstm_tensor>?, _ batchSize: Int,
                                         _ loss: UnsafeMutablePointer<Double>?,
                                         _ metrics: UnsafeMutablePointer<Double>?, _ metricsCap: Int) -> lstm_status {
     guarded {
@@ -210,7 +212,9 @@ public func lstm_model_evaluate_metrics(_ m: OpaquePointer?, _ x: UnsafePointer<
         }
         let out = count > 0 ? try Arg.nonNull(metrics, "metrics") : nil
         let batch = try Arg.size(batchSize, "batch_size", allowZero: true)
-        let logs = try model.evaluateLogs(try views(x, nx, "x"), targets: try views(y, ny, "y"), batchSize: batch == 0 ? 32 : batch)
+        let weights = try sampleWeight.map { try views($0, 1, "sample_weight")[0] }
+        let logs = try model.evaluateLogs(try views(x, nx, "x"), targets: try views(y, ny, "y"), sampleWeights: weights,
+                                          batchSize: batch == 0 ? 32 : batch)
         loss.pointee = logs[0]
         for k in 0..<count { out![k] = logs[k + 1] }
     }

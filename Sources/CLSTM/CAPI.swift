@@ -301,7 +301,8 @@ public func lstm_fit_options_init(_ o: UnsafeMutablePointer<lstm_fit_options>?) 
     guard let o else { return }
     o.pointee = lstm_fit_options(struct_size: MemoryLayout<lstm_fit_options>.size, epochs: 1, batch_size: 32,
                                  shuffle: 1, validation_split: 0, seed: 0, on_epoch: nil, user: nil, on_batch: nil,
-                                 state: nil, on_batch_logs: nil, on_epoch_logs: nil)
+                                 state: nil, on_batch_logs: nil, on_epoch_logs: nil, sample_weight: nil,
+                                 class_weight: nil, class_weight_count: 0)
 }
 
 /// The caller's fit options and callbacks, read field by field only as far as its struct_size
@@ -315,6 +316,8 @@ struct FitCallbacks {
     var user: UnsafeMutableRawPointer?
     /// The log names: "loss" and the metrics', then the same after "val_".
     var names: [String] = []
+    /// Keras's sample_weight (opts->sample_weight), read where the caller's data lives.
+    var sampleWeights: TensorView<Float>?
     /// The batch state a stateful model's fit carries (opts->state).
     var state: BatchState<Float>?
 
@@ -354,6 +357,14 @@ struct FitCallbacks {
         batchCallback = field(\.on_batch, lstm_batch_callback?.self) ?? nil
         batchLogsCallback = field(\.on_batch_logs, lstm_logs_callback?.self) ?? nil
         epochLogsCallback = field(\.on_epoch_logs, lstm_logs_callback?.self) ?? nil
+        if let w = field(\.sample_weight, UnsafePointer<lstm_tensor>?.self) ?? nil {
+            sampleWeights = try views(w, 1, "opts->sample_weight")[0]
+        }
+        if let weights = field(\.class_weight, UnsafePointer<Float>?.self) ?? nil {
+            let n = try Arg.size(field(\.class_weight_count, Int.self) ?? 0, "opts->class_weight_count")
+            guard n <= 1 << 24 else { throw LSTMError.invalidArgument("opts->class_weight_count is \(n), more than 2^24 classes") }
+            options.classWeights = Dictionary(uniqueKeysWithValues: (0..<n).map { ($0, Double(weights[$0])) })
+        }
         if let s = field(\.state, OpaquePointer?.self) ?? nil {
             state = try StateHandle.from(s).batch
         }
@@ -415,7 +426,8 @@ public func lstm_model_fit(_ m: OpaquePointer?, _ x: UnsafePointer<Float>?, _ y:
         var finished = 0
         defer { epochsRun?.pointee = finished }
         let (xv, yv) = try model.singleTensorViews(x: xs, batch: n, timesteps: t, y: ys)
-        _ = try model.fit([xv], targets: [yv], options: fit.options, stateful: fit.stateful, onBatch: fit.onBatch) { log in
+        _ = try model.fit([xv], targets: [yv], sampleWeights: fit.sampleWeights, options: fit.options, stateful: fit.stateful,
+                          onBatch: fit.onBatch) { log in
             if let history, log.epoch < cap { history[log.epoch] = log.loss }
             finished = log.epoch + 1
             return fit.onEpoch(log)

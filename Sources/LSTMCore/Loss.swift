@@ -19,9 +19,13 @@ extension LossKind {
     /// positions of `width` values each.
     /// - Parameter form: whether `prediction` holds the output or the logits behind it (the
     ///   crossentropies only; see PredictionForm).
+    /// - Parameter weights: one weight per position (Keras's sample weights, spread over the
+    ///   positions): each position's loss and gradient is multiplied by it, the divisor stays
+    ///   the number of positions (Keras's sum_over_batch_size).
     func evaluate<T: Scalar>(prediction p: UnsafePointer<T>, target t: UnsafePointer<T>, count: Int, width: Int,
-                             form: PredictionForm = .probabilities, grad: UnsafeMutablePointer<T>?) -> Double {
-        reduce(p, t, width: width, positions: count / Swift.max(width, 1), real: nil, form: form, grad: grad)
+                             form: PredictionForm = .probabilities, weights: UnsafePointer<Double>? = nil,
+                             grad: UnsafeMutablePointer<T>?) -> Double {
+        reduce(p, t, width: width, positions: count / Swift.max(width, 1), real: nil, form: form, weights: weights, grad: grad)
     }
 
     /// The loss of an output that carries a mask, as Keras 3 reduces it: the mean over the real
@@ -30,14 +34,16 @@ extension LossKind {
     ///   - width: values per position (the last axis).
     ///   - real: one flag per position, row-major (batch, timesteps).
     func evaluate<T: Scalar>(prediction p: UnsafePointer<T>, target t: UnsafePointer<T>, width: Int, real: [Bool],
-                             form: PredictionForm = .probabilities, grad: UnsafeMutablePointer<T>?) -> Double {
-        reduce(p, t, width: width, positions: real.count, real: real, form: form, grad: grad)
+                             form: PredictionForm = .probabilities, weights: UnsafePointer<Double>? = nil,
+                             grad: UnsafeMutablePointer<T>?) -> Double {
+        reduce(p, t, width: width, positions: real.count, real: real, form: form, weights: weights, grad: grad)
     }
 
     /// The mean over the real positions (all, without a mask) of each position's loss. A sparse
     /// crossentropy's ignored class masks its positions as well, as Keras's loss mask does.
     private func reduce<T: Scalar>(_ p: UnsafePointer<T>, _ t: UnsafePointer<T>, width: Int, positions: Int,
-                                   real given: [Bool]?, form: PredictionForm, grad: UnsafeMutablePointer<T>?) -> Double {
+                                   real given: [Bool]?, form: PredictionForm, weights: UnsafePointer<Double>?,
+                                   grad: UnsafeMutablePointer<T>?) -> Double {
         var real = given
         if case .sparseCategoricalCrossentropy(_, let ignored?) = self {
             let kept = (0..<positions).map { Double(t[$0]) != Double(ignored) }
@@ -52,8 +58,9 @@ extension LossKind {
         defer { scratch.release() }
         var sum = 0.0
         for k in 0..<positions where real?[k] ?? true {
-            sum += position(p + k * width, t + k * targetWidth, width: width, grad: grad.map { $0 + k * width },
-                            scale: scale, binaryTargets: binary, form: form, scratch: scratch)
+            let w = weights?[k] ?? 1
+            sum += w * position(p + k * width, t + k * targetWidth, width: width, grad: grad.map { $0 + k * width },
+                                scale: scale * w, binaryTargets: binary, form: form, scratch: scratch)
         }
         return sum * scale
     }

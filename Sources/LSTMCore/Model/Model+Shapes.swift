@@ -329,3 +329,47 @@ func requireFinite<T: Scalar>(_ v: UnsafeBufferPointer<T>, _ name: String, sampl
     }
     throw LSTMError.numeric("\(name)[\(i)]\(position) is \(v[i]): the data must be finite")
 }
+
+/// Keras's sample and class weights, checked against the data.
+extension Model {
+    /// Sample weights are one finite value per sample, or one per timestep when every output
+    /// has that many positions per sample (Keras's temporal sample weights).
+    func checkSampleWeights(_ w: TensorView<T>?, inputs xs: [TensorView<T>], count: Int) throws {
+        guard let w else { return }
+        let shapes = try outputShapes(forInputs: xs.map(\.shape))
+        let positions = shapes.map { $0.dropFirst().dropLast().reduce(1, *) }
+        let perTimestep = w.shape.count == 2 && w.shape[0] == count && positions.allSatisfy { $0 == w.shape[1] }
+        guard w.shape == [count] || perTimestep, w.data.count == w.shape.reduce(1, *) else {
+            throw LSTMError.shapeMismatch("sample_weight has shape \(w.shape); expected [\(count)] (one weight per sample)\(positions.allSatisfy { $0 == positions[0] } && positions[0] > 1 ? " or [\(count), \(positions[0])] (one per timestep)" : "")")
+        }
+        try requireFinite(w.data, "sample_weight")
+    }
+
+    /// Keras's class_weight_to_sample_weights: each sample's class is its target's arg max
+    /// (one-hot targets), or its single target rounded (class ids, 0/1 labels).
+    func sampleWeights(of ys: [TensorView<T>], classWeights: [Int: Double]) throws -> [T] {
+        guard ys.count == 1 else {
+            throw LSTMError.invalidArgument("class_weight is only supported for models with a single output (as in Keras)")
+        }
+        let y = ys[0], n = y.shape.first ?? 0
+        guard y.shape.count <= 2 else {
+            throw LSTMError.invalidArgument("class_weight needs one target per sample (a class id or a one-hot row), got targets of shape \(y.shape)")
+        }
+        for (c, w) in classWeights where !w.isFinite {
+            throw LSTMError.numeric("class_weight for class \(c) is \(w)")
+        }
+        let width = y.shape.count == 2 ? y.shape[1] : 1
+        return (0..<n).map { i in
+            let row = y.data.baseAddress! + i * width
+            var cls = 0
+            if width > 1 {
+                for j in 1..<width where row[j] > row[cls] { cls = j }
+            } else {
+                // numpy's round half to even; a value no class id could be weighs 1.
+                let r = Double(row[0]).rounded(.toNearestOrEven)
+                cls = abs(r) < 2_147_483_648 ? Int(r) : Int.min
+            }
+            return T(classWeights[cls] ?? 1)
+        }
+    }
+}

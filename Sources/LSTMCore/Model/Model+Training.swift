@@ -5,6 +5,9 @@ public struct FitOptions: Sendable {
     public var shuffle = true
     public var validationSplit = 0.0
     public var seed: UInt64 = 0
+    /// Keras's class_weight: each sample weighs its class's weight (1 for a class not listed);
+    /// the class is the target's arg max, or the target itself (rounded) for one value per sample.
+    public var classWeights: [Int: Double]?
     public init() {}
 }
 
@@ -95,14 +98,18 @@ extension Model {
     /// The loss (as `evaluate`) followed by the compiled metrics over every sample, in the
     /// order of `metricNames`.
     @_specialize(exported: true, where T == Float)
-    public func evaluateLogs(_ xs: [TensorView<T>], targets ys: [TensorView<T>], batchSize: Int = 32) throws -> [Double] {
+    /// - Parameter sampleWeights: Keras's sample_weight for the loss (the metrics are not
+    ///   weighted, as Keras's `metrics` are not): one per sample, or one per timestep.
+    public func evaluateLogs(_ xs: [TensorView<T>], targets ys: [TensorView<T>], sampleWeights: TensorView<T>? = nil,
+                             batchSize: Int = 32) throws -> [Double] {
         let loss = try compiledLoss("evaluate")
         try requireStateless("evaluate")
         guard batchSize >= 1 else { throw LSTMError.invalidArgument("batch_size must be >= 1, got \(batchSize)") }
         let count = try checkInputs(xs)
         try checkTargets(ys, inputs: xs, loss: loss)
+        try checkSampleWeights(sampleWeights, inputs: xs, count: count)
         try checkPassMemory(xs.map(\.shape), batch: Swift.min(count, batchSize))
-        return logsOver(loss: loss, xs, ys, count: count, batchSize: batchSize)
+        return logsOver(loss: loss, xs, ys, weights: sampleWeights, count: count, batchSize: batchSize)
     }
 
     /// `evaluate` for one flat input and target.
@@ -112,6 +119,15 @@ extension Model {
         _ = try compiledLoss("evaluate")
         let (xv, yv) = try singleTensors(x: x, batch: count, timesteps: timesteps, y: y)
         return try evaluate([xv], targets: [yv!], batchSize: batchSize)
+    }
+
+    /// Sample weights spread over an output's positions: a sample's weight on each of its
+    /// positions, or one weight per position as given (checked by checkSampleWeights).
+    static func perPosition(_ weights: Tensor<T>, positions: Int) -> [Double] {
+        let batch = Swift.max(weights.shape.first ?? 1, 1)
+        if weights.values.count == positions { return weights.values.map { Double($0) } }
+        let each = positions / batch
+        return (0..<positions).map { Double(weights.values[$0 / Swift.max(each, 1)]) }
     }
 
     func compiledLoss(_ call: String) throws -> LossKind {
@@ -124,23 +140,29 @@ extension Model {
     /// The loss of a batch's outputs against its targets, one value per output (Keras sums them,
     /// as it sums a loss given once for several outputs); an output that carries a mask counts
     /// its real steps only (see LossKind.evaluate). With `gradients`, dLoss/dOutput for each.
-    func loss(_ loss: LossKind, of pass: Pass, targets: [Tensor<T>], gradients: inout [Tensor<T>]?) -> [Double] {
+    /// - Parameter weights: the batch's sample weights (one per sample, or one per timestep),
+    ///   applied to every output as Keras applies one set to all.
+    func loss(_ loss: LossKind, of pass: Pass, targets: [Tensor<T>], weights: Tensor<T>? = nil,
+              gradients: inout [Tensor<T>]?) -> [Double] {
         var total: [Double] = []
         var grads: [Tensor<T>] = []
         let masks = spec.outputs.map(pass.mask), forms = predictionForms(pass, loss: loss)
         for (k, (out, target)) in zip(outputs(of: pass), targets).enumerated() {
             var g = Tensor<T>(zeros: gradients == nil ? [0] : out.shape)
-            let mask = masks[k], form = forms[k]
+            let mask = masks[k], form = forms[k], width = out.shape.last ?? 1
+            let positionWeights = weights.map { Self.perPosition($0, positions: out.values.count / Swift.max(width, 1)) }
             total.append(out.values.withUnsafeBufferPointer { o in
                 target.values.withUnsafeBufferPointer { t in
                     g.values.withUnsafeMutableBufferPointer { gp in
-                        let grad = gradients == nil ? nil : gp.baseAddress!
-                        if let mask, mask.values.count * (out.shape.last ?? 1) == o.count {
-                            return loss.evaluate(prediction: o.baseAddress!, target: t.baseAddress!,
-                                                 width: out.shape.last ?? 1, real: mask.values, form: form, grad: grad)
+                        positionWeights.withOptionalPointer { w in
+                            let grad = gradients == nil ? nil : gp.baseAddress!
+                            if let mask, mask.values.count * width == o.count {
+                                return loss.evaluate(prediction: o.baseAddress!, target: t.baseAddress!, width: width,
+                                                     real: mask.values, form: form, weights: w, grad: grad)
+                            }
+                            return loss.evaluate(prediction: o.baseAddress!, target: t.baseAddress!, count: o.count,
+                                                 width: width, form: form, weights: w, grad: grad)
                         }
-                        return loss.evaluate(prediction: o.baseAddress!, target: t.baseAddress!, count: o.count,
-                                             width: out.shape.last ?? 1, form: form, grad: grad)
                     }
                 }
             })
@@ -151,7 +173,8 @@ extension Model {
     }
 
     /// The loss over `count` samples and the compiled metrics after it.
-    func logsOver(loss lossKind: LossKind, _ xs: [TensorView<T>], _ ys: [TensorView<T>], count: Int, batchSize: Int) -> [Double] {
+    func logsOver(loss lossKind: LossKind, _ xs: [TensorView<T>], _ ys: [TensorView<T>], weights: TensorView<T>?,
+                  count: Int, batchSize: Int) -> [Double] {
         var total = 0.0, start = 0
         var noGradients: [Tensor<T>]? = nil
         var metrics = MetricTotals(count: metricNames.count)
@@ -159,7 +182,8 @@ extension Model {
             let end = Swift.min(count, start + batchSize)
             let pass = forward(xs.map { $0.slice(start, end) }, training: false, logits: lossKind.readsLayerLogits)
             let targets = ys.map { $0.slice(start, end) }
-            let perOutput = loss(lossKind, of: pass, targets: targets, gradients: &noGradients)
+            let perOutput = loss(lossKind, of: pass, targets: targets, weights: weights?.slice(start, end),
+                                 gradients: &noGradients)
             let l = perOutput.reduce(0, +) + regularizationLoss(pass)
             accumulateMetrics(of: pass, targets: targets, outputLosses: perOutput, into: &metrics)
             total += l * Double(end - start)
@@ -196,13 +220,13 @@ extension Model {
     /// The loss of one batch, its gradients added into `gradients` and its metrics into
     /// `metrics` (when it holds one pair per compiled metric); reuses (and hands back) the
     /// layers' tapes of the previous call.
-    func lossAndGradients(loss lossKind: LossKind, _ xs: [Tensor<T>], _ ys: [Tensor<T>], into gradients: Parameters<T>,
-                          slices: SliceSums<T>? = nil, carries: [StateCarry<T>?] = [],
+    func lossAndGradients(loss lossKind: LossKind, _ xs: [Tensor<T>], _ ys: [Tensor<T>], weights: Tensor<T>? = nil,
+                          into gradients: Parameters<T>, slices: SliceSums<T>? = nil, carries: [StateCarry<T>?] = [],
                           tapes: inout [AnyObject?], metrics: inout MetricTotals) -> Double {
         let pass = forward(xs, training: true, reuse: tapes, carries: carries, logits: lossKind.readsLayerLogits)
         tapes = pass.tapes
         var dOut: [Tensor<T>]? = []
-        let perOutput = loss(lossKind, of: pass, targets: ys, gradients: &dOut)
+        let perOutput = loss(lossKind, of: pass, targets: ys, weights: weights, gradients: &dOut)
         let value = perOutput.reduce(0, +)
         accumulateMetrics(of: pass, targets: ys, outputLosses: perOutput, into: &metrics)
         let regularized = regularizedArrays
@@ -222,8 +246,8 @@ extension Model {
     ///   options or sizes, `.numeric` for NaN/Inf data or a loss or gradient that stopped being
     ///   finite (the weights then stay those of the last finite update).
     @_specialize(exported: true, where T == Float)
-    public func fit(_ xs: [TensorView<T>], targets ys: [TensorView<T>], options: FitOptions,
-                    stateful: FitOptions.Stateful<T>? = nil,
+    public func fit(_ xs: [TensorView<T>], targets ys: [TensorView<T>], sampleWeights given: TensorView<T>? = nil,
+                    options: FitOptions, stateful: FitOptions.Stateful<T>? = nil,
                     onBatch: ((BatchLog) -> Bool)? = nil, onEpoch: (EpochLog) -> Bool) throws -> Int {
         let loss = try compiledLoss("fit")
         if let stateful {
@@ -244,6 +268,18 @@ extension Model {
         }
         let count = try checkInputs(xs)
         try checkTargets(ys, inputs: xs, loss: loss)
+        try checkSampleWeights(given, inputs: xs, count: count)
+        // The sample weights: given, or made from the class weights and held for the whole fit.
+        let owned = UnsafeMutableBufferPointer<T>.allocate(capacity: options.classWeights == nil ? 0 : count)
+        defer { owned.deallocate() }
+        var weights = given
+        if let classWeights = options.classWeights {
+            guard given == nil else {
+                throw LSTMError.invalidArgument("fit: class_weight and sample_weight cannot be given together (as in Keras)")
+            }
+            _ = owned.initialize(from: try sampleWeights(of: ys, classWeights: classWeights))
+            weights = TensorView(shape: [count], data: UnsafeBufferPointer(owned))
+        }
         // Training batches and the validation's are at most batch_size samples.
         try checkPassMemory(xs.map(\.shape), batch: Swift.min(count, options.batchSize))
         var trainCount = count
@@ -305,7 +341,7 @@ extension Model {
                 // A batch that diverges is not trained on, so its metrics do not count either.
                 var batchMetrics = MetricTotals(count: metricNames.count)
                 let l = lossAndGradients(loss: loss, xs.map { $0.gather(picked) }, ys.map { $0.gather(picked) },
-                                         into: grads, slices: slices, carries: stateful?.state.carries ?? [],
+                                         weights: weights?.gather(picked), into: grads, slices: slices, carries: stateful?.state.carries ?? [],
                                          tapes: &tapes, metrics: &batchMetrics)
                 noise.batch &+= 1
                 guard l.isFinite, grads.allFinite else {
@@ -332,7 +368,8 @@ extension Model {
                                batches: batches)
             if trainCount < count {
                 let val = logsOver(loss: loss, xs.map { $0.view(trainCount, count) }, ys.map { $0.view(trainCount, count) },
-                                   count: count - trainCount, batchSize: options.batchSize)
+                                   weights: weights?.view(trainCount, count), count: count - trainCount,
+                                   batchSize: options.batchSize)
                 log.valLoss = val[0]
                 log.valMetrics = Array(val.dropFirst())
             }

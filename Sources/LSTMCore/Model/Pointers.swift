@@ -20,3 +20,11 @@ func withMutablePointers<T: Scalar, R>(_ arrays: inout [[T]], _ body: ([UnsafeMu
     arrays = buffers.values
     return result
 }
+
+extension Optional {
+    /// The base pointer of an optional array for the call (nil for nil).
+    func withOptionalPointer<E, R>(_ body: (UnsafePointer<E>?) -> R) -> R where Wrapped == [E] {
+        guard let array = self else { return body(nil) }
+        return array.withUnsafeBufferPointer { body($0.baseAddress) }
+    }
+}

@@ -72,7 +72,8 @@ class FitOptions(Structure):
     _fields_ = [("struct_size", c_size_t), ("epochs", c_size_t), ("batch_size", c_size_t), ("shuffle", c_int),
                 ("validation_split", c_float), ("seed", c_uint64), ("on_epoch", EPOCH_CALLBACK),
                 ("user", c_void_p), ("on_batch", BATCH_CALLBACK), ("state", c_void_p),
-                ("on_batch_logs", LOGS_CALLBACK), ("on_epoch_logs", LOGS_CALLBACK)]
+                ("on_batch_logs", LOGS_CALLBACK), ("on_epoch_logs", LOGS_CALLBACK), ("sample_weight", c_void_p),
+                ("class_weight", POINTER(c_float)), ("class_weight_count", c_size_t)]
 
 
 MAX_RANK = 4
@@ -137,7 +138,7 @@ _DECLARATIONS = {
     "lstm_model_output_count": (c_int, [_model_p, _size_p]),
     "lstm_model_metric_count": (c_int, [_model_p, _size_p]),
     "lstm_model_metric_name": (c_int, [_model_p, c_size_t, c_char_p, c_size_t]),
-    "lstm_model_evaluate_metrics": (c_int, [_model_p, POINTER(Tensor), c_size_t, POINTER(Tensor), c_size_t, c_size_t,
+    "lstm_model_evaluate_metrics": (c_int, [_model_p, POINTER(Tensor), c_size_t, POINTER(Tensor), c_size_t, c_void_p, c_size_t,
                                             POINTER(c_double), POINTER(c_double), c_size_t]),
     "lstm_model_input_info": (c_int, [_model_p, c_size_t, c_char_p, c_size_t, _size_p, _size_p]),
     "lstm_model_output_info": (c_int, [_model_p, c_size_t, c_char_p, c_size_t, _size_p, _size_p]),

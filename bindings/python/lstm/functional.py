@@ -12,7 +12,8 @@ import numpy as np
 from . import _lib, engine
 from ._lib import call, lib
 from .layers import InputLayer, _unique_name
-from .models import (_compile_config, _ModelMethods, _split_validation, _Progress, _as_float32, _check_fit_arguments, _fit_loop, _Handle, _print_table,
+from .models import (_as_float32, _check_fit_arguments, _class_weights, _compile_config, _fit_loop, _Handle,
+                     _ModelMethods, _print_table, _Progress, _sample_weights, _split_validation, _validation_triple,
                      _verbose_level)
 from .utils import next_seed
 
@@ -230,15 +231,17 @@ class Model(_ModelMethods):
                                                            steps_per_epoch, validation_steps, validation_freq)
         self._ensure_built()
         xs, ys = self._arrays(x, self.input_names, "x"), self._targets(y)
+        sw = _sample_weights(sample_weight, xs[0].shape[0])
         validate = None
         if validation_data is None and validation_split and validation_batch_size is not None:
-            train, held = _split_validation(xs + ys, validation_split)
-            xs, ys, validation_data = train[:len(xs)], train[len(xs):], (held[:len(xs)], held[len(xs):])
+            train, held = _split_validation(xs + ys + ([sw] if sw is not None else []), validation_split)
+            k = len(xs) + len(ys)
+            xs, ys, sw = train[:len(xs)], train[len(xs):k], (train[k] if sw is not None else None)
+            validation_data = (held[:len(xs)], held[len(xs):k], held[k] if len(held) > k else None)
         if validation_data is not None:
-            if len(validation_data) != 2:
-                raise ValueError("fit: validation_data must be a tuple (x_val, y_val)")
-            xv, yv = self._arrays(validation_data[0], self.input_names, "validation x"), self._targets(validation_data[1])
-            validate = lambda: self._evaluate_logs(xv, yv, validation_batch_size or batch_size)  # noqa: E731
+            xv, yv, swv = _validation_triple(validation_data)
+            xv, yv = self._arrays(xv, self.input_names, "validation x"), self._targets(yv)
+            validate = lambda: self._evaluate_logs(xv, yv, validation_batch_size or batch_size, swv)  # noqa: E731
             validation_split = 0.0
         tx, ty = _lib.tensors(xs), _lib.tensors(ys)
 
@@ -247,18 +250,18 @@ class Model(_ModelMethods):
                                               epochs, ctypes.byref(ran))
 
         return _fit_loop(self, run, xs[0].shape[0], batch_size, epochs, initial_epoch, verbose, callbacks,
-                         validation_split, shuffle, validate)
+                         validation_split, shuffle, validate, sw, _class_weights(class_weight))
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
                  callbacks=None, return_dict=False):
         """The compiled loss on (x, y), summed over the outputs, and the metrics as Keras returns
         them (see Sequential.evaluate)."""
-        if sample_weight is not None or steps is not None:
-            raise ValueError("evaluate: sample_weight and steps are not supported")
+        if steps is not None:
+            raise ValueError("evaluate: steps is not supported")
         if self._compile_config is None:
             raise RuntimeError("You must call compile() before evaluate()")
         self._ensure_built()
-        logs = self._evaluate_logs(self._arrays(x, self.input_names, "x"), self._targets(y), batch_size)
+        logs = self._evaluate_logs(self._arrays(x, self.input_names, "x"), self._targets(y), batch_size, sample_weight)
         return self._evaluate_result(logs, return_dict)
 
     # ---------------------------------------------------------------- summary

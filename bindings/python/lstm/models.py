@@ -104,8 +104,9 @@ class _Progress:
 def _check_fit_arguments(model, batch_size, epochs, verbose, validation_split, initial_epoch, class_weight,
                          sample_weight, steps_per_epoch, validation_steps, validation_freq):
     """Keras's fit arguments, checked; returns (batch_size, epochs, verbose level)."""
-    for arg, value in (("class_weight", class_weight), ("sample_weight", sample_weight),
-                       ("steps_per_epoch", steps_per_epoch), ("validation_steps", validation_steps)):
+    if class_weight is not None and sample_weight is not None:
+        raise ValueError("You cannot `class_weight` and `sample_weight` at the same time.")
+    for arg, value in (("steps_per_epoch", steps_per_epoch), ("validation_steps", validation_steps)):
         if value is not None:
             raise ValueError(f"fit: {arg} is not supported")
     if validation_freq != 1:
@@ -136,8 +137,49 @@ def _split_validation(arrays, validation_split):
     return [a[:keep] for a in arrays], [a[keep:] for a in arrays]
 
 
+def _sample_weights(sample_weight, n, what="sample_weight"):
+    """Keras's sample_weight as float32: shape (n,) or (n, timesteps); (n, 1) is (n,)."""
+    if sample_weight is None:
+        return None
+    w = _as_float32(sample_weight, what)
+    if w.ndim == 2 and w.shape[1] == 1:
+        w = w.reshape(-1)
+    if w.ndim not in (1, 2) or w.shape[0] != n:
+        raise ValueError(f"{what} has shape {w.shape}; expected ({n},) or ({n}, timesteps)")
+    return w
+
+
+def _class_weights(class_weight):
+    """Keras's class_weight dict as the library's array (class index -> weight, 1 when absent)."""
+    if class_weight is None:
+        return None
+    if not hasattr(class_weight, "items"):
+        raise ValueError(f"`class_weight` must be a dict-like mapping of class indices to weights, got {class_weight!r}")
+    cleaned = {}
+    for key, value in class_weight.items():
+        try:
+            index = int(key)
+        except (TypeError, ValueError):
+            raise ValueError(f"`class_weight` must be a dictionary with integer keys representing class indices. "
+                             f"Received an invalid key: {key!r}") from None
+        if index < 0:
+            raise ValueError(f"class_weight: class {index} is negative; classes are 0, 1, ...")
+        cleaned[index] = float(value)
+    out = np.ones(max(cleaned, default=-1) + 1, dtype=np.float32)
+    for index, value in cleaned.items():
+        out[index] = value
+    return out
+
+
+def _validation_triple(validation_data):
+    """validation_data as Keras takes it: (x, y) or (x, y, sample_weight)."""
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+        raise ValueError("fit: validation_data must be a tuple (x_val, y_val) or (x_val, y_val, val_sample_weight)")
+    return tuple(validation_data) + (None,) * (3 - len(validation_data))
+
+
 def _fit_loop(model, run, n, batch_size, epochs, initial_epoch, verbose, callbacks, validation_split, shuffle,
-              evaluate_validation):
+              evaluate_validation, sample_weight=None, class_weight=None):
     """Keras's fit around one C fit call: callbacks, the progress log, History, Ctrl-C.
     run(opts, history, ran) makes the call and returns its status."""
     history = callbacks_module.History()
@@ -212,6 +254,12 @@ def _fit_loop(model, run, n, batch_size, epochs, initial_epoch, verbose, callbac
         opts.state = model._batch_state_for(int(batch_size)).pointer
     epoch_cb, batch_cb = _lib.LOGS_CALLBACK(on_epoch), _lib.LOGS_CALLBACK(on_batch)
     opts.on_epoch_logs, opts.on_batch_logs = epoch_cb, batch_cb
+    weights = _lib.tensors([sample_weight]) if sample_weight is not None else None
+    if weights is not None:
+        opts.sample_weight = ctypes.cast(weights, ctypes.c_void_p)
+    if class_weight is not None and class_weight.size:
+        opts.class_weight = _lib.float_pointer(class_weight)
+        opts.class_weight_count = class_weight.size
 
     previous_handler = None
     if threading.current_thread() is threading.main_thread():
@@ -329,17 +377,20 @@ class _ModelMethods:
             names.append(name.value.decode())
         return names
 
-    def _evaluate_logs(self, xs, ys, batch_size=None):
+    def _evaluate_logs(self, xs, ys, batch_size=None, sample_weight=None):
         """{"loss": ..., metric name: ...} over arrays shaped as the inputs and the targets, in
-        batches of batch_size (Keras's 32 by default)."""
+        batches of batch_size (Keras's 32 by default), the loss weighted by sample_weight."""
         if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
                                        or batch_size < 1):
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         names = self.metrics_names
         loss = ctypes.c_double()
         values = (ctypes.c_double * max(1, len(names) - 1))()
+        weights = _sample_weights(sample_weight, xs[0].shape[0])
+        tw = _lib.tensors([weights]) if weights is not None else None
         call(lib.lstm_model_evaluate_metrics, self._model, _lib.tensors(xs), len(xs), _lib.tensors(ys), len(ys),
-             int(batch_size or 32), ctypes.byref(loss), values, len(names) - 1)
+             ctypes.cast(tw, ctypes.c_void_p) if tw is not None else None, int(batch_size or 32), ctypes.byref(loss),
+             values, len(names) - 1)
         return dict(zip(names, [loss.value] + list(values[:len(names) - 1])))
 
     def _evaluate_result(self, logs, return_dict):
@@ -794,16 +845,18 @@ class Sequential(_ModelMethods):
         xa = self._x(x)
         n, steps = xa.shape[0], xa.shape[1]
         ya = self._y(y, n, steps)
+        sw = _sample_weights(sample_weight, n)
         val = None
         if validation_data is None and validation_split and validation_batch_size is not None:
-            (xa, ya), (xv, yv) = _split_validation([xa, ya], validation_split)
-            n, validation_data = xa.shape[0], (xv, yv)
+            train, held = _split_validation([xa, ya] + ([sw] if sw is not None else []), validation_split)
+            (xa, ya), n = train[:2], train[0].shape[0]
+            sw = train[2] if sw is not None else None
+            validation_data = tuple(held)
         if validation_data is not None:
-            if len(validation_data) != 2:
-                raise ValueError("fit: validation_data must be a tuple (x_val, y_val)")
-            xv = self._x(validation_data[0], "validation_data x")
-            val = (xv, self._y(validation_data[1], xv.shape[0], xv.shape[1], "validation_data y"))
-            val = ([val[0]], [self._shaped_target(val[1], val[0].shape[1])])
+            xv, yv, swv = _validation_triple(validation_data)
+            xv = self._x(xv, "validation_data x")
+            yv = self._y(yv, xv.shape[0], xv.shape[1], "validation_data y")
+            val = ([xv], [self._shaped_target(yv, xv.shape[1])], validation_batch_size or batch_size, swv)
             validation_split = 0.0
 
         def run(opts, hist, ran):
@@ -811,8 +864,8 @@ class Sequential(_ModelMethods):
                                       ctypes.byref(opts), hist, epochs, ctypes.byref(ran))
 
         return _fit_loop(self, run, n, batch_size, epochs, initial_epoch, verbose, callbacks, validation_split,
-                         shuffle, (lambda: self._evaluate_logs(*val, validation_batch_size or batch_size))
-                         if val is not None else None)
+                         shuffle, (lambda: self._evaluate_logs(*val)) if val is not None else None, sw,
+                         _class_weights(class_weight))
 
     def _shaped_target(self, ya, steps):
         """A checked target (see _y) in the target's own shape: the output's, or without its
@@ -825,15 +878,15 @@ class Sequential(_ModelMethods):
                  callbacks=None, return_dict=False):
         """The compiled loss on (x, y), and the metrics after it as Keras returns them: the loss
         alone without metrics, else [loss, metric, ...]; a dict by name with return_dict."""
-        if sample_weight is not None or steps is not None:
-            raise ValueError("evaluate: sample_weight and steps are not supported")
+        if steps is not None:
+            raise ValueError("evaluate: steps is not supported")
         if self._compile_config is None:
             raise RuntimeError("You must call compile() before evaluate()")
         verbose = _verbose_level(verbose)
         xa = self._x(x)
         ya = self._y(y, xa.shape[0], xa.shape[1])
         progress = _Progress(verbose, -(-xa.shape[0] // (batch_size or 32)))
-        logs = self._evaluate_logs([xa], [self._shaped_target(ya, xa.shape[1])], batch_size)
+        logs = self._evaluate_logs([xa], [self._shaped_target(ya, xa.shape[1])], batch_size, sample_weight)
         progress.finish(progress.total, logs)
         return self._evaluate_result(logs, return_dict)
 

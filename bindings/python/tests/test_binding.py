@@ -223,7 +223,8 @@ def test_optimizer_arguments_are_honoured():
 
 
 @pytest.mark.parametrize("kwargs, words", [
-    ({"class_weight": {0: 1}}, "class_weight"), ({"sample_weight": np.ones(10)}, "sample_weight"),
+    ({"class_weight": {"a": 1}}, "class_weight"), ({"sample_weight": np.ones(9)}, "sample_weight"),
+    ({"class_weight": {0: 1}, "sample_weight": np.ones(10)}, "at the same time"), ({"class_weight": [1, 2]}, "class_weight"),
     ({"steps_per_epoch": 3}, "steps_per_epoch"), ({"validation_freq": 2}, "validation_freq"),
     ({"batch_size": 0}, "batch_size"), ({"epochs": 0}, "epochs"), ({"validation_split": 1.0}, "validation_split"),
     ({"verbose": 3}, "verbose"), ({"initial_epoch": 5}, "initial_epoch"),
