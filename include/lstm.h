@@ -400,7 +400,8 @@ typedef struct lstm_fit_options {
                                           weigh val_loss. Metrics are not weighted. */
     const float *class_weight;         /* NULL; Keras's class_weight for a single output: class c
                                           (a target's arg max, or its one value rounded) weighs
-                                          class_weight[c], a class >= class_weight_count weighs 1.
+                                          class_weight[c], a class >= class_weight_count weighs 1;
+                                          the training samples only, not val_loss (as Keras).
                                           Not together with sample_weight. */
     size_t class_weight_count;
 } lstm_fit_options;

@@ -1470,15 +1470,15 @@ static void test_metrics(void) {
     }
     lstm_tensor tx = {x, 3, {N, T, 2}}, ty = {ids, 1, {N}};
     double loss = 0, values[2] = {-1, -1}, plain = 0;
-    EXPECT_STATUS(lstm_model_evaluate_metrics(m, &tx, 1, &ty, 1, 0, &loss, values, 2), LSTM_OK);
+    EXPECT_STATUS(lstm_model_evaluate_metrics(m, &tx, 1, &ty, 1, NULL, 0, &loss, values, 2), LSTM_OK);
     CHECK(values[0] == hits / N && values[1] == top2 / N, "accuracy %.4f and top-2 %.4f, counted %.4f and %.4f",
           values[0], values[1], hits / N, top2 / N);
     EXPECT_STATUS(lstm_model_evaluate_tensors(m, &tx, 1, &ty, 1, &plain), LSTM_OK);
     CHECK(fabs(loss - plain) < 1e-12, "the loss %.8f is evaluate's %.8f", loss, plain);
-    EXPECT_STATUS(lstm_model_evaluate_metrics(m, &tx, 1, &ty, 1, 0, &loss, values, 1), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_evaluate_metrics(m, &tx, 1, &ty, 1, NULL, 0, &loss, values, 1), LSTM_ERROR_ARGUMENT);
     EXPECT_MESSAGE("metrics_cap");
-    EXPECT_STATUS(lstm_model_evaluate_metrics(m, &tx, 1, &ty, 1, 0, &loss, NULL, 2), LSTM_ERROR_ARGUMENT);
-    EXPECT_STATUS(lstm_model_evaluate_metrics(m, &tx, 1, &ty, 1, 0, NULL, values, 2), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_evaluate_metrics(m, &tx, 1, &ty, 1, NULL, 0, &loss, NULL, 2), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_evaluate_metrics(m, &tx, 1, &ty, 1, NULL, 0, NULL, values, 2), LSTM_ERROR_ARGUMENT);
 
     /* fit's logs callbacks: every value by name, val_ after the split; on_epoch still called. */
     struct logs_seen seen = {0};
@@ -1509,6 +1509,42 @@ static void test_metrics(void) {
     o.validation_split = 0;
     EXPECT_STATUS(lstm_model_fit(m, x, ids, N, T, &o, h, 3, &ran), LSTM_OK);
     CHECK(batch_logs[0] == 15, "5 batches x 3 epochs of batch logs, got %zu", batch_logs[0]);
+
+    /* Sample and class weights: doubled weights double the loss; all-zero weights train nothing. */
+    static float twos[N], zeros[N];
+    for (int i = 0; i < N; i++) { twos[i] = 2.0f; zeros[i] = 0.0f; }
+    lstm_tensor tw = {twos, 1, {N}}, tz = {zeros, 1, {N}};
+    double doubled = 0;
+    EXPECT_STATUS(lstm_model_evaluate_metrics(m, &tx, 1, &ty, 1, NULL, 0, &loss, values, 2), LSTM_OK);
+    EXPECT_STATUS(lstm_model_evaluate_metrics(m, &tx, 1, &ty, 1, &tw, 0, &doubled, values, 2), LSTM_OK);
+    CHECK(fabs(doubled - 2 * loss) < 1e-9 * loss, "weights of 2 double the loss: %.8f vs %.8f", doubled, loss);
+    size_t params = 0;
+    EXPECT_STATUS(lstm_model_param_count(m, &params), LSTM_OK);
+    /* SGD without momentum: a zero gradient moves nothing (Adam's moments from the fits above would). */
+    EXPECT_STATUS(lstm_model_compile(m, "{\"optimizer\": \"sgd\", \"loss\": \"sparse_categorical_crossentropy\", "
+                                        "\"metrics\": [\"accuracy\", \"sparse_top_k_categorical_accuracy\"]}"), LSTM_OK);
+    float *before_w = malloc(params * sizeof(float)), *after_w = malloc(params * sizeof(float));
+    EXPECT_STATUS(lstm_model_get_weights(m, before_w, params), LSTM_OK);
+    lstm_fit_options_init(&o);
+    o.batch_size = 4;
+    o.sample_weight = &tz;
+    EXPECT_STATUS(lstm_model_fit(m, x, ids, N, T, &o, h, 3, &ran), LSTM_OK);
+    o.sample_weight = NULL;
+    float no_class[3] = {0, 0, 0};
+    o.class_weight = no_class;
+    o.class_weight_count = 3;
+    EXPECT_STATUS(lstm_model_fit(m, x, ids, N, T, &o, h, 3, &ran), LSTM_OK);
+    EXPECT_STATUS(lstm_model_get_weights(m, after_w, params), LSTM_OK);
+    CHECK(memcmp(before_w, after_w, params * sizeof(float)) == 0, "zero sample and class weights leave the weights as they were");
+    o.sample_weight = &tw;
+    EXPECT_STATUS(lstm_model_fit(m, x, ids, N, T, &o, h, 3, &ran), LSTM_ERROR_ARGUMENT);
+    EXPECT_MESSAGE("class_weight and sample_weight");
+    o.class_weight = NULL;
+    lstm_tensor short_w = {twos, 1, {N - 1}};
+    o.sample_weight = &short_w;
+    EXPECT_STATUS(lstm_model_fit(m, x, ids, N, T, &o, h, 3, &ran), LSTM_ERROR_SHAPE);
+    EXPECT_MESSAGE("sample_weight has shape");
+    free(before_w); free(after_w);
 
     /* A metric that does not fit the loss's targets is refused and the model keeps its compile. */
     EXPECT_STATUS(lstm_model_compile(m, "{\"optimizer\": \"adam\", \"loss\": \"sparse_categorical_crossentropy\", "

@@ -137,4 +137,105 @@ final class KerasMetricsTests: XCTestCase {
             XCTAssertEqual(loaded.compiledMetrics.map(\.kind), model.compiledMetrics.map(\.kind), suffix)
         }
     }
+
+    /// Keras 3's fits with sample_weight (per sample; per timestep under a mask) and
+    /// class_weight (class ids, one-hot rows, 0/1 labels), with weighted validation from a split
+    /// or a 3-tuple: every History value (1e-5), the final weights (1e-4) and evaluate with
+    /// sample_weight.
+    func testSampleAndClassWeightsTrainAsKeras() throws {
+        let d = try GraphTests.load("keras3_sample_weights.json", folder: "training")
+        for e in d["entries"] as! [[String: Any]] {
+            let name = e["name"] as! String
+            let model = try Model<Float>(spec: try KerasConfig.parseModel(e["model_json"] as! String).spec, seed: 0)
+            try model.setWeights((e["initial_weights"] as! [Any]).map { GraphTests.tensor($0).values })
+            let compile = try JSONSerialization.data(withJSONObject: e["compile_config"]!)
+            try model.compile(try KerasConfig.parseCompile(String(decoding: compile, as: UTF8.self)))
+            let x = GraphTests.tensor(e["x"]), y = GraphTests.tensor(e["y"])
+            let weights = (e["sample_weight"] as? [String: Any]).map(GraphTests.tensor)
+            var options = FitOptions()
+            options.epochs = 2
+            options.batchSize = 4
+            options.shuffle = false
+            options.validationSplit = e["validation_split"] as! Double
+            if let cw = e["class_weight"] as? [String: Double] {
+                options.classWeights = Dictionary(uniqueKeysWithValues: cw.map { (Int($0.key)!, $0.value) })
+            }
+            let validation = (e["validation"] as? [Any]).map { v in (v.prefix(2).map(GraphTests.tensor), (v[2] as? [String: Any]).map(GraphTests.tensor)) }
+            var logs: [String: [Double]] = [:]
+            var failure: Error?
+            func evaluate(_ xs: [Tensor<Float>], _ ys: [Tensor<Float>], _ w: Tensor<Float>?) throws -> [Double] {
+                try withViews(xs) { xv in
+                    try withViews(ys) { yv in
+                        try withViews(w.map { [$0] } ?? []) { wv in
+                            try model.evaluateLogs(xv, targets: yv, sampleWeights: wv.first, batchSize: 4)
+                        }
+                    }
+                }
+            }
+            _ = try withViews([x]) { xs in
+                try withViews([y]) { ys in
+                    try withViews(weights.map { [$0] } ?? []) { ws in
+                        try model.fit(xs, targets: ys, sampleWeights: ws.first, options: options) { log in
+                            let names = ["loss"] + model.metricNames
+                            for (k, v) in zip(names, [log.loss] + log.metrics) { logs[k, default: []].append(v) }
+                            if let v = log.valLoss {
+                                for (k, value) in zip(names, [v] + log.valMetrics) { logs["val_" + k, default: []].append(value) }
+                            }
+                            if let validation {
+                                do {
+                                    let val = try evaluate([validation.0[0]], [validation.0[1]], validation.1)
+                                    for (k, value) in zip(names, val) { logs["val_" + k, default: []].append(value) }
+                                } catch { failure = error }
+                            }
+                            return false
+                        }
+                    }
+                }
+            }
+            if let failure { throw failure }
+            let history = e["history"] as! [String: [Double]]
+            XCTAssertEqual(Set(logs.keys), Set(history.keys), name)
+            for (key, want) in history {
+                assertClose(logs[key] ?? [], want, absolute: 1e-6, relative: 1e-5, "\(name): \(key)")
+            }
+            let finalWeights = (e["final_weights"] as! [Any]).map { GraphTests.tensor($0).values }
+            for (k, (got, want)) in zip(model.weights, finalWeights).enumerated() {
+                assertClose(got, want, absolute: 1e-4, relative: 1e-3, "\(name): weight \(model.weightNames[k])")
+            }
+            let evaluated = try evaluate([x], [y], (e["evaluate_weight"] as? [String: Any]).map(GraphTests.tensor))
+            let want = e["evaluate"] as! [String: Double]
+            for (k, v) in zip(["loss"] + model.metricNames, evaluated) {
+                assertClose([v], [want[k] ?? .nan], absolute: 1e-6, relative: 1e-5, "\(name): evaluate \(k)")
+            }
+        }
+    }
+
+    /// Weights that do not fit the data are refused by name before anything trains.
+    func testBadSampleAndClassWeightsAreRefused() throws {
+        let chain = try KerasConfig.parseModel("""
+        {"class_name": "Sequential", "config": {"name": "s", "layers": [
+          {"class_name": "InputLayer", "config": {"batch_shape": [null, 5, 2], "name": "i"}},
+          {"class_name": "LSTM", "config": {"name": "l", "units": 3}},
+          {"class_name": "Dense", "config": {"name": "d", "units": 2}}]}}
+        """)
+        let model = try Model<Float>(spec: chain.spec, seed: 1)
+        try model.compile(try KerasConfig.parseCompile("{\"optimizer\": \"sgd\", \"loss\": \"mse\"}"))
+        let x = Tensor<Float>(shape: [4, 5, 2], values: (0..<40).map { Float($0) / 40 })
+        let y = Tensor<Float>(shape: [4, 2], values: [0, 1, 1, 0, 0, 1, 1, 0])
+        let before = model.weights
+        for (w, fragment) in [(Tensor<Float>(shape: [3], values: [1, 1, 1]), "expected [4]"),
+                              (Tensor<Float>(shape: [4, 5], values: Array(repeating: 1, count: 20)), "expected [4]"),
+                              (Tensor<Float>(shape: [4], values: [1, .nan, 1, 1]), "sample_weight")] {
+            XCTAssertThrowsError(try withViews([x, y, w]) { v in
+                try model.fit([v[0]], targets: [v[1]], sampleWeights: v[2], options: FitOptions()) { _ in false }
+            }) { XCTAssertTrue("\($0)".contains(fragment), "\($0)") }
+        }
+        var options = FitOptions()
+        options.classWeights = [0: 2]
+        XCTAssertThrowsError(try withViews([x, y, y]) { v in
+            try model.fit([v[0]], targets: [v[1]], sampleWeights: TensorView(shape: [4], data: UnsafeBufferPointer(rebasing: v[2].data[0..<4])),
+                          options: options) { _ in false }
+        }) { XCTAssertTrue("\($0)".contains("cannot be given together"), "\($0)") }
+        XCTAssertEqual(model.weights, before, "refused fits train nothing")
+    }
 }

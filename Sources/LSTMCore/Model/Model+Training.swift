@@ -270,6 +270,8 @@ extension Model {
         try checkTargets(ys, inputs: xs, loss: loss)
         try checkSampleWeights(given, inputs: xs, count: count)
         // The sample weights: given, or made from the class weights and held for the whole fit.
+        // As in Keras, the validation split keeps given sample weights but not class weights
+        // (Keras turns those into weights after the split, for the training samples only).
         let owned = UnsafeMutableBufferPointer<T>.allocate(capacity: options.classWeights == nil ? 0 : count)
         defer { owned.deallocate() }
         var weights = given
@@ -368,7 +370,7 @@ extension Model {
                                batches: batches)
             if trainCount < count {
                 let val = logsOver(loss: loss, xs.map { $0.view(trainCount, count) }, ys.map { $0.view(trainCount, count) },
-                                   weights: weights?.view(trainCount, count), count: count - trainCount,
+                                   weights: given?.view(trainCount, count), count: count - trainCount,
                                    batchSize: options.batchSize)
                 log.valLoss = val[0]
                 log.valMetrics = Array(val.dropFirst())

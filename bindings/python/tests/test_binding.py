@@ -968,3 +968,56 @@ def test_metric_refusals_name_the_metric():
     m.compile(optimizer="adam", loss="mse", metrics=[metrics.MeanAbsoluteError(name="err")])
     written = json.loads(m.to_json())["compile_config"]["metrics"]
     assert written[0]["class_name"] == "MeanAbsoluteError" and written[0]["config"]["name"] == "err"
+
+
+WEIGHT_FIXTURE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "Tests", "Fixtures", "training",
+                              "keras3_sample_weights.json")
+
+
+@pytest.mark.parametrize("name", ["sample_weight_regression", "sample_weight_per_timestep_masked", "class_weight_sparse",
+                                  "class_weight_binary"])
+def test_sample_and_class_weights_follow_keras(name):
+    """Keras 3's fits with sample_weight / class_weight (make_metric_fixtures.py): History,
+    final weights and a weighted evaluate, through Python's fit and evaluate."""
+    with open(WEIGHT_FIXTURE) as f:
+        e = next(x for x in json.load(f)["entries"] if x["name"] == name)
+    arr = lambda t: None if t is None else np.array(t["values"], np.float32).reshape(t["shape"])  # noqa: E731
+    config = json.loads(e["model_json"])
+    config["compile_config"] = e["compile_config"]
+    m = lstm.models.model_from_json(json.dumps(config))
+    m.set_weights([arr(w) for w in e["initial_weights"]])
+    class_weight = {int(k): v for k, v in e["class_weight"].items()} if e["class_weight"] else None
+    validation = tuple(arr(t) for t in e["validation"]) if e["validation"] else None
+    history = m.fit(arr(e["x"]), arr(e["y"]), epochs=2, batch_size=4, shuffle=False, verbose=0,
+                    sample_weight=arr(e["sample_weight"]), class_weight=class_weight, validation_data=validation,
+                    validation_split=e["validation_split"]).history
+    assert sorted(history) == sorted(e["history"])
+    for k in history:
+        np.testing.assert_allclose(history[k], e["history"][k], rtol=1e-5, atol=1e-6, err_msg=k)
+    for got, want in zip(m.get_weights(), e["final_weights"]):
+        np.testing.assert_allclose(got, arr(want), rtol=1e-3, atol=1e-4)
+    evaluated = m.evaluate(arr(e["x"]), arr(e["y"]), sample_weight=arr(e["evaluate_weight"]), batch_size=4, verbose=0,
+                           return_dict=True)
+    for k, v in e["evaluate"].items():
+        np.testing.assert_allclose(evaluated[k], v, rtol=1e-5, atol=1e-6, err_msg=k)
+
+
+def test_per_sample_weights_spread_over_timesteps_as_numpy():
+    """Per-sample weights on a masked 3-D output's loss (which Keras 3 itself cannot run): each
+    sample's weight on each of its real steps, the sum over the real steps, as numpy computes it
+    from the predictions."""
+    rng = np.random.default_rng(8)
+    x = rng.uniform(-1, 1, size=(6, 4, 2)).astype(np.float32)
+    x[1, 2:] = 0.0
+    y = rng.uniform(-1, 1, size=(6, 4, 3)).astype(np.float32)
+    w = np.array([1.0, 0.5, 2.0, 0.0, 1.5, 0.25], dtype=np.float32)
+    m = lstm.Sequential([lstm.Input(shape=(4, 2)), lstm.layers.Masking(0.0), LSTM(3, return_sequences=True), Dense(3)])
+    m.compile(optimizer="adam", loss="mse")
+    p = m.predict(x, verbose=0).astype(np.float64)
+    real = np.any(x != 0, axis=-1)
+    per_step = np.mean((p - y) ** 2, axis=-1)
+    want = np.sum(per_step * w[:, None] * real) / real.sum()
+    np.testing.assert_allclose(m.evaluate(x, y, sample_weight=w, verbose=0), want, rtol=1e-5)
+    np.testing.assert_allclose(m.evaluate(x, y, sample_weight=np.repeat(w[:, None], 4, axis=1), verbose=0), want, rtol=1e-6)
+    with pytest.raises(ValueError, match="sample_weight"):
+        m.evaluate(x, y, sample_weight=np.ones((6, 3)), verbose=0)
