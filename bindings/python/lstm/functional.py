@@ -233,7 +233,7 @@ class Model(_ModelMethods):
         xs, ys = self._arrays(x, self.input_names, "x"), self._targets(y)
         sw = _sample_weights(sample_weight, xs[0].shape[0])
         validate = None
-        if validation_data is None and validation_split and validation_batch_size is not None:
+        if validation_data is None and validation_split and (validation_batch_size is not None or validation_freq != 1):
             train, held = _split_validation(xs + ys + ([sw] if sw is not None else []), validation_split)
             k = len(xs) + len(ys)
             xs, ys, sw = train[:len(xs)], train[len(xs):k], (train[k] if sw is not None else None)
@@ -250,7 +250,7 @@ class Model(_ModelMethods):
                                               epochs, ctypes.byref(ran))
 
         return _fit_loop(self, run, xs[0].shape[0], batch_size, epochs, initial_epoch, verbose, callbacks,
-                         validation_split, shuffle, validate, sw, _class_weights(class_weight))
+                         validation_split, shuffle, validate, sw, _class_weights(class_weight), validation_freq)
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
                  callbacks=None, return_dict=False):

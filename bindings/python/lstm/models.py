@@ -109,8 +109,10 @@ def _check_fit_arguments(model, batch_size, epochs, verbose, validation_split, i
     for arg, value in (("steps_per_epoch", steps_per_epoch), ("validation_steps", validation_steps)):
         if value is not None:
             raise ValueError(f"fit: {arg} is not supported")
-    if validation_freq != 1:
-        raise ValueError("fit: validation_freq other than 1 is not supported")
+    if isinstance(validation_freq, bool) or not (
+            (isinstance(validation_freq, (int, np.integer)) and validation_freq >= 1)
+            or (isinstance(validation_freq, (list, tuple)) and all(isinstance(e, (int, np.integer)) for e in validation_freq))):
+        raise ValueError(f"fit: validation_freq must be an integer >= 1 or a list of epochs, got {validation_freq!r}")
     if model._compile_config is None:
         raise RuntimeError("You must call compile() before fit()")
     verbose = _verbose_level(verbose)
@@ -178,8 +180,15 @@ def _validation_triple(validation_data):
     return tuple(validation_data) + (None,) * (3 - len(validation_data))
 
 
+def _validates(epoch, validation_freq):
+    """Keras's validation_freq: every validation_freq-th epoch, or the (1-based) epochs listed."""
+    if isinstance(validation_freq, (list, tuple)):
+        return epoch + 1 in validation_freq
+    return (epoch + 1) % validation_freq == 0
+
+
 def _fit_loop(model, run, n, batch_size, epochs, initial_epoch, verbose, callbacks, validation_split, shuffle,
-              evaluate_validation, sample_weight=None, class_weight=None):
+              evaluate_validation, sample_weight=None, class_weight=None, validation_freq=1):
     """Keras's fit around one C fit call: callbacks, the progress log, History, Ctrl-C.
     run(opts, history, ran) makes the call and returns its status."""
     history = callbacks_module.History()
@@ -228,7 +237,7 @@ def _fit_loop(model, run, n, batch_size, epochs, initial_epoch, verbose, callbac
         try:
             epoch += initial_epoch
             logs = named(n, names, values)
-            if evaluate_validation is not None:
+            if evaluate_validation is not None and _validates(epoch, validation_freq):
                 logs = dict(sorted({**logs, **{"val_" + k: v for k, v in evaluate_validation().items()}}.items()))
             state["progress"].finish(batches, logs)
             for cb in cbs:
@@ -847,7 +856,7 @@ class Sequential(_ModelMethods):
         ya = self._y(y, n, steps)
         sw = _sample_weights(sample_weight, n)
         val = None
-        if validation_data is None and validation_split and validation_batch_size is not None:
+        if validation_data is None and validation_split and (validation_batch_size is not None or validation_freq != 1):
             train, held = _split_validation([xa, ya] + ([sw] if sw is not None else []), validation_split)
             (xa, ya), n = train[:2], train[0].shape[0]
             sw = train[2] if sw is not None else None
@@ -865,7 +874,7 @@ class Sequential(_ModelMethods):
 
         return _fit_loop(self, run, n, batch_size, epochs, initial_epoch, verbose, callbacks, validation_split,
                          shuffle, (lambda: self._evaluate_logs(*val)) if val is not None else None, sw,
-                         _class_weights(class_weight))
+                         _class_weights(class_weight), validation_freq)
 
     def _shaped_target(self, ya, steps):
         """A checked target (see _y) in the target's own shape: the output's, or without its

@@ -225,7 +225,7 @@ def test_optimizer_arguments_are_honoured():
 @pytest.mark.parametrize("kwargs, words", [
     ({"class_weight": {"a": 1}}, "class_weight"), ({"sample_weight": np.ones(9)}, "sample_weight"),
     ({"class_weight": {0: 1}, "sample_weight": np.ones(10)}, "at the same time"), ({"class_weight": [1, 2]}, "class_weight"),
-    ({"steps_per_epoch": 3}, "steps_per_epoch"), ({"validation_freq": 2}, "validation_freq"),
+    ({"steps_per_epoch": 3}, "steps_per_epoch"), ({"validation_freq": 0}, "validation_freq"),
     ({"batch_size": 0}, "batch_size"), ({"epochs": 0}, "epochs"), ({"validation_split": 1.0}, "validation_split"),
     ({"verbose": 3}, "verbose"), ({"initial_epoch": 5}, "initial_epoch"),
 ])
@@ -1021,3 +1021,22 @@ def test_per_sample_weights_spread_over_timesteps_as_numpy():
     np.testing.assert_allclose(m.evaluate(x, y, sample_weight=np.repeat(w[:, None], 4, axis=1), verbose=0), want, rtol=1e-6)
     with pytest.raises(ValueError, match="sample_weight"):
         m.evaluate(x, y, sample_weight=np.ones((6, 3)), verbose=0)
+
+
+def test_validation_freq_validates_the_epochs_keras_does():
+    """validation_freq=2 puts val_loss in the logs of epochs 2 and 4 only, and a list names the
+    epochs; History's val_ lists hold only those (as Keras's); the values equal evaluate's on the
+    held-out samples at that point."""
+    from lstm import callbacks
+    x, y = sine_data(20)
+    m = sine_model(units=3)
+    m.compile(optimizer="adam", loss="mse")
+    seen = []
+    record = callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append((epoch, sorted(logs))))
+    history = m.fit(x, y, epochs=4, batch_size=8, validation_split=0.25, validation_freq=2, verbose=0,
+                    callbacks=[record]).history
+    assert [k for e, k in seen] == [["loss"], ["loss", "val_loss"], ["loss"], ["loss", "val_loss"]]
+    assert len(history["loss"]) == 4 and len(history["val_loss"]) == 2
+    np.testing.assert_allclose(history["val_loss"][-1], m.evaluate(x[15:], y[15:], batch_size=8, verbose=0), rtol=1e-6)
+    history = m.fit(x, y, epochs=3, batch_size=8, validation_data=(x[:5], y[:5]), validation_freq=[1, 3], verbose=0).history
+    assert len(history["val_loss"]) == 2
