@@ -346,6 +346,42 @@ def check_metrics(directory):
                 record(name, error=f"{type(e).__name__}: {str(e)[:200]}")
 
 
+def check_textgen(directory):
+    """The text-generation demo (examples/textgen.py, one epoch) saves a .keras that Keras 3
+    loads: its next-character probabilities equal ours along a text, and Keras samples from it."""
+    import subprocess
+    import keras
+    import lstm
+    name = "Keras 3: the textgen demo's model"
+    path = os.path.join(directory, "textgen.keras")
+    demo = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "textgen.py")
+    try:
+        subprocess.run([sys.executable, demo, "1", path], check=True, capture_output=True, timeout=600)
+        with open(path + ".chars", encoding="utf-8") as f:
+            chars = f.read()
+        index = {c: i for i, c in enumerate(chars)}
+        text = "the program is free software"
+        ids = np.array([[index[c] for c in text]], dtype=np.float32)
+        theirs = keras.saving.load_model(path)
+        ours = lstm.load_model(path)
+        record(name + " predicts as ours", float(np.abs(theirs.predict(ids, verbose=0) - ours.predict(ids, verbose=0)).max()))
+        # Keras samples greedily from its own predictions, and our stream agrees step by step.
+        stream, generated = ours.stream(), list(ids[0].astype(int))
+        for c in generated:
+            p = stream.step([c])
+        worst = 0.0
+        for _ in range(20):
+            q = theirs.predict(np.array([generated], dtype=np.float32), verbose=0)[0, -1]
+            worst = max(worst, float(np.abs(q - p).max()))
+            k = int(np.argmax(q))
+            generated.append(k)
+            p = stream.step([k])
+        record(name + " samples in Keras as in our stream (" + repr("".join(chars[k] for k in generated[len(text):])) + ")",
+               worst)
+    except Exception as e:  # noqa: BLE001
+        record(name, error=f"{type(e).__name__}: {str(e)[:300]}")
+
+
 def with_weights(model, path):
     model.load_weights(path)
     return model
@@ -425,6 +461,7 @@ def main():
         check_trained_layers(directory)
         check_trained_optimizers(directory)
         check_metrics(directory)
+        check_textgen(directory)
         check_tf_keras(directory)
     width = max(len(r[0]) for r in results)
     print(f"{'check':<{width}}  result  max |Keras - liblstm|")

@@ -371,6 +371,11 @@ class _ModelMethods:
     """What every model does through its library handle alone (Sequential and functional):
     weights, JSON and files. Subclasses give `_model` (the handle) and `_ensure_built`."""
 
+    def stream(self):
+        """A Stream that runs the model one timestep at a time (see lstm.streaming)."""
+        from .streaming import Stream
+        return Stream(self)
+
     @property
     def metrics_names(self):
         """The keys of the logs and of evaluate's values: "loss", then the compiled metrics."""
