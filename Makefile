@@ -55,6 +55,9 @@ cli: deps
 $(BUILD)/sine: examples/sine.c examples/sine_data.h include/lstm.h $(LIB)
 	$(CC) $(CFLAGS) $(CWARN) -std=c99 -D_POSIX_C_SOURCE=200809L -Iinclude $< -L$(BUILD) -llstm $(RPATH) -lm -o $@
 
+$(BUILD)/textgen: examples/textgen.c include/lstm.h $(LIB)
+	$(CC) $(CFLAGS) $(CWARN) -std=c99 -D_POSIX_C_SOURCE=200809L -Iinclude $< -L$(BUILD) -llstm $(RPATH) -lm -o $@
+
 $(BUILD)/test_capi: Tests/CAPI/test_capi.c examples/sine_data.h include/lstm.h $(LIB)
 	$(CC) $(CFLAGS) $(CWARN) -std=c99 -D_DEFAULT_SOURCE -Iinclude -Iexamples $< -L$(BUILD) -llstm $(RPATH) -lm -lpthread -o $@
 
@@ -77,9 +80,12 @@ bench-peers: lib $(BUILD)/bench
 	$(BVENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps torch
 	TF_CPP_MIN_LOG_LEVEL=3 $(BVENV)/bin/python -W ignore benchmarks/peers.py $(BUILD)/bench
 
-demo: lib $(BUILD)/sine venv
+# The user's sine job (C, then Python with its plot), then the character-level language model
+# from C for 6 epochs (about half a minute; examples/textgen.py is the same in Python).
+demo: lib $(BUILD)/sine $(BUILD)/textgen venv
 	$(BUILD)/sine $(BUILD)/sine.svg
 	$(VPY) examples/sine_demo.py $(BUILD)/sine.png
+	$(BUILD)/textgen 6 $(BUILD)/textgen.keras
 
 # A virtual environment with the binding installed from this tree (reinstalled every time, so
 # that it carries the library just built), pytest and matplotlib.
@@ -123,8 +129,10 @@ test-abi: lib
 	c++ -std=c++11 $(CWARN) -Iinclude -x c++ -c $(BUILD)/header_check.c -o $(BUILD)/header_check_cxx.o
 	@echo "ABI checks passed: no libswift* dependency, $$(nm -D --defined-only $(LIB) | wc -l) exported symbols, all lstm_*"
 
-test-c: $(BUILD)/test_capi $(BUILD)/sine $(BUILD)/bench $(BUILD)/test_dlclose
+test-c: $(BUILD)/test_capi $(BUILD)/sine $(BUILD)/textgen $(BUILD)/bench $(BUILD)/test_dlclose
 	$(BUILD)/bench --tiny
+	$(BUILD)/textgen 1 $(BUILD)/textgen.keras | tee $(BUILD)/textgen.log
+	@grep -q "^saved " $(BUILD)/textgen.log || { echo "FAIL: textgen saved no model" >&2; exit 1; }
 	$(BUILD)/test_dlclose $(LIB)
 	$(BUILD)/sine $(BUILD)/sine.svg
 	@grep -q "<circle" $(BUILD)/sine.svg || { echo "FAIL: sine.svg has no predicted point" >&2; exit 1; }
