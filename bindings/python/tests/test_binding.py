@@ -1040,3 +1040,22 @@ def test_validation_freq_validates_the_epochs_keras_does():
     np.testing.assert_allclose(history["val_loss"][-1], m.evaluate(x[15:], y[15:], batch_size=8, verbose=0), rtol=1e-6)
     history = m.fit(x, y, epochs=3, batch_size=8, validation_data=(x[:5], y[:5]), validation_freq=[1, 3], verbose=0).history
     assert len(history["val_loss"]) == 2
+
+
+def test_stream_steps_as_predict_does():
+    """model.stream(): each step's output equals predict's last step over the sequence so far
+    (token ids into an Embedding model); reset starts again; a wrong step size is refused."""
+    rng = np.random.default_rng(5)
+    lstm.utils.set_random_seed(5)
+    m = lstm.Sequential([lstm.Input(shape=(None,)), lstm.layers.Embedding(9, 4), LSTM(6, return_sequences=True),
+                         Dense(9, activation="softmax")])
+    tokens = rng.integers(0, 9, size=12).astype(np.float32)
+    whole = m.predict(tokens[None, :], verbose=0)[0]
+    stream = m.stream()
+    assert (stream.input_size, stream.output_size) == (1, 9)
+    steps = np.array([stream.step([t]) for t in tokens])
+    np.testing.assert_allclose(steps, whole, rtol=1e-5, atol=1e-6)
+    stream.reset()
+    np.testing.assert_allclose(stream.step([tokens[0]]), whole[0], rtol=1e-6)
+    with pytest.raises(ValueError, match="holds 1 values"):
+        stream.step([1, 2])
