@@ -319,6 +319,9 @@ lstm_status lstm_step_sizes(const lstm_model *m, size_t *in, size_t *out);
    CosineDecay). use_ema, loss_scale_factor, gradient_accumulation_steps and
    CosineDecayRestarts are refused. The optimizer's variables are saved in .keras files in
    Keras's order and restored on load. Compiling again resets the optimizer state.
+   For several outputs, "loss" may also be a list with one loss per output (null: that output
+   trains on nothing) or a dict naming every output, and "loss_weights" a list or dict of
+   numbers that weigh each output's loss in the total (as Keras's CompileLoss).
    Metrics ("metrics": a list, or for several outputs a list with one entry per output or a
    dict by output name), by name or class as Keras 3 takes them: accuracy / acc (binary for
    an output of width 1, sparse for a sparse loss, else categorical, as Keras resolves it),
@@ -484,9 +487,11 @@ lstm_status lstm_model_output_shapes(const lstm_model *m, const lstm_tensor *x, 
 lstm_status lstm_model_run(const lstm_model *m, const lstm_tensor *x, size_t nx,
                            lstm_tensor_out *y, size_t ny);
 
-/* Training and evaluation on tensors: y[k] is the target of output k, of that output's shape;
-   the compiled loss applies to every output and the losses are summed (as Keras sums one loss
-   given for several outputs). Otherwise as lstm_model_fit and lstm_model_evaluate. */
+/* Training and evaluation on tensors: y[k] is the target of output k, of the shape its loss
+   takes (an output without a loss still takes one, unread); the total loss is the sum of the
+   outputs' losses, weighted by loss_weights (see lstm_model_compile), and with several losses
+   each output's own appears in the logs as "<output>_loss" (Keras's names). Otherwise as
+   lstm_model_fit and lstm_model_evaluate. */
 lstm_status lstm_model_fit_tensors(lstm_model *m, const lstm_tensor *x, size_t nx,
                                    const lstm_tensor *y, size_t ny, const lstm_fit_options *opts,
                                    double *history, size_t history_cap, size_t *epochs_run);

@@ -120,12 +120,21 @@ public enum LossKind: Equatable, Sendable {
 
 /// What `compile` sets: the loss, the optimizer and the metrics reported beside the loss.
 public struct CompileSpec: Equatable, Sendable {
+    /// The loss given once for every output; with a loss per output, the first one given (what
+    /// the single-output calls use).
     public var loss: LossKind
     public var optimizer: OptimizerSpec
     public var metrics: CompileMetrics
-    public init(loss: LossKind, optimizer: OptimizerSpec, metrics: CompileMetrics = .none) {
+    /// A loss per output (nil: `loss` for every output), as given; see OutputLosses.
+    public var perOutputLosses: PerOutput<LossKind?>?
+    /// Keras's loss_weights, as given (nil: every loss weighs 1).
+    public var lossWeights: PerOutput<Double>?
+    public init(loss: LossKind, optimizer: OptimizerSpec, metrics: CompileMetrics = .none,
+                perOutputLosses: PerOutput<LossKind?>? = nil, lossWeights: PerOutput<Double>? = nil) {
         self.loss = loss
         self.optimizer = optimizer
         self.metrics = metrics
+        self.perOutputLosses = perOutputLosses
+        self.lossWeights = lossWeights
     }
 }

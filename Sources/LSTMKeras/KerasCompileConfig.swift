@@ -24,9 +24,6 @@ extension KerasConfig {
         for (k, _) in members where !known.contains(k) {
             throw LSTMError.unsupported("compile: option '\(k)' is not supported")
         }
-        if let lw = j["loss_weights"], !lw.isNull {
-            throw LSTMError.unsupported("compile: loss_weights is not supported")
-        }
         if let mode = j["sample_weight_mode"], !mode.isNull {
             throw LSTMError.unsupported("compile: sample_weight_mode \(mode.serialized()) is not supported")
         }
@@ -35,10 +32,12 @@ extension KerasConfig {
         }
         let metrics = try j["metrics"].map { try KerasMetrics.parse($0, skippingUnsupported: fromFile) } ?? .none
         guard let lossJ = j["loss"], !lossJ.isNull else { throw LSTMError.invalidArgument("compile: 'loss' is missing") }
-        let loss = try KerasLosses.parse(lossJ)
+        let (loss, perOutput) = try KerasLosses.parseGiven(lossJ)
+        let lossWeights = try KerasLosses.parseWeights(j["loss_weights"] ?? .null)
         let optimizer = try parseOptimizer(j["optimizer"] ?? .string("rmsprop"))
         try optimizer.validate()
-        return CompileSpec(loss: loss, optimizer: optimizer, metrics: metrics)
+        return CompileSpec(loss: loss, optimizer: optimizer, metrics: metrics, perOutputLosses: perOutput,
+                           lossWeights: lossWeights)
     }
 
     /// Each Keras optimizer class (lowercased) with Keras 3's defaults: its learning rate and
@@ -265,7 +264,8 @@ extension KerasConfig {
         return .object([
             ("optimizer", .object([("module", .string("keras.optimizers")), ("class_name", .string(o.className)),
                                    ("config", .object(cfg)), ("registered_name", .null)])),
-            ("loss", KerasLosses.json(c.loss)), ("loss_weights", .null), ("metrics", KerasMetrics.json(c.metrics)),
+            ("loss", KerasLosses.json(given: c)), ("loss_weights", KerasLosses.json(weights: c.lossWeights)),
+            ("metrics", KerasMetrics.json(c.metrics)),
             ("weighted_metrics", .null),
             ("run_eagerly", .bool(false)), ("steps_per_execution", .number(1)), ("jit_compile", .bool(false)),
         ])

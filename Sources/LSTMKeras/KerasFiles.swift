@@ -265,7 +265,7 @@ public enum KerasFiles {
             // the full name loads.
             for (k, v) in m where k != "optimizer" {
                 switch k {
-                case "loss": members.append((k, v.stringValue != nil ? .string(c.loss.name) : v))
+                case "loss": members.append((k, KerasLosses.json(given: c, legacy: true)))
                 case "metrics": members.append((k, KerasMetrics.legacyJSON(c.metrics)))
                 default: members.append((k, v))
                 }

@@ -29,6 +29,68 @@ enum KerasLosses {
                          "tversky", "Tversky", "circle", "Circle", "categorical_generalized_cross_entropy",
                          "CategoricalGeneralizedCrossEntropy"]
 
+    /// compile's `loss`: one loss for every output, or a list (one per output, null for none)
+    /// or a dict by output name. Returns the loss given once (or the first of several) and the
+    /// per-output ones.
+    static func parseGiven(_ j: JSON) throws -> (LossKind, PerOutput<LossKind?>?) {
+        func optional(_ v: JSON) throws -> LossKind? { v.isNull ? nil : try parse(v) }
+        switch j {
+        case .array(let entries):
+            let losses = try entries.map(optional)
+            guard let first = losses.compactMap({ $0 }).first else {
+                throw LSTMError.invalidArgument("compile: the loss list \(j.serialized()) gives no loss")
+            }
+            return (first, .list(losses))
+        case .object(let members) where !members.contains(where: { $0.0 == "class_name" }):
+            let named = try members.map { PerOutput<LossKind?>.Named(output: $0.0, value: try optional($0.1)) }
+            guard let first = named.compactMap(\.value).first else {
+                throw LSTMError.invalidArgument("compile: the loss dict \(j.serialized()) gives no loss")
+            }
+            return (first, .byName(named))
+        default:
+            return (try parse(j), nil)
+        }
+    }
+
+    /// compile's `loss_weights`: null, a list (one per output) or a dict by output name.
+    static func parseWeights(_ j: JSON) throws -> PerOutput<Double>? {
+        func number(_ v: JSON) throws -> Double {
+            guard let d = v.numberValue, d.isFinite else {
+                throw LSTMError.invalidArgument("compile: loss_weights must be finite numbers, got \(v.serialized())")
+            }
+            return d
+        }
+        switch j {
+        case .null: return nil
+        case .array(let entries): return .list(try entries.map(number))
+        case .object(let members): return .byName(try members.map { .init(output: $0.0, value: try number($0.1)) })
+        default: throw LSTMError.invalidArgument("compile: loss_weights must be a list or a dict, got \(j.serialized())")
+        }
+    }
+
+    /// compile's `loss` as given: once, per output in a list, or by output name.
+    /// - Parameter legacy: a legacy .h5 training_config, whose loader needs Keras's full names.
+    static func json(given c: CompileSpec, legacy: Bool = false) -> JSON {
+        func one(_ loss: LossKind?) -> JSON {
+            guard let loss else { return .null }
+            let j = json(loss)
+            return legacy && j.stringValue != nil ? .string(loss.name) : j
+        }
+        switch c.perOutputLosses {
+        case nil: return one(c.loss)
+        case .list(let losses)?: return .array(losses.map(one))
+        case .byName(let named)?: return .object(named.map { ($0.output, one($0.value)) })
+        }
+    }
+
+    static func json(weights: PerOutput<Double>?) -> JSON {
+        switch weights {
+        case nil: return .null
+        case .list(let w)?: return .array(w.map(JSON.real))
+        case .byName(let named)?: return .object(named.map { ($0.output, .real($0.value)) })
+        }
+    }
+
     static func parse(_ j: JSON) throws -> LossKind {
         var name = j.stringValue
         var cfg: JSON = .object([])

@@ -20,6 +20,7 @@ import keras
 
 L = keras.layers
 M = keras.metrics
+LO = keras.losses
 here = os.path.dirname(os.path.abspath(__file__))
 out_dir = os.path.join(here, "training")
 os.makedirs(out_dir, exist_ok=True)
@@ -44,7 +45,7 @@ def two_outputs():
     return keras.Model(x, [a, b], name="two_outputs")
 
 
-def entry(name, make_model, loss, metrics, x, y, xv, yv, bias_shift=None):
+def entry(name, make_model, loss, metrics, x, y, xv, yv, bias_shift=None, loss_weights=None):
     keras.utils.set_random_seed(5)
     model = make_model()
     weights = [w + rng.uniform(-0.2, 0.2, size=w.shape).astype(np.float32) if w.ndim == 1 else w
@@ -53,7 +54,7 @@ def entry(name, make_model, loss, metrics, x, y, xv, yv, bias_shift=None):
         # Saturates the output: the crossentropy metrics then differ between logits and probabilities.
         weights[-1] = (weights[-1] + np.asarray(bias_shift, dtype=np.float32)).astype(np.float32)
     model.set_weights(weights)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.02), loss=loss, metrics=metrics)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.02), loss=loss, metrics=metrics, loss_weights=loss_weights)
     history = model.fit(x, y, epochs=2, batch_size=4, shuffle=False, verbose=0, validation_data=(xv, yv)).history
     ys = y if isinstance(y, list) else [y]
     yvs = yv if isinstance(yv, list) else [yv]
@@ -66,6 +67,7 @@ def entry(name, make_model, loss, metrics, x, y, xv, yv, bias_shift=None):
         "history_keys": list(history.keys()),
         "history": {k: [float(v) for v in vs] for k, vs in history.items()},
         "evaluate": {k: float(v) for k, v in model.evaluate(xv, yv, batch_size=4, verbose=0, return_dict=True).items()},
+        "final_weights": [tensor(w) for w in model.get_weights()],
     }
 
 
@@ -90,7 +92,6 @@ cls, cls_v = classes(8), classes(6)
 step_cls, step_cls_v = classes(8, 5), classes(6, 5)
 reg, reg_v = rng.uniform(0.1, 1.0, size=(8, 2)).astype(np.float32), rng.uniform(0.1, 1.0, size=(6, 2)).astype(np.float32)
 steps, steps_v = rng.uniform(-1, 1, size=(8, 5, 3)).astype(np.float32), rng.uniform(-1, 1, size=(6, 5, 3)).astype(np.float32)
-LO = keras.losses
 dense = lambda units, activation=None: (lambda: [L.Dense(units, activation=activation)])  # noqa: E731
 
 out = [
@@ -128,6 +129,13 @@ out = [
     entry("two_outputs_list", two_outputs, "mse", [["mae", "mse"], ["accuracy"]],
           x, [reg, binary(8, 1)], xv, [reg_v, binary(6, 1)]),
     entry("two_outputs_dict", two_outputs, "mse", {"rising": ["accuracy", "mae"]},
+          x, [reg, binary(8, 1)], xv, [reg_v, binary(6, 1)]),
+    # A loss per output (list, dict; None for an output that trains on nothing) and loss_weights.
+    entry("two_losses_list_weighted", two_outputs, ["mse", "binary_crossentropy"], {"rising": ["accuracy"]},
+          x, [reg, binary(8, 1)], xv, [reg_v, binary(6, 1)], loss_weights=[0.5, 2.0]),
+    entry("two_losses_dict_weighted", two_outputs, {"rising": "bce", "level": LO.LogCosh()}, None,
+          x, [reg, binary(8, 1)], xv, [reg_v, binary(6, 1)], loss_weights={"level": 3.0, "rising": 0.25}),
+    entry("two_losses_one_none", two_outputs, [None, "binary_crossentropy"], ["accuracy"] * 0 or None,
           x, [reg, binary(8, 1)], xv, [reg_v, binary(6, 1)]),
 ]
 with open(os.path.join(out_dir, "keras3_metrics.json"), "w") as f:

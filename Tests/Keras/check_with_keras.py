@@ -328,6 +328,12 @@ def check_metrics(directory):
     two = lstm.Model(inp, [L.Dense(2, name="level")(h), L.Dense(1, activation="sigmoid", name="rising")(h)])
     two.compile(optimizer="adam", loss="mse", metrics={"rising": ["accuracy", "mse"]})
     cases.append(("two outputs", two, x, [x[:, -1, :], (x[:, -1, :1] > 0).astype(np.float32)]))
+    inp = lstm.Input(shape=(5, 2), name="series")
+    h = L.LSTM(4, name="encoder")(inp)
+    per_output = lstm.Model(inp, [L.Dense(2, name="level")(h), L.Dense(1, activation="sigmoid", name="rising")(h)])
+    per_output.compile(optimizer="adam", loss={"level": "mae", "rising": "binary_crossentropy"},
+                       loss_weights={"level": 0.5, "rising": 2.0}, metrics={"rising": ["accuracy"]})
+    cases.append(("loss per output", per_output, x, [x[:, -1, :], (x[:, -1, :1] > 0).astype(np.float32)]))
     for what, ours, xs, ys in cases:
         ours.fit(xs, ys, epochs=1, batch_size=8, verbose=0)
         want = ours.evaluate(xs, ys, batch_size=8, verbose=0, return_dict=True)

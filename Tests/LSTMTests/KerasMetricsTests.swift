@@ -49,6 +49,10 @@ final class KerasMetricsTests: XCTestCase {
                 assertClose(got, want, absolute: 2e-5, relative: 1e-4, "\(name): \(key)")
                 for (a, b) in zip(got, want) { worst = max(worst, abs(a - b) / max(abs(b), 1)) }
             }
+            let finalWeights = (e["final_weights"] as! [Any]).map { GraphTests.tensor($0).values }
+            for (k, (got, want)) in zip(model.weights, finalWeights).enumerated() {
+                assertClose(got, want, absolute: 1e-4, relative: 1e-3, "\(name): weight \(model.weightNames[k])")
+            }
             let evaluated = try validation()
             let want = e["evaluate"] as! [String: Double]
             for (k, v) in zip(["loss"] + model.metricNames, evaluated) {

@@ -243,7 +243,7 @@ final class KerasTrainingTests: XCTestCase {
             }
             let name = "\(loss.name) \(activation.kerasName) \(head == .dense ? "Dense" : "TimeDistributed")"
             if head == .dense, activation != .linear {
-                try model.findLogitLayers(for: loss)
+                try model.findLogitLayers(for: OutputLosses(same: loss, outputs: 1))
                 XCTAssertEqual(model.logitLayers.count, 1, "\(name): the loss reads the Dense's logits")
             }
             try checkGradients(model, [x], name, &rng, loss: loss, ys: [y])

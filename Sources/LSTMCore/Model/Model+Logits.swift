@@ -22,13 +22,13 @@ extension Model {
     /// their probabilities, as it must for whatever else uses them): a node whose output another
     /// node also reads or that is listed as an output twice, and a layer with an activity
     /// regularizer (which penalizes the probabilities).
-    func logitOutputs(for loss: LossKind) throws -> [Int: LogitOutput] {
-        guard loss.readsLayerLogits else { return [:] }
+    func logitOutputs(for losses: OutputLosses) throws -> [Int: LogitOutput] {
+        guard losses.readsLayerLogits else { return [:] }
         let readByNodes = Set(spec.nodes.flatMap(\.reads))
         let regularized = Set(activityRegularizers.map(\.node))
         var found: [Int: LogitOutput] = [:]
-        for ref in spec.outputs {
-            guard case .node(let j, 0) = ref, !readByNodes.contains(ref), !regularized.contains(j),
+        for (k, ref) in spec.outputs.enumerated() {
+            guard losses.kinds[k]?.readsLayerLogits == true, case .node(let j, 0) = ref, !readByNodes.contains(ref), !regularized.contains(j),
                   spec.outputs.filter({ $0 == ref }).count == 1,
                   var layerSpec = spec.layers[spec.nodes[j].layer] as? FinalActivationSpec,
                   layerSpec.activation == .sigmoid || layerSpec.activation == .softmax else { continue }
@@ -39,11 +39,11 @@ extension Model {
         return found
     }
 
-    /// Sets `logitLayers` for this loss (compile does; so does a gradient call given another loss).
-    func findLogitLayers(for loss: LossKind) throws {
-        guard logitLayersLoss != loss else { return }
-        logitLayers = try logitOutputs(for: loss)
-        logitLayersLoss = loss
+    /// Sets `logitLayers` for these losses (compile does; so does a gradient call given others).
+    func findLogitLayers(for losses: OutputLosses) throws {
+        guard logitLayersLoss != losses else { return }
+        logitLayers = try logitOutputs(for: losses)
+        logitLayersLoss = losses
     }
 
     /// The layer a node runs in a pass: without its final activation in the loss passes of a
@@ -53,9 +53,10 @@ extension Model {
     }
 
     /// How each model output of a pass reaches the loss.
-    func predictionForms(_ pass: Pass, loss: LossKind) -> [PredictionForm] {
-        spec.outputs.map { ref in
+    func predictionForms(_ pass: Pass, losses: OutputLosses) -> [PredictionForm] {
+        spec.outputs.enumerated().map { k, ref in
             if pass.logits, case .node(let j, _) = ref, let swapped = logitLayers[j] { return .logits(swapped.activation) }
+            guard let loss = losses.kinds[k] else { return .probabilities }
             return loss.fromLogits ? .logits(loss.logitActivation) : .probabilities
         }
     }

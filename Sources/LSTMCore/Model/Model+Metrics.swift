@@ -18,13 +18,13 @@ extension Model {
     }
 
     private var outputLossNames: [String] {
-        spec.outputs.count > 1 ? (0..<spec.outputs.count).map { "\(spec.outputName($0))_loss" } : []
+        (compiledLosses?.tracked ?? []).map { "\(spec.outputName($0))_loss" }
     }
 
     /// Assigns a compile's metrics to the outputs as Keras's CompileMetrics.build does: with one
     /// output every metric is its; with several, a list needs one entry per output and a dict
     /// names outputs. Checks each metric against the targets the loss takes.
-    func assignMetrics(_ metrics: CompileMetrics, loss: LossKind) throws -> [OutputMetric] {
+    func assignMetrics(_ metrics: CompileMetrics, losses: OutputLosses) throws -> [OutputMetric] {
         let outputs = spec.outputs.count
         var perOutput: [[MetricSpec]]
         switch metrics {
@@ -51,6 +51,7 @@ extension Model {
         for (k, specs) in perOutput.enumerated() {
             let width = outputShapes[k].last.flatMap { $0 } ?? 0
             for m in specs {
+                let loss = losses.kinds[k] ?? .meanSquaredError
                 let kind = m.kind.resolved(width: width, classIdTargets: loss.takesClassIds)
                 try check(kind, named: m.name, width: width, loss: loss)
                 var name = outputs > 1 ? "\(spec.outputName(k))_\(m.name)" : m.name
@@ -93,15 +94,15 @@ extension Model {
     /// total loss.
     func accumulateMetrics(of pass: Pass, targets: [Tensor<T>], outputLosses: [Double], into totals: inout MetricTotals) {
         guard totals.sums.count == compiledMetrics.count + outputLossNames.count else { return }
-        for (k, l) in outputLosses.enumerated() where !outputLossNames.isEmpty {
-            totals.sums[compiledMetrics.count + k] += l
-            totals.weights[compiledMetrics.count + k] += 1
+        for (slot, k) in (compiledLosses?.tracked ?? []).enumerated() {
+            totals.sums[compiledMetrics.count + slot] += outputLosses[k]
+            totals.weights[compiledMetrics.count + slot] += 1
         }
         let outs = outputs(of: pass)
-        let targetWide = !(compileSpec?.loss.takesClassIds ?? false)
         var restored: [Int: Tensor<T>] = [:]
         for (m, metric) in compiledMetrics.enumerated() {
             let k = metric.output, out = outs[k], width = out.shape.last ?? 1
+            let targetWide = !(compiledLosses?.takesClassIds(k) ?? false)
             var swapped: Activation?
             if pass.logits, case .node(let j, _) = spec.outputs[k] { swapped = logitLayers[j]?.activation }
             var form = PredictionForm.probabilities

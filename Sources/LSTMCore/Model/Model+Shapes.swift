@@ -171,13 +171,15 @@ extension Model {
     /// Checks the targets of a call: one per output, each of the shape the loss compares with its
     /// output's (the output's own; for class ids, without its last axis or with a last axis of 1),
     /// finite, and for class ids whole numbers in 0..<classes (or the ignored class).
-    func checkTargets(_ ys: [TensorView<T>], inputs xs: [TensorView<T>], loss: LossKind, names: String = "y") throws {
+    func checkTargets(_ ys: [TensorView<T>], inputs xs: [TensorView<T>], losses: OutputLosses, names: String = "y") throws {
         guard ys.count == spec.outputs.count else {
             throw LSTMError.invalidArgument("model '\(spec.name)' has \(spec.outputs.count) output\(spec.outputs.count == 1 ? "" : "s"), got \(ys.count) target\(ys.count == 1 ? "" : "s")")
         }
         let shapes = try outputShapes(forInputs: xs.map(\.shape))
         for (k, (y, shape)) in zip(ys, shapes).enumerated() {
             let what = ys.count == 1 ? names : "\(names)[\(k)]"
+            // An output without a loss still takes a target of its shape (unread).
+            let loss = losses.kinds[k] ?? .meanSquaredError
             let want = loss.targetShape(forOutput: shape)
             guard y.shape == want || (loss.takesClassIds && y.shape == want + [1]) else {
                 if loss.takesClassIds {

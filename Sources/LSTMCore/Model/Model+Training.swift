@@ -102,14 +102,14 @@ extension Model {
     ///   weighted, as Keras's `metrics` are not): one per sample, or one per timestep.
     public func evaluateLogs(_ xs: [TensorView<T>], targets ys: [TensorView<T>], sampleWeights: TensorView<T>? = nil,
                              batchSize: Int = 32) throws -> [Double] {
-        let loss = try compiledLoss("evaluate")
+        let losses = try compiledLoss("evaluate")
         try requireStateless("evaluate")
         guard batchSize >= 1 else { throw LSTMError.invalidArgument("batch_size must be >= 1, got \(batchSize)") }
         let count = try checkInputs(xs)
-        try checkTargets(ys, inputs: xs, loss: loss)
+        try checkTargets(ys, inputs: xs, losses: losses)
         try checkSampleWeights(sampleWeights, inputs: xs, count: count)
         try checkPassMemory(xs.map(\.shape), batch: Swift.min(count, batchSize))
-        return logsOver(loss: loss, xs, ys, weights: sampleWeights, count: count, batchSize: batchSize)
+        return logsOver(losses, xs, ys, weights: sampleWeights, count: count, batchSize: batchSize)
     }
 
     /// `evaluate` for one flat input and target.
@@ -130,25 +130,31 @@ extension Model {
         return (0..<positions).map { Double(weights.values[$0 / Swift.max(each, 1)]) }
     }
 
-    func compiledLoss(_ call: String) throws -> LossKind {
-        guard let compileSpec, optimizer != nil else {
+    func compiledLoss(_ call: String) throws -> OutputLosses {
+        guard let compiledLosses, optimizer != nil else {
             throw LSTMError.invalidState("model '\(spec.name)' is not compiled: call compile before \(call)")
         }
-        return compileSpec.loss
+        return compiledLosses
     }
 
-    /// The loss of a batch's outputs against its targets, one value per output (Keras sums them,
-    /// as it sums a loss given once for several outputs); an output that carries a mask counts
-    /// its real steps only (see LossKind.evaluate). With `gradients`, dLoss/dOutput for each.
+    /// The loss of a batch's outputs against its targets, one (unweighted) value per output: 0
+    /// for an output without a loss. Keras's total is their sum weighted by `losses.weights`;
+    /// the gradients carry those weights. An output that carries a mask counts its real steps
+    /// only (see LossKind.evaluate). With `gradients`, dLoss/dOutput for each.
     /// - Parameter weights: the batch's sample weights (one per sample, or one per timestep),
     ///   applied to every output as Keras applies one set to all.
-    func loss(_ loss: LossKind, of pass: Pass, targets: [Tensor<T>], weights: Tensor<T>? = nil,
+    func loss(_ losses: OutputLosses, of pass: Pass, targets: [Tensor<T>], weights: Tensor<T>? = nil,
               gradients: inout [Tensor<T>]?) -> [Double] {
         var total: [Double] = []
         var grads: [Tensor<T>] = []
-        let masks = spec.outputs.map(pass.mask), forms = predictionForms(pass, loss: loss)
+        let masks = spec.outputs.map(pass.mask), forms = predictionForms(pass, losses: losses)
         for (k, (out, target)) in zip(outputs(of: pass), targets).enumerated() {
             var g = Tensor<T>(zeros: gradients == nil ? [0] : out.shape)
+            guard let loss = losses.kinds[k] else {
+                total.append(0)
+                grads.append(g)
+                continue
+            }
             let mask = masks[k], form = forms[k], width = out.shape.last ?? 1
             let positionWeights = weights.map { Self.perPosition($0, positions: out.values.count / Swift.max(width, 1)) }
             total.append(out.values.withUnsafeBufferPointer { o in
@@ -166,25 +172,34 @@ extension Model {
                     }
                 }
             })
+            if gradients != nil, losses.weights[k] != 1 {
+                let w = T(losses.weights[k])
+                for i in g.values.indices { g.values[i] *= w }
+            }
             grads.append(g)
         }
         if gradients != nil { gradients = grads }
         return total
     }
 
+    /// Keras's total loss of the outputs: their losses weighted by loss_weights.
+    func weightedTotal(_ perOutput: [Double], _ losses: OutputLosses) -> Double {
+        zip(perOutput, losses.weights).reduce(0) { $0 + $1.0 * $1.1 }
+    }
+
     /// The loss over `count` samples and the compiled metrics after it.
-    func logsOver(loss lossKind: LossKind, _ xs: [TensorView<T>], _ ys: [TensorView<T>], weights: TensorView<T>?,
+    func logsOver(_ losses: OutputLosses, _ xs: [TensorView<T>], _ ys: [TensorView<T>], weights: TensorView<T>?,
                   count: Int, batchSize: Int) -> [Double] {
         var total = 0.0, start = 0
         var noGradients: [Tensor<T>]? = nil
         var metrics = MetricTotals(count: metricNames.count)
         while start < count {
             let end = Swift.min(count, start + batchSize)
-            let pass = forward(xs.map { $0.slice(start, end) }, training: false, logits: lossKind.readsLayerLogits)
+            let pass = forward(xs.map { $0.slice(start, end) }, training: false, logits: losses.readsLayerLogits)
             let targets = ys.map { $0.slice(start, end) }
-            let perOutput = loss(lossKind, of: pass, targets: targets, weights: weights?.slice(start, end),
+            let perOutput = loss(losses, of: pass, targets: targets, weights: weights?.slice(start, end),
                                  gradients: &noGradients)
-            let l = perOutput.reduce(0, +) + regularizationLoss(pass)
+            let l = weightedTotal(perOutput, losses) + regularizationLoss(pass)
             accumulateMetrics(of: pass, targets: targets, outputLosses: perOutput, into: &metrics)
             total += l * Double(end - start)
             start = end
@@ -198,14 +213,23 @@ extension Model {
     /// Used by `fit`, and public so that tests can compare it with finite differences.
     public func lossAndGradients(loss: LossKind, _ xs: [TensorView<T>], targets ys: [TensorView<T>]) throws
         -> (loss: Double, gradients: [[T]]) {
+        try lossAndGradients(losses: OutputLosses(same: loss, outputs: spec.outputs.count), xs, targets: ys)
+    }
+
+    /// The same with a loss (and weight) per output.
+    public func lossAndGradients(losses: OutputLosses, _ xs: [TensorView<T>], targets ys: [TensorView<T>]) throws
+        -> (loss: Double, gradients: [[T]]) {
+        guard losses.kinds.count == spec.outputs.count, losses.weights.count == spec.outputs.count else {
+            throw LSTMError.invalidArgument("\(losses.kinds.count) losses and \(losses.weights.count) weights for a model of \(spec.outputs.count) outputs")
+        }
         let batch = try checkInputs(xs)
-        try checkTargets(ys, inputs: xs, loss: loss)
+        try checkTargets(ys, inputs: xs, losses: losses)
         try checkPassMemory(xs.map(\.shape), batch: batch)
-        try findLogitLayers(for: loss)
+        try findLogitLayers(for: losses)
         let grads = Parameters(zerosLike: params)
         var tapes: [AnyObject?] = []
         var noMetrics = MetricTotals(count: 0)
-        let l = lossAndGradients(loss: loss, xs.map { $0.slice(0, batch) }, ys.map { $0.slice(0, batch) },
+        let l = lossAndGradients(losses, xs.map { $0.slice(0, batch) }, ys.map { $0.slice(0, batch) },
                                  into: grads, tapes: &tapes, metrics: &noMetrics)
         return (l, grads.values)
     }
@@ -220,14 +244,14 @@ extension Model {
     /// The loss of one batch, its gradients added into `gradients` and its metrics into
     /// `metrics` (when it holds one pair per compiled metric); reuses (and hands back) the
     /// layers' tapes of the previous call.
-    func lossAndGradients(loss lossKind: LossKind, _ xs: [Tensor<T>], _ ys: [Tensor<T>], weights: Tensor<T>? = nil,
+    func lossAndGradients(_ losses: OutputLosses, _ xs: [Tensor<T>], _ ys: [Tensor<T>], weights: Tensor<T>? = nil,
                           into gradients: Parameters<T>, slices: SliceSums<T>? = nil, carries: [StateCarry<T>?] = [],
                           tapes: inout [AnyObject?], metrics: inout MetricTotals) -> Double {
-        let pass = forward(xs, training: true, reuse: tapes, carries: carries, logits: lossKind.readsLayerLogits)
+        let pass = forward(xs, training: true, reuse: tapes, carries: carries, logits: losses.readsLayerLogits)
         tapes = pass.tapes
         var dOut: [Tensor<T>]? = []
-        let perOutput = loss(lossKind, of: pass, targets: ys, weights: weights, gradients: &dOut)
-        let value = perOutput.reduce(0, +)
+        let perOutput = loss(losses, of: pass, targets: ys, weights: weights, gradients: &dOut)
+        let value = weightedTotal(perOutput, losses)
         accumulateMetrics(of: pass, targets: ys, outputLosses: perOutput, into: &metrics)
         let regularized = regularizedArrays
         backward(pass, outputGradients: dOut ?? [], gradients: gradients, slices: slices, extra: activityGradients(pass))
@@ -249,7 +273,7 @@ extension Model {
     public func fit(_ xs: [TensorView<T>], targets ys: [TensorView<T>], sampleWeights given: TensorView<T>? = nil,
                     options: FitOptions, stateful: FitOptions.Stateful<T>? = nil,
                     onBatch: ((BatchLog) -> Bool)? = nil, onEpoch: (EpochLog) -> Bool) throws -> Int {
-        let loss = try compiledLoss("fit")
+        let losses = try compiledLoss("fit")
         if let stateful {
             guard stateful.state.owner == ObjectIdentifier(self) else {
                 throw LSTMError.invalidState("the state was made for another model")
@@ -267,7 +291,7 @@ extension Model {
             throw LSTMError.invalidArgument("validation_split must be in [0, 1), got \(options.validationSplit)")
         }
         let count = try checkInputs(xs)
-        try checkTargets(ys, inputs: xs, loss: loss)
+        try checkTargets(ys, inputs: xs, losses: losses)
         try checkSampleWeights(given, inputs: xs, count: count)
         // The sample weights: given, or made from the class weights and held for the whole fit.
         // As in Keras, the validation split keeps given sample weights but not class weights
@@ -342,7 +366,7 @@ extension Model {
                 slices?.zero()
                 // A batch that diverges is not trained on, so its metrics do not count either.
                 var batchMetrics = MetricTotals(count: metricNames.count)
-                let l = lossAndGradients(loss: loss, xs.map { $0.gather(picked) }, ys.map { $0.gather(picked) },
+                let l = lossAndGradients(losses, xs.map { $0.gather(picked) }, ys.map { $0.gather(picked) },
                                          weights: weights?.gather(picked), into: grads, slices: slices, carries: stateful?.state.carries ?? [],
                                          tapes: &tapes, metrics: &batchMetrics)
                 noise.batch &+= 1
@@ -369,7 +393,7 @@ extension Model {
             var log = EpochLog(epoch: epoch, loss: total / Double(trainCount), valLoss: nil, metrics: metricResults(metrics),
                                batches: batches)
             if trainCount < count {
-                let val = logsOver(loss: loss, xs.map { $0.view(trainCount, count) }, ys.map { $0.view(trainCount, count) },
+                let val = logsOver(losses, xs.map { $0.view(trainCount, count) }, ys.map { $0.view(trainCount, count) },
                                    weights: given?.view(trainCount, count), count: count - trainCount,
                                    batchSize: options.batchSize)
                 log.valLoss = val[0]

@@ -31,8 +31,10 @@ public final class Model<T: Scalar> {
     /// The output nodes a compiled crossentropy reads the logits of, run without their final
     /// activation in the loss passes (see Model+Logits.swift).
     var logitLayers: [Int: LogitOutput] = [:]
-    /// The loss `logitLayers` were found for.
-    var logitLayersLoss: LossKind?
+    /// The losses `logitLayers` were found for.
+    var logitLayersLoss: OutputLosses?
+    /// The compiled loss of each output and its weight.
+    var compiledLosses: OutputLosses?
     /// The compile's metrics, one per output they are reported for (see Model+Metrics.swift).
     var compiledMetrics: [OutputMetric] = []
     /// Where the training-time noise (dropout) of the next training pass comes from: the fit's
@@ -196,9 +198,11 @@ public final class Model<T: Scalar> {
     /// Sets the loss, optimizer and metrics; resets the optimizer state.
     public func compile(_ c: CompileSpec) throws {
         try c.optimizer.validate()
-        let metrics = try assignMetrics(c.metrics, loss: c.loss)
-        try findLogitLayers(for: c.loss)
+        let losses = try c.outputLosses(for: spec)
+        let metrics = try assignMetrics(c.metrics, losses: losses)
+        try findLogitLayers(for: losses)
         compileSpec = c
+        compiledLosses = losses
         compiledMetrics = metrics
         optimizer = OptimizerState(spec: c.optimizer, shapes: trainableArrays.map { params.arrays[$0].count })
     }

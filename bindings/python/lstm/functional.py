@@ -213,10 +213,9 @@ class Model(_ModelMethods):
 
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
                 run_eagerly=False, steps_per_execution=1, jit_compile="auto", auto_scale_loss=True):
-        """Sets the optimizer and the loss, which applies to every output (their losses summed,
-        as Keras sums one loss given for several outputs)."""
-        if isinstance(loss, (list, dict)):
-            raise ValueError("compile: a loss per output is not supported yet; give one loss for all outputs")
+        """Sets the optimizer, the loss (one for every output, their losses summed as Keras sums
+        them; or a list with one per output, or a dict by output name, None for an output without
+        one), loss_weights (a list or a dict) and the metrics, as Keras's compile takes them."""
         config = _compile_config(optimizer, loss, loss_weights, metrics, weighted_metrics)
         self._apply_trainable_flags()
         call(lib.lstm_model_compile, self._model, json.dumps(config).encode())

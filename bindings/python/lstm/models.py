@@ -359,9 +359,25 @@ def _compile_config(optimizer, loss, loss_weights, metrics, weighted_metrics):
     """compile's arguments as the library's compile JSON (Keras's compile_config)."""
     if loss is None:
         raise ValueError("compile: a loss is required, e.g. loss='mse'")
-    if loss_weights is not None or weighted_metrics:
-        raise ValueError("compile: loss_weights and weighted_metrics are not supported")
-    config = {"optimizer": optimizers_module.get(optimizer), "loss": losses_module.get(loss)}
+    if weighted_metrics:
+        raise ValueError("compile: weighted_metrics are not supported yet")
+
+    def one(value):
+        return None if value is None else losses_module.get(value)
+    if isinstance(loss, dict):
+        given = {name: one(v) for name, v in loss.items()}  # a loss per output, by name
+    elif isinstance(loss, (list, tuple)):
+        given = [one(v) for v in loss]  # a loss per output, in order
+    else:
+        given = losses_module.get(loss)
+    config = {"optimizer": optimizers_module.get(optimizer), "loss": given}
+    if loss_weights is not None:
+        if isinstance(loss_weights, dict):
+            config["loss_weights"] = {name: float(w) for name, w in loss_weights.items()}
+        elif isinstance(loss_weights, (list, tuple)):
+            config["loss_weights"] = [float(w) for w in loss_weights]
+        else:
+            raise ValueError(f"compile: loss_weights must be a list or a dict, got {loss_weights!r}")
     if metrics:
         config["metrics"] = metrics_module.serialize(metrics)
     return config

@@ -265,3 +265,32 @@ def test_tool_describes_and_runs_graph_files(tmp_path):
     r = subprocess.run([tool, "predict", src, str(paths[0]), str(tmp_path / "out.npy")], capture_output=True, text=True,
                        timeout=120)
     assert r.returncode == 1 and "2 inputs" in r.stderr
+
+
+def test_a_loss_per_output_and_loss_weights():
+    """compile(loss=[...] or {...}, loss_weights=...): the loss is the weighted sum of each
+    output's loss (numpy from the predictions), each output's loss in the logs; an output with
+    None trains on nothing; a list of the wrong length is refused naming the outputs."""
+    rng = np.random.default_rng(3)
+    model = two_inputs_two_outputs()
+    x = [rng.uniform(-1, 1, (16, 5, 3)).astype(np.float32), rng.uniform(-1, 1, (16, 4)).astype(np.float32)]
+    y = [np.tanh(x[1][:, :2]), (x[0][:, -1, :1] > 0).astype(np.float32)]
+    names = model.output_names
+    model.compile(optimizer="adam", loss=["mae", "mse"], loss_weights=[0.25, 3.0])
+    p = model.predict(x, verbose=0)
+    mae, mse = np.mean(np.abs(p[0] - y[0])), np.mean((p[1] - y[1]) ** 2)
+    logs = model.evaluate(x, y, verbose=0, return_dict=True)
+    np.testing.assert_allclose([logs["loss"], logs[f"{names[0]}_loss"], logs[f"{names[1]}_loss"]],
+                               [0.25 * mae + 3.0 * mse, mae, mse], rtol=1e-5)
+    model.compile(optimizer="adam", loss={names[0]: None, names[1]: "mse"})
+    head = [k for k, (n, _) in enumerate(model._weight_shapes()) if n.startswith(names[0] + "/")]
+    before = model.get_weights()
+    history = model.fit(x, y, epochs=2, batch_size=8, verbose=0).history
+    assert sorted(history) == ["loss"]  # one loss left: Keras logs no per-output losses
+    after = model.get_weights()
+    assert head and all(np.array_equal(before[k], after[k]) for k in head)
+    assert not np.array_equal(before[0], after[0])
+    with pytest.raises(ValueError, match="list of 1"):
+        model.compile(optimizer="adam", loss=["mse"])
+    with pytest.raises(ValueError, match="name every output"):
+        model.compile(optimizer="adam", loss="mse", loss_weights={"nope": 1.0})
