@@ -337,8 +337,10 @@ lstm_status lstm_step_sizes(const lstm_model *m, size_t *in, size_t *out);
    predictions the loss sees; the crossentropy metrics read the logits of a sigmoid or softmax
    output when the loss does (a crossentropy), its clipped probabilities otherwise. Their log
    names (lstm_model_metric_name) are the names given, after the output's name when there
-   are several outputs. AUC, Precision, Recall, F1Score and the other Keras metrics are refused
-   by name ("not supported yet"); so are weighted_metrics (they need sample weights).
+   are several outputs. "weighted_metrics" takes the same metrics, weighted by fit's and
+   evaluate's sample or class weights (a name an unweighted metric has taken becomes
+   "weighted_<name>", as in Keras). AUC, Precision, Recall, F1Score and the other Keras
+   metrics are refused by name ("not supported yet").
    A saved model's compile config keeps the metrics the library has and drops the others.
    run_eagerly, steps_per_execution, jit_compile and auto_scale_loss steer only TensorFlow's
    execution and are accepted.

@@ -125,6 +125,8 @@ public struct CompileSpec: Equatable, Sendable {
     public var loss: LossKind
     public var optimizer: OptimizerSpec
     public var metrics: CompileMetrics
+    /// Keras's weighted_metrics: the same metrics, weighted by the sample weights.
+    public var weightedMetrics: CompileMetrics = .none
     /// A loss per output (nil: `loss` for every output), as given; see OutputLosses.
     public var perOutputLosses: PerOutput<LossKind?>?
     /// Keras's loss_weights, as given (nil: every loss weighs 1).

@@ -115,25 +115,31 @@ extension MetricKind {
     /// The sum and weight of one batch's positions: `positions` of `width` predictions each,
     /// `targetWidth` targets each (1 for class ids); `real` flags the positions a mask keeps.
     /// `form` says how the crossentropy metrics read the prediction (see Model+Metrics).
+    /// `weights`: one per position for a weighted metric (Keras's weighted_metrics): the sum
+    /// and the weight are Σ w·value and Σ w over the kept positions.
     func accumulate<T: Scalar>(prediction p: UnsafePointer<T>, target t: UnsafePointer<T>, positions: Int,
-                               width: Int, targetWidth: Int, real: [Bool]?, form: PredictionForm) -> (sum: Double, weight: Double) {
+                               width: Int, targetWidth: Int, real: [Bool]?, form: PredictionForm,
+                               weights: UnsafePointer<Double>? = nil) -> (sum: Double, weight: Double) {
         let real = readsMask ? real : nil
         if self == .cosineSimilarity {
             let loss = MetricKind.mean(.cosineSimilarity).accumulate(prediction: p, target: t, positions: positions, width: width,
-                                                                    targetWidth: targetWidth, real: real, form: form)
+                                                                    targetWidth: targetWidth, real: real, form: form,
+                                                                    weights: weights)
             return (-loss.sum, loss.weight)
         }
+        var weight = 0.0
+        for k in 0..<positions where real?[k] ?? true { weight += weights?[k] ?? 1 }
         if case .mean(let loss) = self {
-            // The loss's own reduction is the mean over the kept positions.
+            // The loss's own reduction: Σ w·value over the kept positions, divided by their number.
             let kept = real?.reduce(0) { $0 + ($1 ? 1 : 0) } ?? positions
-            let mean = real.map { loss.evaluate(prediction: p, target: t, width: width, real: $0, form: form, grad: nil) }
-                ?? loss.evaluate(prediction: p, target: t, count: positions * width, width: width, form: form, grad: nil)
-            return (mean * Double(kept), Double(kept))
+            let mean = real.map { loss.evaluate(prediction: p, target: t, width: width, real: $0, form: form, weights: weights, grad: nil) }
+                ?? loss.evaluate(prediction: p, target: t, count: positions * width, width: width, form: form,
+                                 weights: weights, grad: nil)
+            return (mean * Double(kept), weight)
         }
-        var sum = 0.0, weight = 0.0
+        var sum = 0.0
         for k in 0..<positions where real?[k] ?? true {
-            sum += value(p + k * width, t + k * targetWidth, width: width)
-            weight += 1
+            sum += (weights?[k] ?? 1) * value(p + k * width, t + k * targetWidth, width: width)
         }
         return (sum, weight)
     }

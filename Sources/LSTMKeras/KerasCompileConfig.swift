@@ -4,8 +4,8 @@ import LSTMCore
 extension KerasConfig {
 
     /// Reads Keras's compile config: {"optimizer": ..., "loss": ...} plus Keras's other keys.
-    /// Every key is honoured or refused: `metrics` are Keras's (see KerasMetrics), and
-    /// `weighted_metrics` are refused by name until sample weights exist; run_eagerly,
+    /// Every key is honoured or refused: `metrics` and `weighted_metrics` are Keras's (see
+    /// KerasMetrics); run_eagerly,
     /// steps_per_execution, jit_compile and auto_scale_loss only steer TensorFlow's execution
     /// and are accepted.
     public static func parseCompile(_ text: String) throws -> CompileSpec {
@@ -13,7 +13,7 @@ extension KerasConfig {
     }
 
     /// - Parameter fromFile: the compile config of a saved model: metrics this library does not
-    ///   have, and weighted metrics, are dropped (the model trains the same without them) rather
+    ///   have are dropped (the model trains the same without them) rather
     ///   than leaving it uncompiled.
     static func parseCompile(_ j: JSON, fromFile: Bool = false) throws -> CompileSpec {
         guard case .object(let members) = j else {
@@ -27,17 +27,16 @@ extension KerasConfig {
         if let mode = j["sample_weight_mode"], !mode.isNull {
             throw LSTMError.unsupported("compile: sample_weight_mode \(mode.serialized()) is not supported")
         }
-        if !fromFile, let m = j["weighted_metrics"], !m.isNull, m != .array([]), m != .object([]) {
-            throw LSTMError.unsupported("compile: weighted_metrics \(m.serialized()) are not supported yet (they need sample weights)")
-        }
         let metrics = try j["metrics"].map { try KerasMetrics.parse($0, skippingUnsupported: fromFile) } ?? .none
         guard let lossJ = j["loss"], !lossJ.isNull else { throw LSTMError.invalidArgument("compile: 'loss' is missing") }
         let (loss, perOutput) = try KerasLosses.parseGiven(lossJ)
         let lossWeights = try KerasLosses.parseWeights(j["loss_weights"] ?? .null)
         let optimizer = try parseOptimizer(j["optimizer"] ?? .string("rmsprop"))
         try optimizer.validate()
-        return CompileSpec(loss: loss, optimizer: optimizer, metrics: metrics, perOutputLosses: perOutput,
-                           lossWeights: lossWeights)
+        var spec = CompileSpec(loss: loss, optimizer: optimizer, metrics: metrics, perOutputLosses: perOutput,
+                               lossWeights: lossWeights)
+        spec.weightedMetrics = try j["weighted_metrics"].map { try KerasMetrics.parse($0, skippingUnsupported: fromFile) } ?? .none
+        return spec
     }
 
     /// Each Keras optimizer class (lowercased) with Keras 3's defaults: its learning rate and
@@ -266,7 +265,7 @@ extension KerasConfig {
                                    ("config", .object(cfg)), ("registered_name", .null)])),
             ("loss", KerasLosses.json(given: c)), ("loss_weights", KerasLosses.json(weights: c.lossWeights)),
             ("metrics", KerasMetrics.json(c.metrics)),
-            ("weighted_metrics", .null),
+            ("weighted_metrics", KerasMetrics.json(c.weightedMetrics)),
             ("run_eagerly", .bool(false)), ("steps_per_execution", .number(1)), ("jit_compile", .bool(false)),
         ])
     }

@@ -35,7 +35,10 @@ public enum KerasFiles {
             // the saved optimizer variables still say which it was and its learning rate.
             if compile == nil, let loss, !loss.isNull, let optimizer = try? savedOptimizer(file) {
                 compile = try? KerasConfig.parseCompile(.object([("optimizer", optimizer), ("loss", loss),
-                                                                 ("metrics", saved?["metrics"] ?? .null)]), fromFile: true)
+                                                                 ("metrics", saved?["metrics"] ?? .null),
+                                                                 ("weighted_metrics", saved?["weighted_metrics"] ?? .null),
+                                                                 ("loss_weights", saved?["loss_weights"] ?? .null)]),
+                                                        fromFile: true)
             }
             compileIfPossible(model, compile)
             try loadKeras3Layout(file, into: model)
@@ -241,8 +244,9 @@ public enum KerasFiles {
     /// those do not fit it (they do not change the training).
     static func compileIfPossible(_ model: Model<Float>, _ spec: CompileSpec?) {
         guard var spec else { return }
-        if (try? model.compile(spec)) == nil, !spec.metrics.isEmpty {
+        if (try? model.compile(spec)) == nil, !spec.metrics.isEmpty || !spec.weightedMetrics.isEmpty {
             spec.metrics = .none
+            spec.weightedMetrics = .none
             try? model.compile(spec)
         }
     }
@@ -253,8 +257,9 @@ public enum KerasFiles {
         guard let loss = j["loss"], let opt = j["optimizer_config"] else {
             throw LSTMError.format("training_config lacks loss or optimizer_config")
         }
-        return try KerasConfig.parseCompile(.object([("optimizer", opt), ("loss", loss), ("metrics", j["metrics"] ?? .null)]),
-                                            fromFile: true)
+        return try KerasConfig.parseCompile(.object([("optimizer", opt), ("loss", loss), ("metrics", j["metrics"] ?? .null),
+                                                     ("weighted_metrics", j["weighted_metrics"] ?? .null),
+                                                     ("loss_weights", j["loss_weights"] ?? .null)]), fromFile: true)
     }
 
     static func trainingConfig(_ c: CompileSpec) -> JSON {
@@ -267,6 +272,7 @@ public enum KerasFiles {
                 switch k {
                 case "loss": members.append((k, KerasLosses.json(given: c, legacy: true)))
                 case "metrics": members.append((k, KerasMetrics.legacyJSON(c.metrics)))
+                case "weighted_metrics": members.append((k, KerasMetrics.legacyJSON(c.weightedMetrics)))
                 default: members.append((k, v))
                 }
             }

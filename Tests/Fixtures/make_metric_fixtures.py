@@ -149,13 +149,14 @@ for e in out:
 # every History value (validation weighted too, from a validation_split or a 3-tuple), the
 # final weights, and evaluate with sample_weight.
 def weighted_entry(name, make_model, loss, x, y, sample_weight=None, class_weight=None, validation=None,
-                   validation_split=0.0, eval_weight=None, metrics=None):
+                   validation_split=0.0, eval_weight=None, metrics=None, weighted_metrics=None):
     keras.utils.set_random_seed(6)
     model = make_model()
     weights = [w + rng.uniform(-0.2, 0.2, size=w.shape).astype(np.float32) if w.ndim == 1 else w
                for w in model.get_weights()]
     model.set_weights(weights)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.02), loss=loss, metrics=metrics)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.02), loss=loss, metrics=metrics,
+                  weighted_metrics=weighted_metrics)
     history = model.fit(x, y, epochs=2, batch_size=4, shuffle=False, verbose=0, sample_weight=sample_weight,
                         class_weight=class_weight, validation_data=validation, validation_split=validation_split).history
     ev = model.evaluate(x, y, sample_weight=eval_weight, batch_size=4, verbose=0, return_dict=True)
@@ -196,6 +197,18 @@ weighted = [
                    one_hot(cls10), class_weight={0: 1.5, 1: 0.25, 2: 3.0}),
     weighted_entry("class_weight_binary", sequential(dense(1, "sigmoid")), "binary_crossentropy", x10,
                    binary(10, 1), class_weight={0: 0.3, 1: 1.7}, validation_split=0.2),
+    # weighted_metrics: the same metrics weighted by the sample (or class) weights; a name an
+    # unweighted metric has taken becomes weighted_<name>.
+    weighted_entry("weighted_metrics_regression", sequential(dense(2)), "mse", x10,
+                   rng.uniform(-1, 1, size=(10, 2)).astype(np.float32), sample_weight=per_sample,
+                   validation_split=0.2, eval_weight=per_sample[::-1].copy(), metrics=["mae"],
+                   weighted_metrics=["mae", "mse", M.RootMeanSquaredError()]),
+    weighted_entry("weighted_metrics_masked_steps", sequential(dense(3), masked=True), "mae", masked_x10,
+                   rng.uniform(-1, 1, size=(10, 5, 3)).astype(np.float32), sample_weight=per_step, eval_weight=per_step,
+                   weighted_metrics=["mse", "cosine_similarity"]),
+    weighted_entry("weighted_metrics_class_weight", sequential(dense(3, "softmax")), "sparse_categorical_crossentropy",
+                   x10, cls10, class_weight={0: 0.5, 2: 4.0}, validation=(xv, cls_v), metrics=["accuracy"],
+                   weighted_metrics=["accuracy", "sparse_categorical_crossentropy"]),
 ]
 with open(os.path.join(out_dir, "keras3_sample_weights.json"), "w") as f:
     json.dump({"keras": keras.__version__, "entries": weighted}, f)

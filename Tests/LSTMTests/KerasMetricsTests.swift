@@ -87,7 +87,6 @@ final class KerasMetricsTests: XCTestCase {
                 XCTAssertTrue("\(error)".contains(fragment), "\(metrics): \(error)")
             }
         }
-        XCTAssertThrowsError(try KerasConfig.parseCompile("{\"loss\": \"mse\", \"weighted_metrics\": [\"mae\"]}"))
         // A saved model's config keeps the metrics it can and drops the others.
         let saved = try KerasConfig.parseCompile(try JSON.parse("{\"optimizer\": \"adam\", \"loss\": \"mse\", \"metrics\": [\"mae\", \"AUC\"]}"),
                                                  fromFile: true)

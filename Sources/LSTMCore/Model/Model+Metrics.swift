@@ -5,6 +5,8 @@ struct OutputMetric: Equatable {
     /// Its key in the logs: the metric's name, after the output's name when the model has
     /// several outputs, with _1, _2 ... for a name already taken (Keras's CompileMetrics.result).
     var name: String
+    /// One of compile's weighted_metrics: weighted by the sample weights.
+    var weighted = false
 }
 
 /// The compiled metrics: assigned to the outputs at compile, accumulated from the loss passes.
@@ -24,7 +26,14 @@ extension Model {
     /// Assigns a compile's metrics to the outputs as Keras's CompileMetrics.build does: with one
     /// output every metric is its; with several, a list needs one entry per output and a dict
     /// names outputs. Checks each metric against the targets the loss takes.
-    func assignMetrics(_ metrics: CompileMetrics, losses: OutputLosses) throws -> [OutputMetric] {
+    func assignMetrics(_ metrics: CompileMetrics, weighted: CompileMetrics = .none, losses: OutputLosses) throws -> [OutputMetric] {
+        var taken: [String: Int] = [:]
+        let plain = try assign(metrics, losses: losses, weighted: false, taken: &taken)
+        return plain + (try assign(weighted, losses: losses, weighted: true, taken: &taken))
+    }
+
+    private func assign(_ metrics: CompileMetrics, losses: OutputLosses, weighted: Bool,
+                        taken: inout [String: Int]) throws -> [OutputMetric] {
         let outputs = spec.outputs.count
         var perOutput: [[MetricSpec]]
         switch metrics {
@@ -47,21 +56,24 @@ extension Model {
             if outputs == 1 { perOutput = [perOutput.flatMap { $0 }] }
         }
         var assigned: [OutputMetric] = []
-        var taken: [String: Int] = [:]
         for (k, specs) in perOutput.enumerated() {
             let width = outputShapes[k].last.flatMap { $0 } ?? 0
             for m in specs {
                 let loss = losses.kinds[k] ?? .meanSquaredError
                 let kind = m.kind.resolved(width: width, classIdTargets: loss.takesClassIds)
                 try check(kind, named: m.name, width: width, loss: loss)
-                var name = outputs > 1 ? "\(spec.outputName(k))_\(m.name)" : m.name
+                let prefix = outputs > 1 ? "\(spec.outputName(k))_" : ""
+                var name = prefix + m.name
+                // A weighted metric whose name is taken becomes weighted_<name> (Keras's
+                // CompileMetrics.result); a name taken again gets _1, _2 ...
+                if weighted, taken[name] != nil { name = prefix + "weighted_" + m.name }
                 if let n = taken[name] {
                     taken[name] = n + 1
                     name += "_\(n)"
                 } else {
                     taken[name] = 1
                 }
-                assigned.append(OutputMetric(output: k, kind: kind, name: name))
+                assigned.append(OutputMetric(output: k, kind: kind, name: name, weighted: weighted))
             }
         }
         return assigned
@@ -92,7 +104,9 @@ extension Model {
     /// each batch once, whatever its size (their batch-size weight is a symbolic None inside
     /// TensorFlow's compiled step: a short last batch weighs as much as a full one), unlike the
     /// total loss.
-    func accumulateMetrics(of pass: Pass, targets: [Tensor<T>], outputLosses: [Double], into totals: inout MetricTotals) {
+    /// `sampleWeights`: the batch's, for the weighted metrics (none: every position weighs 1).
+    func accumulateMetrics(of pass: Pass, targets: [Tensor<T>], outputLosses: [Double], sampleWeights: Tensor<T>? = nil,
+                           into totals: inout MetricTotals) {
         guard totals.sums.count == compiledMetrics.count + outputLossNames.count else { return }
         for (slot, k) in (compiledLosses?.tracked ?? []).enumerated() {
             totals.sums[compiledMetrics.count + slot] += outputLosses[k]
@@ -126,10 +140,14 @@ extension Model {
             let positions = prediction.values.count / Swift.max(width, 1)
             var real: [Bool]?
             if let mask = pass.mask(spec.outputs[k]), mask.values.count == positions { real = mask.values }
+            let weights = metric.weighted ? sampleWeights.map { Self.perPosition($0, positions: positions) } : nil
             let (sum, weight) = prediction.values.withUnsafeBufferPointer { p in
                 targets[k].values.withUnsafeBufferPointer { t in
-                    metric.kind.accumulate(prediction: p.baseAddress!, target: t.baseAddress!, positions: positions,
-                                           width: width, targetWidth: targetWide ? width : 1, real: real, form: form)
+                    weights.withOptionalPointer { w in
+                        metric.kind.accumulate(prediction: p.baseAddress!, target: t.baseAddress!, positions: positions,
+                                               width: width, targetWidth: targetWide ? width : 1, real: real, form: form,
+                                               weights: w)
+                    }
                 }
             }
             totals.sums[m] += sum

@@ -200,7 +200,8 @@ extension Model {
             let perOutput = loss(losses, of: pass, targets: targets, weights: weights?.slice(start, end),
                                  gradients: &noGradients)
             let l = weightedTotal(perOutput, losses) + regularizationLoss(pass)
-            accumulateMetrics(of: pass, targets: targets, outputLosses: perOutput, into: &metrics)
+            accumulateMetrics(of: pass, targets: targets, outputLosses: perOutput, sampleWeights: weights?.slice(start, end),
+                              into: &metrics)
             total += l * Double(end - start)
             start = end
         }
@@ -252,7 +253,7 @@ extension Model {
         var dOut: [Tensor<T>]? = []
         let perOutput = loss(losses, of: pass, targets: ys, weights: weights, gradients: &dOut)
         let value = weightedTotal(perOutput, losses)
-        accumulateMetrics(of: pass, targets: ys, outputLosses: perOutput, into: &metrics)
+        accumulateMetrics(of: pass, targets: ys, outputLosses: perOutput, sampleWeights: weights, into: &metrics)
         let regularized = regularizedArrays
         backward(pass, outputGradients: dOut ?? [], gradients: gradients, slices: slices, extra: activityGradients(pass))
         addRegularizationGradients(regularized, into: gradients)

@@ -199,7 +199,7 @@ public final class Model<T: Scalar> {
     public func compile(_ c: CompileSpec) throws {
         try c.optimizer.validate()
         let losses = try c.outputLosses(for: spec)
-        let metrics = try assignMetrics(c.metrics, losses: losses)
+        let metrics = try assignMetrics(c.metrics, weighted: c.weightedMetrics, losses: losses)
         try findLogitLayers(for: losses)
         compileSpec = c
         compiledLosses = losses

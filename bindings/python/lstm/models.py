@@ -359,8 +359,6 @@ def _compile_config(optimizer, loss, loss_weights, metrics, weighted_metrics):
     """compile's arguments as the library's compile JSON (Keras's compile_config)."""
     if loss is None:
         raise ValueError("compile: a loss is required, e.g. loss='mse'")
-    if weighted_metrics:
-        raise ValueError("compile: weighted_metrics are not supported yet")
 
     def one(value):
         return None if value is None else losses_module.get(value)
@@ -380,6 +378,8 @@ def _compile_config(optimizer, loss, loss_weights, metrics, weighted_metrics):
             raise ValueError(f"compile: loss_weights must be a list or a dict, got {loss_weights!r}")
     if metrics:
         config["metrics"] = metrics_module.serialize(metrics)
+    if weighted_metrics:
+        config["weighted_metrics"] = metrics_module.serialize(weighted_metrics)
     return config
 
 

@@ -963,8 +963,6 @@ def test_metric_refusals_name_the_metric():
         m.compile(optimizer="adam", loss="mse", metrics=["sparse_categorical_accuracy"])
     with pytest.raises(ValueError, match="k must be"):
         metrics.TopKCategoricalAccuracy(k=0)
-    with pytest.raises(ValueError, match="weighted_metrics"):
-        m.compile(optimizer="adam", loss="mse", weighted_metrics=["mae"])
     m.compile(optimizer="adam", loss="mse", metrics=[metrics.MeanAbsoluteError(name="err")])
     written = json.loads(m.to_json())["compile_config"]["metrics"]
     assert written[0]["class_name"] == "MeanAbsoluteError" and written[0]["config"]["name"] == "err"
@@ -975,7 +973,7 @@ WEIGHT_FIXTURE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "Test
 
 
 @pytest.mark.parametrize("name", ["sample_weight_regression", "sample_weight_per_timestep_masked", "class_weight_sparse",
-                                  "class_weight_binary"])
+                                  "class_weight_binary", "weighted_metrics_regression", "weighted_metrics_class_weight"])
 def test_sample_and_class_weights_follow_keras(name):
     """Keras 3's fits with sample_weight / class_weight (make_metric_fixtures.py): History,
     final weights and a weighted evaluate, through Python's fit and evaluate."""
