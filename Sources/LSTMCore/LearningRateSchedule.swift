@@ -21,6 +21,9 @@ public struct LearningRateSchedule: Equatable, Sendable {
         /// A linear warmup from initial to warmupTarget over warmupSteps (when a target is set),
         /// then a half cosine from there down to alpha times it over decaySteps.
         case cosineDecay(initial: Double, decaySteps: Double, alpha: Double, warmupTarget: Double?, warmupSteps: Double)
+        /// SGDR: half cosines from initial down to alpha times it, restarting after
+        /// firstDecaySteps, then periods tMul times longer each, peaks mMul times lower each.
+        case cosineDecayRestarts(initial: Double, firstDecaySteps: Double, tMul: Double, mMul: Double, alpha: Double)
     }
 
     public var kind: Kind
@@ -60,7 +63,28 @@ public struct LearningRateSchedule: Equatable, Sendable {
             guard let target else { return decayed(Swift.min(s, steps), from: initial) }
             let at = Swift.min(s, steps + warmup)
             return at < warmup ? (target - initial) * (at / warmup) + initial : decayed(at - warmup, from: target)
+        case let .cosineDecayRestarts(initial, first, tMul, mMul, alpha):
+            return Double(Self.restarts(step: Float(s), initial: Float(initial), first: Float(first), tMul: Float(tMul),
+                                        mMul: Float(mMul), alpha: Float(alpha)))
         }
+    }
+
+    /// CosineDecayRestarts in float32, as Keras computes it: which period a step falls in is a
+    /// floor of float32 logarithms, and the same rounding puts a step at a restart's boundary in
+    /// the same period Keras does.
+    static func restarts(step: Float, initial: Float, first: Float, tMul: Float, mMul: Float, alpha: Float) -> Float {
+        var fraction = step / first
+        let restart: Float
+        if tMul == 1 {
+            restart = fraction.rounded(.down)
+            fraction -= restart
+        } else {
+            restart = (logf(1 - fraction * (1 - tMul)) / logf(tMul)).rounded(.down)
+            let done = (1 - powf(tMul, restart)) / (1 - tMul)
+            fraction = (fraction - done) / powf(tMul, restart)
+        }
+        let cosine = 0.5 * powf(mMul, restart) * (1 + cosf(Float.pi * fraction))
+        return initial * ((1 - alpha) * cosine + alpha)
     }
 
     /// Checks what Keras's constructors check, and that every number is finite.
@@ -88,6 +112,11 @@ public struct LearningRateSchedule: Equatable, Sendable {
         case let .cosineDecay(initial, steps, alpha, target, warmup):
             try finite([initial, steps, alpha, warmup] + (target.map { [$0] } ?? [])); try positive(steps)
             guard warmup >= 0 else { throw LSTMError.invalidArgument("\(cls): warmup_steps must be >= 0, got \(warmup)") }
+        case let .cosineDecayRestarts(initial, first, tMul, mMul, alpha):
+            try finite([initial, first, tMul, mMul, alpha])
+            guard first > 0 else { throw LSTMError.invalidArgument("\(cls): first_decay_steps must be > 0, got \(first)") }
+            // log(t_mul) finds the period: Keras would compute NaN rates for t_mul <= 0.
+            guard tMul > 0 else { throw LSTMError.invalidArgument("\(cls): t_mul must be > 0, got \(tMul)") }
         }
     }
 }
@@ -96,6 +125,7 @@ extension LearningRateSchedule.Kind {
     /// Keras's default `name` (PiecewiseConstantDecay's is "PiecewiseConstant").
     public var defaultName: String {
         if case .piecewiseConstantDecay = self { return "PiecewiseConstant" }
+        if case .cosineDecayRestarts = self { return "SGDRDecay" }
         return className
     }
 
@@ -106,6 +136,7 @@ extension LearningRateSchedule.Kind {
         case .piecewiseConstantDecay: return "PiecewiseConstantDecay"
         case .polynomialDecay: return "PolynomialDecay"
         case .cosineDecay: return "CosineDecay"
+        case .cosineDecayRestarts: return "CosineDecayRestarts"
         }
     }
 }

@@ -176,6 +176,7 @@ extension KerasConfig {
             "PiecewiseConstantDecay": ["boundaries", "values"],
             "PolynomialDecay": ["initial_learning_rate", "decay_steps", "end_learning_rate", "power", "cycle"],
             "CosineDecay": ["initial_learning_rate", "decay_steps", "alpha", "warmup_target", "warmup_steps"],
+            "CosineDecayRestarts": ["initial_learning_rate", "first_decay_steps", "t_mul", "m_mul", "alpha"],
         ]
         guard let known = keys[cls] else {
             throw LSTMError.unsupported("\(what) is not supported (supported: \(keys.keys.sorted().joined(separator: ", ")))")
@@ -219,6 +220,9 @@ extension KerasConfig {
             kind = .polynomialDecay(initial: try number("initial_learning_rate"), decaySteps: try number("decay_steps"),
                                     end: try number("end_learning_rate", 0.0001), power: try number("power", 1),
                                     cycle: try flag("cycle"))
+        case "CosineDecayRestarts":
+            kind = .cosineDecayRestarts(initial: try number("initial_learning_rate"), firstDecaySteps: try number("first_decay_steps"),
+                                        tMul: try number("t_mul", 2), mMul: try number("m_mul", 1), alpha: try number("alpha", 0))
         default:
             let target = cfg["warmup_target"].flatMap { $0.isNull ? nil : $0 }
             kind = .cosineDecay(initial: try number("initial_learning_rate"), decaySteps: try number("decay_steps"),
@@ -246,6 +250,9 @@ extension KerasConfig {
         case let .cosineDecay(initial, steps, alpha, target, warmup):
             cfg = [("initial_learning_rate", .real(initial)), ("decay_steps", .number(steps)), ("alpha", .number(alpha)),
                    ("name", .string(s.name)), ("warmup_target", target.map(JSON.real) ?? .null), ("warmup_steps", .number(warmup))]
+        case let .cosineDecayRestarts(initial, first, tMul, mMul, alpha):
+            cfg = [("initial_learning_rate", .real(initial)), ("first_decay_steps", .number(first)), ("t_mul", .real(tMul)),
+                   ("m_mul", .real(mMul)), ("alpha", .real(alpha)), ("name", .string(s.name))]
         }
         return .object([("module", .string("keras.optimizers.schedules")), ("class_name", .string(s.kind.className)),
                         ("config", .object(cfg)), ("registered_name", .null)])

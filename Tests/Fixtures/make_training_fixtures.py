@@ -247,6 +247,12 @@ out += [
     entry("loss_sparse_categorical_crossentropy_ignore_softmax", lambda: classifier("softmax"), adam, series,
           classes.astype(np.float32), LO.SparseCategoricalCrossentropy(ignore_class=1), bias_shift=saturate_classes),
 ]
+# Added later, after the draws above so that their entries stay as they were: SGDR restarts
+# (t_mul 2 crosses two restarts in 4 updates, t_mul 1 with m_mul shrinks each period's peak).
+out += [entry(n, forecaster, make, series, series_target) for n, make in [
+    ("sgd_cosine_decay_restarts", lambda: O.SGD(S.CosineDecayRestarts(0.2, 1, t_mul=2.0, m_mul=0.5, alpha=0.1), momentum=0.5)),
+    ("adam_cosine_decay_restarts_constant_period", lambda: O.Adam(S.CosineDecayRestarts(0.02, 2, t_mul=1.0, m_mul=0.7))),
+]]
 with open(os.path.join(out_dir, "keras3_optimizers.json"), "w") as f:
     json.dump({"keras": keras.__version__, "entries": out}, f)
 for e in out:

@@ -254,7 +254,8 @@ def check_trained_optimizers(directory):
                       O.Lion(learning_rate=0.001, global_clipnorm=1.0), O.SGD(learning_rate=0.1, momentum=0.9, weight_decay=0.01),
                       O.SGD(learning_rate=O.schedules.ExponentialDecay(0.2, 2, 0.5, staircase=True), momentum=0.5),
                       O.Adam(learning_rate=O.schedules.CosineDecay(0.001, 4, alpha=0.1, warmup_target=0.02, warmup_steps=3)),
-                      O.RMSprop(learning_rate=O.schedules.PiecewiseConstantDecay([3, 5], [0.02, 0.01, 0.005]))]:
+                      O.RMSprop(learning_rate=O.schedules.PiecewiseConstantDecay([3, 5], [0.02, 0.01, 0.005])),
+                      O.SGD(learning_rate=O.schedules.CosineDecayRestarts(0.1, 1, t_mul=2.0, m_mul=0.8, alpha=0.05))]:
         lstm.utils.set_random_seed(4)
         ours = lstm.Sequential([lstm.Input(shape=(5,)), L.Embedding(6, 3), L.LSTM(4), L.Dense(1)])
         ours.compile(optimizer=optimizer, loss="mse")

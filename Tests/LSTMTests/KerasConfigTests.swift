@@ -180,8 +180,8 @@ final class KerasConfigTests: XCTestCase {
         guard case .unsupported(let ftrl)? = status(#"{"optimizer": "Ftrl", "loss": "mse"}"#), ftrl.contains("Ftrl") else { return XCTFail("ftrl") }
         guard case .unsupported(let ema)? = status(#"{"optimizer": {"class_name": "Adam", "config": {"use_ema": true}}, "loss": "mse"}"#),
               ema.contains("use_ema") else { return XCTFail("use_ema") }
-        guard case .unsupported(let restarts)? = status(#"{"optimizer": {"class_name": "Adam", "config": {"learning_rate": {"class_name": "CosineDecayRestarts", "config": {}}}}, "loss": "mse"}"#),
-              restarts.contains("CosineDecayRestarts") else { return XCTFail("CosineDecayRestarts") }
+        guard case .invalidArgument(let restarts)? = status(#"{"optimizer": {"class_name": "Adam", "config": {"learning_rate": {"class_name": "CosineDecayRestarts", "config": {"initial_learning_rate": 0.1, "first_decay_steps": 2, "t_mul": 0}}}}, "loss": "mse"}"#),
+              restarts.contains("t_mul") else { return XCTFail("CosineDecayRestarts t_mul 0") }
         guard case .invalidArgument(let missing)? = status(#"{"optimizer": {"class_name": "Adam", "config": {"learning_rate": {"class_name": "ExponentialDecay", "config": {"decay_steps": 2, "decay_rate": 0.5}}}}, "loss": "mse"}"#),
               missing.contains("initial_learning_rate") else { return XCTFail("schedule without its rate") }
         guard case .invalidArgument(let steps)? = status(#"{"optimizer": {"class_name": "SGD", "config": {"learning_rate": {"class_name": "PolynomialDecay", "config": {"initial_learning_rate": 0.1, "decay_steps": 0}}}}, "loss": "mse"}"#),
