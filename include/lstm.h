@@ -307,8 +307,9 @@ lstm_status lstm_step_sizes(const lstm_model *m, size_t *in, size_t *out);
    logits of an output made by a sigmoid or softmax (Dense, Conv1D or Activation as the output
    layer), so that saturated outputs keep a finite loss and a gradient. A sparse crossentropy's
    target is one class id (a whole number in [0, classes)) per output position: y holds
-   n * output_size / classes floats. categorical_focal_crossentropy, ctc, dice, tversky and circle
-   are refused ("not supported yet"). Optimizers, by name or
+   n * output_size / classes floats. categorical_focal_crossentropy (alpha, gamma, from_logits,
+   label_smoothing) is computed from the probabilities, as Keras computes it. ctc, dice, tversky
+   and circle are refused ("not supported yet"). Optimizers, by name or
    class with Keras 3's options and defaults: SGD (momentum, nesterov), Adam (beta_1, beta_2,
    epsilon, amsgrad), AdamW (Adam with weight_decay 0.004), RMSprop (rho, momentum, epsilon,
    centered; Keras's default when "optimizer" is missing), Adagrad (initial_accumulator_value,

@@ -26,6 +26,9 @@ public enum LossKind: Equatable, Sendable {
     case binaryFocalCrossentropy(Crossentropy, Focal)
     /// −Σ y·log p over the last axis (one-hot or soft targets).
     case categoricalCrossentropy(Crossentropy)
+    /// Σ alpha·(1 − p)^gamma · (−y·log p) over the last axis, from the rescaled, clipped
+    /// probabilities (Keras computes it with plain ops, so never from a layer's logits).
+    case categoricalFocalCrossentropy(Crossentropy, Focal)
     /// Categorical crossentropy with one class id per position as the target; positions whose
     /// target is `ignoreClass` count for nothing (as if masked).
     case sparseCategoricalCrossentropy(fromLogits: Bool, ignoreClass: Int?)
@@ -71,6 +74,7 @@ public enum LossKind: Equatable, Sendable {
         case .binaryCrossentropy: return "binary_crossentropy"
         case .binaryFocalCrossentropy: return "binary_focal_crossentropy"
         case .categoricalCrossentropy: return "categorical_crossentropy"
+        case .categoricalFocalCrossentropy: return "categorical_focal_crossentropy"
         case .sparseCategoricalCrossentropy: return "sparse_categorical_crossentropy"
         }
     }
@@ -90,7 +94,8 @@ public enum LossKind: Equatable, Sendable {
     /// Keras's from_logits: the output itself holds logits.
     public var fromLogits: Bool {
         switch self {
-        case .binaryCrossentropy(let c), .binaryFocalCrossentropy(let c, _), .categoricalCrossentropy(let c): return c.fromLogits
+        case .binaryCrossentropy(let c), .binaryFocalCrossentropy(let c, _), .categoricalCrossentropy(let c),
+             .categoricalFocalCrossentropy(let c, _): return c.fromLogits
         case .sparseCategoricalCrossentropy(let fromLogits, _): return fromLogits
         default: return false
         }

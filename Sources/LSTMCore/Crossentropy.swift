@@ -35,7 +35,8 @@ struct CrossentropyScratch {
 extension LossKind {
     var isCrossentropy: Bool {
         switch self {
-        case .binaryCrossentropy, .binaryFocalCrossentropy, .categoricalCrossentropy, .sparseCategoricalCrossentropy:
+        case .binaryCrossentropy, .binaryFocalCrossentropy, .categoricalCrossentropy, .categoricalFocalCrossentropy,
+             .sparseCategoricalCrossentropy:
             return true
         default: return false
         }
@@ -114,6 +115,24 @@ extension LossKind {
                 }
                 for j in 0..<w { s.dp[j] -= weighted / (sum * sum) }
             }
+        case .categoricalFocalCrossentropy(let c, let f):
+            // From the probabilities (the softmax of logits with from_logits), rescaled to sum 1
+            // and clipped as categorical_crossentropy's; the gradient goes back the same way.
+            let smooth = c.labelSmoothing / Double(w)
+            var sum = 0.0
+            for j in 0..<w { sum += s.p[j] }
+            var weighted = 0.0
+            for j in 0..<w {
+                let y = Double(t[j]) * (1 - c.labelSmoothing) + smooth
+                let (q, passes) = clipped(s.p[j] / sum)
+                let factor = pow(1 - q, f.gamma)
+                value += f.alpha * factor * -y * log(q)
+                let slope = f.gamma == 0 ? 0 : f.gamma * pow(1 - q, f.gamma - 1)
+                let g = passes ? f.alpha * y * (slope * log(q) - factor / q) : 0
+                s.dp[j] = g / sum
+                weighted += g * s.p[j]
+            }
+            for j in 0..<w { s.dp[j] -= weighted / (sum * sum) }
         case .sparseCategoricalCrossentropy:
             let label = Int(Double(t[0]))  // checked to be a class id (or the ignored class) before
             guard label >= 0, label < w else { value = 0; break }

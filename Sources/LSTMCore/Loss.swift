@@ -168,7 +168,8 @@ extension LossKind {
                 value += y * log(y / q)
                 put(j, p(j) >= eps && p(j) <= 1 ? -y / q : 0)
             }
-        case .binaryCrossentropy, .binaryFocalCrossentropy, .categoricalCrossentropy, .sparseCategoricalCrossentropy:
+        case .binaryCrossentropy, .binaryFocalCrossentropy, .categoricalCrossentropy, .categoricalFocalCrossentropy,
+             .sparseCategoricalCrossentropy:
             return crossentropy(pT, tT, width: w, form: form, grad: grad, scale: scale, scratch: scratch)
         case .cosineSimilarity:
             // −Σ ŷ·p̂ with x̂ = x / sqrt(max(Σx², 1e-12))

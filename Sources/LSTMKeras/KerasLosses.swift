@@ -20,12 +20,13 @@ enum KerasLosses {
         (["binary_crossentropy", "bce", "BCE", "BinaryCrossentropy"], .binaryCrossentropy(.init())),
         (["binary_focal_crossentropy", "BinaryFocalCrossentropy"], .binaryFocalCrossentropy(.init(), .init())),
         (["categorical_crossentropy", "CategoricalCrossentropy"], .categoricalCrossentropy(.init())),
+        (["categorical_focal_crossentropy", "CategoricalFocalCrossentropy"], .categoricalFocalCrossentropy(.init(), .init())),
         (["sparse_categorical_crossentropy", "SparseCategoricalCrossentropy"],
          .sparseCategoricalCrossentropy(fromLogits: false, ignoreClass: nil)),
     ]
 
     /// The losses not built yet, refused by name rather than as unknown.
-    static let notYet = ["categorical_focal_crossentropy", "CategoricalFocalCrossentropy", "ctc", "CTC", "dice", "Dice",
+    static let notYet = ["ctc", "CTC", "dice", "Dice",
                          "tversky", "Tversky", "circle", "Circle", "categorical_generalized_cross_entropy",
                          "CategoricalGeneralizedCrossEntropy"]
 
@@ -132,24 +133,32 @@ enum KerasLosses {
         case ("delta", .huber):
             loss = .huber(delta: try number("delta", { $0 > 0 }, "a number > 0"))
         case ("axis", .cosineSimilarity), ("axis", .binaryCrossentropy), ("axis", .binaryFocalCrossentropy),
+             ("axis", .categoricalFocalCrossentropy),
              ("axis", .categoricalCrossentropy), ("axis", .sparseCategoricalCrossentropy):
             guard v.numberValue == -1 else {
                 throw LSTMError.unsupported("compile: \(n) axis \(v.serialized()) is not supported (the last axis, -1, is)")
             }
         case ("from_logits", .binaryCrossentropy), ("from_logits", .binaryFocalCrossentropy),
+             ("from_logits", .categoricalFocalCrossentropy),
              ("from_logits", .categoricalCrossentropy):
             let fromLogits = try flag()
             loss = loss.changingCrossentropy { $0.fromLogits = fromLogits }
         case ("from_logits", .sparseCategoricalCrossentropy(_, let ignored)):
             loss = .sparseCategoricalCrossentropy(fromLogits: try flag(), ignoreClass: ignored)
         case ("label_smoothing", .binaryCrossentropy), ("label_smoothing", .categoricalCrossentropy),
-             ("label_smoothing", .binaryFocalCrossentropy):
+             ("label_smoothing", .binaryFocalCrossentropy), ("label_smoothing", .categoricalFocalCrossentropy):
             let smoothing = try number("label_smoothing", { $0 >= 0 && $0 <= 1 }, "in [0, 1]")
             loss = loss.changingCrossentropy { $0.labelSmoothing = smoothing }
         case ("gamma", .binaryFocalCrossentropy(let c, var f)):
             f.gamma = try number("gamma", { $0 >= 0 }, "a number >= 0"); loss = .binaryFocalCrossentropy(c, f)
         case ("alpha", .binaryFocalCrossentropy(let c, var f)):
             f.alpha = try number("alpha", { $0 >= 0 && $0 <= 1 }, "in [0, 1]"); loss = .binaryFocalCrossentropy(c, f)
+        case ("gamma", .categoricalFocalCrossentropy(let c, var f)):
+            f.gamma = try number("gamma", { $0 >= 0 }, "a number >= 0"); loss = .categoricalFocalCrossentropy(c, f)
+        case ("alpha", .categoricalFocalCrossentropy(let c, var f)):
+            // Keras also takes a list (one alpha per class) here; only one number is supported.
+            f.alpha = try number("alpha", { $0 >= 0 }, "a number >= 0 (one alpha per class is not supported)")
+            loss = .categoricalFocalCrossentropy(c, f)
         case ("apply_class_balancing", .binaryFocalCrossentropy(let c, var f)):
             f.applyClassBalancing = try flag(); loss = .binaryFocalCrossentropy(c, f)
         case ("ignore_class", .sparseCategoricalCrossentropy(let fromLogits, _)):
@@ -184,6 +193,8 @@ enum KerasLosses {
         case .binaryFocalCrossentropy(let c, let f) where c != .init() || f != .init():
             return object("BinaryFocalCrossentropy", loss.name, crossentropy(c) + [
                 ("apply_class_balancing", .bool(f.applyClassBalancing)), ("alpha", .real(f.alpha)), ("gamma", .real(f.gamma))])
+        case .categoricalFocalCrossentropy(let c, let f) where c != .init() || f != .init():
+            return object("CategoricalFocalCrossentropy", loss.name, crossentropy(c) + [("alpha", .real(f.alpha)), ("gamma", .real(f.gamma))])
         case .sparseCategoricalCrossentropy(let fromLogits, let ignored) where fromLogits || ignored != nil:
             return object("SparseCategoricalCrossentropy", loss.name, [
                 ("from_logits", .bool(fromLogits)), ("ignore_class", ignored.map { .number(Double($0)) } ?? .null), ("axis", .number(-1))])
@@ -199,6 +210,7 @@ private extension LossKind {
         switch self {
         case .binaryCrossentropy(var c): change(&c); return .binaryCrossentropy(c)
         case .binaryFocalCrossentropy(var c, let f): change(&c); return .binaryFocalCrossentropy(c, f)
+        case .categoricalFocalCrossentropy(var c, let f): change(&c); return .categoricalFocalCrossentropy(c, f)
         case .categoricalCrossentropy(var c): change(&c); return .categoricalCrossentropy(c)
         default: return self
         }

@@ -253,6 +253,16 @@ out += [entry(n, forecaster, make, series, series_target) for n, make in [
     ("sgd_cosine_decay_restarts", lambda: O.SGD(S.CosineDecayRestarts(0.2, 1, t_mul=2.0, m_mul=0.5, alpha=0.1), momentum=0.5)),
     ("adam_cosine_decay_restarts_constant_period", lambda: O.Adam(S.CosineDecayRestarts(0.02, 2, t_mul=1.0, m_mul=0.7))),
 ]]
+# Categorical focal crossentropy: Keras computes it from the probabilities (no logits rule), so a
+# saturated softmax is clipped; from_logits applies the softmax itself.
+out += [
+    entry("loss_categorical_focal_smoothing", lambda: classifier("softmax"), adam, series, one_hot,
+          LO.CategoricalFocalCrossentropy(alpha=0.4, gamma=1.5, label_smoothing=0.1)),
+    entry("loss_categorical_focal_saturated", lambda: classifier("softmax"), adam, series, one_hot,
+          "categorical_focal_crossentropy", bias_shift=saturate_classes),
+    entry("loss_categorical_focal_from_logits_masked", lambda: masked_steps_dense("linear"), adam, masked_series,
+          one_hot_steps, LO.CategoricalFocalCrossentropy(from_logits=True, gamma=3.0)),
+]
 with open(os.path.join(out_dir, "keras3_optimizers.json"), "w") as f:
     json.dump({"keras": keras.__version__, "entries": out}, f)
 for e in out:

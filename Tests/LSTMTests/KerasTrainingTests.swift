@@ -216,6 +216,9 @@ final class KerasTrainingTests: XCTestCase {
             (.categoricalCrossentropy(smoothed), .softmax, .dense, .distributions),
             (.categoricalCrossentropy(.init()), .softmax, .timeDistributed, .probabilities),
             (.categoricalCrossentropy(logits), .linear, .dense, .distributions),
+            (.categoricalFocalCrossentropy(smoothed, .init(gamma: 1.5, alpha: 0.4)), .softmax, .dense, .probabilities),
+            (.categoricalFocalCrossentropy(logits, .init()), .linear, .dense, .distributions),
+            (.categoricalFocalCrossentropy(.init(), .init(gamma: 0, alpha: 1)), .softmax, .timeDistributed, .distributions),
             (.sparseCategoricalCrossentropy(fromLogits: false, ignoreClass: nil), .softmax, .dense, .classIds),
             (.sparseCategoricalCrossentropy(fromLogits: false, ignoreClass: nil), .softmax, .timeDistributed, .classIds),
             (.sparseCategoricalCrossentropy(fromLogits: true, ignoreClass: 1), .linear, .dense, .classIds),
@@ -242,7 +245,7 @@ final class KerasTrainingTests: XCTestCase {
             case .classIds: y = Tensor(shape: [3, 4], values: rng.uniform(12, 0, 2.999).map { $0.rounded(.down) })
             }
             let name = "\(loss.name) \(activation.kerasName) \(head == .dense ? "Dense" : "TimeDistributed")"
-            if head == .dense, activation != .linear {
+            if head == .dense, activation != .linear, loss.readsLayerLogits {
                 try model.findLogitLayers(for: OutputLosses(same: loss, outputs: 1))
                 XCTAssertEqual(model.logitLayers.count, 1, "\(name): the loss reads the Dense's logits")
             }

@@ -122,6 +122,28 @@ class BinaryFocalCrossentropy(BinaryCrossentropy):
         return config
 
 
+class CategoricalFocalCrossentropy(BinaryCrossentropy):
+    """Keras's keras.losses.CategoricalFocalCrossentropy: alpha (one number) and gamma weigh each
+    class's crossentropy by (1 - p)^gamma; Keras computes it from the probabilities."""
+    class_name = "CategoricalFocalCrossentropy"
+    name = "categorical_focal_crossentropy"
+
+    def __init__(self, alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1,
+                 reduction="sum_over_batch_size", name=None):
+        super().__init__(from_logits, label_smoothing, axis, reduction, name)
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not alpha >= 0:
+            raise ValueError(f"{self.class_name}: alpha must be a number >= 0 (one per class is not supported), "
+                             f"got {alpha!r}")
+        if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or not gamma >= 0:
+            raise ValueError(f"{self.class_name}: gamma must be a number >= 0, got {gamma!r}")
+        self.alpha, self.gamma = float(alpha), float(gamma)
+
+    def _keras_config(self):
+        config = super()._keras_config()
+        config["config"].update({"alpha": self.alpha, "gamma": self.gamma})
+        return config
+
+
 class SparseCategoricalCrossentropy(Loss):
     """Keras's keras.losses.SparseCategoricalCrossentropy: one class id per output position as
     the target; positions whose target is ignore_class count for nothing."""
@@ -152,5 +174,6 @@ def get(identifier):
 
 __all__ = ["Loss", "MeanSquaredError", "MeanAbsoluteError", "MeanAbsolutePercentageError", "MeanSquaredLogarithmicError",
            "Huber", "LogCosh", "Poisson", "Hinge", "SquaredHinge", "CategoricalHinge", "KLDivergence", "CosineSimilarity",
-           "BinaryCrossentropy", "BinaryFocalCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
+           "BinaryCrossentropy", "BinaryFocalCrossentropy", "CategoricalCrossentropy", "CategoricalFocalCrossentropy",
+           "SparseCategoricalCrossentropy",
            "get"]
