@@ -513,12 +513,15 @@ lstm_status lstm_model_metric_name(const lstm_model *m, size_t i, char *name, si
    loss is a mean per batch, so the batch size can change it, as in Keras), and the compiled
    metrics over the same samples into metrics[0 .. metric_count - 1] (Keras's evaluate values
    after the loss). metrics may be NULL when the model has no metrics; metrics_cap must hold
-   them all. Thread-safe. Errors: as lstm_model_evaluate_tensors, and ARGUMENT (metrics_cap
-   too small). */
+   them all. on_batch (NULL: none) gets the running values after each batch (epoch 0, batch
+   from 0, names as in fit's logs), as Keras's on_test_batch_end; nonzero stops evaluate with
+   LSTM_ERROR_CANCELLED. Thread-safe. Errors: as lstm_model_evaluate_tensors, and ARGUMENT
+   (metrics_cap too small), CANCELLED. */
 lstm_status lstm_model_evaluate_metrics(const lstm_model *m, const lstm_tensor *x, size_t nx,
                                         const lstm_tensor *y, size_t ny,
                                         const lstm_tensor *sample_weight, size_t batch_size,
-                                        double *loss, double *metrics, size_t metrics_cap);
+                                        double *loss, double *metrics, size_t metrics_cap,
+                                        lstm_logs_callback on_batch, void *user);
 
 /* Stateful layers (Keras's stateful=True): the final state of a call starts the next, for a
    batch of fixed size. Their states live in a caller-owned lstm_state made for that batch and

@@ -201,7 +201,8 @@ public func lstm_model_evaluate_metrics(_ m: OpaquePointer?, _ x: UnsafePointer<
                                         _ y: UnsafePointer<lstm_tensor>?, _ ny: Int,
                                         _ sampleWeight: UnsafePointer<lstm_tensor>?, _ batchSize: Int,
                                         _ loss: UnsafeMutablePointer<Double>?,
-                                        _ metrics: UnsafeMutablePointer<Double>?, _ metricsCap: Int) -> lstm_status {
+                                        _ metrics: UnsafeMutablePointer<Double>?, _ metricsCap: Int,
+                                        _ onBatch: lstm_logs_callback?, _ user: UnsafeMutableRawPointer?) -> lstm_status {
     guarded {
         let model = try ModelHandle.from(m).model
         let loss = try Arg.nonNull(loss, "loss")
@@ -213,8 +214,10 @@ public func lstm_model_evaluate_metrics(_ m: OpaquePointer?, _ x: UnsafePointer<
         let out = count > 0 ? try Arg.nonNull(metrics, "metrics") : nil
         let batch = try Arg.size(batchSize, "batch_size", allowZero: true)
         let weights = try sampleWeight.map { try views($0, 1, "sample_weight")[0] }
+        let names = ["loss"] + model.metricNames
         let logs = try model.evaluateLogs(try views(x, nx, "x"), targets: try views(y, ny, "y"), sampleWeights: weights,
-                                          batchSize: batch == 0 ? 32 : batch)
+                                          batchSize: batch == 0 ? 32 : batch,
+                                          onBatch: onBatch.map { cb in { b, logs in FitCallbacks.call(cb, user, 0, b, names: names, logs) } })
         loss.pointee = logs[0]
         for k in 0..<count { out![k] = logs[k + 1] }
     }

@@ -399,7 +399,7 @@ struct FitCallbacks {
     }
 
     /// Calls a logs callback with the first values.count names, as C strings valid for the call.
-    private static func call(_ cb: lstm_logs_callback, _ user: UnsafeMutableRawPointer?, _ epoch: Int, _ batch: Int,
+    static func call(_ cb: lstm_logs_callback, _ user: UnsafeMutableRawPointer?, _ epoch: Int, _ batch: Int,
                              names: [String], _ values: [Double]) -> Bool {
         let cNames = names.prefix(values.count).map { strdup($0) }
         defer { cNames.forEach { free($0) } }

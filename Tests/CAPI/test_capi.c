@@ -1434,6 +1434,19 @@ static int count_batch_logs(void *user, size_t epoch, size_t batch, size_t n, co
     return 0;
 }
 
+/* evaluate's batch logs: how many came, the last running loss, and whether to stop at batch 1. */
+struct eval_seen { size_t calls, n; double last_loss; int stop_at_1; };
+
+static int record_eval_batch(void *user, size_t epoch, size_t batch, size_t n, const char *const *names,
+                             const double *values) {
+    struct eval_seen *s = user;
+    (void)epoch;
+    s->calls++;
+    s->n = n;
+    if (strcmp(names[0], "loss") == 0) s->last_loss = values[0];
+    return s->stop_at_1 && batch == 1;
+}
+
 static void test_metrics(void) {
     enum { N = 20, T = 5, C = 3 };
     static float x[N * T * 2], ids[N], p[N * C];
@@ -1470,15 +1483,23 @@ static void test_metrics(void) {
     }
     lstm_tensor tx = {x, 3, {N, T, 2}}, ty = {ids, 1, {N}};
     double loss = 0, values[2] = {-1, -1}, plain = 0;
-    EXPECT_STATUS(lstm_model_evaluate_metrics(m, &tx, 1, &ty, 1, NULL, 0, &loss, values, 2), LSTM_OK);
+    EXPECT_STATUS(lstm_model_evaluate_metrics(m, &tx, 1, &ty, 1, NULL, 0, &loss, values, 2, NULL, NULL), LSTM_OK);
     CHECK(values[0] == hits / N && values[1] == top2 / N, "accuracy %.4f and top-2 %.4f, counted %.4f and %.4f",
           values[0], values[1], hits / N, top2 / N);
     EXPECT_STATUS(lstm_model_evaluate_tensors(m, &tx, 1, &ty, 1, &plain), LSTM_OK);
     CHECK(fabs(loss - plain) < 1e-12, "the loss %.8f is evaluate's %.8f", loss, plain);
-    EXPECT_STATUS(lstm_model_evaluate_metrics(m, &tx, 1, &ty, 1, NULL, 0, &loss, values, 1), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_evaluate_metrics(m, &tx, 1, &ty, 1, NULL, 0, &loss, values, 1, NULL, NULL), LSTM_ERROR_ARGUMENT);
     EXPECT_MESSAGE("metrics_cap");
-    EXPECT_STATUS(lstm_model_evaluate_metrics(m, &tx, 1, &ty, 1, NULL, 0, &loss, NULL, 2), LSTM_ERROR_ARGUMENT);
-    EXPECT_STATUS(lstm_model_evaluate_metrics(m, &tx, 1, &ty, 1, NULL, 0, NULL, values, 2), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_evaluate_metrics(m, &tx, 1, &ty, 1, NULL, 0, &loss, NULL, 2, NULL, NULL), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_evaluate_metrics(m, &tx, 1, &ty, 1, NULL, 0, NULL, values, 2, NULL, NULL), LSTM_ERROR_ARGUMENT);
+    struct eval_seen es = {0, 0, 0, 0};
+    EXPECT_STATUS(lstm_model_evaluate_metrics(m, &tx, 1, &ty, 1, NULL, 8, &loss, values, 2, record_eval_batch, &es), LSTM_OK);
+    CHECK(es.calls == 3 && es.n == 3 && fabs(es.last_loss - loss) < 1e-12,
+          "3 batches of 8 of 20 samples with 3 running values, the last the result: %zu, %zu, %.6f vs %.6f",
+          es.calls, es.n, es.last_loss, loss);
+    es.stop_at_1 = 1;
+    EXPECT_STATUS(lstm_model_evaluate_metrics(m, &tx, 1, &ty, 1, NULL, 8, &loss, values, 2, record_eval_batch, &es),
+                  LSTM_ERROR_CANCELLED);
 
     /* fit's logs callbacks: every value by name, val_ after the split; on_epoch still called. */
     struct logs_seen seen = {0};
@@ -1515,8 +1536,8 @@ static void test_metrics(void) {
     for (int i = 0; i < N; i++) { twos[i] = 2.0f; zeros[i] = 0.0f; }
     lstm_tensor tw = {twos, 1, {N}}, tz = {zeros, 1, {N}};
     double doubled = 0;
-    EXPECT_STATUS(lstm_model_evaluate_metrics(m, &tx, 1, &ty, 1, NULL, 0, &loss, values, 2), LSTM_OK);
-    EXPECT_STATUS(lstm_model_evaluate_metrics(m, &tx, 1, &ty, 1, &tw, 0, &doubled, values, 2), LSTM_OK);
+    EXPECT_STATUS(lstm_model_evaluate_metrics(m, &tx, 1, &ty, 1, NULL, 0, &loss, values, 2, NULL, NULL), LSTM_OK);
+    EXPECT_STATUS(lstm_model_evaluate_metrics(m, &tx, 1, &ty, 1, &tw, 0, &doubled, values, 2, NULL, NULL), LSTM_OK);
     CHECK(fabs(doubled - 2 * loss) < 1e-9 * loss, "weights of 2 double the loss: %.8f vs %.8f", doubled, loss);
     size_t params = 0;
     EXPECT_STATUS(lstm_model_param_count(m, &params), LSTM_OK);

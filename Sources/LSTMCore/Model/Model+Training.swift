@@ -100,8 +100,11 @@ extension Model {
     @_specialize(exported: true, where T == Float)
     /// - Parameter sampleWeights: Keras's sample_weight for the loss (the metrics are not
     ///   weighted, as Keras's `metrics` are not): one per sample, or one per timestep.
+    /// - Parameter onBatch: called after each batch with its index and the running logs so far
+    ///   (loss, then the metrics), as Keras's on_test_batch_end sees them; return true to stop
+    ///   (`.cancelled`).
     public func evaluateLogs(_ xs: [TensorView<T>], targets ys: [TensorView<T>], sampleWeights: TensorView<T>? = nil,
-                             batchSize: Int = 32) throws -> [Double] {
+                             batchSize: Int = 32, onBatch: ((Int, [Double]) -> Bool)? = nil) throws -> [Double] {
         let losses = try compiledLoss("evaluate")
         try requireStateless("evaluate")
         guard batchSize >= 1 else { throw LSTMError.invalidArgument("batch_size must be >= 1, got \(batchSize)") }
@@ -109,7 +112,16 @@ extension Model {
         try checkTargets(ys, inputs: xs, losses: losses)
         try checkSampleWeights(sampleWeights, inputs: xs, count: count)
         try checkPassMemory(xs.map(\.shape), batch: Swift.min(count, batchSize))
-        return logsOver(losses, xs, ys, weights: sampleWeights, count: count, batchSize: batchSize)
+        var stopped: Int?
+        let logs = logsOver(losses, xs, ys, weights: sampleWeights, count: count, batchSize: batchSize) { batch, logs in
+            guard let onBatch, onBatch(batch, logs) else { return false }
+            stopped = batch
+            return true
+        }
+        if let stopped {
+            throw LSTMError.cancelled("evaluate was stopped by the batch callback after batch \(stopped + 1)")
+        }
+        return logs
     }
 
     /// `evaluate` for one flat input and target.
@@ -188,8 +200,9 @@ extension Model {
     }
 
     /// The loss over `count` samples and the compiled metrics after it.
+    /// - Parameter onBatch: the running logs after each batch; true stops there.
     func logsOver(_ losses: OutputLosses, _ xs: [TensorView<T>], _ ys: [TensorView<T>], weights: TensorView<T>?,
-                  count: Int, batchSize: Int) -> [Double] {
+                  count: Int, batchSize: Int, onBatch: ((Int, [Double]) -> Bool)? = nil) -> [Double] {
         var total = 0.0, start = 0
         var noGradients: [Tensor<T>]? = nil
         var metrics = MetricTotals(count: metricNames.count)
@@ -204,8 +217,9 @@ extension Model {
                               into: &metrics)
             total += l * Double(end - start)
             start = end
+            if let onBatch, onBatch((start - 1) / batchSize, [total / Double(start)] + metricResults(metrics)) { break }
         }
-        return [total / Double(count)] + metricResults(metrics)
+        return [total / Double(Swift.max(start, 1))] + metricResults(metrics)
     }
 
     // MARK: - Gradients

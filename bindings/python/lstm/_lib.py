@@ -139,7 +139,7 @@ _DECLARATIONS = {
     "lstm_model_metric_count": (c_int, [_model_p, _size_p]),
     "lstm_model_metric_name": (c_int, [_model_p, c_size_t, c_char_p, c_size_t]),
     "lstm_model_evaluate_metrics": (c_int, [_model_p, POINTER(Tensor), c_size_t, POINTER(Tensor), c_size_t, c_void_p, c_size_t,
-                                            POINTER(c_double), POINTER(c_double), c_size_t]),
+                                            POINTER(c_double), POINTER(c_double), c_size_t, LOGS_CALLBACK, c_void_p]),
     "lstm_model_input_info": (c_int, [_model_p, c_size_t, c_char_p, c_size_t, _size_p, _size_p]),
     "lstm_model_output_info": (c_int, [_model_p, c_size_t, c_char_p, c_size_t, _size_p, _size_p]),
     "lstm_model_output_shapes": (c_int, [_model_p, POINTER(Tensor), c_size_t, POINTER(TensorOut), c_size_t]),

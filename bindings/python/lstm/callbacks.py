@@ -39,6 +39,57 @@ class Callback:
     def on_train_batch_end(self, batch, logs=None):
         pass
 
+    def on_test_begin(self, logs=None):
+        pass
+
+    def on_test_end(self, logs=None):
+        pass
+
+    def on_test_batch_begin(self, batch, logs=None):
+        pass
+
+    def on_test_batch_end(self, batch, logs=None):
+        pass
+
+    def on_predict_begin(self, logs=None):
+        pass
+
+    def on_predict_end(self, logs=None):
+        pass
+
+    def on_predict_batch_begin(self, batch, logs=None):
+        pass
+
+    def on_predict_batch_end(self, batch, logs=None):
+        pass
+
+
+class ProgbarLogger(Callback):
+    """Keras's progress output of fit: "Epoch 3/20", then the bar (verbose=1) or one line per
+    epoch (verbose=2) with every log value. fit adds one when verbose is on and none is given."""
+
+    def __init__(self):
+        super().__init__()
+        self._progress = None
+
+    def _verbose(self):
+        v = self.params.get("verbose", 1)
+        return 1 if v == "auto" else v
+
+    def on_epoch_begin(self, epoch, logs=None):
+        from .models import _Progress
+        if self._verbose():
+            print(f"Epoch {epoch + 1}/{self.params.get('epochs', 1)}")
+        self._progress = _Progress(self._verbose(), self.params.get("steps", 1))
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._progress is not None:
+            self._progress.update(batch + 1, logs or {})
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._progress is not None:
+            self._progress.finish(self.params.get("steps", 1), logs or {})
+
 
 class History(Callback):
     """Returned by fit: `history.history['loss']` (and 'val_loss') per epoch, `history.epoch`."""
@@ -332,5 +383,5 @@ class LearningRateScheduler(Callback):
             logs["learning_rate"] = self.model.optimizer.learning_rate
 
 
-__all__ = ["Callback", "History", "EarlyStopping", "LambdaCallback", "TerminateOnNaN", "CSVLogger", "ModelCheckpoint",
+__all__ = ["Callback", "ProgbarLogger", "History", "EarlyStopping", "LambdaCallback", "TerminateOnNaN", "CSVLogger", "ModelCheckpoint",
            "ReduceLROnPlateau", "LearningRateScheduler"]

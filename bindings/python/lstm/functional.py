@@ -197,7 +197,14 @@ class Model(_ModelMethods):
         self._ensure_built()
         xs = self._arrays(x, self.input_names, "x")
         progress = _Progress(verbose, -(-xs[0].shape[0] // (batch_size or 32)) if xs[0].ndim else 1)
-        out = self._stateful_predict(xs, batch_size) if self._is_stateful() else self._tensor_run(xs)
+        if self._is_stateful():
+            out = self._stateful_predict(xs, batch_size)
+        elif callbacks:
+            # Batch by batch for the callbacks' hooks (the same values: samples are independent).
+            out = self._predict_with_callbacks(callbacks, xs[0].shape[0], batch_size, verbose,
+                                               lambda a, b: self._tensor_run([np.ascontiguousarray(x[a:b]) for x in xs]))
+        else:
+            out = self._tensor_run(xs)
         progress.finish(progress.total, {})
         return out[0] if self._single_output else out
 
@@ -260,7 +267,8 @@ class Model(_ModelMethods):
         if self._compile_config is None:
             raise RuntimeError("You must call compile() before evaluate()")
         self._ensure_built()
-        logs = self._evaluate_logs(self._arrays(x, self.input_names, "x"), self._targets(y), batch_size, sample_weight)
+        logs = self._evaluate_logs(self._arrays(x, self.input_names, "x"), self._targets(y), batch_size, sample_weight,
+                                   callbacks, _verbose_level(verbose))
         return self._evaluate_result(logs, return_dict)
 
     # ---------------------------------------------------------------- summary

@@ -192,8 +192,11 @@ def _fit_loop(model, run, n, batch_size, epochs, initial_epoch, verbose, callbac
     """Keras's fit around one C fit call: callbacks, the progress log, History, Ctrl-C.
     run(opts, history, ran) makes the call and returns its status."""
     history = callbacks_module.History()
-    # History last, as Keras adds it: it records what the others add to the logs (learning_rate).
+    # History after the user's callbacks, as Keras adds it: it records what they add to the logs
+    # (learning_rate); then the progress bar, which prints them (unless one was given).
     cbs = list(callbacks or []) + [history]
+    if verbose and not any(isinstance(cb, callbacks_module.ProgbarLogger) for cb in cbs):
+        cbs.append(callbacks_module.ProgbarLogger())
     train_n = int(math.floor(n * (1 - validation_split))) if validation_split else n
     batches = -(-train_n // int(batch_size))
     params = {"verbose": verbose, "epochs": epochs, "steps": batches}
@@ -201,12 +204,9 @@ def _fit_loop(model, run, n, batch_size, epochs, initial_epoch, verbose, callbac
         cb.set_model(model)
         cb.set_params(params)
     model.stop_training = False
-    state = {"error": None, "interrupted": False, "progress": None}
+    state = {"error": None, "interrupted": False}
 
     def begin_epoch(epoch):
-        if verbose:
-            print(f"Epoch {epoch + 1}/{epochs}")
-        state["progress"] = _Progress(verbose, batches)
         state["batch"] = 0
         for cb in cbs:
             cb.on_epoch_begin(epoch, {})
@@ -220,7 +220,6 @@ def _fit_loop(model, run, n, batch_size, epochs, initial_epoch, verbose, callbac
     def on_batch(_user, epoch, batch, n, names, values):
         try:
             logs = named(n, names, values)
-            state["progress"].update(batch + 1, logs)
             for cb in cbs:
                 cb.on_train_batch_end(batch, logs)
             state["batch"] = batch + 1
@@ -239,7 +238,6 @@ def _fit_loop(model, run, n, batch_size, epochs, initial_epoch, verbose, callbac
             logs = named(n, names, values)
             if evaluate_validation is not None and _validates(epoch, validation_freq):
                 logs = dict(sorted({**logs, **{"val_" + k: v for k, v in evaluate_validation().items()}}.items()))
-            state["progress"].finish(batches, logs)
             for cb in cbs:
                 cb.on_epoch_end(epoch, logs)
             if model.stop_training:
@@ -407,9 +405,10 @@ class _ModelMethods:
             names.append(name.value.decode())
         return names
 
-    def _evaluate_logs(self, xs, ys, batch_size=None, sample_weight=None):
+    def _evaluate_logs(self, xs, ys, batch_size=None, sample_weight=None, callbacks=None, verbose=0):
         """{"loss": ..., metric name: ...} over arrays shaped as the inputs and the targets, in
-        batches of batch_size (Keras's 32 by default), the loss weighted by sample_weight."""
+        batches of batch_size (Keras's 32 by default), the loss weighted by sample_weight;
+        callbacks get Keras's on_test_* hooks, with the running logs after each batch."""
         if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
                                        or batch_size < 1):
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
@@ -418,10 +417,65 @@ class _ModelMethods:
         values = (ctypes.c_double * max(1, len(names) - 1))()
         weights = _sample_weights(sample_weight, xs[0].shape[0])
         tw = _lib.tensors([weights]) if weights is not None else None
-        call(lib.lstm_model_evaluate_metrics, self._model, _lib.tensors(xs), len(xs), _lib.tensors(ys), len(ys),
-             ctypes.cast(tw, ctypes.c_void_p) if tw is not None else None, int(batch_size or 32), ctypes.byref(loss),
-             values, len(names) - 1)
-        return dict(zip(names, [loss.value] + list(values[:len(names) - 1])))
+        cbs = list(callbacks or [])
+        batches = -(-xs[0].shape[0] // int(batch_size or 32))
+        error = []
+
+        def on_batch(_user, _epoch, batch, n, c_names, c_values):
+            try:
+                logs = dict(sorted((c_names[k].decode(), c_values[k]) for k in range(n)))
+                for cb in cbs:
+                    cb.on_test_batch_end(batch, logs)
+                if batch + 1 < batches:
+                    for cb in cbs:
+                        cb.on_test_batch_begin(batch + 1, {})
+                return 0
+            except BaseException as e:  # noqa: BLE001 - re-raised after the C call returns
+                error.append(e)
+                return 1
+        batch_cb = _lib.LOGS_CALLBACK(on_batch) if cbs else _lib.LOGS_CALLBACK()
+        for cb in cbs:
+            cb.set_model(self)
+            cb.set_params({"verbose": verbose, "epochs": 1, "steps": batches})
+            cb.on_test_begin({})
+        for cb in cbs:
+            cb.on_test_batch_begin(0, {})
+        status = lib.lstm_model_evaluate_metrics(
+            self._model, _lib.tensors(xs), len(xs), _lib.tensors(ys), len(ys),
+            ctypes.cast(tw, ctypes.c_void_p) if tw is not None else None, int(batch_size or 32), ctypes.byref(loss),
+            values, len(names) - 1, batch_cb, None)
+        if error:
+            raise error[0]
+        if status != _lib.OK:
+            raise _lib.error_for(status)
+        logs = dict(zip(names, [loss.value] + list(values[:len(names) - 1])))
+        for cb in cbs:
+            cb.on_test_end(dict(sorted(logs.items())))
+        return logs
+
+    def _predict_with_callbacks(self, callbacks, n, batch_size, verbose, run):
+        """predict in batches, calling Keras's on_predict_* hooks; run(start, end) gives a
+        batch's outputs (one array, or a list for several outputs)."""
+        cbs = list(callbacks or [])
+        size = int(batch_size or 32)
+        batches = -(-n // size)
+        for cb in cbs:
+            cb.set_model(self)
+            cb.set_params({"verbose": verbose, "epochs": 1, "steps": batches})
+            cb.on_predict_begin({})
+        parts = []
+        for b in range(batches):
+            for cb in cbs:
+                cb.on_predict_batch_begin(b, {})
+            out = run(b * size, min(n, (b + 1) * size))
+            parts.append(out)
+            for cb in cbs:
+                cb.on_predict_batch_end(b, {"outputs": out})
+        for cb in cbs:
+            cb.on_predict_end({})
+        if isinstance(parts[0], list):
+            return [np.concatenate([p[k] for p in parts]) for k in range(len(parts[0]))]
+        return np.concatenate(parts)
 
     def _evaluate_result(self, logs, return_dict):
         """Keras's evaluate value: the dict (keys sorted, as Keras's), the loss alone, or a list
@@ -916,7 +970,8 @@ class Sequential(_ModelMethods):
         xa = self._x(x)
         ya = self._y(y, xa.shape[0], xa.shape[1])
         progress = _Progress(verbose, -(-xa.shape[0] // (batch_size or 32)))
-        logs = self._evaluate_logs([xa], [self._shaped_target(ya, xa.shape[1])], batch_size, sample_weight)
+        logs = self._evaluate_logs([xa], [self._shaped_target(ya, xa.shape[1])], batch_size, sample_weight, callbacks,
+                                   verbose)
         progress.finish(progress.total, logs)
         return self._evaluate_result(logs, return_dict)
 
@@ -933,11 +988,18 @@ class Sequential(_ModelMethods):
             return self._stateful_predict([xa], batch_size)[0]
         n, t = xa.shape[0], xa.shape[1]
         per = self._output_size(t)
-        y = np.empty(n * per, dtype=np.float32)
+
+        def run(start, end):
+            y = np.empty((end - start) * per, dtype=np.float32)
+            part = np.ascontiguousarray(xa[start:end])
+            call(lib.lstm_model_predict, self._model, _lib.float_pointer(part), end - start, t, _lib.float_pointer(y),
+                 y.size)
+            return y.reshape((end - start,) + self._output_dims(t))
         progress = _Progress(verbose, -(-n // (batch_size or 32)))
-        call(lib.lstm_model_predict, self._model, _lib.float_pointer(xa), n, t, _lib.float_pointer(y), y.size)
+        # With callbacks, batch by batch for their hooks (the same values: samples are independent).
+        out = self._predict_with_callbacks(callbacks, n, batch_size, verbose, run) if callbacks else run(0, n)
         progress.finish(progress.total, {})
-        return y.reshape((n,) + self._output_dims(t))
+        return out
 
     def __call__(self, x):
         return self.predict(x, verbose=0)

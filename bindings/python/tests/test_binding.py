@@ -1057,3 +1057,55 @@ def test_stream_steps_as_predict_does():
     np.testing.assert_allclose(stream.step([tokens[0]]), whole[0], rtol=1e-6)
     with pytest.raises(ValueError, match="holds 1 values"):
         stream.step([1, 2])
+
+
+def test_evaluate_and_predict_call_keras_hooks(capsys):
+    """evaluate and predict call a Callback's on_test_* / on_predict_* hooks per batch, as Keras
+    does: the running logs (the last equal to evaluate's), the batch outputs (their
+    concatenation equal to predict's); ProgbarLogger given to fit prints its lines once."""
+    from lstm import callbacks
+
+    class Seen(callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.events = []
+
+        def on_test_begin(self, logs=None):
+            self.events.append("test_begin")
+
+        def on_test_batch_begin(self, batch, logs=None):
+            self.events.append(("test_batch_begin", batch))
+
+        def on_test_batch_end(self, batch, logs=None):
+            self.events.append(("test_batch_end", batch, logs["loss"], logs["mae"]))
+
+        def on_test_end(self, logs=None):
+            self.events.append(("test_end", logs["loss"]))
+
+        def on_predict_batch_end(self, batch, logs=None):
+            self.events.append(("predict_batch_end", batch, logs["outputs"].copy()))
+
+        def on_predict_end(self, logs=None):
+            self.events.append("predict_end")
+    x, y = sine_data(20)
+    m = sine_model(units=3)
+    m.compile(optimizer="adam", loss="mse", metrics=["mae"])
+    seen = Seen()
+    loss, mae = m.evaluate(x, y, batch_size=8, verbose=0, callbacks=[seen])
+    kinds = [e if isinstance(e, str) else e[:2] for e in seen.events]
+    assert kinds == ["test_begin", ("test_batch_begin", 0), ("test_batch_end", 0), ("test_batch_begin", 1),
+                     ("test_batch_end", 1), ("test_batch_begin", 2), ("test_batch_end", 2), ("test_end", loss)]
+    assert seen.events[-2][2:] == (loss, mae)
+    # The first batch's running loss is that batch's evaluate.
+    np.testing.assert_allclose(seen.events[2][2], m.evaluate(x[:8], y[:8], verbose=0)[0], rtol=1e-6)
+    seen.events = []
+    q = m.predict(x, batch_size=8, verbose=0, callbacks=[seen])
+    # Batches of 8 take other kernel paths than one of 20: float32 rounding apart.
+    np.testing.assert_allclose(q, m.predict(x, verbose=0), rtol=1e-5, atol=1e-7)
+    outs = [e[2] for e in seen.events if e[0] == "predict_batch_end"]
+    assert [o.shape[0] for o in outs] == [8, 8, 4] and seen.events[-1] == "predict_end"
+    np.testing.assert_array_equal(np.concatenate(outs), q)
+    capsys.readouterr()
+    m.fit(x, y, epochs=2, batch_size=10, verbose=2, callbacks=[callbacks.ProgbarLogger()])
+    out = capsys.readouterr().out
+    assert out.count("Epoch 1/2") == 1 and out.count("Epoch 2/2") == 1 and out.count("mae:") == 2
