@@ -317,8 +317,10 @@ lstm_status lstm_step_sizes(const lstm_model *m, size_t *in, size_t *out);
    beta_2); on every one weight_decay, one of clipnorm, global_clipnorm, clipvalue, and a
    learning_rate that is a number or a Keras schedule ({"class_name": "ExponentialDecay",
    "config": {...}}; also InverseTimeDecay, PiecewiseConstantDecay, PolynomialDecay,
-   CosineDecay, CosineDecayRestarts). use_ema, loss_scale_factor and
-   gradient_accumulation_steps are refused. The optimizer's variables are saved in .keras files in
+   CosineDecay, CosineDecayRestarts); use_ema with ema_momentum and ema_overwrite_frequency (the
+   weights' moving averages, saved before the slots, copied into the weights every
+   ema_overwrite_frequency updates and at the end of every fit call, as Keras's
+   finalize_variable_values). loss_scale_factor and gradient_accumulation_steps are refused. The optimizer's variables are saved in .keras files in
    Keras's order and restored on load. Compiling again resets the optimizer state.
    For several outputs, "loss" may also be a list with one loss per output (null: that output
    trains on nothing) or a dict naming every output, and "loss_weights" a list or dict of

@@ -16,6 +16,9 @@ struct OptimizerState<T: Scalar> {
     var slots: [[[T]]]
     /// Nadam's running product of its momentum schedule (Keras's `u_product`), saved after the slots.
     var uProduct: T = 1
+    /// With use_ema, the moving average of each trained weight (Keras's "average" variables,
+    /// saved before the slots); empty otherwise.
+    var averages: [[T]] = []
 
     /// The slot kinds of each algorithm, in the order Keras creates them (which is the order
     /// it saves them in): kinds created together are interleaved per weight, the groups follow
@@ -60,6 +63,7 @@ struct OptimizerState<T: Scalar> {
         slots = (0..<Self.kindCount(spec.algorithm)).map { kind in
             used.contains(kind) ? shapes.map { [T](repeating: initial, count: $0) } : []
         }
+        if spec.ema != nil { averages = shapes.map { [T](repeating: 0, count: $0) } }
     }
 
     /// Applies one update to every parameter array.
@@ -80,7 +84,30 @@ struct OptimizerState<T: Scalar> {
             uProduct *= T(beta1) * (1 - 0.5 * T(pow(0.96, step)))
         }
         for k in params.indices { update(k, params[k], grads[k], sparse[k], lr: lr, step: step) }
+        if let ema = spec.ema { updateAverages(params, ema) }
         iterations += 1
+    }
+
+    /// Keras's _update_model_variables_moving_average after the update (the momentum is 0 on
+    /// the first, so the average starts as the weight), and the overwrite every
+    /// ema_overwrite_frequency updates.
+    private mutating func updateAverages(_ params: [UnsafeMutableBufferPointer<T>], _ ema: OptimizerSpec.EMA) {
+        let m = iterations != 0 ? T(ema.momentum) : 0
+        for (k, p) in params.enumerated() {
+            averages[k].withUnsafeMutableBufferPointer { a in
+                for j in p.indices { a[j] = m * a[j] + (1 - m) * p[j] }
+            }
+        }
+        if let n = ema.overwriteFrequency, (iterations + 1) % n == 0 { finalize(params) }
+    }
+
+    /// Keras's finalize_variable_values at the end of fit: with use_ema, the weights become their
+    /// moving averages.
+    func finalize(_ params: [UnsafeMutableBufferPointer<T>]) {
+        guard spec.ema != nil else { return }
+        for (k, p) in params.enumerated() {
+            averages[k].withUnsafeBufferPointer { a in _ = p.update(fromContentsOf: a) }
+        }
     }
 
     /// Keras's _clip_gradients: clipnorm per weight, else global_clipnorm over all, else clipvalue.

@@ -27,6 +27,21 @@ public struct OptimizerSpec: Equatable, Sendable {
     public var clipValue: Double?
     /// Keras's class name: "AdamW" for Adam with decoupled weight decay, else the algorithm's.
     public var className: String
+    /// Keras's use_ema: a moving average of every trained weight, kept beside the optimizer's
+    /// slots, copied into the weights every `overwriteFrequency` updates and at the end of fit.
+    public var ema: EMA?
+
+    public struct EMA: Equatable, Sendable {
+        /// Keras's ema_momentum: average = m · average + (1 − m) · weight after each update
+        /// (the first update copies the weight).
+        public var momentum: Double
+        /// Keras's ema_overwrite_frequency (nil: only at the end of fit).
+        public var overwriteFrequency: Int?
+        public init(momentum: Double = 0.99, overwriteFrequency: Int? = nil) {
+            self.momentum = momentum
+            self.overwriteFrequency = overwriteFrequency
+        }
+    }
 
     public init(_ algorithm: Algorithm, learningRate: Double, weightDecay: Double? = nil, className: String? = nil) {
         self.algorithm = algorithm
@@ -61,6 +76,12 @@ public struct OptimizerSpec: Equatable, Sendable {
         if let weightDecay { try nonNegative(weightDecay, "weight_decay") }
         let clips = [("clipnorm", clipNorm), ("global_clipnorm", globalClipNorm), ("clipvalue", clipValue)]
         for case let (name, v?) in clips { try check(v, name, { $0 > 0 }, "> 0") }
+        if let ema {
+            try check(ema.momentum, "ema_momentum", { (0...1).contains($0) }, "in [0, 1]")
+            if let n = ema.overwriteFrequency, n < 1 {
+                throw LSTMError.invalidArgument("\(cls): ema_overwrite_frequency must be an integer >= 1 or None, got \(n)")
+            }
+        }
         let set = clips.filter { $0.1 != nil }.map(\.0)
         guard set.count <= 1 else {
             throw LSTMError.invalidArgument("\(cls): only one of clipnorm, clipvalue and global_clipnorm can be set, got \(set.joined(separator: " and "))")

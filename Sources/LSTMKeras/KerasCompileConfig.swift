@@ -56,18 +56,19 @@ extension KerasConfig {
     }
 
     /// An algorithm's own options as Keras 3's config writes them, in its order.
+    /// Written as floats (0.0, not 0): Keras's SGD refuses a momentum that is not a float.
     static func options(of a: OptimizerSpec.Algorithm) -> [(String, JSON)] {
         switch a {
-        case let .sgd(momentum, nesterov): return [("momentum", .number(momentum)), ("nesterov", .bool(nesterov))]
+        case let .sgd(momentum, nesterov): return [("momentum", .real(momentum)), ("nesterov", .bool(nesterov))]
         case let .adam(b1, b2, eps, amsgrad):
-            return [("beta_1", .number(b1)), ("beta_2", .number(b2)), ("epsilon", .number(eps)), ("amsgrad", .bool(amsgrad))]
+            return [("beta_1", .real(b1)), ("beta_2", .real(b2)), ("epsilon", .real(eps)), ("amsgrad", .bool(amsgrad))]
         case let .rmsprop(rho, momentum, eps, centered):
-            return [("rho", .number(rho)), ("momentum", .number(momentum)), ("epsilon", .number(eps)), ("centered", .bool(centered))]
-        case let .adagrad(initial, eps): return [("initial_accumulator_value", .number(initial)), ("epsilon", .number(eps))]
-        case let .adadelta(rho, eps): return [("rho", .number(rho)), ("epsilon", .number(eps))]
+            return [("rho", .real(rho)), ("momentum", .real(momentum)), ("epsilon", .real(eps)), ("centered", .bool(centered))]
+        case let .adagrad(initial, eps): return [("initial_accumulator_value", .real(initial)), ("epsilon", .real(eps))]
+        case let .adadelta(rho, eps): return [("rho", .real(rho)), ("epsilon", .real(eps))]
         case let .adamax(b1, b2, eps), let .nadam(b1, b2, eps):
-            return [("beta_1", .number(b1)), ("beta_2", .number(b2)), ("epsilon", .number(eps))]
-        case let .lion(b1, b2): return [("beta_1", .number(b1)), ("beta_2", .number(b2))]
+            return [("beta_1", .real(b1)), ("beta_2", .real(b2)), ("epsilon", .real(eps))]
+        case let .lion(b1, b2): return [("beta_1", .real(b1)), ("beta_2", .real(b2))]
         }
     }
 
@@ -113,7 +114,7 @@ extension KerasConfig {
         }
         let ownKeys = options(of: defaults)
         func own(_ key: String) throws -> Double {
-            guard case .number(let d)? = ownKeys.first(where: { $0.0 == key })?.1 else { return 0 }
+            guard let d = ownKeys.first(where: { $0.0 == key })?.1.numberValue else { return 0 }
             return try number(key, d)
         }
         var schedule: LearningRateSchedule?
@@ -121,16 +122,16 @@ extension KerasConfig {
             schedule = try parseSchedule(lr, optimizer: shown)
         }
         // Options that change the update and are not implemented must keep their neutral value.
-        let neutral: [(String, JSON)] = [("use_ema", .bool(false)), ("loss_scale_factor", .null),
-                                         ("gradient_accumulation_steps", .null), ("decay", .number(0))]
+        let neutral: [(String, JSON)] = [("loss_scale_factor", .null), ("gradient_accumulation_steps", .null),
+                                         ("decay", .number(0))]
         for (k, v) in neutral {
             if let got = cfg[k], got != v, !got.isNull {
                 throw LSTMError.unsupported("compile: \(shown) option \(k)=\(got.serialized()) is not supported")
             }
         }
-        // Without use_ema these only configure what is off.
-        let inert: Set<String> = ["name", "ema_momentum", "ema_overwrite_frequency", "jit_compile", "is_legacy_optimizer"]
-        let common: Set<String> = ["learning_rate", "weight_decay", "clipnorm", "global_clipnorm", "clipvalue"]
+        let inert: Set<String> = ["name", "jit_compile", "is_legacy_optimizer"]
+        let common: Set<String> = ["learning_rate", "weight_decay", "clipnorm", "global_clipnorm", "clipvalue", "use_ema",
+                                   "ema_momentum", "ema_overwrite_frequency"]
         if case .object(let members) = cfg {
             for (k, _) in members where !inert.contains(k) && !common.contains(k) && !neutral.contains(where: { $0.0 == k })
                 && !ownKeys.contains(where: { $0.0 == k }) {
@@ -159,6 +160,17 @@ extension KerasConfig {
         spec.clipNorm = try optionalNumber("clipnorm").flatMap { $0 == 0 ? nil : $0 }
         spec.globalClipNorm = try optionalNumber("global_clipnorm").flatMap { $0 == 0 ? nil : $0 }
         spec.clipValue = try optionalNumber("clipvalue").flatMap { $0 == 0 ? nil : $0 }
+        // Without use_ema, ema_momentum and ema_overwrite_frequency configure what is off.
+        if try flag("use_ema") {
+            var frequency: Int?
+            if let f = try optionalNumber("ema_overwrite_frequency") {
+                guard f == f.rounded(), f >= 1, f < 1e15 else {
+                    throw LSTMError.invalidArgument("compile: \(shown) ema_overwrite_frequency must be an integer >= 1 or None, got \(f)")
+                }
+                frequency = Int(f)
+            }
+            spec.ema = .init(momentum: try optionalNumber("ema_momentum") ?? 0.99, overwriteFrequency: frequency)
+        }
         return spec
     }
 
@@ -265,7 +277,7 @@ extension KerasConfig {
         var cfg: [(String, JSON)] = [("name", .string(o.className.lowercased())), ("learning_rate", o.schedule.map(scheduleJSON) ?? .real(o.learningRate)),
                                      ("weight_decay", n(o.weightDecay)), ("clipnorm", n(o.clipNorm)),
                                      ("global_clipnorm", n(o.globalClipNorm)), ("clipvalue", n(o.clipValue))]
-        cfg += optimizerNeutral()
+        cfg += optimizerNeutral(o.ema)
         cfg += options(of: o.algorithm)
         return .object([
             ("optimizer", .object([("module", .string("keras.optimizers")), ("class_name", .string(o.className)),
@@ -277,8 +289,9 @@ extension KerasConfig {
         ])
     }
 
-    private static func optimizerNeutral() -> [(String, JSON)] {
-        [("use_ema", .bool(false)), ("ema_momentum", .number(0.99)), ("ema_overwrite_frequency", .null),
+    private static func optimizerNeutral(_ ema: OptimizerSpec.EMA?) -> [(String, JSON)] {
+        [("use_ema", .bool(ema != nil)), ("ema_momentum", .real(ema?.momentum ?? 0.99)),
+         ("ema_overwrite_frequency", ema?.overwriteFrequency.map { .number(Double($0)) } ?? .null),
          ("loss_scale_factor", .null), ("gradient_accumulation_steps", .null)]
     }
 }

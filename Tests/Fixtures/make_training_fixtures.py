@@ -263,6 +263,13 @@ out += [
     entry("loss_categorical_focal_from_logits_masked", lambda: masked_steps_dense("linear"), adam, masked_series,
           one_hot_steps, LO.CategoricalFocalCrossentropy(from_logits=True, gamma=3.0)),
 ]
+# use_ema: the weights' moving averages (saved before the slots), copied into the weights every
+# ema_overwrite_frequency updates and at the end of fit.
+out += [entry(n, forecaster, make, series, series_target) for n, make in [
+    ("adam_ema", lambda: O.Adam(learning_rate=0.02, use_ema=True, ema_momentum=0.8)),
+    ("sgd_momentum_ema_overwrite", lambda: O.SGD(learning_rate=0.1, momentum=0.5, use_ema=True, ema_momentum=0.6,
+                                                 ema_overwrite_frequency=3)),
+]]
 with open(os.path.join(out_dir, "keras3_optimizers.json"), "w") as f:
     json.dump({"keras": keras.__version__, "entries": out}, f)
 for e in out:

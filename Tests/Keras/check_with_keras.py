@@ -255,13 +255,15 @@ def check_trained_optimizers(directory):
                       O.SGD(learning_rate=O.schedules.ExponentialDecay(0.2, 2, 0.5, staircase=True), momentum=0.5),
                       O.Adam(learning_rate=O.schedules.CosineDecay(0.001, 4, alpha=0.1, warmup_target=0.02, warmup_steps=3)),
                       O.RMSprop(learning_rate=O.schedules.PiecewiseConstantDecay([3, 5], [0.02, 0.01, 0.005])),
-                      O.SGD(learning_rate=O.schedules.CosineDecayRestarts(0.1, 1, t_mul=2.0, m_mul=0.8, alpha=0.05))]:
+                      O.SGD(learning_rate=O.schedules.CosineDecayRestarts(0.1, 1, t_mul=2.0, m_mul=0.8, alpha=0.05)),
+                      O.Adam(learning_rate=0.01, use_ema=True, ema_momentum=0.9, ema_overwrite_frequency=3)]:
         lstm.utils.set_random_seed(4)
         ours = lstm.Sequential([lstm.Input(shape=(5,)), L.Embedding(6, 3), L.LSTM(4), L.Dense(1)])
         ours.compile(optimizer=optimizer, loss="mse")
         ours.fit(tokens, target, epochs=2, batch_size=8, shuffle=False, verbose=0)
         rate = optimizer.learning_rate
         what = optimizer.class_name + ("" if isinstance(rate, float) else f" with {rate.class_name}")
+        what += " with use_ema" if optimizer.get_config()["use_ema"] else ""
         resumes_alike(f"Keras 3: liblstm's {what} state", ours, tokens, target,
                       os.path.join(directory, f"optimizer_{what.replace(' ', '_')}.keras"))
     from lstm import losses as LO

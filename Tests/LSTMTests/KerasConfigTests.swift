@@ -179,8 +179,13 @@ final class KerasConfigTests: XCTestCase {
             XCTAssertEqual(try KerasConfig.parseCompile(KerasConfig.compileJSON(c).serialized()), c, names[0])
         }
         guard case .unsupported(let ftrl)? = status(#"{"optimizer": "Ftrl", "loss": "mse"}"#), ftrl.contains("Ftrl") else { return XCTFail("ftrl") }
-        guard case .unsupported(let ema)? = status(#"{"optimizer": {"class_name": "Adam", "config": {"use_ema": true}}, "loss": "mse"}"#),
-              ema.contains("use_ema") else { return XCTFail("use_ema") }
+        guard case .invalidArgument(let ema)? = status(#"{"optimizer": {"class_name": "Adam", "config": {"use_ema": true, "ema_momentum": 1.5}}, "loss": "mse"}"#),
+              ema.contains("ema_momentum") else { return XCTFail("ema_momentum out of range") }
+        guard case .invalidArgument(let frequency)? = status(#"{"optimizer": {"class_name": "Adam", "config": {"use_ema": true, "ema_overwrite_frequency": 0.5}}, "loss": "mse"}"#),
+              frequency.contains("ema_overwrite_frequency") else { return XCTFail("ema_overwrite_frequency 0.5") }
+        var withEMA = CompileSpec(loss: .meanSquaredError, optimizer: .defaultAdam)
+        withEMA.optimizer.ema = .init(momentum: 0.9, overwriteFrequency: 4)
+        XCTAssertEqual(try KerasConfig.parseCompile(KerasConfig.compileJSON(withEMA).serialized()), withEMA, "use_ema round trip")
         guard case .invalidArgument(let restarts)? = status(#"{"optimizer": {"class_name": "Adam", "config": {"learning_rate": {"class_name": "CosineDecayRestarts", "config": {"initial_learning_rate": 0.1, "first_decay_steps": 2, "t_mul": 0}}}}, "loss": "mse"}"#),
               restarts.contains("t_mul") else { return XCTFail("CosineDecayRestarts t_mul 0") }
         guard case .invalidArgument(let missing)? = status(#"{"optimizer": {"class_name": "Adam", "config": {"learning_rate": {"class_name": "ExponentialDecay", "config": {"decay_steps": 2, "decay_rate": 0.5}}}}, "loss": "mse"}"#),

@@ -73,7 +73,9 @@ final class KerasTrainingTests: XCTestCase {
             o.epochs = epochs
             _ = try withViews([e.x]) { xv in try withViews([e.y]) { try m.fit(xv, targets: $0, options: o) { _ in false } } }
         }
-        for e in try entries() {
+        // With use_ema, every fit ends by copying the averages into the weights (Keras's
+        // finalize_variable_values), so one fit of two epochs differs from two of one, in Keras too.
+        for e in try entries() where e.model.compileSpec?.optimizer.ema == nil {
             let uninterrupted = try Model<Float>(spec: e.model.spec, seed: 0)
             try uninterrupted.setWeights(e.model.weights)
             try uninterrupted.compile(e.model.compileSpec!)

@@ -1,16 +1,30 @@
 /// The optimizer's variables in the order Keras saves them after `iterations` and
-/// `learning_rate` (OptimizerState.slotGroups: Adam's (momentum, velocity) per weight, RMSprop's
-/// velocities then momentums, ...; Nadam's u_product last), for the trainable weights only
-/// (`trainableArrays`), as Keras keeps them. Used to save and restore training state.
+/// `learning_rate`: with use_ema the weights' moving averages, then the slots
+/// (OptimizerState.slotGroups: Adam's (momentum, velocity) per weight, RMSprop's velocities then
+/// momentums, ...; Nadam's u_product last), for the trainable weights only (`trainableArrays`),
+/// as Keras keeps them. Used to save and restore training state.
 extension Model {
-    /// Where each saved variable lives: (kind, trained weight), or nil for Nadam's u_product.
-    private func slotLayout(_ o: OptimizerState<T>) -> [(kind: Int, weight: Int)?] {
-        let trained = trainableArrays.count
-        var layout: [(kind: Int, weight: Int)?] = []
-        for group in OptimizerState<T>.slotGroups(o.spec.algorithm) {
-            for w in 0..<trained { for kind in group { layout.append((kind, w)) } }
+    /// Where a saved variable lives.
+    private enum SlotRef {
+        case slot(kind: Int, weight: Int)
+        case average(weight: Int)
+        case uProduct
+
+        var weight: Int? {
+            switch self {
+            case .slot(_, let w), .average(let w): return w
+            case .uProduct: return nil
+            }
         }
-        if OptimizerState<T>.hasUProduct(o.spec.algorithm) { layout.append(nil) }
+    }
+
+    private func slotLayout(_ o: OptimizerState<T>) -> [SlotRef] {
+        let trained = trainableArrays.count
+        var layout: [SlotRef] = o.spec.ema == nil ? [] : (0..<trained).map { .average(weight: $0) }
+        for group in OptimizerState<T>.slotGroups(o.spec.algorithm) {
+            for w in 0..<trained { for kind in group { layout.append(.slot(kind: kind, weight: w)) } }
+        }
+        if OptimizerState<T>.hasUProduct(o.spec.algorithm) { layout.append(.uProduct) }
         return layout
     }
 
@@ -40,7 +54,13 @@ extension Model {
 
     public var optimizerSlots: (iterations: Int, slots: [[T]])? {
         guard let o = optimizer else { return nil }
-        return (o.iterations, slotLayout(o).map { at in at.map { o.slots[$0.kind][$0.weight] } ?? [o.uProduct] })
+        return (o.iterations, slotLayout(o).map { at in
+            switch at {
+            case let .slot(kind, w): return o.slots[kind][w]
+            case let .average(w): return o.averages[w]
+            case .uProduct: return [o.uProduct]
+            }
+        })
     }
 
     /// The shape of each variable of `optimizerSlots`, in its order (the weight's it belongs
@@ -48,7 +68,7 @@ extension Model {
     public var optimizerSlotShapes: [[Int]] {
         guard let o = optimizer else { return [] }
         let trained = trainableArrays
-        return slotLayout(o).map { at in at.map { weightShapes[trained[$0.weight]] } ?? [] }
+        return slotLayout(o).map { at in at.weight.map { weightShapes[trained[$0]] } ?? [] }
     }
 
     /// Restores optimizer state saved by `optimizerSlots` (or by Keras). Checks everything first.
@@ -67,20 +87,25 @@ extension Model {
             throw LSTMError.invalidArgument("optimizer iterations \(iterations) is out of range (0 to 2^53)")
         }
         for (i, (s, at)) in zip(slots, layout).enumerated() {
-            let owner = at.map { "'\(weightNames[trained[$0.weight]])'" } ?? "u_product"
-            let want = at.map { params.arrays[trained[$0.weight]].count } ?? 1
+            let owner = at.weight.map { "'\(weightNames[trained[$0]])'" } ?? "u_product"
+            let want = at.weight.map { params.arrays[trained[$0]].count } ?? 1
             guard s.count == want else {
                 throw LSTMError.shapeMismatch("optimizer variable \(i) for \(owner) holds \(s.count) values, expected \(want)")
             }
             guard s.allSatisfy(\.isFinite) else {
                 throw LSTMError.numeric("optimizer variable \(i) for \(owner) holds non-finite values")
             }
-            if let at, OptimizerState<T>.isNonNegative(o.spec.algorithm, kind: at.kind), let negative = s.first(where: { $0 < 0 }) {
+            if case let .slot(kind, _) = at, OptimizerState<T>.isNonNegative(o.spec.algorithm, kind: kind),
+               let negative = s.first(where: { $0 < 0 }) {
                 throw LSTMError.numeric("optimizer variable \(i) for \(owner) is a sum or mean of squares or magnitudes but holds \(negative)")
             }
         }
         for (s, at) in zip(slots, layout) {
-            if let at { o.slots[at.kind][at.weight] = s } else { o.uProduct = s[0] }
+            switch at {
+            case let .slot(kind, w): o.slots[kind][w] = s
+            case let .average(w): o.averages[w] = s
+            case .uProduct: o.uProduct = s[0]
+            }
         }
         o.iterations = iterations
         optimizer = o

@@ -414,8 +414,12 @@ extension Model {
                 log.valLoss = val[0]
                 log.valMetrics = Array(val.dropFirst())
             }
-            if onEpoch(log) { return epoch + 1 }
+            if onEpoch(log) {
+                optimizer!.finalize(trainedParams)
+                return epoch + 1
+            }
         }
+        optimizer!.finalize(trainedParams)
         return options.epochs
     }
 

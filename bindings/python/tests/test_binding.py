@@ -162,7 +162,7 @@ def test_unsupported_layer_arguments_are_rejected(layer, exc, words):
 
 
 @pytest.mark.parametrize("optimizer, words", [
-    (optimizers.Adam(use_ema=True), "use_ema"),
+    (optimizers.Adam(loss_scale_factor=2.0), "loss_scale_factor"),
     (optimizers.SGD(gradient_accumulation_steps=2), "gradient_accumulation_steps"),
     ("ftrl", "ftrl"),
 ])
@@ -1109,3 +1109,23 @@ def test_evaluate_and_predict_call_keras_hooks(capsys):
     m.fit(x, y, epochs=2, batch_size=10, verbose=2, callbacks=[callbacks.ProgbarLogger()])
     out = capsys.readouterr().out
     assert out.count("Epoch 1/2") == 1 and out.count("Epoch 2/2") == 1 and out.count("mae:") == 2
+
+
+def test_use_ema_ends_fit_on_the_moving_average():
+    """Adam(use_ema=True): after fit the weights are the moving average of the weights after each
+    update (numpy from the weights a callback records after every batch: the first update's
+    weights, then m * average + (1 - m) * weights), as Keras's finalize_variable_values leaves them."""
+    from lstm import callbacks
+    x, y = sine_data(24)
+    m = sine_model(units=3)
+    m.compile(optimizer=optimizers.Adam(learning_rate=0.01, use_ema=True, ema_momentum=0.7), loss="mse")
+    after_each = []
+    record = callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: after_each.append(m.get_weights()))
+    m.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0, callbacks=[record])
+    average = [w.astype(np.float64) for w in after_each[0]]
+    for ws in after_each[1:]:
+        average = [np.float32(0.7) * a + np.float32(0.3) * w for a, w in zip(average, ws)]
+    for got, want in zip(m.get_weights(), average):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
+    config = json.loads(m.to_json())["compile_config"]["optimizer"]["config"]
+    assert config["use_ema"] is True and config["ema_momentum"] == 0.7
