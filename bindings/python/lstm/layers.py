@@ -6,6 +6,8 @@ error (here, or by the library when the model is built), never silently ignored.
 """
 import json
 
+import numpy as np
+
 _DEFAULT_INITIALIZERS = {
     "kernel_initializer": "glorot_uniform",
     "recurrent_initializer": "orthogonal",
@@ -59,6 +61,33 @@ class Layer:
             self.batch_shape = (None,) + _shape_tuple(input_shape, "input_shape")
         elif input_dim is not None:
             self.batch_shape = (None, None, int(input_dim))
+
+    def get_weights(self):
+        """The layer's weights as numpy arrays, in Keras's order ([] before a model is built with
+        it), from the model that last changed them."""
+        home = getattr(self, "_weights_home", None)
+        model = home() if home is not None else None
+        if model is None:
+            return []
+        return list(model._layer_arrays(self.name).values())
+
+    def set_weights(self, weights):
+        """Replaces the layer's weights (arrays of the shapes get_weights gives) in its model."""
+        home = getattr(self, "_weights_home", None)
+        model = home() if home is not None else None
+        if model is None:
+            raise ValueError(f"layer '{self.name}' has no weights yet: build a model with it first")
+        shapes = model._weight_shapes()
+        mine = [k for k, (n, _) in enumerate(shapes) if n.startswith(self.name + "/")]
+        if len(weights) != len(mine):
+            raise ValueError(f"layer '{self.name}' has {len(mine)} weight arrays, got {len(weights)}")
+        everything = model.get_weights()
+        for k, w in zip(mine, weights):
+            w = np.asarray(w, dtype=np.float32)
+            if w.shape != tuple(shapes[k][1]):
+                raise ValueError(f"weight '{shapes[k][0]}' has shape {tuple(shapes[k][1])}, got {w.shape}")
+            everything[k] = w
+        model.set_weights(everything)
 
     def get_config(self):
         return {"name": self.name, "trainable": self.trainable,

@@ -294,3 +294,23 @@ def test_a_loss_per_output_and_loss_weights():
         model.compile(optimizer="adam", loss=["mse"])
     with pytest.raises(ValueError, match="name every output"):
         model.compile(optimizer="adam", loss="mse", loss_weights={"nope": 1.0})
+
+
+def test_layer_get_and_set_weights():
+    """layer.get_weights() / set_weights() as Keras's: the layer's arrays in the model's order,
+    written back through the model (and refused with a wrong shape or count)."""
+    model = two_inputs_two_outputs()
+    main = model.get_layer("main")
+    kernel, bias = main.get_weights()
+    assert kernel.shape == (8, 2) and bias.shape == (2,)
+    main.set_weights([kernel + 1, bias - 1])
+    k2, b2 = model.get_layer("main").get_weights()
+    np.testing.assert_array_equal(k2, kernel + 1)
+    np.testing.assert_array_equal(b2, bias - 1)
+    names = [n for n, _ in model._weight_shapes()]
+    np.testing.assert_array_equal(model.get_weights()[names.index("main/kernel")], kernel + 1)
+    with pytest.raises(ValueError, match="has shape"):
+        main.set_weights([kernel[:1], bias])
+    with pytest.raises(ValueError, match="2 weight arrays"):
+        main.set_weights([kernel])
+    assert keras.layers.Dense(3).get_weights() == []
