@@ -239,7 +239,8 @@ class Model(_ModelMethods):
         xs, ys = self._arrays(x, self.input_names, "x"), self._targets(y)
         sw = _sample_weights(sample_weight, xs[0].shape[0])
         validate = None
-        if validation_data is None and validation_split and (validation_batch_size is not None or validation_freq != 1):
+        # Split here, so that validation runs through evaluate's callback hooks (see Sequential.fit).
+        if validation_data is None and validation_split:
             train, held = _split_validation(xs + ys + ([sw] if sw is not None else []), validation_split)
             k = len(xs) + len(ys)
             xs, ys, sw = train[:len(xs)], train[len(xs):k], (train[k] if sw is not None else None)
@@ -247,7 +248,8 @@ class Model(_ModelMethods):
         if validation_data is not None:
             xv, yv, swv = _validation_triple(validation_data)
             xv, yv = self._arrays(xv, self.input_names, "validation x"), self._targets(yv)
-            validate = lambda: self._evaluate_logs(xv, yv, validation_batch_size or batch_size, swv)  # noqa: E731
+            validate = lambda cbs: self._evaluate_logs(xv, yv, validation_batch_size or batch_size, swv,  # noqa: E731
+                                                       callbacks=cbs, configure=False)
             validation_split = 0.0
         tx, ty = _lib.tensors(xs), _lib.tensors(ys)
 

@@ -237,7 +237,7 @@ def _fit_loop(model, run, n, batch_size, epochs, initial_epoch, verbose, callbac
             epoch += initial_epoch
             logs = named(n, names, values)
             if evaluate_validation is not None and _validates(epoch, validation_freq):
-                logs = dict(sorted({**logs, **{"val_" + k: v for k, v in evaluate_validation().items()}}.items()))
+                logs = dict(sorted({**logs, **{"val_" + k: v for k, v in evaluate_validation(cbs).items()}}.items()))
             for cb in cbs:
                 cb.on_epoch_end(epoch, logs)
             if model.stop_training:
@@ -405,10 +405,11 @@ class _ModelMethods:
             names.append(name.value.decode())
         return names
 
-    def _evaluate_logs(self, xs, ys, batch_size=None, sample_weight=None, callbacks=None, verbose=0):
+    def _evaluate_logs(self, xs, ys, batch_size=None, sample_weight=None, callbacks=None, verbose=0, configure=True):
         """{"loss": ..., metric name: ...} over arrays shaped as the inputs and the targets, in
         batches of batch_size (Keras's 32 by default), the loss weighted by sample_weight;
-        callbacks get Keras's on_test_* hooks, with the running logs after each batch."""
+        callbacks get Keras's on_test_* hooks, with the running logs after each batch (and, unless
+        configure is off as for fit's validation, their model and params first)."""
         if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
                                        or batch_size < 1):
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
@@ -435,8 +436,9 @@ class _ModelMethods:
                 return 1
         batch_cb = _lib.LOGS_CALLBACK(on_batch) if cbs else _lib.LOGS_CALLBACK()
         for cb in cbs:
-            cb.set_model(self)
-            cb.set_params({"verbose": verbose, "epochs": 1, "steps": batches})
+            if configure:
+                cb.set_model(self)
+                cb.set_params({"verbose": verbose, "epochs": 1, "steps": batches})
             cb.on_test_begin({})
         for cb in cbs:
             cb.on_test_batch_begin(0, {})
@@ -931,7 +933,9 @@ class Sequential(_ModelMethods):
         ya = self._y(y, n, steps)
         sw = _sample_weights(sample_weight, n)
         val = None
-        if validation_data is None and validation_split and (validation_batch_size is not None or validation_freq != 1):
+        # The split is made here rather than in the library, so that validation runs through
+        # evaluate and its callback hooks (on_test_*), as Keras's does.
+        if validation_data is None and validation_split:
             train, held = _split_validation([xa, ya] + ([sw] if sw is not None else []), validation_split)
             (xa, ya), n = train[:2], train[0].shape[0]
             sw = train[2] if sw is not None else None
@@ -948,7 +952,8 @@ class Sequential(_ModelMethods):
                                       ctypes.byref(opts), hist, epochs, ctypes.byref(ran))
 
         return _fit_loop(self, run, n, batch_size, epochs, initial_epoch, verbose, callbacks, validation_split,
-                         shuffle, (lambda: self._evaluate_logs(*val)) if val is not None else None, sw,
+                         shuffle, (lambda cbs: self._evaluate_logs(*val, callbacks=cbs, configure=False))
+                         if val is not None else None, sw,
                          _class_weights(class_weight), validation_freq)
 
     def _shaped_target(self, ya, steps):

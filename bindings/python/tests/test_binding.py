@@ -1129,3 +1129,30 @@ def test_use_ema_ends_fit_on_the_moving_average():
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
     config = json.loads(m.to_json())["compile_config"]["optimizer"]["config"]
     assert config["use_ema"] is True and config["ema_momentum"] == 0.7
+
+
+def test_fit_validation_calls_the_test_hooks():
+    """fit's validation (a split or validation_data) runs through evaluate's hooks, as Keras's:
+    on_test_begin, a test batch per validation batch, on_test_end with the val logs' values."""
+    from lstm import callbacks
+    seen = []
+
+    class Seen(callbacks.Callback):
+        def on_test_begin(self, logs=None):
+            seen.append("begin")
+
+        def on_test_batch_end(self, batch, logs=None):
+            seen.append(batch)
+
+        def on_test_end(self, logs=None):
+            seen.append(("end", logs["loss"]))
+
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(("epoch", logs["val_loss"]))
+    x, y = sine_data(30)
+    m = sine_model(units=3)
+    m.compile(optimizer="adam", loss="mse")
+    m.fit(x, y, epochs=2, batch_size=4, validation_split=0.2, verbose=0, callbacks=[Seen()])
+    # 6 held-out samples in batches of 4: two test batches per epoch.
+    assert [e if not isinstance(e, tuple) else e[0] for e in seen] == ["begin", 0, 1, "end", "epoch"] * 2
+    assert seen[3][1] == seen[4][1] and seen[8][1] == seen[9][1]
