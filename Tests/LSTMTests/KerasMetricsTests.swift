@@ -6,14 +6,20 @@ import XCTest
 /// Keras 3's compiled metrics against real Keras (Tests/Fixtures/make_metric_fixtures.py): the
 /// same log names, every History value of a two-epoch fit with validation data, and evaluate's.
 final class KerasMetricsTests: XCTestCase {
+    /// A fixture entry's model with its initial weights, compiled from Keras's own compile config.
+    static func model(of e: [String: Any]) throws -> Model<Float> {
+        let model = try Model<Float>(spec: try KerasConfig.parseModel(e["model_json"] as! String).spec, seed: 0)
+        try model.setWeights((e["initial_weights"] as! [Any]).map { GraphTests.tensor($0).values })
+        let compile = try JSONSerialization.data(withJSONObject: e["compile_config"]!)
+        try model.compile(try KerasConfig.parseCompile(String(decoding: compile, as: UTF8.self)))
+        return model
+    }
+
     func testMetricsMatchKerasHistoryAndEvaluate() throws {
         let d = try GraphTests.load("keras3_metrics.json", folder: "training")
         for e in d["entries"] as! [[String: Any]] {
             let name = e["name"] as! String
-            let model = try Model<Float>(spec: try KerasConfig.parseModel(e["model_json"] as! String).spec, seed: 0)
-            try model.setWeights((e["initial_weights"] as! [Any]).map { GraphTests.tensor($0).values })
-            let compile = try JSONSerialization.data(withJSONObject: e["compile_config"]!)
-            try model.compile(try KerasConfig.parseCompile(String(decoding: compile, as: UTF8.self)))
+            let model = try Self.model(of: e)
             let keys = e["history_keys"] as! [String]
             XCTAssertEqual(Set(["loss"] + model.metricNames + ["val_loss"] + model.metricNames.map { "val_" + $0 }), Set(keys),
                            "\(name): log names")
@@ -149,10 +155,7 @@ final class KerasMetricsTests: XCTestCase {
         let d = try GraphTests.load("keras3_sample_weights.json", folder: "training")
         for e in d["entries"] as! [[String: Any]] {
             let name = e["name"] as! String
-            let model = try Model<Float>(spec: try KerasConfig.parseModel(e["model_json"] as! String).spec, seed: 0)
-            try model.setWeights((e["initial_weights"] as! [Any]).map { GraphTests.tensor($0).values })
-            let compile = try JSONSerialization.data(withJSONObject: e["compile_config"]!)
-            try model.compile(try KerasConfig.parseCompile(String(decoding: compile, as: UTF8.self)))
+            let model = try Self.model(of: e)
             let x = GraphTests.tensor(e["x"]), y = GraphTests.tensor(e["y"])
             let weights = (e["sample_weight"] as? [String: Any]).map(GraphTests.tensor)
             var options = FitOptions()
