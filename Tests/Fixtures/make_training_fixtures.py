@@ -294,7 +294,40 @@ callbacks = [
     callback_entry("learning_rate_scheduler", lambda: O.Adam(learning_rate=0.05),
                    lambda: keras.callbacks.LearningRateScheduler(lambda epoch, lr: lr if epoch < 2 else lr * 0.7), 6),
 ]
+# EarlyStopping and ModelCheckpoint, against validation data (the last 3 windows of a noisy
+# copy): the epochs Keras ran, its history, the weights it ended with (restored or not), and the
+# checkpoint files it wrote.
+val_series = (series[:3] + rng.normal(0, 0.3, size=series[:3].shape)).astype(np.float32)
+val_target = (series_target[:3] + 0.2).astype(np.float32)
+
+
+def stopping_entry(name, make_optimizer, make_callback, epochs):
+    import tempfile
+    model, weights = compiled(forecaster, make_optimizer, 13)
+    with tempfile.TemporaryDirectory() as d:
+        callback = make_callback(d)
+        history = model.fit(series, series_target, epochs=epochs, batch_size=4, shuffle=False, verbose=0,
+                            validation_data=(val_series, val_target), callbacks=[callback]).history
+        files = sorted(os.listdir(d))
+    return {"name": name, "initial_weights": [tensor(w) for w in weights], "epochs": epochs,
+            "loss": [float(v) for v in history["loss"]], "val_loss": [float(v) for v in history["val_loss"]],
+            "final_weights": [tensor(w) for w in model.get_weights()], "files": files,
+            "stopped_epoch": int(getattr(callback, "stopped_epoch", 0))}
+
+
+C = keras.callbacks
+callbacks += [
+    stopping_entry("early_stopping_restore", lambda: O.SGD(learning_rate=0.5, momentum=0.9),
+                   lambda d: C.EarlyStopping(monitor="val_loss", patience=2, min_delta=1e-4, restore_best_weights=True,
+                                             start_from_epoch=1), 30),
+    stopping_entry("early_stopping_baseline_max_mode", lambda: O.Adam(learning_rate=0.05),
+                   lambda d: C.EarlyStopping(monitor="val_loss", mode="max", baseline=10.0, patience=1), 10),
+    stopping_entry("model_checkpoint_best_only", lambda: O.SGD(learning_rate=0.5, momentum=0.9),
+                   lambda d: C.ModelCheckpoint(os.path.join(d, "m{epoch:02d}-{val_loss:.3f}.weights.h5"),
+                                               monitor="val_loss", save_best_only=True, save_weights_only=True), 12),
+]
 with open(os.path.join(out_dir, "keras3_callbacks.json"), "w") as f:
-    json.dump({"keras": keras.__version__, "x": tensor(series), "y": tensor(series_target), "entries": callbacks}, f)
+    json.dump({"keras": keras.__version__, "x": tensor(series), "y": tensor(series_target), "x_val": tensor(val_series),
+               "y_val": tensor(val_target), "entries": callbacks}, f)
 for c in callbacks:
-    print(c["name"], c["learning_rate"])
+    print(c["name"], c.get("learning_rate"), c.get("files"), c.get("stopped_epoch"), len(c["loss"]))

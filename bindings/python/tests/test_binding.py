@@ -1156,3 +1156,40 @@ def test_fit_validation_calls_the_test_hooks():
     # 6 held-out samples in batches of 4: two test batches per epoch.
     assert [e if not isinstance(e, tuple) else e[0] for e in seen] == ["begin", 0, 1, "end", "epoch"] * 2
     assert seen[3][1] == seen[4][1] and seen[8][1] == seen[9][1]
+
+
+@pytest.mark.parametrize("name", ["early_stopping_restore", "early_stopping_baseline_max_mode",
+                                  "model_checkpoint_best_only"])
+def test_stopping_and_checkpoint_callbacks_follow_keras(name, tmp_path):
+    """EarlyStopping (restore_best_weights, start_from_epoch, baseline in max mode) and
+    ModelCheckpoint (save_best_only, {epoch:02d}-{val_loss:.3f} names) against Keras 3's fits of
+    the same model, weights and data (make_training_fixtures.py): the epochs run, every loss and
+    val_loss, the weights it ends with, and the files written."""
+    from lstm import callbacks
+    with open(CALLBACK_FIXTURE) as f:
+        d = json.load(f)
+    e = next(c for c in d["entries"] if c["name"] == name)
+    arr = lambda t: np.array(t["values"], np.float32).reshape(t["shape"])  # noqa: E731
+    m = lstm.Sequential([lstm.Input(shape=(5, 2)), lstm.layers.LSTM(4), Dense(1)])
+    m.set_weights([arr(w) for w in e["initial_weights"]])
+    if name == "early_stopping_restore":
+        m.compile(optimizer=optimizers.SGD(learning_rate=0.5, momentum=0.9), loss="mse")
+        cb = callbacks.EarlyStopping(monitor="val_loss", patience=2, min_delta=1e-4, restore_best_weights=True,
+                                     start_from_epoch=1)
+    elif name == "early_stopping_baseline_max_mode":
+        m.compile(optimizer=optimizers.Adam(learning_rate=0.05), loss="mse")
+        cb = callbacks.EarlyStopping(monitor="val_loss", mode="max", baseline=10.0, patience=1)
+    else:
+        m.compile(optimizer=optimizers.SGD(learning_rate=0.5, momentum=0.9), loss="mse")
+        cb = callbacks.ModelCheckpoint(str(tmp_path / "m{epoch:02d}-{val_loss:.3f}.weights.h5"), monitor="val_loss",
+                                       save_best_only=True, save_weights_only=True)
+    history = m.fit(arr(d["x"]), arr(d["y"]), epochs=e["epochs"], batch_size=4, shuffle=False, verbose=0,
+                    validation_data=(arr(d["x_val"]), arr(d["y_val"])), callbacks=[cb]).history
+    assert len(history["loss"]) == len(e["loss"])
+    np.testing.assert_allclose(history["loss"], e["loss"], rtol=1e-5)
+    np.testing.assert_allclose(history["val_loss"], e["val_loss"], rtol=1e-5)
+    for got, want in zip(m.get_weights(), e["final_weights"]):
+        np.testing.assert_allclose(got, arr(want), rtol=1e-4, atol=1e-5)
+    assert sorted(os.listdir(tmp_path)) == e["files"]
+    if name.startswith("early"):
+        assert cb.stopped_epoch == e["stopped_epoch"]
