@@ -412,6 +412,11 @@ typedef struct lstm_fit_options {
                                           the training samples only, not val_loss (as Keras).
                                           Not together with sample_weight. */
     size_t class_weight_count;
+    size_t steps_per_epoch;            /* 0: a whole pass over the data per epoch; else Keras's
+                                          steps_per_epoch: each epoch runs that many batches,
+                                          carrying on where the last one stopped; the epoch that
+                                          reaches the end of the data stops there and the next
+                                          starts a new pass (reshuffled) */
 } lstm_fit_options;
 
 /* Fills *o with Keras's defaults (above) and struct_size. NULL is a no-op. */

@@ -302,7 +302,7 @@ public func lstm_fit_options_init(_ o: UnsafeMutablePointer<lstm_fit_options>?) 
     o.pointee = lstm_fit_options(struct_size: MemoryLayout<lstm_fit_options>.size, epochs: 1, batch_size: 32,
                                  shuffle: 1, validation_split: 0, seed: 0, on_epoch: nil, user: nil, on_batch: nil,
                                  state: nil, on_batch_logs: nil, on_epoch_logs: nil, sample_weight: nil,
-                                 class_weight: nil, class_weight_count: 0)
+                                 class_weight: nil, class_weight_count: 0, steps_per_epoch: 0)
 }
 
 /// The caller's fit options and callbacks, read field by field only as far as its struct_size
@@ -364,6 +364,9 @@ struct FitCallbacks {
             let n = try Arg.size(field(\.class_weight_count, Int.self) ?? 0, "opts->class_weight_count")
             guard n <= 1 << 24 else { throw LSTMError.invalidArgument("opts->class_weight_count is \(n), more than 2^24 classes") }
             options.classWeights = Dictionary(uniqueKeysWithValues: (0..<n).map { ($0, Double(weights[$0])) })
+        }
+        if let steps = field(\.steps_per_epoch, Int.self), steps != 0 {
+            options.stepsPerEpoch = try Arg.size(steps, "opts->steps_per_epoch")
         }
         if let s = field(\.state, OpaquePointer?.self) ?? nil {
             state = try StateHandle.from(s).batch

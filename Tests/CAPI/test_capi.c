@@ -1447,6 +1447,14 @@ static int record_eval_batch(void *user, size_t epoch, size_t batch, size_t n, c
     return s->stop_at_1 && batch == 1;
 }
 
+/* The batches each epoch ran (steps_per_epoch). */
+static int record_epoch_batches(void *user, size_t epoch, size_t batch, size_t n, const char *const *names,
+                                const double *values) {
+    (void)n; (void)names; (void)values;
+    if (epoch < 8) ((size_t *)user)[epoch] = batch;
+    return 0;
+}
+
 static void test_metrics(void) {
     enum { N = 20, T = 5, C = 3 };
     static float x[N * T * 2], ids[N], p[N * C];
@@ -1530,6 +1538,18 @@ static void test_metrics(void) {
     o.validation_split = 0;
     EXPECT_STATUS(lstm_model_fit(m, x, ids, N, T, &o, h, 3, &ran), LSTM_OK);
     CHECK(batch_logs[0] == 15, "5 batches x 3 epochs of batch logs, got %zu", batch_logs[0]);
+
+    /* steps_per_epoch 2 over 5 batches: epochs of 2, 2, then the 1 left, then 2 of a new pass. */
+    size_t per_epoch[8] = {0};
+    lstm_fit_options_init(&o);
+    o.epochs = 4;
+    o.batch_size = 4;
+    o.steps_per_epoch = 2;
+    o.user = per_epoch;
+    o.on_epoch_logs = record_epoch_batches;
+    EXPECT_STATUS(lstm_model_fit(m, x, ids, N, T, &o, h, 3, &ran), LSTM_OK);
+    CHECK(ran == 4 && per_epoch[0] == 2 && per_epoch[1] == 2 && per_epoch[2] == 1 && per_epoch[3] == 2,
+          "epochs of 2, 2, 1, 2 batches, got %zu, %zu, %zu, %zu", per_epoch[0], per_epoch[1], per_epoch[2], per_epoch[3]);
 
     /* Sample and class weights: doubled weights double the loss; all-zero weights train nothing. */
     static float twos[N], zeros[N];

@@ -149,7 +149,8 @@ for e in out:
 # every History value (validation weighted too, from a validation_split or a 3-tuple), the
 # final weights, and evaluate with sample_weight.
 def weighted_entry(name, make_model, loss, x, y, sample_weight=None, class_weight=None, validation=None,
-                   validation_split=0.0, eval_weight=None, metrics=None, weighted_metrics=None):
+                   validation_split=0.0, eval_weight=None, metrics=None, weighted_metrics=None, steps_per_epoch=None,
+                   epochs=2, batch_size=4):
     keras.utils.set_random_seed(6)
     model = make_model()
     weights = [w + rng.uniform(-0.2, 0.2, size=w.shape).astype(np.float32) if w.ndim == 1 else w
@@ -157,7 +158,8 @@ def weighted_entry(name, make_model, loss, x, y, sample_weight=None, class_weigh
     model.set_weights(weights)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.02), loss=loss, metrics=metrics,
                   weighted_metrics=weighted_metrics)
-    history = model.fit(x, y, epochs=2, batch_size=4, shuffle=False, verbose=0, sample_weight=sample_weight,
+    history = model.fit(x, y, epochs=epochs, batch_size=batch_size, shuffle=False, verbose=0, sample_weight=sample_weight,
+                        steps_per_epoch=steps_per_epoch,
                         class_weight=class_weight, validation_data=validation, validation_split=validation_split).history
     ev = model.evaluate(x, y, sample_weight=eval_weight, batch_size=4, verbose=0, return_dict=True)
     opt = lambda a: None if a is None else tensor(a)  # noqa: E731
@@ -168,6 +170,7 @@ def weighted_entry(name, make_model, loss, x, y, sample_weight=None, class_weigh
         "validation": None if validation is None else [tensor(validation[0]), tensor(validation[1]),
                                                       opt(validation[2] if len(validation) > 2 else None)],
         "validation_split": validation_split, "evaluate_weight": opt(eval_weight),
+        "steps_per_epoch": steps_per_epoch, "epochs": epochs, "batch_size": batch_size,
         "history": {k: [float(v) for v in vs] for k, vs in history.items()},
         "final_weights": [tensor(w) for w in model.get_weights()],
         "evaluate": {k: float(v) for k, v in ev.items()},
@@ -209,6 +212,9 @@ weighted = [
     weighted_entry("weighted_metrics_class_weight", sequential(dense(3, "softmax")), "sparse_categorical_crossentropy",
                    x10, cls10, class_weight={0: 0.5, 2: 4.0}, validation=(xv, cls_v), metrics=["accuracy"],
                    weighted_metrics=["accuracy", "sparse_categorical_crossentropy"]),
+    # steps_per_epoch 2 over 5 batches: epochs of batches 0-1, 2-3, 4 (the data runs out), 0-1.
+    weighted_entry("steps_per_epoch", sequential(dense(2)), "mse", x10, rng.uniform(-1, 1, size=(10, 2)).astype(np.float32),
+                   metrics=["mae"], steps_per_epoch=2, epochs=4, batch_size=2),
 ]
 with open(os.path.join(out_dir, "keras3_sample_weights.json"), "w") as f:
     json.dump({"keras": keras.__version__, "entries": weighted}, f)

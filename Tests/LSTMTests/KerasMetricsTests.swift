@@ -149,8 +149,8 @@ final class KerasMetricsTests: XCTestCase {
 
     /// Keras 3's fits with sample_weight (per sample; per timestep under a mask) and
     /// class_weight (class ids, one-hot rows, 0/1 labels), with weighted validation from a split
-    /// or a 3-tuple: every History value (1e-5), the final weights (1e-4) and evaluate with
-    /// sample_weight.
+    /// or a 3-tuple, weighted_metrics, and steps_per_epoch: every History value (1e-5), the
+    /// final weights (1e-4) and evaluate with sample_weight.
     func testSampleAndClassWeightsTrainAsKeras() throws {
         let d = try GraphTests.load("keras3_sample_weights.json", folder: "training")
         for e in d["entries"] as! [[String: Any]] {
@@ -159,10 +159,11 @@ final class KerasMetricsTests: XCTestCase {
             let x = GraphTests.tensor(e["x"]), y = GraphTests.tensor(e["y"])
             let weights = (e["sample_weight"] as? [String: Any]).map(GraphTests.tensor)
             var options = FitOptions()
-            options.epochs = 2
-            options.batchSize = 4
+            options.epochs = e["epochs"] as! Int
+            options.batchSize = e["batch_size"] as! Int
             options.shuffle = false
             options.validationSplit = e["validation_split"] as! Double
+            options.stepsPerEpoch = e["steps_per_epoch"] as? Int
             if let cw = e["class_weight"] as? [String: Double] {
                 options.classWeights = Dictionary(uniqueKeysWithValues: cw.map { (Int($0.key)!, $0.value) })
             }

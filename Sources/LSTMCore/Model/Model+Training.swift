@@ -8,6 +8,11 @@ public struct FitOptions: Sendable {
     /// Keras's class_weight: each sample weighs its class's weight (1 for a class not listed);
     /// the class is the target's arg max, or the target itself (rounded) for one value per sample.
     public var classWeights: [Int: Double]?
+    /// Keras's steps_per_epoch (nil: a whole pass over the data per epoch): each epoch runs this
+    /// many batches, carrying on through the data where the last epoch stopped; the epoch that
+    /// reaches the end of the data stops there (Keras's "ran out of data") and the next starts
+    /// a new pass (reshuffled).
+    public var stepsPerEpoch: Int?
     public init() {}
 }
 
@@ -363,8 +368,13 @@ extension Model {
         let previous = Parameters(zerosLike: params)
         var tapes: [AnyObject?] = []
         noise = (options.seed, 0)
+        if let steps = options.stepsPerEpoch, steps < 1 {
+            throw LSTMError.invalidArgument("steps_per_epoch must be >= 1, got \(steps)")
+        }
+        var cursor = 0  // the batch of the current pass through the data that the next epoch starts at
         for epoch in 0..<options.epochs {
-            if options.shuffle {
+            let epochBatches = Swift.min(options.stepsPerEpoch ?? batches, batches - cursor)
+            if options.shuffle, cursor == 0 {
                 for i in 0..<trainCount { order[i] = i }
                 for i in stride(from: trainCount - 1, to: 0, by: -1) {
                     let j = Int(rng.next() % UInt64(i + 1))
@@ -372,9 +382,10 @@ extension Model {
                 }
             }
             var total = 0.0
-            var start = 0, batchIndex = 0
+            let first = cursor * bs, stop = Swift.min(trainCount, (cursor + epochBatches) * bs)
+            var start = first, batchIndex = 0
             var metrics = MetricTotals(count: metricNames.count)
-            while start < trainCount {
+            while start < stop {
                 let end = Swift.min(start + bs, trainCount)
                 let picked = order[start..<end]
                 grads.zero()
@@ -400,13 +411,14 @@ extension Model {
                 metrics.add(batchMetrics)
                 start = end
                 batchIndex += 1
-                if let onBatch, onBatch(BatchLog(epoch: epoch, batch: batchIndex - 1, batches: batches,
-                                                 loss: total / Double(start), metrics: metricResults(metrics))) {
-                    throw LSTMError.cancelled("fit was stopped by the batch callback after batch \(batchIndex) of \(batches) in epoch \(epoch + 1); the weights are those after that batch")
+                if let onBatch, onBatch(BatchLog(epoch: epoch, batch: batchIndex - 1, batches: epochBatches,
+                                                 loss: total / Double(start - first), metrics: metricResults(metrics))) {
+                    throw LSTMError.cancelled("fit was stopped by the batch callback after batch \(batchIndex) of \(epochBatches) in epoch \(epoch + 1); the weights are those after that batch")
                 }
             }
-            var log = EpochLog(epoch: epoch, loss: total / Double(trainCount), valLoss: nil, metrics: metricResults(metrics),
-                               batches: batches)
+            cursor = cursor + epochBatches >= batches ? 0 : cursor + epochBatches
+            var log = EpochLog(epoch: epoch, loss: total / Double(stop - first), valLoss: nil, metrics: metricResults(metrics),
+                               batches: epochBatches)
             if trainCount < count {
                 let val = logsOver(losses, xs.map { $0.view(trainCount, count) }, ys.map { $0.view(trainCount, count) },
                                    weights: given?.view(trainCount, count), count: count - trainCount,

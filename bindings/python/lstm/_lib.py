@@ -73,7 +73,7 @@ class FitOptions(Structure):
                 ("validation_split", c_float), ("seed", c_uint64), ("on_epoch", EPOCH_CALLBACK),
                 ("user", c_void_p), ("on_batch", BATCH_CALLBACK), ("state", c_void_p),
                 ("on_batch_logs", LOGS_CALLBACK), ("on_epoch_logs", LOGS_CALLBACK), ("sample_weight", c_void_p),
-                ("class_weight", POINTER(c_float)), ("class_weight_count", c_size_t)]
+                ("class_weight", POINTER(c_float)), ("class_weight_count", c_size_t), ("steps_per_epoch", c_size_t)]
 
 
 MAX_RANK = 4

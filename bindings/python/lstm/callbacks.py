@@ -81,14 +81,17 @@ class ProgbarLogger(Callback):
         if self._verbose():
             print(f"Epoch {epoch + 1}/{self.params.get('epochs', 1)}")
         self._progress = _Progress(self._verbose(), self.params.get("steps", 1))
+        self._done = None
 
     def on_train_batch_end(self, batch, logs=None):
+        self._done = batch + 1
         if self._progress is not None:
             self._progress.update(batch + 1, logs or {})
 
     def on_epoch_end(self, epoch, logs=None):
+        # The batches run (fewer than steps when steps_per_epoch reached the end of the data).
         if self._progress is not None:
-            self._progress.finish(self.params.get("steps", 1), logs or {})
+            self._progress.finish(self._done or self.params.get("steps", 1), logs or {})
 
 
 class History(Callback):

@@ -258,7 +258,8 @@ class Model(_ModelMethods):
                                               epochs, ctypes.byref(ran))
 
         return _fit_loop(self, run, xs[0].shape[0], batch_size, epochs, initial_epoch, verbose, callbacks,
-                         validation_split, shuffle, validate, sw, _class_weights(class_weight), validation_freq)
+                         validation_split, shuffle, validate, sw, _class_weights(class_weight), validation_freq,
+                         steps_per_epoch)
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
                  callbacks=None, return_dict=False):

@@ -106,7 +106,10 @@ def _check_fit_arguments(model, batch_size, epochs, verbose, validation_split, i
     """Keras's fit arguments, checked; returns (batch_size, epochs, verbose level)."""
     if class_weight is not None and sample_weight is not None:
         raise ValueError("You cannot `class_weight` and `sample_weight` at the same time.")
-    for arg, value in (("steps_per_epoch", steps_per_epoch), ("validation_steps", validation_steps)):
+    if steps_per_epoch is not None and (isinstance(steps_per_epoch, bool) or not isinstance(steps_per_epoch, (int, np.integer))
+                                        or steps_per_epoch < 1):
+        raise ValueError(f"fit: steps_per_epoch must be a positive integer, got {steps_per_epoch!r}")
+    for arg, value in (("validation_steps", validation_steps),):
         if value is not None:
             raise ValueError(f"fit: {arg} is not supported")
     if isinstance(validation_freq, bool) or not (
@@ -187,8 +190,21 @@ def _validates(epoch, validation_freq):
     return (epoch + 1) % validation_freq == 0
 
 
+def _epoch_batches(batches, steps_per_epoch, epochs):
+    """The batches each epoch runs (the library's rule, as Keras's EpochIterator for arrays):
+    steps_per_epoch at a time through the data, the epoch at its end cut short."""
+    if steps_per_epoch is None:
+        return [batches] * epochs
+    out, cursor = [], 0
+    for _ in range(epochs):
+        run = min(steps_per_epoch, batches - cursor)
+        out.append(run)
+        cursor = 0 if cursor + run >= batches else cursor + run
+    return out
+
+
 def _fit_loop(model, run, n, batch_size, epochs, initial_epoch, verbose, callbacks, validation_split, shuffle,
-              evaluate_validation, sample_weight=None, class_weight=None, validation_freq=1):
+              evaluate_validation, sample_weight=None, class_weight=None, validation_freq=1, steps_per_epoch=None):
     """Keras's fit around one C fit call: callbacks, the progress log, History, Ctrl-C.
     run(opts, history, ran) makes the call and returns its status."""
     history = callbacks_module.History()
@@ -199,7 +215,8 @@ def _fit_loop(model, run, n, batch_size, epochs, initial_epoch, verbose, callbac
         cbs.append(callbacks_module.ProgbarLogger())
     train_n = int(math.floor(n * (1 - validation_split))) if validation_split else n
     batches = -(-train_n // int(batch_size))
-    params = {"verbose": verbose, "epochs": epochs, "steps": batches}
+    per_epoch = _epoch_batches(batches, steps_per_epoch, epochs - initial_epoch)
+    params = {"verbose": verbose, "epochs": epochs, "steps": steps_per_epoch or batches}
     for cb in cbs:
         cb.set_model(model)
         cb.set_params(params)
@@ -223,7 +240,7 @@ def _fit_loop(model, run, n, batch_size, epochs, initial_epoch, verbose, callbac
             for cb in cbs:
                 cb.on_train_batch_end(batch, logs)
             state["batch"] = batch + 1
-            if batch + 1 < batches:
+            if batch + 1 < per_epoch[epoch]:
                 # The library's next batch starts when this call returns.
                 for cb in cbs:
                     cb.on_train_batch_begin(batch + 1, {})
@@ -256,6 +273,7 @@ def _fit_loop(model, run, n, batch_size, epochs, initial_epoch, verbose, callbac
     opts.shuffle = 1 if shuffle else 0
     opts.validation_split = float(validation_split)
     opts.seed = next_seed()
+    opts.steps_per_epoch = steps_per_epoch or 0
     if model._is_stateful():
         # Keras's fit of a stateful model carries the states from batch to batch.
         opts.state = model._batch_state_for(int(batch_size)).pointer
@@ -954,7 +972,7 @@ class Sequential(_ModelMethods):
         return _fit_loop(self, run, n, batch_size, epochs, initial_epoch, verbose, callbacks, validation_split,
                          shuffle, (lambda cbs: self._evaluate_logs(*val, callbacks=cbs, configure=False))
                          if val is not None else None, sw,
-                         _class_weights(class_weight), validation_freq)
+                         _class_weights(class_weight), validation_freq, steps_per_epoch)
 
     def _shaped_target(self, ya, steps):
         """A checked target (see _y) in the target's own shape: the output's, or without its

@@ -225,7 +225,7 @@ def test_optimizer_arguments_are_honoured():
 @pytest.mark.parametrize("kwargs, words", [
     ({"class_weight": {"a": 1}}, "class_weight"), ({"sample_weight": np.ones(9)}, "sample_weight"),
     ({"class_weight": {0: 1}, "sample_weight": np.ones(10)}, "at the same time"), ({"class_weight": [1, 2]}, "class_weight"),
-    ({"steps_per_epoch": 3}, "steps_per_epoch"), ({"validation_freq": 0}, "validation_freq"),
+    ({"steps_per_epoch": 0}, "steps_per_epoch"), ({"validation_freq": 0}, "validation_freq"),
     ({"batch_size": 0}, "batch_size"), ({"epochs": 0}, "epochs"), ({"validation_split": 1.0}, "validation_split"),
     ({"verbose": 3}, "verbose"), ({"initial_epoch": 5}, "initial_epoch"),
 ])
@@ -973,7 +973,8 @@ WEIGHT_FIXTURE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "Test
 
 
 @pytest.mark.parametrize("name", ["sample_weight_regression", "sample_weight_per_timestep_masked", "class_weight_sparse",
-                                  "class_weight_binary", "weighted_metrics_regression", "weighted_metrics_class_weight"])
+                                  "class_weight_binary", "weighted_metrics_regression", "weighted_metrics_class_weight",
+                                  "steps_per_epoch"])
 def test_sample_and_class_weights_follow_keras(name):
     """Keras 3's fits with sample_weight / class_weight (make_metric_fixtures.py): History,
     final weights and a weighted evaluate, through Python's fit and evaluate."""
@@ -986,9 +987,9 @@ def test_sample_and_class_weights_follow_keras(name):
     m.set_weights([arr(w) for w in e["initial_weights"]])
     class_weight = {int(k): v for k, v in e["class_weight"].items()} if e["class_weight"] else None
     validation = tuple(arr(t) for t in e["validation"]) if e["validation"] else None
-    history = m.fit(arr(e["x"]), arr(e["y"]), epochs=2, batch_size=4, shuffle=False, verbose=0,
+    history = m.fit(arr(e["x"]), arr(e["y"]), epochs=e["epochs"], batch_size=e["batch_size"], shuffle=False, verbose=0,
                     sample_weight=arr(e["sample_weight"]), class_weight=class_weight, validation_data=validation,
-                    validation_split=e["validation_split"]).history
+                    validation_split=e["validation_split"], steps_per_epoch=e["steps_per_epoch"]).history
     assert sorted(history) == sorted(e["history"])
     for k in history:
         np.testing.assert_allclose(history[k], e["history"][k], rtol=1e-5, atol=1e-6, err_msg=k)
