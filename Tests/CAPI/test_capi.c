@@ -1500,6 +1500,22 @@ static void test_metrics(void) {
     EXPECT_MESSAGE("metrics_cap");
     EXPECT_STATUS(lstm_model_evaluate_metrics(m, &tx, 1, &ty, 1, NULL, 0, &loss, NULL, 2, NULL, NULL), LSTM_ERROR_ARGUMENT);
     EXPECT_STATUS(lstm_model_evaluate_metrics(m, &tx, 1, &ty, 1, NULL, 0, NULL, values, 2, NULL, NULL), LSTM_ERROR_ARGUMENT);
+    /* Bad input to evaluate_metrics: no model, a target of the wrong size, sample weights of the
+       wrong size or not finite; each refused with nothing written. */
+    EXPECT_STATUS(lstm_model_evaluate_metrics(NULL, &tx, 1, &ty, 1, NULL, 0, &loss, values, 2, NULL, NULL), LSTM_ERROR_ARGUMENT);
+    lstm_tensor short_y = {ids, 1, {N - 1}}, nan_w = {NULL, 1, {N}}, long_w = {NULL, 1, {N + 1}};
+    EXPECT_STATUS(lstm_model_evaluate_metrics(m, &tx, 1, &short_y, 1, NULL, 0, &loss, values, 2, NULL, NULL), LSTM_ERROR_SHAPE);
+    static float nan_weights[N + 1];
+    for (int i = 0; i <= N; i++) nan_weights[i] = 1;
+    nan_weights[3] = NAN;
+    nan_w.data = nan_weights;
+    long_w.data = nan_weights;
+    EXPECT_STATUS(lstm_model_evaluate_metrics(m, &tx, 1, &ty, 1, &nan_w, 0, &loss, values, 2, NULL, NULL), LSTM_ERROR_NUMERIC);
+    EXPECT_MESSAGE("sample_weight");
+    EXPECT_STATUS(lstm_model_evaluate_metrics(m, &tx, 1, &ty, 1, &long_w, 0, &loss, values, 2, NULL, NULL), LSTM_ERROR_SHAPE);
+    long_w.data = NULL;
+    EXPECT_STATUS(lstm_model_evaluate_metrics(m, &tx, 1, &ty, 1, &long_w, 0, &loss, values, 2, NULL, NULL), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_metric_name(m, 0, NULL, 0), LSTM_OK);
     struct eval_seen es = {0, 0, 0, 0};
     EXPECT_STATUS(lstm_model_evaluate_metrics(m, &tx, 1, &ty, 1, NULL, 8, &loss, values, 2, record_eval_batch, &es), LSTM_OK);
     CHECK(es.calls == 3 && es.n == 3 && fabs(es.last_loss - loss) < 1e-12,
@@ -1580,6 +1596,14 @@ static void test_metrics(void) {
     o.sample_weight = &tw;
     EXPECT_STATUS(lstm_model_fit(m, x, ids, N, T, &o, h, 3, &ran), LSTM_ERROR_ARGUMENT);
     EXPECT_MESSAGE("class_weight and sample_weight");
+    o.sample_weight = NULL;
+    o.class_weight_count = 0;
+    EXPECT_STATUS(lstm_model_fit(m, x, ids, N, T, &o, h, 3, &ran), LSTM_ERROR_ARGUMENT);
+    EXPECT_MESSAGE("class_weight_count");
+    o.class_weight_count = 3;
+    no_class[1] = INFINITY;
+    EXPECT_STATUS(lstm_model_fit(m, x, ids, N, T, &o, h, 3, &ran), LSTM_ERROR_NUMERIC);
+    EXPECT_MESSAGE("class_weight");
     o.class_weight = NULL;
     lstm_tensor short_w = {twos, 1, {N - 1}};
     o.sample_weight = &short_w;
