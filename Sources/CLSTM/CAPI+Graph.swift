@@ -184,7 +184,7 @@ public func lstm_model_evaluate_tensors(_ m: OpaquePointer?, _ x: UnsafePointer<
 public func lstm_model_metric_count(_ m: OpaquePointer?, _ n: UnsafeMutablePointer<Int>?) -> lstm_status {
     guarded {
         let model = try ModelHandle.from(m).model
-        try Arg.nonNull(n, "n").pointee = model.metricNames.count
+        try Arg.nonNull(n, "n").pointee = model.metricCount
     }
 }
 
@@ -206,7 +206,7 @@ public func lstm_model_evaluate_metrics(_ m: OpaquePointer?, _ x: UnsafePointer<
     guarded {
         let model = try ModelHandle.from(m).model
         let loss = try Arg.nonNull(loss, "loss")
-        let count = model.metricNames.count
+        let names = ["loss"] + model.metricNames, count = names.count - 1
         let cap = try Arg.size(metricsCap, "metrics_cap", allowZero: true)
         guard cap >= count else {
             throw LSTMError.invalidArgument("metrics_cap is \(cap), but the model has \(count) metrics")
@@ -214,7 +214,6 @@ public func lstm_model_evaluate_metrics(_ m: OpaquePointer?, _ x: UnsafePointer<
         let out = count > 0 ? try Arg.nonNull(metrics, "metrics") : nil
         let batch = try Arg.size(batchSize, "batch_size", allowZero: true)
         let weights = try sampleWeight.map { try views($0, 1, "sample_weight")[0] }
-        let names = ["loss"] + model.metricNames
         let logs = try model.evaluateLogs(try views(x, nx, "x"), targets: try views(y, ny, "y"), sampleWeights: weights,
                                           batchSize: batch == 0 ? 32 : batch,
                                           onBatch: onBatch.map { cb in { b, logs in FitCallbacks.call(cb, user, 0, b, names: names, logs) } })

@@ -102,13 +102,6 @@ struct MetricTotals {
         sums = [Double](repeating: 0, count: count)
         weights = sums
     }
-
-    mutating func add(_ other: MetricTotals) {
-        for k in sums.indices {
-            sums[k] += other.sums[k]
-            weights[k] += other.weights[k]
-        }
-    }
 }
 
 extension MetricKind {

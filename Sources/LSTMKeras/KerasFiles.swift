@@ -33,12 +33,8 @@ public enum KerasFiles {
             var compile = parsed.compile
             // Keras 3 leaves the optimizer out of compile_config once it has been built;
             // the saved optimizer variables still say which it was and its learning rate.
-            if compile == nil, let loss, !loss.isNull, let optimizer = try? savedOptimizer(file) {
-                compile = try? KerasConfig.parseCompile(.object([("optimizer", optimizer), ("loss", loss),
-                                                                 ("metrics", saved?["metrics"] ?? .null),
-                                                                 ("weighted_metrics", saved?["weighted_metrics"] ?? .null),
-                                                                 ("loss_weights", saved?["loss_weights"] ?? .null)]),
-                                                        fromFile: true)
+            if compile == nil, let saved, let loss, !loss.isNull, let optimizer = try? savedOptimizer(file) {
+                compile = try? savedCompile(saved, optimizer: optimizer)
             }
             compileIfPossible(model, compile)
             try loadKeras3Layout(file, into: model)
@@ -254,12 +250,18 @@ public enum KerasFiles {
     /// The compile settings of an .h5 file's training_config ({"loss": ..., "optimizer_config": ...}).
     static func compileFromTrainingConfig(_ text: String) throws -> CompileSpec {
         let j = try JSON.parse(text)
-        guard let loss = j["loss"], let opt = j["optimizer_config"] else {
+        guard j["loss"] != nil, let opt = j["optimizer_config"] else {
             throw LSTMError.format("training_config lacks loss or optimizer_config")
         }
-        return try KerasConfig.parseCompile(.object([("optimizer", opt), ("loss", loss), ("metrics", j["metrics"] ?? .null),
-                                                     ("weighted_metrics", j["weighted_metrics"] ?? .null),
-                                                     ("loss_weights", j["loss_weights"] ?? .null)]), fromFile: true)
+        return try savedCompile(j, optimizer: opt)
+    }
+
+    /// A saved model's compile settings: its loss, loss_weights and metrics from `saved` (a
+    /// compile_config or a training_config), with the optimizer found apart.
+    static func savedCompile(_ saved: JSON, optimizer: JSON) throws -> CompileSpec {
+        let keys = ["loss", "loss_weights", "metrics", "weighted_metrics"]
+        return try KerasConfig.parseCompile(.object([("optimizer", optimizer)] + keys.map { ($0, saved[$0] ?? .null) }),
+                                            fromFile: true)
     }
 
     static func trainingConfig(_ c: CompileSpec) -> JSON {

@@ -23,6 +23,11 @@ extension Model {
         (compiledLosses?.tracked ?? []).map { "\(spec.outputName($0))_loss" }
     }
 
+    /// How many values `metricNames` names (without building the names, for the batch loops).
+    public var metricCount: Int {
+        compileSpec == nil ? 0 : compiledMetrics.count + (compiledLosses?.tracked.count ?? 0)
+    }
+
     /// Assigns a compile's metrics to the outputs as Keras's CompileMetrics.build does: with one
     /// output every metric is its; with several, a list needs one entry per output and a dict
     /// names outputs. Checks each metric against the targets the loss takes.
@@ -107,7 +112,7 @@ extension Model {
     /// `sampleWeights`: the batch's, for the weighted metrics (none: every position weighs 1).
     func accumulateMetrics(of pass: Pass, targets: [Tensor<T>], outputLosses: [Double], sampleWeights: Tensor<T>? = nil,
                            into totals: inout MetricTotals) {
-        guard totals.sums.count == compiledMetrics.count + outputLossNames.count else { return }
+        guard totals.sums.count == metricCount else { return }
         for (slot, k) in (compiledLosses?.tracked ?? []).enumerated() {
             totals.sums[compiledMetrics.count + slot] += outputLosses[k]
             totals.weights[compiledMetrics.count + slot] += 1

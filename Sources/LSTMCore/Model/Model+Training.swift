@@ -102,12 +102,12 @@ extension Model {
 
     /// The loss (as `evaluate`) followed by the compiled metrics over every sample, in the
     /// order of `metricNames`.
-    @_specialize(exported: true, where T == Float)
-    /// - Parameter sampleWeights: Keras's sample_weight for the loss (the metrics are not
-    ///   weighted, as Keras's `metrics` are not): one per sample, or one per timestep.
+    /// - Parameter sampleWeights: Keras's sample_weight, one per sample or one per timestep: it
+    ///   weighs the loss and the weighted metrics (Keras's `metrics` are not weighted).
     /// - Parameter onBatch: called after each batch with its index and the running logs so far
     ///   (loss, then the metrics), as Keras's on_test_batch_end sees them; return true to stop
     ///   (`.cancelled`).
+    @_specialize(exported: true, where T == Float)
     public func evaluateLogs(_ xs: [TensorView<T>], targets ys: [TensorView<T>], sampleWeights: TensorView<T>? = nil,
                              batchSize: Int = 32, onBatch: ((Int, [Double]) -> Bool)? = nil) throws -> [Double] {
         let losses = try compiledLoss("evaluate")
@@ -210,7 +210,7 @@ extension Model {
                   count: Int, batchSize: Int, onBatch: ((Int, [Double]) -> Bool)? = nil) -> [Double] {
         var total = 0.0, start = 0
         var noGradients: [Tensor<T>]? = nil
-        var metrics = MetricTotals(count: metricNames.count)
+        var metrics = MetricTotals(count: metricCount)
         while start < count {
             let end = Swift.min(count, start + batchSize)
             let pass = forward(xs.map { $0.slice(start, end) }, training: false, logits: losses.readsLayerLogits)
@@ -281,7 +281,6 @@ extension Model {
 
     // MARK: - Training
 
-
     /// Trains as Keras's `fit` does (see `FitOptions`): one input tensor per model input, one
     /// target per output.
     /// - Parameter onEpoch: called after each epoch; return true to stop.
@@ -309,6 +308,9 @@ extension Model {
         }
         guard options.validationSplit.isFinite, options.validationSplit >= 0, options.validationSplit < 1 else {
             throw LSTMError.invalidArgument("validation_split must be in [0, 1), got \(options.validationSplit)")
+        }
+        if let steps = options.stepsPerEpoch, steps < 1 {
+            throw LSTMError.invalidArgument("steps_per_epoch must be >= 1, got \(steps)")
         }
         let count = try checkInputs(xs)
         try checkTargets(ys, inputs: xs, losses: losses)
@@ -368,9 +370,6 @@ extension Model {
         let previous = Parameters(zerosLike: params)
         var tapes: [AnyObject?] = []
         noise = (options.seed, 0)
-        if let steps = options.stepsPerEpoch, steps < 1 {
-            throw LSTMError.invalidArgument("steps_per_epoch must be >= 1, got \(steps)")
-        }
         var cursor = 0  // the batch of the current pass through the data that the next epoch starts at
         for epoch in 0..<options.epochs {
             let epochBatches = Swift.min(options.stepsPerEpoch ?? batches, batches - cursor)
@@ -384,17 +383,15 @@ extension Model {
             var total = 0.0
             let first = cursor * bs, stop = Swift.min(trainCount, (cursor + epochBatches) * bs)
             var start = first, batchIndex = 0
-            var metrics = MetricTotals(count: metricNames.count)
+            var metrics = MetricTotals(count: metricCount)
             while start < stop {
                 let end = Swift.min(start + bs, trainCount)
                 let picked = order[start..<end]
                 grads.zero()
                 slices?.zero()
-                // A batch that diverges is not trained on, so its metrics do not count either.
-                var batchMetrics = MetricTotals(count: metricNames.count)
                 let l = lossAndGradients(losses, xs.map { $0.gather(picked) }, ys.map { $0.gather(picked) },
                                          weights: weights?.gather(picked), into: grads, slices: slices, carries: stateful?.state.carries ?? [],
-                                         tapes: &tapes, metrics: &batchMetrics)
+                                         tapes: &tapes, metrics: &metrics)
                 noise.batch &+= 1
                 guard l.isFinite, grads.allFinite else {
                     throw LSTMError.numeric("training diverged at epoch \(epoch + 1), batch \(batchIndex + 1): the \(l.isFinite ? "gradient" : "loss (\(l))") is not finite; stopped before that update, so the weights are those of the last finite step")
@@ -408,7 +405,6 @@ extension Model {
                     throw LSTMError.numeric("training diverged at epoch \(epoch + 1), batch \(batchIndex + 1): the update made weights non-finite (is the learning rate too large?); it was undone, so the weights are those of the last finite step")
                 }
                 total += l * Double(end - start)
-                metrics.add(batchMetrics)
                 start = end
                 batchIndex += 1
                 if let onBatch, onBatch(BatchLog(epoch: epoch, batch: batchIndex - 1, batches: epochBatches,

@@ -250,7 +250,6 @@ class Model(_ModelMethods):
             xv, yv = self._arrays(xv, self.input_names, "validation x"), self._targets(yv)
             validate = lambda cbs: self._evaluate_logs(xv, yv, validation_batch_size or batch_size, swv,  # noqa: E731
                                                        callbacks=cbs, configure=False)
-            validation_split = 0.0
         tx, ty = _lib.tensors(xs), _lib.tensors(ys)
 
         def run(opts, hist, ran):
@@ -258,7 +257,7 @@ class Model(_ModelMethods):
                                               epochs, ctypes.byref(ran))
 
         return _fit_loop(self, run, xs[0].shape[0], batch_size, epochs, initial_epoch, verbose, callbacks,
-                         validation_split, shuffle, validate, sw, _class_weights(class_weight), validation_freq,
+                         shuffle, validate, sw, _class_weights(class_weight), validation_freq,
                          steps_per_epoch)
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,

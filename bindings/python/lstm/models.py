@@ -132,8 +132,9 @@ def _check_fit_arguments(model, batch_size, epochs, verbose, validation_split, i
 
 
 def _split_validation(arrays, validation_split):
-    """Keras's validation_split done here (when validation_batch_size asks for its own batches):
-    the last floor(n * validation_split) samples, cut before shuffling."""
+    """Keras's validation_split, done here rather than in the library so that validation runs
+    through evaluate and its callback hooks: the last floor(n * validation_split) samples, cut
+    before shuffling."""
     n = arrays[0].shape[0]
     keep = int(math.floor(n * (1 - validation_split)))
     if not 1 <= keep < n:
@@ -203,7 +204,13 @@ def _epoch_batches(batches, steps_per_epoch, epochs):
     return out
 
 
-def _fit_loop(model, run, n, batch_size, epochs, initial_epoch, verbose, callbacks, validation_split, shuffle,
+def _logs(n, names, values):
+    """A logs callback's values as a dict, its keys in sorted order as Keras's TensorFlow
+    backend hands its logs over."""
+    return dict(sorted((names[k].decode(), values[k]) for k in range(n)))
+
+
+def _fit_loop(model, run, n, batch_size, epochs, initial_epoch, verbose, callbacks, shuffle,
               evaluate_validation, sample_weight=None, class_weight=None, validation_freq=1, steps_per_epoch=None):
     """Keras's fit around one C fit call: callbacks, the progress log, History, Ctrl-C.
     run(opts, history, ran) makes the call and returns its status."""
@@ -213,8 +220,7 @@ def _fit_loop(model, run, n, batch_size, epochs, initial_epoch, verbose, callbac
     cbs = list(callbacks or []) + [history]
     if verbose and not any(isinstance(cb, callbacks_module.ProgbarLogger) for cb in cbs):
         cbs.append(callbacks_module.ProgbarLogger())
-    train_n = int(math.floor(n * (1 - validation_split))) if validation_split else n
-    batches = -(-train_n // int(batch_size))
+    batches = -(-n // int(batch_size))
     per_epoch = _epoch_batches(batches, steps_per_epoch, epochs - initial_epoch)
     params = {"verbose": verbose, "epochs": epochs, "steps": steps_per_epoch or batches}
     for cb in cbs:
@@ -230,13 +236,9 @@ def _fit_loop(model, run, n, batch_size, epochs, initial_epoch, verbose, callbac
         for cb in cbs:
             cb.on_train_batch_begin(0, {})
 
-    def named(n, names, values):
-        # Keys in sorted order, as Keras's TensorFlow backend hands its logs over.
-        return dict(sorted((names[k].decode(), values[k]) for k in range(n)))
-
     def on_batch(_user, epoch, batch, n, names, values):
         try:
-            logs = named(n, names, values)
+            logs = _logs(n, names, values)
             for cb in cbs:
                 cb.on_train_batch_end(batch, logs)
             state["batch"] = batch + 1
@@ -252,7 +254,7 @@ def _fit_loop(model, run, n, batch_size, epochs, initial_epoch, verbose, callbac
     def on_epoch(_user, epoch, _batches, n, names, values):
         try:
             epoch += initial_epoch
-            logs = named(n, names, values)
+            logs = _logs(n, names, values)
             if evaluate_validation is not None and _validates(epoch, validation_freq):
                 logs = dict(sorted({**logs, **{"val_" + k: v for k, v in evaluate_validation(cbs).items()}}.items()))
             for cb in cbs:
@@ -271,7 +273,6 @@ def _fit_loop(model, run, n, batch_size, epochs, initial_epoch, verbose, callbac
     opts.epochs = epochs - initial_epoch
     opts.batch_size = int(batch_size)
     opts.shuffle = 1 if shuffle else 0
-    opts.validation_split = float(validation_split)
     opts.seed = next_seed()
     opts.steps_per_epoch = steps_per_epoch or 0
     if model._is_stateful():
@@ -442,7 +443,7 @@ class _ModelMethods:
 
         def on_batch(_user, _epoch, batch, n, c_names, c_values):
             try:
-                logs = dict(sorted((c_names[k].decode(), c_values[k]) for k in range(n)))
+                logs = _logs(n, c_names, c_values)
                 for cb in cbs:
                     cb.on_test_batch_end(batch, logs)
                 if batch + 1 < batches:
@@ -963,13 +964,12 @@ class Sequential(_ModelMethods):
             xv = self._x(xv, "validation_data x")
             yv = self._y(yv, xv.shape[0], xv.shape[1], "validation_data y")
             val = ([xv], [self._shaped_target(yv, xv.shape[1])], validation_batch_size or batch_size, swv)
-            validation_split = 0.0
 
         def run(opts, hist, ran):
             return lib.lstm_model_fit(self._model, _lib.float_pointer(xa), _lib.float_pointer(ya), n, steps,
                                       ctypes.byref(opts), hist, epochs, ctypes.byref(ran))
 
-        return _fit_loop(self, run, n, batch_size, epochs, initial_epoch, verbose, callbacks, validation_split,
+        return _fit_loop(self, run, n, batch_size, epochs, initial_epoch, verbose, callbacks,
                          shuffle, (lambda cbs: self._evaluate_logs(*val, callbacks=cbs, configure=False))
                          if val is not None else None, sw,
                          _class_weights(class_weight), validation_freq, steps_per_epoch)
