@@ -8,16 +8,29 @@
 #   make fuzz    the fuzz targets for FUZZ_SECONDS (60) each
 #   make demo    the sine job end to end from C (build/sine.svg) and from Python (build/sine.png)
 #   make bench   the benchmarks W1-W5; make bench-peers: side by side with PyTorch, ONNX Runtime, Keras
+#   make install PREFIX=/usr/local [DESTDIR=staging]   the library (stripped), lstm.h, lstm.hpp,
+#                pkg-config and CMake files, the lstm tool, the valgrind suppressions;
+#                make install-dbg the library's debug information; make uninstall
+#   make wheel   the Python wheel (distribution liblstm), repaired by auditwheel: build/wheelhouse/
 # Each target installs the Debian packages it needs when they are missing.
 
 SHELL      := /bin/bash
 SWIFT      ?= swift
 CC         ?= cc
 BUILD      := build
+# The version is the header's (LSTM_VERSION_MAJOR/MINOR/PATCH); the SONAME carries the major.
+version_part = $(shell sed -n 's/^\#define LSTM_VERSION_$(1) \([0-9]*\).*/\1/p' include/lstm.h)
+SOMAJOR    := $(call version_part,MAJOR)
+VERSION    := $(SOMAJOR).$(call version_part,MINOR).$(call version_part,PATCH)
+SONAME     := liblstm.so.$(SOMAJOR)
+# build/liblstm.so.X.Y.Z, with liblstm.so.X (what programs linked with it load) and liblstm.so
+# (what -llstm finds) pointing at it, as an installed library is laid out.
 LIB        := $(BUILD)/liblstm.so
+LIBFILE    := $(BUILD)/liblstm.so.$(VERSION)
 EXPORTS    := $(CURDIR)/Sources/CLSTM/exports.map
-SWIFTFLAGS := -c release --product lstm -Xswiftc -static-stdlib -Xswiftc -use-ld=lld \
-              -Xlinker --version-script=$(EXPORTS)
+# No RPATH: the library and the tool need nothing from their own folder.
+SWIFTFLAGS := -c release --product lstm -Xswiftc -static-stdlib -Xswiftc -use-ld=lld --disable-local-rpath \
+              -Xlinker --version-script=$(EXPORTS) -Xlinker -soname=$(SONAME)
 CFLAGS     ?= -O2
 CWARN      := -Wall -Wextra -pedantic -Werror
 RPATH      := -Wl,-rpath,'$$ORIGIN'
@@ -26,6 +39,7 @@ PYTHON     ?= python3
 VENV       := $(BUILD)/venv
 VPY        := $(VENV)/bin/python
 
+.PHONY: install install-dbg uninstall print-version wheel test-install test-wheel
 .PHONY: all deps lib cli bench bench-peers test test-swift test-abi test-c test-python test-keras venv demo clean \
         fuzz fuzz-build test-fuzz test-fuzz-regressions test-valgrind test-sanitizers
 
@@ -43,14 +57,81 @@ deps:
 lib: deps
 	$(SWIFT) build $(SWIFTFLAGS)
 	@mkdir -p $(BUILD)
-	cp "$$($(SWIFT) build $(SWIFTFLAGS) --show-bin-path)/liblstm.so" $(LIB)
+	cp "$$($(SWIFT) build $(SWIFTFLAGS) --show-bin-path)/liblstm.so" $(LIBFILE)
+	ln -sf liblstm.so.$(VERSION) $(BUILD)/$(SONAME)
+	ln -sf $(SONAME) $(LIB)
 
 # The `lstm` command-line tool (info, convert, predict), with the Swift runtime linked in.
-CLIFLAGS := -c release --product lstm-cli -Xswiftc -static-stdlib -Xswiftc -use-ld=lld
+CLIFLAGS := -c release --product lstm-cli -Xswiftc -static-stdlib -Xswiftc -use-ld=lld --disable-local-rpath
 cli: deps
 	$(SWIFT) build $(CLIFLAGS)
 	@mkdir -p $(BUILD)
 	cp "$$($(SWIFT) build $(CLIFLAGS) --show-bin-path)/lstm-cli" $(BUILD)/lstm
+
+# Installing, as a C library is installed: the library stripped (its debug information in
+# build/, installed by install-dbg where gdb finds it through the debug link), its SONAME link
+# and the -llstm link, both headers, pkg-config and CMake files, the tool, and the valgrind
+# suppressions for the Swift runtime's one-time caches. DESTDIR stages the tree elsewhere; the
+# files still name PREFIX. uninstall removes exactly what install wrote.
+PREFIX     ?= /usr/local
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+BINDIR     ?= $(PREFIX)/bin
+DATADIR    ?= $(PREFIX)/share
+STAGE      := $(BUILD)/install
+DEBUGFILE  := $(BUILD)/liblstm.so.$(VERSION).debug
+INSTALLED  := $(LIBDIR)/liblstm.so.$(VERSION) $(LIBDIR)/$(SONAME) $(LIBDIR)/liblstm.so \
+              $(INCLUDEDIR)/lstm.h $(INCLUDEDIR)/lstm.hpp $(LIBDIR)/pkgconfig/lstm.pc \
+              $(LIBDIR)/cmake/lstm/lstmConfig.cmake $(LIBDIR)/cmake/lstm/lstmConfigVersion.cmake \
+              $(BINDIR)/lstm $(DATADIR)/lstm/lstm.supp $(LIBDIR)/.debug/liblstm.so.$(VERSION).debug
+# What the templates in packaging/ get: paths relative to the prefix where they can be (the
+# CMake files find the tree from their own place), absolute in the .pc file as pkg-config wants.
+relative    = $(shell realpath -m --relative-to=$(1) $(2))
+SUBSTITUTE := sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
+              -e 's|@VERSION@|$(VERSION)|g' -e 's|@SOMAJOR@|$(SOMAJOR)|g' \
+              -e 's|@CMAKE_TO_PREFIX@|$(call relative,$(LIBDIR)/cmake/lstm,$(PREFIX))|g' \
+              -e 's|@LIBDIR_REL@|$(call relative,$(PREFIX),$(LIBDIR))|g' \
+              -e 's|@INCLUDEDIR_REL@|$(call relative,$(PREFIX),$(INCLUDEDIR))|g'
+
+install: lib cli
+	@mkdir -p $(STAGE)
+	objcopy --only-keep-debug $(LIBFILE) $(DEBUGFILE)
+	strip --strip-all -o $(STAGE)/liblstm.so.$(VERSION) $(LIBFILE)
+	objcopy --add-gnu-debuglink=$(DEBUGFILE) $(STAGE)/liblstm.so.$(VERSION)
+	strip --strip-all -o $(STAGE)/lstm $(BUILD)/lstm
+	$(SUBSTITUTE) packaging/lstm.pc.in > $(STAGE)/lstm.pc
+	$(SUBSTITUTE) packaging/lstmConfig.cmake.in > $(STAGE)/lstmConfig.cmake
+	$(SUBSTITUTE) packaging/lstmConfigVersion.cmake.in > $(STAGE)/lstmConfigVersion.cmake
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(LIBDIR)/cmake/lstm $(DESTDIR)$(INCLUDEDIR) \
+	  $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/lstm
+	install -m 755 $(STAGE)/liblstm.so.$(VERSION) $(DESTDIR)$(LIBDIR)/
+	ln -sf liblstm.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/liblstm.so
+	install -m 644 include/lstm.h include/lstm.hpp $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 $(STAGE)/lstm.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -m 644 $(STAGE)/lstmConfig.cmake $(STAGE)/lstmConfigVersion.cmake $(DESTDIR)$(LIBDIR)/cmake/lstm/
+	install -m 755 $(STAGE)/lstm $(DESTDIR)$(BINDIR)/
+	install -m 644 packaging/lstm.supp $(DESTDIR)$(DATADIR)/lstm/
+	@echo "installed liblstm $(VERSION) under $(DESTDIR)$(PREFIX): library $$(stat -c %s $(STAGE)/liblstm.so.$(VERSION)) bytes stripped ($$(stat -c %s $(LIBFILE)) with debug information)"
+
+# The debug information, where gdb looks for the library's .gnu_debuglink name.
+install-dbg: install
+	install -d $(DESTDIR)$(LIBDIR)/.debug
+	install -m 644 $(DEBUGFILE) $(DESTDIR)$(LIBDIR)/.debug/
+
+print-version:
+	@echo $(VERSION)
+
+# The installed tree used from C (pkg-config), C++ (CMake + lstm.hpp) and valgrind
+# (Tests/Install/test_install.sh); cmake comes from Debian when missing.
+test-install: deps lib cli
+	@command -v cmake >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cmake; }
+	set -o pipefail; Tests/Install/test_install.sh 2>&1 | tee $(BUILD)/install.log
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	-rmdir $(DESTDIR)$(LIBDIR)/cmake/lstm $(DESTDIR)$(DATADIR)/lstm $(DESTDIR)$(LIBDIR)/.debug 2>/dev/null
+	@echo "removed liblstm's files from $(DESTDIR)$(PREFIX)"
 
 $(BUILD)/sine: examples/sine.c examples/sine_data.h include/lstm.h $(LIB)
 	$(CC) $(CFLAGS) $(CWARN) -std=c99 -D_POSIX_C_SOURCE=200809L -Iinclude $< -L$(BUILD) -llstm $(RPATH) -lm -o $@
@@ -118,16 +199,16 @@ test-swift: deps
 	@mkdir -p $(BUILD)
 	set -o pipefail; $(SWIFT) test 2>&1 | tee $(BUILD)/swift-test.log
 
-# The shipped library: no Swift runtime to install, only lstm_* exported, a header that
-# compiles cleanly as C99 and as C++.
+# The shipped library: no Swift runtime to install, its SONAME, no RPATH, exactly the exported
+# symbols of packaging/exported-symbols.txt, versions that agree (Tests/ABI/check_abi.sh); a
+# header that compiles cleanly as C99 and C++11, and lstm.hpp as C++17.
 test-abi: lib
-	@if ldd $(LIB) | grep -i swift; then echo "FAIL: $(LIB) needs Swift runtime libraries" >&2; exit 1; fi
-	@bad=$$(nm -D --defined-only $(LIB) | awk '{print $$3}' | grep -v '^lstm_' || true); \
-	if [ -n "$$bad" ]; then echo "FAIL: $(LIB) exports more than lstm_*:" >&2; echo "$$bad" | head >&2; exit 1; fi
-	@printf '#include "lstm.h"\nint main(void) { return lstm_version_number() == LSTM_VERSION_NUMBER ? 0 : 1; }\n' > $(BUILD)/header_check.c
-	$(CC) -std=c99 $(CWARN) -Iinclude -c $(BUILD)/header_check.c -o $(BUILD)/header_check_c.o
-	c++ -std=c++11 $(CWARN) -Iinclude -x c++ -c $(BUILD)/header_check.c -o $(BUILD)/header_check_cxx.o
-	@echo "ABI checks passed: no libswift* dependency, $$(nm -D --defined-only $(LIB) | wc -l) exported symbols, all lstm_*"
+	Tests/ABI/check_abi.sh $(LIB)
+	@printf '#include "lstm.h"\n#include "lstm.hpp"\nint main(void) { return lstm_version_number() == LSTM_VERSION_NUMBER ? 0 : 1; }\n' > $(BUILD)/header_check.c
+	$(CC) -std=c99 $(CWARN) -Iinclude -x c -include lstm.h -c /dev/null -o $(BUILD)/header_check_c.o
+	c++ -std=c++11 $(CWARN) -Iinclude -x c++ -include lstm.h -c /dev/null -o $(BUILD)/header_check_cxx11.o
+	c++ -std=c++17 $(CWARN) -Iinclude -x c++ -c $(BUILD)/header_check.c -o $(BUILD)/header_check_cxx17.o
+	@echo "headers: lstm.h compiles as C99 and C++11, lstm.hpp as C++17, warning-free"
 
 test-c: $(BUILD)/test_capi $(BUILD)/sine $(BUILD)/textgen $(BUILD)/bench $(BUILD)/test_dlclose
 	$(BUILD)/bench --tiny
@@ -149,7 +230,7 @@ test-c: $(BUILD)/test_capi $(BUILD)/sine $(BUILD)/textgen $(BUILD)/bench $(BUILD
 VALGRIND := valgrind -q --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite --error-exitcode=1
 test-valgrind: deps $(BUILD)/test_capi $(BUILD)/sine
 	@mkdir -p $(BUILD)/valgrind
-	objcopy --strip-debug $(LIB) $(BUILD)/valgrind/liblstm.so
+	objcopy --strip-debug $(LIB) $(BUILD)/valgrind/$(SONAME)
 	cp $(BUILD)/test_capi $(BUILD)/sine $(BUILD)/valgrind/
 	LSTM_TEST_LIGHT=1 LSTM_KERNELS=baseline LSTM_NUM_THREADS=1 $(VALGRIND) $(BUILD)/valgrind/test_capi
 	LSTM_KERNELS=baseline LSTM_NUM_THREADS=1 $(VALGRIND) $(BUILD)/valgrind/sine $(BUILD)/valgrind/sine.svg 42 1

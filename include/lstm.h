@@ -32,6 +32,11 @@
  *   may dlopen() and dlclose() the library as often as it likes, once no call is running.
  * - Nothing here aborts the process: NULL pointers, wrong sizes, NaN, malformed JSON and
  *   unsupported layers all come back as a status with a message naming what was wrong.
+ * - Callbacks (fit's and evaluate's) must return normally. A C++ exception, a longjmp or a
+ *   thread cancellation that leaves a callback unwinds through frames of the library that
+ *   cannot clean up: locks stay held, memory leaks, the model is left mid-update. Catch
+ *   everything inside the callback and return nonzero to stop instead (lstm.hpp's callbacks
+ *   do this for you and rethrow once the call has returned).
  * - Architecture and training configuration use Keras's own JSON: the `config.json` of a
  *   .keras file, or the `model_config` attribute of an .h5 file.
  */
@@ -50,14 +55,45 @@ extern "C" {
 /* ---------------------------------------------------------------------------------------- */
 
 #define LSTM_VERSION_MAJOR 0
-#define LSTM_VERSION_MINOR 1
+#define LSTM_VERSION_MINOR 2
 #define LSTM_VERSION_PATCH 0
 #define LSTM_VERSION_NUMBER (LSTM_VERSION_MAJOR*10000 + LSTM_VERSION_MINOR*100 + LSTM_VERSION_PATCH)
+/* "MAJOR.MINOR.PATCH" of this header, for messages. */
+#define LSTM_VERSION_STRINGIFY_(x) #x
+#define LSTM_VERSION_STRING_(a, b, c) LSTM_VERSION_STRINGIFY_(a) "." LSTM_VERSION_STRINGIFY_(b) "." LSTM_VERSION_STRINGIFY_(c)
+#define LSTM_VERSION_STRING LSTM_VERSION_STRING_(LSTM_VERSION_MAJOR, LSTM_VERSION_MINOR, LSTM_VERSION_PATCH)
 
-/* The version of the library actually loaded, as LSTM_VERSION_NUMBER computes it. Compare it
-   with LSTM_VERSION_NUMBER to detect a header/library mismatch. Never fails. */
+/* On every function that returns an lstm_status: the compiler warns when a call ignores it
+   (an unchecked failure is the commonest embedding bug). Define LSTM_NODISCARD as empty before
+   including this header to turn the warning off. (GCC's C attribute is not silenced by a
+   (void) cast; C23 and C++17 get [[nodiscard]], which is.) */
+#ifndef LSTM_NODISCARD
+#  if defined(__cplusplus) && __cplusplus >= 201703L
+#    define LSTM_NODISCARD [[nodiscard]]
+#  elif defined(__STDC_VERSION__) && __STDC_VERSION__ > 201710L
+#    define LSTM_NODISCARD [[nodiscard]]
+#  elif defined(__GNUC__) || defined(__clang__)
+#    define LSTM_NODISCARD __attribute__((warn_unused_result))
+#  else
+#    define LSTM_NODISCARD
+#  endif
+#endif
+
+/* The version of the library actually loaded, as LSTM_VERSION_NUMBER computes it. Never fails.
+   A program built with this header may be run with another build of the library (the
+   SONAME, liblstm.so.MAJOR, only pins the major version), so check before the first call:
+
+       if (lstm_version_number() != LSTM_VERSION_NUMBER) {
+           fprintf(stderr, "built with liblstm %s headers but running liblstm %s\n",
+                   LSTM_VERSION_STRING, lstm_version_string());
+           return 1;
+       }
+
+   (Within one major version the library only grows: a newer minor keeps every function and
+   struct field of an older one, and structs carry their size, so `>=` is enough for a program
+   that uses nothing newer than its header.) */
 unsigned    lstm_version_number(void);
-/* The version of the library actually loaded, e.g. "0.1.0". Static text; never fails. */
+/* The version of the library actually loaded, e.g. "0.2.0". Static text; never fails. */
 const char *lstm_version_string(void);
 
 typedef enum lstm_status {
@@ -114,7 +150,7 @@ typedef struct lstm_model lstm_model;
    On success *out owns a new model; free it with lstm_model_free.
    Errors: ARGUMENT (NULL), FORMAT (malformed JSON or not a Sequential config), UNSUPPORTED,
    SHAPE (layers that do not fit together), MEMORY. */
-lstm_status lstm_model_from_json(const char *keras_json, uint64_t seed, lstm_model **out);
+LSTM_NODISCARD lstm_status lstm_model_from_json(const char *keras_json, uint64_t seed, lstm_model **out);
 
 /* File names: one rule for every load and save. The suffix says the format, in any case:
    .keras a zip archive (config.json, metadata.json, model.weights.h5): a whole model;
@@ -132,11 +168,11 @@ lstm_status lstm_model_from_json(const char *keras_json, uint64_t seed, lstm_mod
    0.2x + 0.5, Keras 3's x/6 + 0.5). The compile config is restored when the file has one
    this library supports (else the model comes back uncompiled, ready for inference), and so is
    the optimizer state of a .keras file, so training resumes where Keras stopped. The file's
-   metrics are dropped (the library has none yet; the model trains the same without them).
+   metrics are kept where the library has them and dropped otherwise (see lstm_model_compile).
    Errors: ARGUMENT (a name of no known format), IO (cannot read, not a regular file), FORMAT
    (not a Keras model file, empty, or damaged),
    UNSUPPORTED (a layer or option not implemented), SHAPE (weights that do not fit the config). */
-lstm_status lstm_model_load(const char *path, lstm_model **out);
+LSTM_NODISCARD lstm_status lstm_model_load(const char *path, lstm_model **out);
 
 /* Frees a model and everything it owns. NULL is a no-op. States made from it keep what they
    need: they may be freed (and reset) afterwards, and a call through the freed model that a
@@ -150,12 +186,12 @@ void        lstm_model_free(lstm_model *m);
    without the NUL, so a call with buf NULL and cap 0 asks for the size. Thread-safe.
    Errors: ARGUMENT (m or len NULL, buf NULL with cap > 0), UNSUPPORTED (a setting Keras 3
    cannot express). */
-lstm_status lstm_model_to_json(const lstm_model *m, char *buf, size_t cap, size_t *len);
+LSTM_NODISCARD lstm_status lstm_model_to_json(const lstm_model *m, char *buf, size_t cap, size_t *len);
 
 /* The model's input shape per sample. *timesteps is 0 when the model accepts any length; an
    input of token ids (an Embedding model) has one feature. For a model with several inputs,
    the first's (see lstm_model_input_info). Either out-pointer may be NULL when not wanted. */
-lstm_status lstm_model_input_shape(const lstm_model *m, size_t *timesteps, size_t *features);
+LSTM_NODISCARD lstm_status lstm_model_input_shape(const lstm_model *m, size_t *timesteps, size_t *features);
 
 /* Floats that one sample's output holds for an input of `timesteps` steps (timesteps 0 means
    the model's own fixed length). E.g. units for LSTM(units) -> ..., timesteps*units for a last
@@ -163,13 +199,13 @@ lstm_status lstm_model_input_shape(const lstm_model *m, size_t *timesteps, size_
    Errors: ARGUMENT (NULL, timesteps 0 for a model of any length, a model with several inputs
    or outputs: use lstm_model_output_shapes), SHAPE (timesteps differs from the model's fixed
    length). */
-lstm_status lstm_model_output_size(const lstm_model *m, size_t timesteps, size_t *size);
+LSTM_NODISCARD lstm_status lstm_model_output_size(const lstm_model *m, size_t timesteps, size_t *size);
 
 /* Floats that one sample's target holds for the compiled loss (what lstm_model_fit and
    lstm_model_evaluate read per sample): the output size, or for sparse_categorical_crossentropy
    one class id per output position (the output size / classes). Before compile: the output size.
    Errors: as lstm_model_output_size. */
-lstm_status lstm_model_target_size(const lstm_model *m, size_t timesteps, size_t *size);
+LSTM_NODISCARD lstm_status lstm_model_target_size(const lstm_model *m, size_t timesteps, size_t *size);
 
 /* Loads weights: a .weights.h5 file (Keras 3 layout, also written by tf-keras), legacy .h5
    weights (Keras 2 layout: layers matched by position, as Keras does), or the weights inside a
@@ -179,13 +215,13 @@ lstm_status lstm_model_target_size(const lstm_model *m, size_t timesteps, size_t
    shapes, and leaves the model exactly as it was. Needs exclusive access to m.
    Errors: ARGUMENT (a name of no known format), IO, FORMAT (not Keras weights, damaged), SHAPE,
    NUMERIC (NaN/Inf weights). */
-lstm_status lstm_model_load_weights(lstm_model *m, const char *path);
+LSTM_NODISCARD lstm_status lstm_model_load_weights(lstm_model *m, const char *path);
 
 /* Writes the weights: a path ending in .weights.h5 gets the Keras 3 layout (with the optimizer
    state once compiled), which Keras 3 and tf-keras load_weights read; another .h5 (.hdf5) the
    legacy Keras 2 layout. Thread-safe.
    Errors: ARGUMENT (.keras, which holds a whole model, or a name of no known format), IO. */
-lstm_status lstm_model_save_weights(const lstm_model *m, const char *path);
+LSTM_NODISCARD lstm_status lstm_model_save_weights(const lstm_model *m, const char *path);
 
 /* Writes the whole model: a path ending in .keras gets a Keras 3 .keras file (config.json with
    the compile config, metadata.json, model.weights.h5 with the optimizer state) that
@@ -194,7 +230,7 @@ lstm_status lstm_model_save_weights(const lstm_model *m, const char *path);
    Errors: ARGUMENT (.weights.h5, which holds weights only, or a name of no known format), IO,
    UNSUPPORTED (a setting Keras 3 cannot express, such as
    Keras 2's hard_sigmoid). */
-lstm_status lstm_model_save(const lstm_model *m, const char *path);
+LSTM_NODISCARD lstm_status lstm_model_save(const lstm_model *m, const char *path);
 
 /* Reading model files (.keras, .h5, .weights.h5): the library reads them with its own HDF5 and
    zip readers, in the caller's process, without libhdf5 and without a global lock (loads on
@@ -211,36 +247,36 @@ lstm_status lstm_model_save(const lstm_model *m, const char *path);
 
 /* Number of floats in all weight arrays (Keras's "Total params"; the length of
    lstm_model_get_weights's buffer). */
-lstm_status lstm_model_param_count(const lstm_model *m, size_t *count);
+LSTM_NODISCARD lstm_status lstm_model_param_count(const lstm_model *m, size_t *count);
 
 /* Number of floats fit trains (Keras's "Trainable params"): all but those of frozen layers
    (Keras's trainable=False) and BatchNormalization's moving statistics, which fit updates
    itself. */
-lstm_status lstm_model_trainable_param_count(const lstm_model *m, size_t *count);
+LSTM_NODISCARD lstm_status lstm_model_trainable_param_count(const lstm_model *m, size_t *count);
 /* Whether fit trains weight array `index` (1) or not (0: a frozen layer's, a moving statistic). */
-lstm_status lstm_model_weight_trainable(const lstm_model *m, size_t index, int *trainable);
+LSTM_NODISCARD lstm_status lstm_model_weight_trainable(const lstm_model *m, size_t index, int *trainable);
 /* Freezes (trainable 0) or unfreezes (1) the layer named `layer`, Keras's layer.trainable. A
    compiled model's optimizer state starts over, as after compiling again (Keras applies the
    change at the next compile). Needs exclusive access to m.
    Errors: ARGUMENT (NULL, no layer of that name). */
-lstm_status lstm_model_set_layer_trainable(lstm_model *m, const char *layer, int trainable);
+LSTM_NODISCARD lstm_status lstm_model_set_layer_trainable(lstm_model *m, const char *layer, int trainable);
 
 /* Number of weight arrays, as len(model.get_weights()) in Keras. */
-lstm_status lstm_model_weight_count(const lstm_model *m, size_t *count);
+LSTM_NODISCARD lstm_status lstm_model_weight_count(const lstm_model *m, size_t *count);
 
 /* Weight array `index` (0 <= index < weight count): its name "layer/kernel",
    "layer/recurrent_kernel" or "layer/bias" (written to name, at most cap bytes including the
    NUL; name may be NULL when cap is 0), its rank (*ndim, 1 or 2) and its Keras shape
    (shape[0..ndim-1]; shape must hold 2 values). Errors: ARGUMENT (NULL, index out of range). */
-lstm_status lstm_model_weight_info(const lstm_model *m, size_t index, char *name, size_t cap,
-                                   size_t *ndim, size_t *shape);
+LSTM_NODISCARD lstm_status lstm_model_weight_info(const lstm_model *m, size_t index, char *name, size_t cap,
+                                                  size_t *ndim, size_t *shape);
 
 /* The model's weights, copied in Keras's order and shapes (model.get_weights(): per layer
    kernel, recurrent_kernel, bias), all concatenated into one float array. `len` must equal
    lstm_model_param_count. get_weights is thread-safe; set_weights needs exclusive access and
    validates everything (size, NaN/Inf) before changing anything. */
-lstm_status lstm_model_get_weights(const lstm_model *m, float *w, size_t len);
-lstm_status lstm_model_set_weights(lstm_model *m, const float *w, size_t len);
+LSTM_NODISCARD lstm_status lstm_model_get_weights(const lstm_model *m, float *w, size_t len);
+LSTM_NODISCARD lstm_status lstm_model_set_weights(lstm_model *m, const float *w, size_t len);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Inference                                                                                 */
@@ -254,8 +290,8 @@ lstm_status lstm_model_set_weights(lstm_model *m, const float *w, size_t len);
    memory, proportional to min(batch, 256) * timesteps * units.
    Errors: ARGUMENT (NULL, batch or timesteps 0), SHAPE (timesteps differs from the model's
    fixed length, y_len wrong), NUMERIC (NaN or Inf in x), MEMORY. */
-lstm_status lstm_model_predict(const lstm_model *m, const float *x, size_t batch,
-                               size_t timesteps, float *y, size_t y_len);
+LSTM_NODISCARD lstm_status lstm_model_predict(const lstm_model *m, const float *x, size_t batch,
+                                              size_t timesteps, float *y, size_t y_len);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Streaming: one timestep at a time; the model stays read-only and shareable                */
@@ -269,9 +305,9 @@ typedef struct lstm_state lstm_state;
    Errors: ARGUMENT (NULL), UNSUPPORTED (a model of several inputs or outputs, a go_backwards
    or Bidirectional layer, which need the whole sequence, or a recurrent layer started from an
    initial state input). */
-lstm_status lstm_state_new(const lstm_model *m, lstm_state **out);
+LSTM_NODISCARD lstm_status lstm_state_new(const lstm_model *m, lstm_state **out);
 /* Back to the zero state, as at the start of a sequence. */
-lstm_status lstm_state_reset(lstm_state *s);
+LSTM_NODISCARD lstm_status lstm_state_reset(lstm_state *s);
 /* NULL is a no-op. */
 void        lstm_state_free(lstm_state *s);
 
@@ -284,11 +320,11 @@ void        lstm_state_free(lstm_state *s);
    carries on until lstm_state_reset. Allocates nothing. On error the state is unchanged.
    Errors: ARGUMENT (NULL), SHAPE (y_len), STATE (s was made for another model), NUMERIC (NaN or
    Inf in x_t). */
-lstm_status lstm_step(const lstm_model *m, lstm_state *s, const float *x_t, float *y, size_t y_len);
+LSTM_NODISCARD lstm_status lstm_step(const lstm_model *m, lstm_state *s, const float *x_t, float *y, size_t y_len);
 
 /* Floats lstm_step takes (*in) and writes (*out) per timestep; either may be NULL.
    Errors: ARGUMENT (m NULL), UNSUPPORTED (the model cannot stream; see lstm_state_new). */
-lstm_status lstm_step_sizes(const lstm_model *m, size_t *in, size_t *out);
+LSTM_NODISCARD lstm_status lstm_step_sizes(const lstm_model *m, size_t *in, size_t *out);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Training                                                                                  */
@@ -349,19 +385,19 @@ lstm_status lstm_step_sizes(const lstm_model *m, size_t *in, size_t *out);
    execution and are accepted.
    Needs exclusive access to m.
    Errors: ARGUMENT (NULL, value out of range), FORMAT (malformed JSON), UNSUPPORTED. */
-lstm_status lstm_model_compile(lstm_model *m, const char *compile_json);
+LSTM_NODISCARD lstm_status lstm_model_compile(lstm_model *m, const char *compile_json);
 
 /* The learning rate of the next update: the optimizer's (as its float32 variable holds it), or
    its schedule's at the current update count.
    Errors: ARGUMENT (NULL), STATE (not compiled). */
-lstm_status lstm_model_learning_rate(const lstm_model *m, double *rate);
+LSTM_NODISCARD lstm_status lstm_model_learning_rate(const lstm_model *m, double *rate);
 
 /* Sets the optimizer's learning rate, as Keras's `optimizer.learning_rate = rate`: the next
    updates use it and the optimizer state is kept (a save writes it). It may be called from fit's
    callbacks, between batches or epochs, as ReduceLROnPlateau and LearningRateScheduler do.
    Errors: ARGUMENT (NULL, rate not finite or <= 0), STATE (not compiled), UNSUPPORTED (a
    learning-rate schedule gives the rate). */
-lstm_status lstm_model_set_learning_rate(lstm_model *m, double rate);
+LSTM_NODISCARD lstm_status lstm_model_set_learning_rate(lstm_model *m, double rate);
 
 /* Called after each epoch; epoch counts from 0; val_loss is NaN without validation data.
    Return nonzero to stop training after this epoch (lstm_model_fit then succeeds). */
@@ -437,15 +473,15 @@ void lstm_fit_options_init(lstm_fit_options *o);
    CANCELLED, history and *epochs_run still tell how many epochs finished.
    The callbacks may call the const functions (predict, evaluate, get_weights) on m and
    lstm_model_set_learning_rate, not the others. Needs exclusive access to m. */
-lstm_status lstm_model_fit(lstm_model *m, const float *x, const float *y, size_t n,
-                           size_t timesteps, const lstm_fit_options *opts,
-                           double *history, size_t history_cap, size_t *epochs_run);
+LSTM_NODISCARD lstm_status lstm_model_fit(lstm_model *m, const float *x, const float *y, size_t n,
+                                          size_t timesteps, const lstm_fit_options *opts,
+                                          double *history, size_t history_cap, size_t *epochs_run);
 
 /* The compiled loss over n samples (batches of 32, weighted by size, as Keras's evaluate),
    with the regularization penalties Keras adds to it.
    Thread-safe. Errors: STATE (not compiled), ARGUMENT, SHAPE, NUMERIC. */
-lstm_status lstm_model_evaluate(const lstm_model *m, const float *x, const float *y, size_t n,
-                                size_t timesteps, double *loss);
+LSTM_NODISCARD lstm_status lstm_model_evaluate(const lstm_model *m, const float *x, const float *y, size_t n,
+                                               size_t timesteps, double *loss);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Graph models: several inputs and outputs (functional Keras models)                        */
@@ -469,51 +505,51 @@ typedef struct lstm_tensor_out {    /* an output: the call writes data, rank and
 } lstm_tensor_out;
 
 /* Number of model inputs and outputs. */
-lstm_status lstm_model_input_count(const lstm_model *m, size_t *n);
-lstm_status lstm_model_output_count(const lstm_model *m, size_t *n);
+LSTM_NODISCARD lstm_status lstm_model_input_count(const lstm_model *m, size_t *n);
+LSTM_NODISCARD lstm_status lstm_model_output_count(const lstm_model *m, size_t *n);
 
 /* Name (written to name, at most cap bytes including the NUL; name may be NULL when cap is 0)
    and shape of input / output i: *rank counts the batch, shape gets *rank values (shape must
    hold LSTM_MAX_RANK), 0 for a dimension Keras leaves open (the batch, null timesteps). An
    output's name is its layer's ("dense", or "encoder[1]" for a layer's second output).
    Errors: ARGUMENT (NULL, i out of range). */
-lstm_status lstm_model_input_info(const lstm_model *m, size_t i, char *name, size_t cap,
-                                  size_t *rank, size_t *shape);
-lstm_status lstm_model_output_info(const lstm_model *m, size_t i, char *name, size_t cap,
-                                   size_t *rank, size_t *shape);
+LSTM_NODISCARD lstm_status lstm_model_input_info(const lstm_model *m, size_t i, char *name, size_t cap,
+                                                 size_t *rank, size_t *shape);
+LSTM_NODISCARD lstm_status lstm_model_output_info(const lstm_model *m, size_t i, char *name, size_t cap,
+                                                  size_t *rank, size_t *shape);
 
 /* The output shapes these inputs give: fills rank and shape of each y[k] (data and cap are
    not touched). nx must equal the input count and ny the output count.
    Errors: ARGUMENT (NULL, counts, rank out of 1..LSTM_MAX_RANK, a zero or absurd dimension),
    SHAPE (an input's shape does not fit the model, inputs of different batch sizes). */
-lstm_status lstm_model_output_shapes(const lstm_model *m, const lstm_tensor *x, size_t nx,
-                                     lstm_tensor_out *y, size_t ny);
+LSTM_NODISCARD lstm_status lstm_model_output_shapes(const lstm_model *m, const lstm_tensor *x, size_t nx,
+                                                    lstm_tensor_out *y, size_t ny);
 
 /* Forward pass (inference) on tensors: x[i] for input i, results into y[k] for output k (rank
    and shape written, data filled). Every y[k].cap is checked against its output's size before
    anything is written. Thread-safe, like lstm_model_predict.
    Errors: as lstm_model_output_shapes, and ARGUMENT (a data pointer NULL), SHAPE (a cap too
    small: the message names the output and the size it needs), NUMERIC (NaN or Inf). */
-lstm_status lstm_model_run(const lstm_model *m, const lstm_tensor *x, size_t nx,
-                           lstm_tensor_out *y, size_t ny);
+LSTM_NODISCARD lstm_status lstm_model_run(const lstm_model *m, const lstm_tensor *x, size_t nx,
+                                          lstm_tensor_out *y, size_t ny);
 
 /* Training and evaluation on tensors: y[k] is the target of output k, of the shape its loss
    takes (an output without a loss still takes one, unread); the total loss is the sum of the
    outputs' losses, weighted by loss_weights (see lstm_model_compile), and with several losses
    each output's own appears in the logs as "<output>_loss" (Keras's names). Otherwise as
    lstm_model_fit and lstm_model_evaluate. */
-lstm_status lstm_model_fit_tensors(lstm_model *m, const lstm_tensor *x, size_t nx,
-                                   const lstm_tensor *y, size_t ny, const lstm_fit_options *opts,
-                                   double *history, size_t history_cap, size_t *epochs_run);
-lstm_status lstm_model_evaluate_tensors(const lstm_model *m, const lstm_tensor *x, size_t nx,
-                                        const lstm_tensor *y, size_t ny, double *loss);
+LSTM_NODISCARD lstm_status lstm_model_fit_tensors(lstm_model *m, const lstm_tensor *x, size_t nx,
+                                                  const lstm_tensor *y, size_t ny, const lstm_fit_options *opts,
+                                                  double *history, size_t history_cap, size_t *epochs_run);
+LSTM_NODISCARD lstm_status lstm_model_evaluate_tensors(const lstm_model *m, const lstm_tensor *x, size_t nx,
+                                                       const lstm_tensor *y, size_t ny, double *loss);
 
 /* The compiled metrics: their number (0 before compile or without metrics) and the name of
    metric i as it appears in the logs ("accuracy", "dense_1_mae"), written to name (at most cap
    bytes including the NUL; NULL when cap is 0).
    Errors: ARGUMENT (NULL, i out of range). */
-lstm_status lstm_model_metric_count(const lstm_model *m, size_t *n);
-lstm_status lstm_model_metric_name(const lstm_model *m, size_t i, char *name, size_t cap);
+LSTM_NODISCARD lstm_status lstm_model_metric_count(const lstm_model *m, size_t *n);
+LSTM_NODISCARD lstm_status lstm_model_metric_name(const lstm_model *m, size_t i, char *name, size_t cap);
 
 /* As lstm_model_evaluate_tensors, with the loss weighted by sample_weight (NULL: none; as in
    lstm_fit_options), in batches of batch_size (0: Keras's 32; a masked output's
@@ -524,11 +560,11 @@ lstm_status lstm_model_metric_name(const lstm_model *m, size_t i, char *name, si
    from 0, names as in fit's logs), as Keras's on_test_batch_end; nonzero stops evaluate with
    LSTM_ERROR_CANCELLED. Thread-safe. Errors: as lstm_model_evaluate_tensors, and ARGUMENT
    (metrics_cap too small), CANCELLED. */
-lstm_status lstm_model_evaluate_metrics(const lstm_model *m, const lstm_tensor *x, size_t nx,
-                                        const lstm_tensor *y, size_t ny,
-                                        const lstm_tensor *sample_weight, size_t batch_size,
-                                        double *loss, double *metrics, size_t metrics_cap,
-                                        lstm_logs_callback on_batch, void *user);
+LSTM_NODISCARD lstm_status lstm_model_evaluate_metrics(const lstm_model *m, const lstm_tensor *x, size_t nx,
+                                                       const lstm_tensor *y, size_t ny,
+                                                       const lstm_tensor *sample_weight, size_t batch_size,
+                                                       double *loss, double *metrics, size_t metrics_cap,
+                                                       lstm_logs_callback on_batch, void *user);
 
 /* Stateful layers (Keras's stateful=True): the final state of a call starts the next, for a
    batch of fixed size. Their states live in a caller-owned lstm_state made for that batch and
@@ -539,13 +575,13 @@ lstm_status lstm_model_evaluate_metrics(const lstm_model *m, const lstm_tensor *
    Errors: ARGUMENT (NULL, batch 0, a model without stateful layers), SHAPE (a batch other than
    the input's fixed batch size, or than the state's), STATE (a state of lstm_state_new or of
    another model). To train a stateful model, give fit a batch state (opts->state). */
-lstm_status lstm_state_new_batch(const lstm_model *m, size_t batch, lstm_state **out);
-lstm_status lstm_model_run_stateful(const lstm_model *m, lstm_state *s, const lstm_tensor *x,
-                                    size_t nx, lstm_tensor_out *y, size_t ny);
+LSTM_NODISCARD lstm_status lstm_state_new_batch(const lstm_model *m, size_t batch, lstm_state **out);
+LSTM_NODISCARD lstm_status lstm_model_run_stateful(const lstm_model *m, lstm_state *s, const lstm_tensor *x,
+                                                   size_t nx, lstm_tensor_out *y, size_t ny);
 /* Zero states for one stateful layer of a batch state (Keras's layer.reset_states()); the
    others keep theirs. Errors: ARGUMENT (NULL, no stateful layer of that name), STATE (a state
    of lstm_state_new). */
-lstm_status lstm_state_reset_layer(lstm_state *s, const char *layer);
+LSTM_NODISCARD lstm_status lstm_state_reset_layer(lstm_state *s, const char *layer);
 
 /* Layers, for summaries and tools, in Keras's model.layers order (a functional model's inputs
    included, as Keras lists them). Text fields are NUL-terminated and cut to their size. */
@@ -562,9 +598,9 @@ typedef struct lstm_layer_info {
     char   connected_to[256];       /* the tensors its calls read, Keras's way: "lstm[0][0], dense[0][0]" */
 } lstm_layer_info;
 
-lstm_status lstm_model_layer_count(const lstm_model *m, size_t *n);
+LSTM_NODISCARD lstm_status lstm_model_layer_count(const lstm_model *m, size_t *n);
 /* Errors: ARGUMENT (NULL, i out of range, info->struct_size smaller than this header's). */
-lstm_status lstm_model_layer_info(const lstm_model *m, size_t i, lstm_layer_info *info);
+LSTM_NODISCARD lstm_status lstm_model_layer_info(const lstm_model *m, size_t i, lstm_layer_info *info);
 
 #ifdef __cplusplus
 }

@@ -37,6 +37,17 @@ static int passed, failed;
               lstm_last_error(), lstm_status_name(want));                                  \
     } while (0)
 
+/* A call whose success the test relies on (without counting it as a check): a failure is one. */
+#define EXPECT_OK(call)                                                                       \
+    do {                                                                                      \
+        lstm_status ok_ = (call);                                                             \
+        if (ok_ != LSTM_OK) {                                                                 \
+            failed++;                                                                         \
+            fprintf(stderr, "FAIL %s:%d: %s returned %s: %s\n", __FILE__, __LINE__, #call,     \
+                    lstm_status_name(ok_), lstm_last_error());                                \
+        }                                                                                     \
+    } while (0)
+
 /* The message must mention `text`. */
 #define EXPECT_MESSAGE(text) \
     CHECK(strstr(lstm_last_error(), text) != NULL, "message \"%s\" lacks \"%s\"", lstm_last_error(), text)
@@ -237,13 +248,13 @@ static void test_shapes_and_json(void) {
     CHECK(strstr(json, "\"class_name\": \"LSTM\"") && strstr(json, "\"batch_shape\": [null, 49, 1]"), "%s", json);
     lstm_model *again = make(json, 3);
     size_t p1 = 0, p2 = 0;
-    lstm_model_param_count(m, &p1);
-    lstm_model_param_count(again, &p2);
+    EXPECT_OK(lstm_model_param_count(m, &p1));
+    EXPECT_OK(lstm_model_param_count(again, &p2));
     CHECK(p1 == p2 && p1 == 10451, "round trip params %zu vs %zu", p1, p2);
     /* Same seed, same architecture: same initial weights. */
     float *w1 = malloc(p1 * sizeof *w1), *w2 = malloc(p1 * sizeof *w2);
-    lstm_model_get_weights(m, w1, p1);
-    lstm_model_get_weights(again, w2, p2);
+    EXPECT_OK(lstm_model_get_weights(m, w1, p1));
+    EXPECT_OK(lstm_model_get_weights(again, w2, p2));
     CHECK(memcmp(w1, w2, p1 * sizeof *w1) == 0, "same seed gives the same weights");
     /* Weight names and shapes, as Keras lists them. */
     size_t count = 0, ndim = 0, shape[2] = {0, 0};
@@ -307,7 +318,7 @@ static double reference_sine(const float *w, const float *x, int steps, int unit
 static void test_predict_against_reference_and_bad_sizes(void) {
     lstm_model *m = make(SINE_JSON, 5);
     size_t np = 0;
-    lstm_model_param_count(m, &np);
+    EXPECT_OK(lstm_model_param_count(m, &np));
     float *w = malloc(np * sizeof *w);
     EXPECT_STATUS(lstm_model_get_weights(m, w, np), LSTM_OK);
     /* Random biases, so that a gate-order mistake shows. */
@@ -364,9 +375,9 @@ static void test_files(void) {
     lstm_model *m = make(STACKED_JSON, 21), *back = NULL;
     EXPECT_STATUS(lstm_model_compile(m, "{\"optimizer\": \"adam\", \"loss\": \"mse\"}"), LSTM_OK);
     size_t np = 0;
-    lstm_model_param_count(m, &np);
+    EXPECT_OK(lstm_model_param_count(m, &np));
     float *w = malloc(np * sizeof *w), *w2 = malloc(np * sizeof *w2);
-    lstm_model_get_weights(m, w, np);
+    EXPECT_OK(lstm_model_get_weights(m, w, np));
     const char *models[2] = {"m.keras", "m.h5"};
     for (int k = 0; k < 2; k++) {
         snprintf(path, sizeof path, "%s/%s", dir, models[k]);
@@ -388,7 +399,7 @@ static void test_files(void) {
         EXPECT_STATUS(lstm_model_save_weights(m, path), LSTM_OK);
         lstm_model *other = make(STACKED_JSON, 22);
         EXPECT_STATUS(lstm_model_load_weights(other, path), LSTM_OK);
-        lstm_model_get_weights(other, w2, np);
+        EXPECT_OK(lstm_model_get_weights(other, w2, np));
         CHECK(memcmp(w, w2, np * sizeof *w) == 0, "%s round trip", weights[k]);
         lstm_model_free(other);
     }
@@ -398,12 +409,12 @@ static void test_files(void) {
     /* Another model's weights: SHAPE, and the model keeps its weights. */
     lstm_model *sine = make(SINE_JSON, 3);
     size_t sp = 0;
-    lstm_model_param_count(sine, &sp);
+    EXPECT_OK(lstm_model_param_count(sine, &sp));
     float *sw = malloc(sp * sizeof *sw), *sw2 = malloc(sp * sizeof *sw2);
-    lstm_model_get_weights(sine, sw, sp);
+    EXPECT_OK(lstm_model_get_weights(sine, sw, sp));
     EXPECT_STATUS(lstm_model_load_weights(sine, path), LSTM_ERROR_SHAPE);
     EXPECT_MESSAGE("layer 'lstm'");
-    lstm_model_get_weights(sine, sw2, sp);
+    EXPECT_OK(lstm_model_get_weights(sine, sw2, sp));
     CHECK(memcmp(sw, sw2, sp * sizeof *sw) == 0, "model unchanged after a mismatch");
     /* Missing, unreadable and non-Keras files. */
     EXPECT_STATUS(lstm_model_load("/nonexistent/dir/m.keras", &back), LSTM_ERROR_IO);
@@ -782,9 +793,9 @@ static void test_training_errors_and_callbacks(void) {
     EXPECT_STATUS(lstm_model_fit(m, x, y, N, 49, &o, hist, 8, &ran), LSTM_ERROR_NUMERIC);
     EXPECT_MESSAGE("diverged");
     size_t np = 0;
-    lstm_model_param_count(m, &np);
+    EXPECT_OK(lstm_model_param_count(m, &np));
     float *w = malloc(np * sizeof *w);
-    lstm_model_get_weights(m, w, np);
+    EXPECT_OK(lstm_model_get_weights(m, w, np));
     int finite = 1;
     for (size_t k = 0; k < np; k++) finite &= isfinite(w[k]) != 0;
     CHECK(finite, "weights finite after divergence");
@@ -802,15 +813,15 @@ static void test_training_is_deterministic(void) {
     size_t np = 0;
     for (int r = 0; r < 2; r++) {
         lstm_model *m = make(SINE_JSON, 77);
-        lstm_model_compile(m, "{\"optimizer\": \"adam\", \"loss\": \"mse\"}");
+        EXPECT_OK(lstm_model_compile(m, "{\"optimizer\": \"adam\", \"loss\": \"mse\"}"));
         lstm_fit_options o;
         lstm_fit_options_init(&o);
         o.epochs = 3;
         o.seed = 5;
         EXPECT_STATUS(lstm_model_fit(m, x, y, N, 49, &o, h[r], 3, NULL), LSTM_OK);
-        lstm_model_param_count(m, &np);
+        EXPECT_OK(lstm_model_param_count(m, &np));
         w[r] = malloc(np * sizeof(float));
-        lstm_model_get_weights(m, w[r], np);
+        EXPECT_OK(lstm_model_get_weights(m, w[r], np));
         lstm_model_free(m);
     }
     CHECK(memcmp(h[0], h[1], sizeof h[0]) == 0 && memcmp(w[0], w[1], np * sizeof(float)) == 0, "deterministic");

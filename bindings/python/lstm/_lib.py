@@ -8,7 +8,7 @@ import os
 from ctypes import (CFUNCTYPE, POINTER, Structure, c_char_p, c_double, c_float, c_int, c_size_t, c_uint,
                     c_uint64, c_void_p)
 
-VERSION_NUMBER = 100  # the LSTM_VERSION_NUMBER this package was written for (0.1.0)
+VERSION_NUMBER = 200  # the LSTM_VERSION_NUMBER this package was written for (0.2.0)
 
 OK, ERROR_ARGUMENT, ERROR_SHAPE, ERROR_STATE, ERROR_IO, ERROR_FORMAT, ERROR_UNSUPPORTED, ERROR_NUMERIC, \
     ERROR_MEMORY, ERROR_CANCELLED, ERROR_INTERNAL = range(11)
