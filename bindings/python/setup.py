@@ -1,4 +1,4 @@
-"""Installs the `lstm` package with a copy of liblstm.so inside it.
+"""Installs the `lstm` package (distribution `liblstm`) with a copy of liblstm.so inside it.
 
 The library comes from $LSTM_LIBRARY or the repository's build folder (`make` writes
 build/liblstm.so). If neither exists, the install runs `make lib` in the repository, and fails
@@ -11,6 +11,11 @@ import subprocess
 from setuptools import setup
 from setuptools.command.build_py import build_py
 from setuptools.dist import Distribution
+
+try:
+    from setuptools.command.bdist_wheel import bdist_wheel
+except ImportError:  # setuptools before 70.1 had it in the wheel package
+    from wheel.bdist_wheel import bdist_wheel
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -44,4 +49,13 @@ class BinaryDistribution(Distribution):
         return True
 
 
-setup(cmdclass={"build_py": BuildWithLibrary}, distclass=BinaryDistribution)
+class PlatformWheel(bdist_wheel):
+    """The library is loaded with ctypes, not as a Python extension: one wheel serves every
+    Python 3 (py3-none) on its platform, which auditwheel then names manylinux."""
+
+    def get_tag(self):
+        _, _, platform = super().get_tag()
+        return "py3", "none", platform
+
+
+setup(cmdclass={"build_py": BuildWithLibrary, "bdist_wheel": PlatformWheel}, distclass=BinaryDistribution)
