@@ -236,7 +236,11 @@ test-abi: lib
 	$(CC) -std=c99 $(CWARN) -Iinclude -x c -include lstm.h -c /dev/null -o $(BUILD)/header_check_c.o
 	c++ -std=c++11 $(CWARN) -Iinclude -x c++ -include lstm.h -c /dev/null -o $(BUILD)/header_check_cxx11.o
 	c++ -std=c++17 $(CWARN) -Iinclude -x c++ -c $(BUILD)/header_check.c -o $(BUILD)/header_check_cxx17.o
-	@echo "headers: lstm.h compiles as C99 and C++11, lstm.hpp as C++17, warning-free"
+	@printf '#include "lstm.h"\nint main(void) { lstm_model_compile(0, "{}"); return 0; }\n' > $(BUILD)/nodiscard_check.c
+	@for std in "$(CC) -std=c99" "c++ -std=c++17 -x c++"; do \
+	  if $$std -Werror -Iinclude -c $(BUILD)/nodiscard_check.c -o $(BUILD)/nodiscard_check.o 2>/dev/null; then \
+	    echo "FAIL: $$std compiles a call that ignores a status without a warning (LSTM_NODISCARD)" >&2; exit 1; fi; done
+	@echo "headers: lstm.h compiles as C99 and C++11, lstm.hpp as C++17, warning-free; an ignored status warns in C and C++"
 
 test-c: $(BUILD)/test_capi $(BUILD)/sine $(BUILD)/textgen $(BUILD)/bench $(BUILD)/test_dlclose
 	$(BUILD)/bench --tiny
