@@ -39,7 +39,7 @@ PYTHON     ?= python3
 VENV       := $(BUILD)/venv
 VPY        := $(VENV)/bin/python
 
-.PHONY: install install-dbg uninstall print-version wheel test-install test-wheel
+.PHONY: install install-dbg uninstall print-version wheel test-install test-wheel mpi mpi-deps test-mpi
 .PHONY: all deps lib cli bench bench-peers test test-swift test-abi test-c test-python test-keras venv demo clean \
         fuzz fuzz-build test-fuzz test-fuzz-regressions test-valgrind test-sanitizers
 
@@ -182,6 +182,35 @@ bench-peers: lib $(BUILD)/bench
 	$(BVENV)/bin/python -m pip install -q --disable-pip-version-check numpy onnx onnxruntime tensorflow-cpu
 	$(BVENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps torch
 	TF_CPP_MIN_LOG_LEVEL=3 $(BVENV)/bin/python -W ignore benchmarks/peers.py $(BUILD)/bench
+
+# Data-parallel training over MPI (Open MPI from Debian): liblstm_mpi.so, the reducer over
+# MPI_Allreduce that fit takes (mpi/lstm_mpi.h), the sine job on several ranks, and its tests.
+MPICC    ?= mpicc
+MPI_PKGS := libopenmpi-dev openmpi-bin
+MPIFLAGS := -O2 $(CWARN) -std=c99 -D_POSIX_C_SOURCE=200809L -Iinclude -Impi
+mpi-deps:
+	@missing=""; for p in $(MPI_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) || \
+	  { echo "could not install$$missing: install them and rerun" >&2; exit 1; }; fi
+
+$(BUILD)/liblstm_mpi.so: mpi/lstm_mpi.c mpi/lstm_mpi.h include/lstm.h $(LIB)
+	$(MPICC) $(MPIFLAGS) -fPIC -shared $< -L$(BUILD) -llstm $(RPATH) -o $@
+
+$(BUILD)/sine_mpi: examples/sine_mpi.c examples/sine_data.h $(BUILD)/liblstm_mpi.so
+	$(MPICC) $(MPIFLAGS) -Iexamples $< -L$(BUILD) -llstm_mpi -llstm $(RPATH) -lm -o $@
+
+$(BUILD)/test_mpi: Tests/MPI/test_mpi.c $(BUILD)/liblstm_mpi.so
+	$(MPICC) $(MPIFLAGS) $< -L$(BUILD) -llstm_mpi -llstm $(RPATH) -lm -o $@
+
+mpi: mpi-deps lib
+	$(MAKE) $(BUILD)/liblstm_mpi.so $(BUILD)/sine_mpi $(BUILD)/test_mpi
+
+# mpirun on this machine's loopback: 2 and 3 ranks against one process, the sine job, a rank
+# that dies and one that stalls (Tests/MPI/test_mpi.sh); the same from Python over mpi4py.
+test-mpi: mpi venv
+	$(VPY) -m pip install -q --disable-pip-version-check mpi4py
+	set -o pipefail; Tests/MPI/test_mpi.sh 2>&1 | tee $(BUILD)/mpi.log
 
 # The user's sine job (C, then Python with its plot), then the character-level language model
 # from C for 6 epochs (about half a minute; examples/textgen.py is the same in Python).

@@ -419,6 +419,30 @@ typedef int (*lstm_batch_callback)(void *user, size_t epoch, size_t batch, size_
 typedef int (*lstm_logs_callback)(void *user, size_t epoch, size_t batch, size_t n,
                                   const char *const *names, const double *values);
 
+/* Data-parallel training (as Horovod and PyTorch's DDP do it): every worker process runs
+   lstm_model_fit on its own shard of the data, with the same model, compile config and options,
+   and a reducer that sums over all workers. liblstm_mpi (lstm_mpi.h) gives one over MPI; any
+   all-reduce will do.
+
+   sum must replace values[0 .. n_values) and stats[0 .. n_stats) by their element-wise sums
+   over all workers, in place, and return 0; nonzero means the others could not be reached, and
+   fit then fails with LSTM_ERROR_IO (the message quoting last_error(user) when given). Every
+   worker's fit calls it the same number of times with the same sizes: at the start (shard
+   sizes, and a check that all start from the same weights), twice per batch (the loss's
+   normalizers, then the gradients with the loss and metric sums), and after each epoch (the
+   validation sums, the stop decision, and a check that all still hold the same weights).
+   The callbacks' `user` is this struct's. */
+typedef int (*lstm_sum_callback)(void *user, float *values, size_t n_values, double *stats, size_t n_stats);
+
+typedef struct lstm_gradient_reducer {
+    size_t struct_size;             /* sizeof(lstm_gradient_reducer) */
+    size_t rank;                    /* this worker, 0 .. workers - 1 */
+    size_t workers;
+    lstm_sum_callback sum;
+    const char *(*last_error)(void *user);  /* NULL, or why the last sum failed */
+    void *user;
+} lstm_gradient_reducer;
+
 typedef struct lstm_fit_options {
     size_t   struct_size;        /* sizeof(lstm_fit_options): lets the struct grow */
     size_t   epochs;             /* 1 */
@@ -453,6 +477,19 @@ typedef struct lstm_fit_options {
                                           carrying on where the last one stopped; the epoch that
                                           reaches the end of the data stops there and the next
                                           starts a new pass (reshuffled) */
+    const lstm_gradient_reducer *reducer;  /* NULL; data-parallel training (above): x and y are
+                                          this worker's shard, batch_size rows per worker, and
+                                          each update applies the gradient of the global batch
+                                          (the union of the workers' batches): what one process
+                                          fitting that union with batch_size * workers computes,
+                                          up to float32 summation order. Every worker runs the
+                                          same number of batches (a shorter shard contributes
+                                          empty ones), the history, logs and val_loss are those
+                                          of all workers, and when one worker's callback asks to
+                                          stop, all stop together (a batch later, or after the
+                                          epoch). Each worker shuffles its own shard and draws its
+                                          own dropout masks. Not with steps_per_epoch, a stateful
+                                          model, or a BatchNormalization layer that trains. */
 } lstm_fit_options;
 
 /* Fills *o with Keras's defaults (above) and struct_size. NULL is a no-op. */

@@ -302,7 +302,7 @@ public func lstm_fit_options_init(_ o: UnsafeMutablePointer<lstm_fit_options>?) 
     o.pointee = lstm_fit_options(struct_size: MemoryLayout<lstm_fit_options>.size, epochs: 1, batch_size: 32,
                                  shuffle: 1, validation_split: 0, seed: 0, on_epoch: nil, user: nil, on_batch: nil,
                                  state: nil, on_batch_logs: nil, on_epoch_logs: nil, sample_weight: nil,
-                                 class_weight: nil, class_weight_count: 0, steps_per_epoch: 0)
+                                 class_weight: nil, class_weight_count: 0, steps_per_epoch: 0, reducer: nil)
 }
 
 /// The caller's fit options and callbacks, read field by field only as far as its struct_size
@@ -370,6 +370,9 @@ struct FitCallbacks {
         }
         if let s = field(\.state, OpaquePointer?.self) ?? nil {
             state = try StateHandle.from(s).batch
+        }
+        if let r = field(\.reducer, UnsafePointer<lstm_gradient_reducer>?.self) ?? nil {
+            options.reducer = try CGradientReducer(r)
         }
     }
 

@@ -39,16 +39,26 @@ extension LossKind {
         reduce(p, t, width: width, positions: real.count, real: real, form: form, weights: weights, grad: grad)
     }
 
+    /// The positions the loss is a mean over, as flags (nil: all of them): the real ones under a
+    /// mask, without those of a sparse crossentropy's ignored class.
+    private func counted<T: Scalar>(_ t: UnsafePointer<T>, positions: Int, real given: [Bool]?) -> [Bool]? {
+        guard case .sparseCategoricalCrossentropy(_, let ignored?) = self else { return given }
+        let kept = (0..<positions).map { Double(t[$0]) != Double(ignored) }
+        return given.map { zip($0, kept).map { $0 && $1 } } ?? kept
+    }
+
+    /// How many positions the loss of these targets divides by (see `counted`): a data-parallel
+    /// fit sums these over the workers to weigh each worker's mean by its share of the global batch.
+    func countedPositions<T: Scalar>(target t: UnsafePointer<T>, positions: Int, real: [Bool]?) -> Int {
+        counted(t, positions: positions, real: real)?.reduce(0) { $0 + ($1 ? 1 : 0) } ?? positions
+    }
+
     /// The mean over the real positions (all, without a mask) of each position's loss. A sparse
     /// crossentropy's ignored class masks its positions as well, as Keras's loss mask does.
     private func reduce<T: Scalar>(_ p: UnsafePointer<T>, _ t: UnsafePointer<T>, width: Int, positions: Int,
                                    real given: [Bool]?, form: PredictionForm, weights: UnsafePointer<Double>?,
                                    grad: UnsafeMutablePointer<T>?) -> Double {
-        var real = given
-        if case .sparseCategoricalCrossentropy(_, let ignored?) = self {
-            let kept = (0..<positions).map { Double(t[$0]) != Double(ignored) }
-            real = real.map { zip($0, kept).map { $0 && $1 } } ?? kept
-        }
+        let real = counted(t, positions: positions, real: given)
         let targetWidth = takesClassIds ? 1 : width
         if real != nil { grad?.initialize(repeating: 0, count: positions * width) }
         let valid = real?.reduce(0) { $0 + ($1 ? 1 : 0) } ?? positions

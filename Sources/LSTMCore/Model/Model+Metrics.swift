@@ -101,22 +101,29 @@ extension Model {
         }
     }
 
-    /// Adds one pass's metric values to `totals` (one pair per compiled metric). Keras's metrics
-    /// read the output itself: an output node the loss pass ran without its sigmoid or softmax
-    /// gets it back here, except for the crossentropy metrics, which read its logits as Keras's
-    /// TensorFlow backend does.
-    /// `outputLosses`: the batch's loss of each output. Keras's per-output loss trackers count
+    /// Adds a batch's loss of each output to the per-output loss trackers. Keras's trackers count
     /// each batch once, whatever its size (their batch-size weight is a symbolic None inside
     /// TensorFlow's compiled step: a short last batch weighs as much as a full one), unlike the
     /// total loss.
-    /// `sampleWeights`: the batch's, for the weighted metrics (none: every position weighs 1).
-    func accumulateMetrics(of pass: Pass, targets: [Tensor<T>], outputLosses: [Double], sampleWeights: Tensor<T>? = nil,
-                           into totals: inout MetricTotals) {
+    func addOutputLosses(_ outputLosses: [Double], into totals: inout MetricTotals) {
         guard totals.sums.count == metricCount else { return }
         for (slot, k) in (compiledLosses?.tracked ?? []).enumerated() {
             totals.sums[compiledMetrics.count + slot] += outputLosses[k]
             totals.weights[compiledMetrics.count + slot] += 1
         }
+    }
+
+    /// Adds one pass's metric values to `totals` (one pair per compiled metric). Keras's metrics
+    /// read the output itself: an output node the loss pass ran without its sigmoid or softmax
+    /// gets it back here, except for the crossentropy metrics, which read its logits as Keras's
+    /// TensorFlow backend does.
+    /// `outputLosses`: the batch's loss of each output (nil: leave the per-output loss trackers
+    /// to `addOutputLosses`).
+    /// `sampleWeights`: the batch's, for the weighted metrics (none: every position weighs 1).
+    func accumulateMetrics(of pass: Pass, targets: [Tensor<T>], outputLosses: [Double]?, sampleWeights: Tensor<T>? = nil,
+                           into totals: inout MetricTotals) {
+        guard totals.sums.count == metricCount else { return }
+        if let outputLosses { addOutputLosses(outputLosses, into: &totals) }
         let outs = outputs(of: pass)
         var restored: [Int: Tensor<T>] = [:]
         for (m, metric) in compiledMetrics.enumerated() {

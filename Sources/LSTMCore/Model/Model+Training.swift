@@ -13,6 +13,9 @@ public struct FitOptions: Sendable {
     /// reaches the end of the data stops there (Keras's "ran out of data") and the next starts
     /// a new pass (reshuffled).
     public var stepsPerEpoch: Int?
+    /// Data-parallel training (see GradientReducer): this worker's data is its shard, batches
+    /// are per worker (batchSize each), and every update applies the global batch's gradient.
+    public var reducer: (any GradientReducer)?
     public init() {}
 }
 
@@ -208,6 +211,16 @@ extension Model {
     /// - Parameter onBatch: the running logs after each batch; true stops there.
     func logsOver(_ losses: OutputLosses, _ xs: [TensorView<T>], _ ys: [TensorView<T>], weights: TensorView<T>?,
                   count: Int, batchSize: Int, onBatch: ((Int, [Double]) -> Bool)? = nil) -> [Double] {
+        let (total, rows, metrics) = logTotals(losses, xs, ys, weights: weights, count: count, batchSize: batchSize,
+                                               onBatch: onBatch)
+        return [total / Double(Swift.max(rows, 1))] + metricResults(metrics)
+    }
+
+    /// What `logsOver` reports, as sums: the batch losses weighed by their rows, the rows run,
+    /// and the metric sums.
+    func logTotals(_ losses: OutputLosses, _ xs: [TensorView<T>], _ ys: [TensorView<T>], weights: TensorView<T>?,
+                   count: Int, batchSize: Int, onBatch: ((Int, [Double]) -> Bool)? = nil)
+        -> (total: Double, rows: Int, metrics: MetricTotals) {
         var total = 0.0, start = 0
         var noGradients: [Tensor<T>]? = nil
         var metrics = MetricTotals(count: metricCount)
@@ -224,7 +237,7 @@ extension Model {
             start = end
             if let onBatch, onBatch((start - 1) / batchSize, [total / Double(start)] + metricResults(metrics)) { break }
         }
-        return [total / Double(Swift.max(start, 1))] + metricResults(metrics)
+        return (total, start, metrics)
     }
 
     // MARK: - Gradients
@@ -312,6 +325,7 @@ extension Model {
         if let steps = options.stepsPerEpoch, steps < 1 {
             throw LSTMError.invalidArgument("steps_per_epoch must be >= 1, got \(steps)")
         }
+        if let reducer = options.reducer { try checkDataParallel(reducer, options, stateful: stateful != nil) }
         let count = try checkInputs(xs)
         try checkTargets(ys, inputs: xs, losses: losses)
         try checkSampleWeights(given, inputs: xs, count: count)
@@ -347,8 +361,14 @@ extension Model {
                 throw LSTMError.unsupported("validation_split on a stateful model is not supported (the validation batches would move the carried state)")
             }
         }
-        let bs = Swift.min(options.batchSize, trainCount)
-        let batches = (trainCount + bs - 1) / bs
+        var bs = Swift.min(options.batchSize, trainCount)
+        var batches = (trainCount + bs - 1) / bs
+        if let reducer = options.reducer {
+            // Every worker runs the same number of batches of batch_size rows of its own shard.
+            bs = options.batchSize
+            batches = try dataParallelBatches(reducer, trainCount: trainCount, batchSize: bs).batches
+            try checkWorkersAgree(reducer, epoch: -1)
+        }
         var rng = SeededRandom(seed: options.seed)
         var order = Array(0..<trainCount)
         let grads = Parameters(zerosLike: params)
@@ -369,7 +389,13 @@ extension Model {
         // rate) is undone instead of leaving non-finite weights behind.
         let previous = Parameters(zerosLike: params)
         var tapes: [AnyObject?] = []
-        noise = (options.seed, 0)
+        // Each worker draws its own dropout masks (rank 0 those of a one-process fit).
+        noise = (options.seed ^ (UInt64(options.reducer?.rank ?? 0) &* 0x9E37_79B9_7F4A_7C15), 0)
+        let exchange = options.reducer.map { reducer in
+            GradientExchange(reducer: reducer, arrays: trainedGrads + (trainedSlices ?? []).compactMap { $0 }.flatMap {
+                [$0.squares, $0.absolutes, $0.clipped].compactMap { $0 }
+            })
+        }
         var cursor = 0  // the batch of the current pass through the data that the next epoch starts at
         for epoch in 0..<options.epochs {
             let epochBatches = Swift.min(options.stepsPerEpoch ?? batches, batches - cursor)
@@ -380,18 +406,33 @@ extension Model {
                     order.swapAt(i, j)
                 }
             }
-            var total = 0.0
-            let first = cursor * bs, stop = Swift.min(trainCount, (cursor + epochBatches) * bs)
-            var start = first, batchIndex = 0
+            var total = 0.0, seen = 0  // the batch losses weighed by their rows (all workers'), the rows
+            let first = cursor * bs
+            var batchIndex = 0
+            var stopAsked = false  // a data-parallel batch callback's stop, agreed at the next batch
             var metrics = MetricTotals(count: metricCount)
-            while start < stop {
-                let end = Swift.min(start + bs, trainCount)
+            while batchIndex < epochBatches {
+                let start = Swift.min(first + batchIndex * bs, trainCount), end = Swift.min(start + bs, trainCount)
                 let picked = order[start..<end]
                 grads.zero()
                 slices?.zero()
-                let l = lossAndGradients(losses, xs.map { $0.gather(picked) }, ys.map { $0.gather(picked) },
+                let l: Double, rows: Int
+                if let exchange {
+                    let empty = picked.isEmpty
+                    let step = try dataParallelLossAndGradients(
+                        losses, empty ? [] : xs.map { $0.gather(picked) }, empty ? [] : ys.map { $0.gather(picked) },
+                        weights: empty ? nil : weights?.gather(picked), rows: picked.count, into: grads, slices: slices,
+                        tapes: &tapes, metrics: &metrics, exchange: exchange, stop: stopAsked)
+                    if step.stopped {
+                        throw LSTMError.cancelled("fit was stopped by a worker's batch callback after batch \(batchIndex) of \(epochBatches) in epoch \(epoch + 1); the weights are those after that batch")
+                    }
+                    (l, rows) = (step.loss, step.rows)
+                } else {
+                    l = lossAndGradients(losses, xs.map { $0.gather(picked) }, ys.map { $0.gather(picked) },
                                          weights: weights?.gather(picked), into: grads, slices: slices, carries: stateful?.state.carries ?? [],
                                          tapes: &tapes, metrics: &metrics)
+                    rows = picked.count
+                }
                 noise.batch &+= 1
                 guard l.isFinite, grads.allFinite else {
                     throw LSTMError.numeric("training diverged at epoch \(epoch + 1), batch \(batchIndex + 1): the \(l.isFinite ? "gradient" : "loss (\(l))") is not finite; stopped before that update, so the weights are those of the last finite step")
@@ -404,25 +445,41 @@ extension Model {
                     optimizer = optimizerBefore
                     throw LSTMError.numeric("training diverged at epoch \(epoch + 1), batch \(batchIndex + 1): the update made weights non-finite (is the learning rate too large?); it was undone, so the weights are those of the last finite step")
                 }
-                total += l * Double(end - start)
-                start = end
+                total += l * Double(rows)
+                seen += rows
                 batchIndex += 1
                 if let onBatch, onBatch(BatchLog(epoch: epoch, batch: batchIndex - 1, batches: epochBatches,
-                                                 loss: total / Double(start - first), metrics: metricResults(metrics))) {
-                    throw LSTMError.cancelled("fit was stopped by the batch callback after batch \(batchIndex) of \(epochBatches) in epoch \(epoch + 1); the weights are those after that batch")
+                                                 loss: total / Double(Swift.max(seen, 1)), metrics: metricResults(metrics))) {
+                    if exchange == nil {
+                        throw LSTMError.cancelled("fit was stopped by the batch callback after batch \(batchIndex) of \(epochBatches) in epoch \(epoch + 1); the weights are those after that batch")
+                    }
+                    stopAsked = true
                 }
             }
             cursor = cursor + epochBatches >= batches ? 0 : cursor + epochBatches
-            var log = EpochLog(epoch: epoch, loss: total / Double(stop - first), valLoss: nil, metrics: metricResults(metrics),
+            var log = EpochLog(epoch: epoch, loss: total / Double(Swift.max(seen, 1)), valLoss: nil, metrics: metricResults(metrics),
                                batches: epochBatches)
             if trainCount < count {
-                let val = logsOver(losses, xs.map { $0.view(trainCount, count) }, ys.map { $0.view(trainCount, count) },
-                                   weights: given?.view(trainCount, count), count: count - trainCount,
-                                   batchSize: options.batchSize)
+                let valXs = xs.map { $0.view(trainCount, count) }, valYs = ys.map { $0.view(trainCount, count) }
+                let val = try options.reducer.map {
+                    try dataParallelValidation(losses, valXs, valYs, weights: given?.view(trainCount, count),
+                                               count: count - trainCount, batchSize: options.batchSize, reducer: $0)
+                } ?? logsOver(losses, valXs, valYs, weights: given?.view(trainCount, count), count: count - trainCount,
+                              batchSize: options.batchSize)
                 log.valLoss = val[0]
                 log.valMetrics = Array(val.dropFirst())
             }
-            if onEpoch(log) {
+            var stopping = onEpoch(log)
+            if let reducer = options.reducer {
+                // The workers stop together: when any one's callbacks asked to.
+                let agreed = try anyWorker(reducer, [stopAsked, stopping])
+                try checkWorkersAgree(reducer, epoch: epoch)
+                if agreed[0] {
+                    throw LSTMError.cancelled("fit was stopped by a worker's batch callback in the last batch of epoch \(epoch + 1); the weights are those after that batch")
+                }
+                stopping = agreed[1]
+            }
+            if stopping {
                 optimizer!.finalize(trainedParams)
                 return epoch + 1
             }

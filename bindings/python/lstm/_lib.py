@@ -68,12 +68,22 @@ BATCH_CALLBACK = CFUNCTYPE(c_int, c_void_p, c_size_t, c_size_t, c_size_t, c_doub
 LOGS_CALLBACK = CFUNCTYPE(c_int, c_void_p, c_size_t, c_size_t, c_size_t, POINTER(c_char_p), POINTER(c_double))
 
 
+SUM_CALLBACK = CFUNCTYPE(c_int, c_void_p, POINTER(c_float), c_size_t, POINTER(c_double), c_size_t)
+ERROR_CALLBACK = CFUNCTYPE(c_void_p, c_void_p)
+
+
+class GradientReducer(Structure):
+    _fields_ = [("struct_size", c_size_t), ("rank", c_size_t), ("workers", c_size_t), ("sum", SUM_CALLBACK),
+                ("last_error", ERROR_CALLBACK), ("user", c_void_p)]
+
+
 class FitOptions(Structure):
     _fields_ = [("struct_size", c_size_t), ("epochs", c_size_t), ("batch_size", c_size_t), ("shuffle", c_int),
                 ("validation_split", c_float), ("seed", c_uint64), ("on_epoch", EPOCH_CALLBACK),
                 ("user", c_void_p), ("on_batch", BATCH_CALLBACK), ("state", c_void_p),
                 ("on_batch_logs", LOGS_CALLBACK), ("on_epoch_logs", LOGS_CALLBACK), ("sample_weight", c_void_p),
-                ("class_weight", POINTER(c_float)), ("class_weight_count", c_size_t), ("steps_per_epoch", c_size_t)]
+                ("class_weight", POINTER(c_float)), ("class_weight_count", c_size_t), ("steps_per_epoch", c_size_t),
+                ("reducer", c_void_p)]
 
 
 MAX_RANK = 4

@@ -11,6 +11,7 @@ import numpy as np
 
 from . import _lib, engine
 from ._lib import call, lib
+from . import distributed as distributed_module
 from .layers import InputLayer, _unique_name
 from .models import (_as_float32, _check_fit_arguments, _class_weights, _compile_config, _fit_loop, _Handle,
                      _ModelMethods, _print_table, _Progress, _sample_weights, _split_validation, _validation_triple,
@@ -230,8 +231,10 @@ class Model(_ModelMethods):
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
             validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
-            steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1):
-        """Trains as keras.Model.fit on one array per input and one target per output."""
+            steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1,
+            distributed=None):
+        """Trains as keras.Model.fit on one array per input and one target per output
+        (distributed: as Sequential.fit)."""
         batch_size, epochs, verbose = _check_fit_arguments(self, batch_size, epochs, verbose, validation_split,
                                                            initial_epoch, class_weight, sample_weight,
                                                            steps_per_epoch, validation_steps, validation_freq)
@@ -245,11 +248,22 @@ class Model(_ModelMethods):
             k = len(xs) + len(ys)
             xs, ys, sw = train[:len(xs)], train[len(xs):k], (train[k] if sw is not None else None)
             validation_data = (held[:len(xs)], held[len(xs):k], held[k] if len(held) > k else None)
+        held = None
         if validation_data is not None:
             xv, yv, swv = _validation_triple(validation_data)
             xv, yv = self._arrays(xv, self.input_names, "validation x"), self._targets(yv)
+            held = xv + yv + [swv]
+        strategy = distributed_module.strategy_for(distributed)
+        if strategy is not None:
+            train, held, verbose, callbacks = distributed_module.prepare(strategy, self, xs + ys + [sw], held, verbose,
+                                                                         callbacks)
+            xs, ys, sw = train[:len(xs)], train[len(xs):len(xs) + len(ys)], train[-1]
+        if held is not None:
+            xv, yv, swv = held[:len(xs)], held[len(xs):len(xs) + len(ys)], held[-1]
             validate = lambda cbs: self._evaluate_logs(xv, yv, validation_batch_size or batch_size, swv,  # noqa: E731
                                                        callbacks=cbs, configure=False)
+            if strategy is not None:
+                validate = lambda cbs, local=validate: strategy.mean_logs(local(cbs), xv[0].shape[0])  # noqa: E731
         tx, ty = _lib.tensors(xs), _lib.tensors(ys)
 
         def run(opts, hist, ran):
@@ -258,7 +272,7 @@ class Model(_ModelMethods):
 
         return _fit_loop(self, run, xs[0].shape[0], batch_size, epochs, initial_epoch, verbose, callbacks,
                          shuffle, validate, sw, _class_weights(class_weight), validation_freq,
-                         steps_per_epoch)
+                         steps_per_epoch, strategy)
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
                  callbacks=None, return_dict=False):

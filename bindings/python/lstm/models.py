@@ -20,6 +20,7 @@ from ._lib import call, lib
 from . import engine
 from .layers import InputLayer, Layer, _unique_name
 from .utils import next_seed
+from . import distributed as distributed_module
 
 
 class _Handle:
@@ -211,16 +212,18 @@ def _logs(n, names, values):
 
 
 def _fit_loop(model, run, n, batch_size, epochs, initial_epoch, verbose, callbacks, shuffle,
-              evaluate_validation, sample_weight=None, class_weight=None, validation_freq=1, steps_per_epoch=None):
+              evaluate_validation, sample_weight=None, class_weight=None, validation_freq=1, steps_per_epoch=None,
+              strategy=None):
     """Keras's fit around one C fit call: callbacks, the progress log, History, Ctrl-C.
-    run(opts, history, ran) makes the call and returns its status."""
+    run(opts, history, ran) makes the call and returns its status. With a strategy
+    (lstm.distributed), n is this rank's shard and the call sums over the ranks."""
     history = callbacks_module.History()
     # History after the user's callbacks, as Keras adds it: it records what they add to the logs
     # (learning_rate); then the progress bar, which prints them (unless one was given).
     cbs = list(callbacks or []) + [history]
     if verbose and not any(isinstance(cb, callbacks_module.ProgbarLogger) for cb in cbs):
         cbs.append(callbacks_module.ProgbarLogger())
-    batches = -(-n // int(batch_size))
+    batches = strategy.batches(n, int(batch_size)) if strategy else -(-n // int(batch_size))
     per_epoch = _epoch_batches(batches, steps_per_epoch, epochs - initial_epoch)
     params = {"verbose": verbose, "epochs": epochs, "steps": steps_per_epoch or batches}
     for cb in cbs:
@@ -275,6 +278,9 @@ def _fit_loop(model, run, n, batch_size, epochs, initial_epoch, verbose, callbac
     opts.shuffle = 1 if shuffle else 0
     opts.seed = next_seed()
     opts.steps_per_epoch = steps_per_epoch or 0
+    if strategy is not None:
+        opts.seed = strategy.comm.bcast(opts.seed, root=0)  # one shuffle and noise seed for the job
+        opts.reducer = ctypes.cast(ctypes.pointer(strategy.reducer), ctypes.c_void_p)
     if model._is_stateful():
         # Keras's fit of a stateful model carries the states from batch to batch.
         opts.state = model._batch_state_for(int(batch_size)).pointer
@@ -941,9 +947,11 @@ class Sequential(_ModelMethods):
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
             validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
-            steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1):
+            steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1,
+            distributed=None):
         """Trains as keras.Model.fit; returns a History. Ctrl-C stops after the current batch and
-        raises KeyboardInterrupt, leaving the weights reached."""
+        raises KeyboardInterrupt, leaving the weights reached. distributed=True (or an
+        lstm.distributed.MPIStrategy): data-parallel over MPI, batch_size samples per rank."""
         batch_size, epochs, verbose = _check_fit_arguments(self, batch_size, epochs, verbose, validation_split,
                                                            initial_epoch, class_weight, sample_weight,
                                                            steps_per_epoch, validation_steps, validation_freq)
@@ -959,20 +967,32 @@ class Sequential(_ModelMethods):
             (xa, ya), n = train[:2], train[0].shape[0]
             sw = train[2] if sw is not None else None
             validation_data = tuple(held)
+        held = None
         if validation_data is not None:
             xv, yv, swv = _validation_triple(validation_data)
             xv = self._x(xv, "validation_data x")
-            yv = self._y(yv, xv.shape[0], xv.shape[1], "validation_data y")
+            held = [xv, self._y(yv, xv.shape[0], xv.shape[1], "validation_data y"), swv]
+        strategy = distributed_module.strategy_for(distributed)
+        if strategy is not None:
+            (xa, ya, sw), held, verbose, callbacks = distributed_module.prepare(strategy, self, [xa, ya, sw], held,
+                                                                                verbose, callbacks)
+            n = xa.shape[0]
+        if held is not None:
+            xv, yv, swv = held
             val = ([xv], [self._shaped_target(yv, xv.shape[1])], validation_batch_size or batch_size, swv)
 
         def run(opts, hist, ran):
             return lib.lstm_model_fit(self._model, _lib.float_pointer(xa), _lib.float_pointer(ya), n, steps,
                                       ctypes.byref(opts), hist, epochs, ctypes.byref(ran))
 
+        validate = None
+        if val is not None:
+            validate = lambda cbs: self._evaluate_logs(*val, callbacks=cbs, configure=False)  # noqa: E731
+            if strategy is not None:
+                validate = lambda cbs, local=validate: strategy.mean_logs(local(cbs), val[0][0].shape[0])  # noqa: E731
         return _fit_loop(self, run, n, batch_size, epochs, initial_epoch, verbose, callbacks,
-                         shuffle, (lambda cbs: self._evaluate_logs(*val, callbacks=cbs, configure=False))
-                         if val is not None else None, sw,
-                         _class_weights(class_weight), validation_freq, steps_per_epoch)
+                         shuffle, validate, sw, _class_weights(class_weight), validation_freq, steps_per_epoch,
+                         strategy)
 
     def _shaped_target(self, ya, steps):
         """A checked target (see _y) in the target's own shape: the output's, or without its
