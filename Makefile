@@ -228,7 +228,7 @@ venv: lib
 	@$(VPY) -m pip uninstall -q -y lstm 2>/dev/null || true  # the distribution's name before 0.2.0
 	$(VPY) -m pip install -q --disable-pip-version-check --force-reinstall --no-deps ./bindings/python
 
-test: lib cli test-swift test-abi test-c test-valgrind test-python test-keras test-install test-wheel test-sanitizers test-fuzz
+test: lib cli test-swift test-abi test-c test-valgrind test-python test-keras test-install test-wheel test-mpi test-sanitizers test-fuzz
 	@s=$$(sed -n 's/.*Executed \([0-9]*\) tests\{0,1\}, with \([0-9]*\) failures.*/\1 \2/p' $(BUILD)/swift-test.log | tail -1); \
 	c=$$(sed -n 's/^C API: \([0-9]*\) passed, \([0-9]*\) failed/\1 \2/p' $(BUILD)/capi.log); \
 	p=$$(sed -n 's/^=* *\([0-9]*\) passed.*/\1/p' $(BUILD)/pytest.log | tail -1); \
@@ -237,8 +237,9 @@ test: lib cli test-swift test-abi test-c test-valgrind test-python test-keras te
 	i=$$(sed -n 's/^install: \([0-9]*\) passed, \([0-9]*\) failed/\1 \2/p' $(BUILD)/install.log); \
 	x=$$(sed -n 's/^C++ consumer: \([0-9]*\) passed, \([0-9]*\) failed/\1 \2/p' $(BUILD)/install.log); \
 	w=$$(sed -n 's/^wheel: \([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p' $(BUILD)/wheel.log); \
-	set -- $$s $$c $$p $$k $$b $$i $$x $$w; \
-	echo "tests: $$(($$1 - $$2 + $$3 + $$5 + $$6 + $$8 + $${10} + $${12} + $${14})) passed, $$(($$2 + $$4 + $$7 + $$9 + $${11} + $${13} + $${15})) failed"
+	m=$$(sed -n 's/^mpi: \([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p' $(BUILD)/mpi.log); \
+	set -- $$s $$c $$p $$k $$b $$i $$x $$w $$m; \
+	echo "tests: $$(($$1 - $$2 + $$3 + $$5 + $$6 + $$8 + $${10} + $${12} + $${14} + $${16})) passed, $$(($$2 + $$4 + $$7 + $$9 + $${11} + $${13} + $${15} + $${17})) failed"
 
 # Real Keras (Keras 3 and tf-keras, in their own virtual environment) reads what we write.
 KVENV := $(BUILD)/keras-venv

@@ -105,11 +105,7 @@ int main(int argc, char **argv) {
     sine_generate(x, y, SAMPLES, &rng);
 
     /* model = Sequential(); model.add(LSTM(50, activation='tanh', input_shape=(49, 1))); model.add(Dense(1)) */
-    const char *json =
-        "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"sequential\", \"layers\": ["
-        "{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 49, 1]}},"
-        "{\"class_name\": \"LSTM\", \"config\": {\"units\": 50, \"activation\": \"tanh\"}},"
-        "{\"class_name\": \"Dense\", \"config\": {\"units\": 1}}]}}";
+    const char *json = SINE_KERAS_JSON;
     lstm_model *model = NULL;
     lstm_status s = lstm_model_from_json(json, seed, &model);
     if (s != LSTM_OK) return fail("lstm_model_from_json", s);

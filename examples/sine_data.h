@@ -12,6 +12,13 @@
 
 static const double SINE_PI = 3.14159265358979323846;
 
+/* The script's model: Sequential([LSTM(50, activation='tanh', input_shape=(49, 1)), Dense(1)]). */
+#define SINE_KERAS_JSON                                                                        \
+    "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"sequential\", \"layers\": ["    \
+    "{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 49, 1]}},"            \
+    "{\"class_name\": \"LSTM\", \"config\": {\"units\": 50, \"activation\": \"tanh\"}},"        \
+    "{\"class_name\": \"Dense\", \"config\": {\"units\": 1}}]}}"
+
 /* splitmix64, seeded: the same data for the same seed on every machine. */
 static double sine_uniform01(uint64_t *state) {
     uint64_t z = (*state += 0x9E3779B97F4A7C15ull);

@@ -114,11 +114,7 @@ int main(int argc, char **argv) {
     lstm_mpi_shard(&mpi, x, SAMPLES, SINE_STEPS, lx);
     lstm_mpi_shard(&mpi, y, SAMPLES, 1, ly);
 
-    const char *json =
-        "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"sequential\", \"layers\": ["
-        "{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 49, 1]}},"
-        "{\"class_name\": \"LSTM\", \"config\": {\"units\": 50, \"activation\": \"tanh\"}},"
-        "{\"class_name\": \"Dense\", \"config\": {\"units\": 1}}]}}";
+    const char *json = SINE_KERAS_JSON;
     lstm_model *model = NULL;
     lstm_status s = lstm_model_from_json(json, 42, &model);
     if (s != LSTM_OK) return fail(&mpi, "lstm_model_from_json", s);

@@ -828,6 +828,80 @@ static void test_training_is_deterministic(void) {
     free(w[0]); free(w[1]);
 }
 
+/* A gradient reducer in-process: "workers" 1 sums nothing away (the sum is the values), so the
+   fit must equal a plain one; a reducer that fails, or is described wrongly, is refused. The
+   reducer over MPI is tested under mpirun (Tests/MPI). */
+typedef struct { int calls, fail_at; } fake_reducer;
+static int fake_sum(void *user, float *values, size_t n, double *stats, size_t m) {
+    fake_reducer *r = user;
+    (void)values; (void)n; (void)stats; (void)m;
+    return ++r->calls == r->fail_at ? 7 : 0;
+}
+static const char *fake_error(void *user) { (void)user; return "the network is down"; }
+
+static void test_gradient_reducer(void) {
+    enum { N = 40 };
+    static float x[N * 49], y[N];
+    sine_data(x, y, N, 4);
+    double h[2][2];
+    float *w[2];
+    size_t np = 0;
+    fake_reducer fake = {0, 0};
+    lstm_gradient_reducer r = {sizeof r, 0, 1, fake_sum, fake_error, &fake};
+    for (int k = 0; k < 2; k++) {
+        lstm_model *m = make(SINE_JSON, 78);
+        EXPECT_OK(lstm_model_compile(m, "{\"optimizer\": \"adam\", \"loss\": \"mse\"}"));
+        lstm_fit_options o;
+        lstm_fit_options_init(&o);
+        o.epochs = 2;
+        o.batch_size = 8;
+        o.seed = 3;
+        o.reducer = k ? &r : NULL;
+        EXPECT_STATUS(lstm_model_fit(m, x, y, N, 49, &o, h[k], 2, NULL), LSTM_OK);
+        EXPECT_OK(lstm_model_param_count(m, &np));
+        w[k] = malloc(np * sizeof(float));
+        EXPECT_OK(lstm_model_get_weights(m, w[k], np));
+        lstm_model_free(m);
+    }
+    CHECK(memcmp(h[0], h[1], sizeof h[0]) == 0 && memcmp(w[0], w[1], np * sizeof(float)) == 0,
+          "one worker with a reducer trains as a plain fit");
+    /* 2 epochs of 5 batches: 2 sums at the start, 2 per batch, 2 after each epoch (3 with
+       validation). */
+    CHECK(fake.calls == 2 + 2 * 10 + 2 * 2, "the reducer was called %d times", fake.calls);
+    free(w[0]); free(w[1]);
+
+    lstm_model *m = make(SINE_JSON, 78);
+    EXPECT_OK(lstm_model_compile(m, "{\"optimizer\": \"adam\", \"loss\": \"mse\"}"));
+    lstm_fit_options o;
+    lstm_fit_options_init(&o);
+    o.reducer = &r;
+    fake.calls = 0;
+    fake.fail_at = 5;
+    EXPECT_STATUS(lstm_model_fit(m, x, y, N, 49, &o, NULL, 0, NULL), LSTM_ERROR_IO);
+    EXPECT_MESSAGE("the network is down");
+    EXPECT_MESSAGE("returned 7");
+    fake.fail_at = 0;
+    lstm_gradient_reducer bad = r;
+    bad.struct_size = 8;
+    o.reducer = &bad;
+    EXPECT_STATUS(lstm_model_fit(m, x, y, N, 49, &o, NULL, 0, NULL), LSTM_ERROR_ARGUMENT);
+    EXPECT_MESSAGE("struct_size");
+    bad = r;
+    bad.sum = NULL;
+    EXPECT_STATUS(lstm_model_fit(m, x, y, N, 49, &o, NULL, 0, NULL), LSTM_ERROR_ARGUMENT);
+    EXPECT_MESSAGE("sum is NULL");
+    bad = r;
+    bad.rank = 2;
+    bad.workers = 2;
+    EXPECT_STATUS(lstm_model_fit(m, x, y, N, 49, &o, NULL, 0, NULL), LSTM_ERROR_ARGUMENT);
+    EXPECT_MESSAGE("rank 2 of 2");
+    o.reducer = &r;
+    o.steps_per_epoch = 2;
+    EXPECT_STATUS(lstm_model_fit(m, x, y, N, 49, &o, NULL, 0, NULL), LSTM_ERROR_UNSUPPORTED);
+    EXPECT_MESSAGE("steps_per_epoch");
+    lstm_model_free(m);
+}
+
 /* The user's job: 1000 sequences, LSTM(50) -> Dense(1), Adam, MSE, 20 epochs of batch 32.
    Keras reaches a training MSE of about 5e-6 to 1.3e-5; we require <= 5e-5 on the training
    data and on 1000 held-out sequences. */
@@ -1754,6 +1828,7 @@ int main(void) {
     if (heavy) test_training_errors_and_callbacks();
     if (heavy) test_training_is_deterministic();
     if (heavy) test_sine_job_reaches_keras_loss();
+    test_gradient_reducer();
     test_graph_tensors();
     test_stateful_batches();
     test_layers_around_the_recurrent_ones();

@@ -1194,3 +1194,13 @@ def test_stopping_and_checkpoint_callbacks_follow_keras(name, tmp_path):
     assert sorted(os.listdir(tmp_path)) == e["files"]
     if name.startswith("early"):
         assert cb.stopped_epoch == e["stopped_epoch"]
+
+
+def test_fit_distributed_takes_true_false_or_a_strategy():
+    # The data-parallel fit itself runs under mpirun (Tests/MPI/mpi_fit.py); here only its argument.
+    m = Sequential([Input(shape=(3, 1)), LSTM(2), Dense(1)])
+    m.compile(optimizer="sgd", loss="mse")
+    x, y = np.zeros((4, 3, 1), np.float32), np.zeros((4, 1), np.float32)
+    with pytest.raises(ValueError, match="MPIStrategy"):
+        m.fit(x, y, verbose=0, distributed="yes")
+    assert len(m.fit(x, y, verbose=0, distributed=False).history["loss"]) == 1
