@@ -46,8 +46,10 @@ VPY        := $(VENV)/bin/python
 all: lib cli
 
 # apt-get only when something is missing, so the targets also work without root elsewhere.
+# (dpkg -s alone would count a removed package whose config files remain as installed.)
+INSTALLED_PKG = dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed'
 deps:
-	@missing=""; for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(DEB_PKGS); do $(INSTALLED_PKG) || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) || \
@@ -189,7 +191,7 @@ MPICC    ?= mpicc
 MPI_PKGS := libopenmpi-dev openmpi-bin
 MPIFLAGS := -O2 $(CWARN) -std=c99 -D_POSIX_C_SOURCE=200809L -Iinclude -Impi
 mpi-deps:
-	@missing=""; for p in $(MPI_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(MPI_PKGS); do $(INSTALLED_PKG) || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) || \
 	  { echo "could not install$$missing: install them and rerun" >&2; exit 1; }; fi

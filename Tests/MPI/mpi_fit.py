@@ -112,6 +112,34 @@ check(same_everywhere(sine), "sine: every rank holds the same weights")
 if rank == 0:
     print(f"python, {size} ranks: sine job final loss {h.history['loss'][-1]:.3e}", flush=True)
 
+# 4. A W4-sized model (LSTM(256) over 100 steps of 32 features): two global batches of 64, equal
+# to one process's.
+b4 = -(-64 // size)
+rng4 = np.random.default_rng(4)
+x4 = rng4.uniform(-1, 1, (2 * b4 * size, 100, 32)).astype(np.float32)
+y4 = rng4.uniform(-1, 1, (2 * b4 * size, 1)).astype(np.float32)
+
+
+def w4():
+    lstm.utils.set_random_seed(4)
+    m = lstm.Sequential([layers.Input(shape=(100, 32)), layers.LSTM(256), layers.Dense(1)])
+    m.compile(optimizer="adam", loss="mse")
+    return m
+
+
+big = w4()
+h4 = big.fit(x4, y4, batch_size=b4, epochs=1, shuffle=False, verbose=0, distributed=True)
+check(same_everywhere(big), "W4: every rank holds the same weights")
+if rank == 0:
+    order4 = np.concatenate([np.arange(r, len(x4), size)[k * b4:(k + 1) * b4] for k in range(2) for r in range(size)])
+    ref4 = w4()
+    want4 = ref4.fit(x4[order4], y4[order4], batch_size=b4 * size, epochs=1, shuffle=False, verbose=0)
+    worst4 = max(np.abs(g - w).max() for g, w in zip(big.get_weights(), ref4.get_weights()))
+    check(worst4 < 2e-5, f"W4: weights within {worst4:.1e} of one process's")
+    check(abs(h4.history["loss"][0] - want4.history["loss"][0]) < 1e-5 * want4.history["loss"][0], "W4: the loss")
+    print(f"python, {size} ranks: W4-sized LSTM(256), 2 global batches of {b4 * size}: weights within {worst4:.1e} "
+          f"of one process's, loss {h4.history['loss'][0]:.6f} vs {want4.history['loss'][0]:.6f}", flush=True)
+
 total = comm.reduce(np.array([passed, failed]), op=MPI.SUM, root=0)
 if rank == 0:
     print(f"python MPI ({size} ranks): {total[0]} passed, {total[1]} failed", flush=True)

@@ -36,6 +36,10 @@ awk -v l="$loss" 'BEGIN { exit !(l < 5e-5) }' || fail "the sine job on 2 ranks e
 [ -s "$work/sine.keras" ] && build/lstm info "$work/sine.keras" > /dev/null || fail "rank 0 saved no readable model"
 pass "$(grep "^sine job" "$work/sine.txt")"
 
+# The W4-sized model from C, data-parallel (its equivalence with one process: mpi_fit.py).
+timeout 300 "${mpirun[@]}" -np 2 build/sine_mpi w4 3 > "$work/w4.txt" 2>&1 || { cat "$work/w4.txt"; fail "W4 on 2 ranks"; }
+pass "$(grep "^W4" "$work/w4.txt")"
+
 # A rank killed mid-fit: mpirun ends the job at once, and rank 0's checkpoint (saved after each
 # epoch, atomically) is a whole model.
 start=$(date +%s)
