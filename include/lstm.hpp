@@ -107,6 +107,9 @@ struct FitOptions {
     std::function<bool(size_t epoch, const Logs &logs)> on_epoch_logs;
     /* Keras's class_weight for a single output (see lstm_fit_options.class_weight). */
     std::vector<float> class_weight;
+    /* Data-parallel training: this worker's reducer (lstm_fit_options.reducer; liblstm_mpi's
+       lstm_mpi::reducer over MPI), or nullptr. */
+    const lstm_gradient_reducer *reducer = nullptr;
 };
 
 /* What fit returns: the loss of every epoch that finished. */
@@ -185,6 +188,7 @@ struct FitContext {
         o.on_epoch = &FitContext::epoch;
         if (options->on_batch) o.on_batch = &FitContext::batch;
         if (options->on_epoch_logs) o.on_epoch_logs = &FitContext::epoch_logs;
+        o.reducer = options->reducer;
         if (!options->class_weight.empty()) {
             o.class_weight = options->class_weight.data();
             o.class_weight_count = options->class_weight.size();
