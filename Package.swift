@@ -5,8 +5,13 @@ import PackageDescription
 // Module flow (see ARCHITECTURE.md): CLSTM (C ABI) -> LSTMKeras (Keras JSON) -> LSTMCore (math).
 #if arch(x86_64)
 let avx2Settings: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"]), .define("LSTM_FMA")]
+// AVX-512 F, BW, DQ, VL, CD (Skylake-SP and later, AMD Zen 4 and later): 32 vector registers
+// of 16 floats and masked loads.
+let avx512Settings: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "skylake-avx512"]), .define("LSTM_FMA"),
+                                      .define("LSTM_AVX512")]
 #else
-let avx2Settings: [SwiftSetting] = []  // elsewhere both builds are the baseline one
+let avx2Settings: [SwiftSetting] = []  // elsewhere every build is the baseline one
+let avx512Settings: [SwiftSetting] = []
 #endif
 
 let package = Package(
@@ -18,13 +23,15 @@ let package = Package(
         .executable(name: "lstm-cli", targets: ["lstm-cli"]),
     ],
     targets: [
-        // The hot loops, written once (Sources/LSTMKernels) and compiled twice: for the x86-64
-        // baseline, and (Sources/LSTMKernelsAVX2 links the same files) for AVX2 + FMA. LSTMCore
-        // picks one at run time from what the CPU reports (CCPU).
+        // The hot loops, written once (Sources/LSTMKernels) and compiled three times: for the
+        // x86-64 baseline, and (Sources/LSTMKernelsAVX2 and LSTMKernelsAVX512 link the same
+        // files) for AVX2 + FMA and for AVX-512. LSTMCore picks one at run time from what the CPU
+        // reports (CCPU).
         .target(name: "LSTMKernels"),
         .target(name: "LSTMKernelsAVX2", swiftSettings: avx2Settings),
+        .target(name: "LSTMKernelsAVX512", swiftSettings: avx512Settings),
         .systemLibrary(name: "CCPU"),
-        .target(name: "LSTMCore", dependencies: ["CCPU", "LSTMKernels", "LSTMKernelsAVX2"]),
+        .target(name: "LSTMCore", dependencies: ["CCPU", "LSTMKernels", "LSTMKernelsAVX2", "LSTMKernelsAVX512"]),
         // System libraries, found through pkg-config (Debian: libhdf5-dev, zlib1g-dev).
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
@@ -46,7 +53,7 @@ let package = Package(
             dependencies: ["CLSTM", "CLSTMABI", "LSTMCore", "LSTMKeras"],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]
         ),
-        .testTarget(name: "LSTMTests", dependencies: ["LSTMCore", "LSTMKeras", "LSTMKernels", "LSTMKernelsAVX2"]),
+        .testTarget(name: "LSTMTests", dependencies: ["LSTMCore", "LSTMKeras", "LSTMKernels", "LSTMKernelsAVX2", "LSTMKernelsAVX512"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -162,6 +162,33 @@ static void w5_one(size_t units, size_t features) {
     free(x);
 }
 
+/* The machine, as benchmark figures need it: the CPU model and kernel release, and the kernel
+   build the library picks (LSTM_KERNELS, else the best this CPU's flags allow). */
+static void print_machine(void) {
+    char line[4096], model[256] = "unknown CPU";
+    int avx2 = 0, avx512 = 0;
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    while (f && fgets(line, sizeof line, f)) {
+        if (strncmp(line, "model name", 10) == 0 && strchr(line, ':')) {
+            snprintf(model, sizeof model, "%s", strchr(line, ':') + 2);
+            model[strcspn(model, "\n")] = 0;
+        }
+        if (strncmp(line, "flags", 5) == 0) {
+            avx2 = strstr(line, " avx2 ") && strstr(line, " fma ");
+            avx512 = avx2 && strstr(line, " avx512f ") && strstr(line, " avx512bw ") && strstr(line, " avx512dq ") &&
+                     strstr(line, " avx512vl ");
+        }
+    }
+    if (f) fclose(f);
+    char kernel[256] = "";
+    FILE *v = fopen("/proc/sys/kernel/osrelease", "r");
+    if (v && fgets(kernel, sizeof kernel, v)) kernel[strcspn(kernel, "\n")] = 0;
+    if (v) fclose(v);
+    const char *forced = getenv("LSTM_KERNELS");
+    printf("CPU: %s (%s), Linux %s; kernels: %s\n", model, avx512 ? "AVX-512" : avx2 ? "AVX2 + FMA" : "baseline x86-64",
+           kernel, forced ? forced : avx512 ? "avx512" : avx2 ? "avx2-fma" : "baseline");
+}
+
 int main(int argc, char **argv) {
     const char *only = NULL;
     for (int i = 1; i < argc; i++) {
@@ -170,6 +197,7 @@ int main(int argc, char **argv) {
     }
     printf("liblstm %s benchmarks%s\n%-28s %12s %-4s  %s\n", lstm_version_string(), tiny ? " (tiny sizes)" : "",
            "workload", "time", "unit", "what");
+    print_machine();
     if (!only || strcmp(only, "W1") == 0) w1();
     if (!only || strcmp(only, "W2") == 0 || strcmp(only, "W3") == 0) w2_w3();
     if (!only || strcmp(only, "W4") == 0) w4();

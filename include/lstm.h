@@ -26,8 +26,8 @@
  *   multiply-adds and 8 samples or more) over the CPU's cores, on helper threads started by the
  *   first such call and parked between calls. Results do not depend on the thread count.
  *   Environment: LSTM_NUM_THREADS=1 keeps all work on the calling thread (N: at most N
- *   threads); LSTM_KERNELS=baseline turns off the AVX2 + FMA kernels chosen on CPUs that have
- *   them. Both are read once, at the first call that needs them. The helpers live until the
+ *   threads); LSTM_KERNELS=baseline, avx2 or avx512 picks that build of the kernels (when the
+ *   CPU runs it) instead of the best one the CPU runs. Both are read once, at the first call that needs them. The helpers live until the
  *   library is unloaded: dlclose() (and process exit) stops and joins them first, so a program
  *   may dlopen() and dlclose() the library as often as it likes, once no call is running.
  * - Nothing here aborts the process: NULL pointers, wrong sizes, NaN, malformed JSON and

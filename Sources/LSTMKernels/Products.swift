@@ -76,7 +76,24 @@ public func gemmPacked(_ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, 
                        _ packed: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
     if m <= 0 || n <= 0 || k <= 0 { return }
     let panels = (n + 15) / 16
-    for q in 0..<panels {
+    var firstPanel = 0
+#if LSTM_AVX512
+    // 32 registers of 16 floats: two full panels (32 columns) of 8 rows at a time.
+    while firstPanel + 2 <= n / 16 {
+        let p0 = packed + firstPanel * k * 16, p1 = p0 + k * 16, j0 = firstPanel * 16
+        var i = 0
+        while i + 8 <= m {
+            block8x32(k, a + i * lda, lda, p0, p1, c + i * ldc + j0, ldc)
+            i += 8
+        }
+        while i < m {
+            block1x32(k, a + i * lda, p0, p1, c + i * ldc + j0)
+            i += 1
+        }
+        firstPanel += 2
+    }
+#endif
+    for q in firstPanel..<panels {
         let j0 = q * 16, w = min(16, n - j0)
         let panel = packed + q * k * 16
         var i = 0
@@ -108,6 +125,63 @@ public func gemmPacked(_ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, 
         }
     }
 }
+
+#if LSTM_AVX512
+typealias V16 = SIMD16<Float>
+
+@inline(__always)
+private func load16(_ p: UnsafePointer<Float>) -> V16 { UnsafeRawPointer(p).loadUnaligned(as: V16.self) }
+
+@inline(__always)
+private func store16(_ v: V16, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: V16.self) }
+
+/// C[8×32] += A[8×k] · (panels p0, p1): 16 sums, 2 of B and 1 of A in the AVX-512 build's 32
+/// registers; each step's two panel rows serve 16 fused multiply-adds.
+@inline(__always)
+private func block8x32(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ p0: UnsafePointer<Float>,
+                       _ p1: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+    let c0 = c, c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc, c4 = c3 + ldc, c5 = c4 + ldc, c6 = c5 + ldc, c7 = c6 + ldc
+    var s00 = load16(c0), s01 = load16(c0 + 16), s10 = load16(c1), s11 = load16(c1 + 16)
+    var s20 = load16(c2), s21 = load16(c2 + 16), s30 = load16(c3), s31 = load16(c3 + 16)
+    var s40 = load16(c4), s41 = load16(c4 + 16), s50 = load16(c5), s51 = load16(c5 + 16)
+    var s60 = load16(c6), s61 = load16(c6 + 16), s70 = load16(c7), s71 = load16(c7 + 16)
+    let a0 = a, a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda, a6 = a5 + lda, a7 = a6 + lda
+    for p in 0..<k {
+        let b0 = load16(p0 + p * 16), b1 = load16(p1 + p * 16)
+        var x = V16(repeating: a0[p])
+        s00 = s00.addingProduct(x, b0); s01 = s01.addingProduct(x, b1)
+        x = V16(repeating: a1[p])
+        s10 = s10.addingProduct(x, b0); s11 = s11.addingProduct(x, b1)
+        x = V16(repeating: a2[p])
+        s20 = s20.addingProduct(x, b0); s21 = s21.addingProduct(x, b1)
+        x = V16(repeating: a3[p])
+        s30 = s30.addingProduct(x, b0); s31 = s31.addingProduct(x, b1)
+        x = V16(repeating: a4[p])
+        s40 = s40.addingProduct(x, b0); s41 = s41.addingProduct(x, b1)
+        x = V16(repeating: a5[p])
+        s50 = s50.addingProduct(x, b0); s51 = s51.addingProduct(x, b1)
+        x = V16(repeating: a6[p])
+        s60 = s60.addingProduct(x, b0); s61 = s61.addingProduct(x, b1)
+        x = V16(repeating: a7[p])
+        s70 = s70.addingProduct(x, b0); s71 = s71.addingProduct(x, b1)
+    }
+    store16(s00, c0); store16(s01, c0 + 16); store16(s10, c1); store16(s11, c1 + 16)
+    store16(s20, c2); store16(s21, c2 + 16); store16(s30, c3); store16(s31, c3 + 16)
+    store16(s40, c4); store16(s41, c4 + 16); store16(s50, c5); store16(s51, c5 + 16)
+    store16(s60, c6); store16(s61, c6 + 16); store16(s70, c7); store16(s71, c7 + 16)
+}
+
+@inline(__always)
+private func block1x32(_ k: Int, _ a: UnsafePointer<Float>, _ p0: UnsafePointer<Float>, _ p1: UnsafePointer<Float>,
+                       _ c: UnsafeMutablePointer<Float>) {
+    var s0 = load16(c), s1 = load16(c + 16)
+    for p in 0..<k {
+        let x = V16(repeating: a[p])
+        s0 = s0.addingProduct(x, load16(p0 + p * 16)); s1 = s1.addingProduct(x, load16(p1 + p * 16))
+    }
+    store16(s0, c); store16(s1, c + 16)
+}
+#endif
 
 @inline(__always)
 private func block4x16(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ panel: UnsafePointer<Float>,

@@ -1,6 +1,7 @@
-/// The hot loops of liblstm, float32 only, written once and compiled twice: this module for the
-/// x86-64 baseline (SSE2), and LSTMKernelsAVX2 (the same files, linked) with `-target-cpu haswell`
-/// and LSTM_FMA, chosen at run time by LSTMCore when the CPU has AVX2 and FMA.
+/// The hot loops of liblstm, float32 only, written once and compiled three times: this module
+/// for the x86-64 baseline (SSE2), LSTMKernelsAVX2 (the same files, linked) with `-target-cpu
+/// haswell` and LSTM_FMA, and LSTMKernelsAVX512 with `-target-cpu skylake-avx512`, LSTM_FMA and
+/// LSTM_AVX512; LSTMCore picks the best the CPU runs.
 /// Entry points are `@inline(never)` so that their code is always the one built for its module.
 
 typealias V8 = SIMD8<Float>
@@ -39,7 +40,9 @@ func fma8(_ acc: V8, _ a: V8, _ b: V8) -> V8 {
 
 /// Which build this is, for tests and diagnostics.
 public let kernelBuild: String = {
-#if LSTM_FMA
+#if LSTM_AVX512
+    return "avx512"
+#elseif LSTM_FMA
     return "avx2-fma"
 #else
     return "baseline"

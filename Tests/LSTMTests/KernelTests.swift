@@ -2,60 +2,29 @@ import Foundation
 import XCTest
 @testable import LSTMCore
 import LSTMKernels
-import LSTMKernelsAVX2
 
-/// The float32 kernels, both builds (baseline, and AVX2 + FMA when this CPU has it), against
+/// The float32 kernels, every build this CPU runs (baseline, AVX2 + FMA, AVX-512), against
 /// plain float64 loops written here from the definitions.
 final class KernelTests: XCTestCase {
-    /// One build's entry points.
-    struct Build {
-        let name: String
-        let sigmoid: (UnsafeMutablePointer<Float>, Int) -> Void
-        let tanh: (UnsafeMutablePointer<Float>, Int) -> Void
-        let rowTimesMatrix: (Int, Int, UnsafePointer<Float>, UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>) -> Void
-        let gemmPacked: (Int, Int, Int, UnsafePointer<Float>, Int, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
-        let gemmTransposedA: (Int, Int, Int, UnsafePointer<Float>, Int, UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>, Int) -> Void
-        let cellForward: (Int, Int, UnsafeMutablePointer<Float>, UnsafePointer<Float>?, UnsafeMutablePointer<Float>,
-                          UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void
-        let cellBackward: (Int, Int, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>?, UnsafePointer<Float>,
-                           UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void
-        let gruForward: (Int, Int, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>,
-                         UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void
-        let gruBackward: (Int, Int, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>,
-                          UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void
-    }
+    /// Every build this CPU runs (Dispatch.swift's tables), the baseline first.
+    static var builds: [KernelTable] { KernelChoice.runnable }
 
-    static var builds: [Build] {
-        var all = [Build(name: LSTMKernels.kernelBuild, sigmoid: LSTMKernels.applySigmoid, tanh: LSTMKernels.applyTanh,
-                         rowTimesMatrix: LSTMKernels.rowTimesMatrix, gemmPacked: LSTMKernels.gemmPacked,
-                         gemmTransposedA: LSTMKernels.gemmTransposedA,
-                         cellForward: { LSTMKernels.lstmCellForward(rows: $0, units: $1, z: $2, cPrev: $3, c: $4, a: $5, h: $6) },
-                         cellBackward: { LSTMKernels.lstmCellBackward(rows: $0, units: $1, gates: $2, a: $3, cPrev: $4, dh: $5, dc: $6, dz: $7) },
-                         gruForward: { LSTMKernels.gruCellForward(rows: $0, units: $1, xw: $2, rec: $3, hPrev: $4, tape: $5, h: $6) },
-                         gruBackward: { LSTMKernels.gruCellBackward(rows: $0, units: $1, tape: $2, hPrev: $3, dh: $4, dxw: $5, record: $6, dhPrev: $7) })]
-        if KernelChoice.cpuHasAVX2 {
-            all.append(Build(name: LSTMKernelsAVX2.kernelBuild, sigmoid: LSTMKernelsAVX2.applySigmoid, tanh: LSTMKernelsAVX2.applyTanh,
-                             rowTimesMatrix: LSTMKernelsAVX2.rowTimesMatrix, gemmPacked: LSTMKernelsAVX2.gemmPacked,
-                             gemmTransposedA: LSTMKernelsAVX2.gemmTransposedA,
-                             cellForward: { LSTMKernelsAVX2.lstmCellForward(rows: $0, units: $1, z: $2, cPrev: $3, c: $4, a: $5, h: $6) },
-                             cellBackward: { LSTMKernelsAVX2.lstmCellBackward(rows: $0, units: $1, gates: $2, a: $3, cPrev: $4, dh: $5, dc: $6, dz: $7) },
-                         gruForward: { LSTMKernelsAVX2.gruCellForward(rows: $0, units: $1, xw: $2, rec: $3, hPrev: $4, tape: $5, h: $6) },
-                         gruBackward: { LSTMKernelsAVX2.gruCellBackward(rows: $0, units: $1, tape: $2, hPrev: $3, dh: $4, dxw: $5, record: $6, dhPrev: $7) }))
-        }
-        return all
-    }
-
-    func testBothBuildsAreTested() {
-        // Where the kernel reports AVX2 and FMA, the fast build must be among those tested: the
-        // CPU check agrees with what Linux reports in /proc/cpuinfo.
+    func testEveryRunnableBuildIsTested() {
+        // The CPU checks agree with what Linux reports in /proc/cpuinfo, so that every build the
+        // machine can run is among those tested.
         if let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
            let flags = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) {
             let set = Set(flags.split(separator: " ").map(String.init))
-            let expected = ["avx2", "fma", "bmi1", "bmi2", "f16c", "movbe", "abm"].allSatisfy(set.contains)
-            XCTAssertEqual(KernelChoice.cpuHasAVX2, expected)
-            XCTAssertEqual(Self.builds.count, expected ? 2 : 1)
+            let avx2 = ["avx2", "fma", "bmi1", "bmi2", "f16c", "movbe", "abm"].allSatisfy(set.contains)
+            let avx512 = avx2 && ["avx512f", "avx512dq", "avx512cd", "avx512bw", "avx512vl", "adx", "clflushopt", "clwb"]
+                .allSatisfy(set.contains)
+            XCTAssertEqual(KernelChoice.cpuHasAVX2, avx2)
+            XCTAssertEqual(KernelChoice.cpuHasAVX512, avx512)
+            XCTAssertEqual(Self.builds.map(\.name), ["baseline"] + (avx2 ? ["avx2-fma"] : []) + (avx512 ? ["avx512"] : []))
         }
         XCTAssertEqual(Self.builds[0].name, "baseline")
+        XCTAssertEqual(KernelChoice.active.name, ProcessInfo.processInfo.environment["LSTM_KERNELS"].map {
+            $0 == "avx2" ? "avx2-fma" : $0 } ?? Self.builds.last!.name)
     }
 
     /// sigmoid and tanh against float64 libm over [-20, 20], around 0 and at the extremes:
