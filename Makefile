@@ -177,12 +177,12 @@ bench: lib $(BUILD)/bench
 	$(BUILD)/bench
 
 # The same workloads on PyTorch, ONNX Runtime and Keras, installed into build/bench-venv from
-# PyPI (torch without its CUDA dependencies), side by side with ours.
+# PyPI (torch as its CPU-only wheel, with no CUDA libraries), side by side with ours.
 BVENV := $(BUILD)/bench-venv
 bench-peers: lib $(BUILD)/bench
 	@[ -x $(BVENV)/bin/python ] || $(PYTHON) -m venv $(BVENV)
 	$(BVENV)/bin/python -m pip install -q --disable-pip-version-check numpy onnx onnxruntime tensorflow-cpu
-	$(BVENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps torch
+	$(BVENV)/bin/python -m pip install -q --disable-pip-version-check "torch==2.13.0+cpu"
 	TF_CPP_MIN_LOG_LEVEL=3 $(BVENV)/bin/python -W ignore benchmarks/peers.py $(BUILD)/bench
 
 # Data-parallel training over MPI (Open MPI from Debian): liblstm_mpi.so, the reducer over
