@@ -9,6 +9,8 @@
 # - DESTDIR stages the tree with the final prefix in its files; make uninstall leaves no file.
 # Usage (from the repository root): Tests/Install/test_install.sh
 set -euo pipefail
+# (Output is matched as `grep -q pattern <<< "$(command)"`: with pipefail, `command | grep -q`
+# fails at random when grep exits before the command has written everything.)
 repo=$(pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -40,13 +42,13 @@ pass "installed tree: $(echo "$got" | wc -l) files"
   || fail "the symlinks do not chain liblstm.so -> .so.$major -> .so.$version"
 pass "liblstm.so -> liblstm.so.$major -> liblstm.so.$version"
 lib="$prefix/lib/liblstm.so.$version"
-readelf -d "$lib" | grep -q "(SONAME).*\[liblstm.so.$major\]" || fail "SONAME"
+grep -q "(SONAME).*\[liblstm.so.$major\]" <<< "$(readelf -d "$lib")" || fail "SONAME"
 for f in "$lib" "$prefix/bin/lstm"; do
   if readelf -d "$f" | grep -E '\((RPATH|RUNPATH)\)'; then fail "$f has an RPATH"; fi
-  if readelf -S "$f" | grep -qE '\.symtab|\.debug_info'; then fail "$f is not stripped"; fi
+  if grep -qE '\.symtab|\.debug_info' <<< "$(readelf -S "$f")"; then fail "$f is not stripped"; fi
   if ldd "$f" | grep -iE 'swift|not found'; then fail "$f needs libraries that are not there"; fi
 done
-readelf -p .gnu_debuglink "$lib" | grep -q "liblstm.so.$version.debug" || fail "no debug link"
+grep -q "liblstm.so.$version.debug" <<< "$(readelf -p .gnu_debuglink "$lib")" || fail "no debug link"
 pass "library and tool: stripped, no RPATH, no Swift runtime; library $(stat -c %s "$lib") bytes, debug link to liblstm.so.$version.debug"
 (cd "$work" && "$prefix/bin/lstm" info "$repo/Tests/Fixtures/files/keras3_stacked_softmax.keras" > info.txt 2>&1) \
   || { cat "$work/info.txt"; fail "the installed tool does not run"; }
@@ -59,7 +61,7 @@ export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
 mkdir "$work/c" && cp "$repo/examples/quickstart.c" "$work/c/my_program.c"
 (cd "$work/c" && cc -std=c99 -Wall -Wextra -pedantic -Werror my_program.c $(pkg-config --cflags --libs lstm) \
    -Wl,-rpath,"$(pkg-config --variable=libdir lstm)" -lm -o my_program)
-readelf -d "$work/c/my_program" | grep -q "NEEDED.*\[liblstm.so.$major\]" || fail "the program does not need liblstm.so.$major"
+grep -q "NEEDED.*\[liblstm.so.$major\]" <<< "$(readelf -d "$work/c/my_program")" || fail "the program does not need liblstm.so.$major"
 (cd "$work/c" && ./my_program > run.txt) || fail "the pkg-config program fails: $(cat "$work/c/run.txt")"
 [ -s "$work/c/my_model.keras" ] || fail "the pkg-config program saved no model"
 [ "$(ldd "$work/c/my_program" | sed -n 's/.*liblstm.so.[0-9]* => \([^ ]*\).*/\1/p')" = "$prefix/lib/liblstm.so.$major" ] \
@@ -117,7 +119,7 @@ make -s --no-print-directory install-dbg DESTDIR="$work/stage" PREFIX=/opt/lstm 
 [ -f "$work/stage/opt/lstm/lib/liblstm.so.$version" ] || fail "DESTDIR staging"
 grep -qx "prefix=/opt/lstm" "$work/stage/opt/lstm/lib/pkgconfig/lstm.pc" || fail "the staged lstm.pc names another prefix"
 debug="$work/stage/opt/lstm/lib/.debug/liblstm.so.$version.debug"
-[ -f "$debug" ] && readelf -S "$debug" | grep -q '\.debug_info' || fail "install-dbg: no debug information"
+[ -f "$debug" ] && grep -q '\.debug_info' <<< "$(readelf -S "$debug")" || fail "install-dbg: no debug information"
 pass "DESTDIR=stage PREFIX=/opt/lstm: staged, lstm.pc says prefix=/opt/lstm; install-dbg: lib/.debug/liblstm.so.$version.debug ($(stat -c %s "$debug") bytes)"
 make -s --no-print-directory uninstall DESTDIR="$work/stage" PREFIX=/opt/lstm > /dev/null
 [ -z "$(find "$work/stage" ! -type d)" ] || fail "uninstall with DESTDIR left files"
