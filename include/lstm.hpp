@@ -329,15 +329,9 @@ public:
 
     /* lstm_model_fit on n sequences; returns the losses of the epochs that finished. */
     History fit(const float *x, const float *y, size_t n, size_t timesteps, const FitOptions &options = {}) {
-        detail::FitContext context{&options, nullptr};
-        lstm_fit_options o = context.c_options();
-        History h;
-        h.loss.resize(options.epochs);
-        size_t run = 0;
-        lstm_status s = lstm_model_fit(m_, x, y, n, timesteps, &o, h.loss.data(), h.loss.size(), &run);
-        h.loss.resize(run < h.loss.size() ? run : h.loss.size());
-        context.finish(s);
-        return h;
+        return run_fit(options, [&](const lstm_fit_options *o, double *history, size_t cap, size_t *run) {
+            return lstm_model_fit(m_, x, y, n, timesteps, o, history, cap, run);
+        });
     }
     History fit(const std::vector<float> &x, const std::vector<float> &y, size_t n, size_t timesteps,
                 const FitOptions &options = {}) {
@@ -348,16 +342,9 @@ public:
     /* lstm_model_fit_tensors: several inputs and targets. */
     History fit(const std::vector<Input> &x, const std::vector<Input> &y, const FitOptions &options = {}) {
         std::vector<lstm_tensor> xt = detail::tensors(x), yt = detail::tensors(y);
-        detail::FitContext context{&options, nullptr};
-        lstm_fit_options o = context.c_options();
-        History h;
-        h.loss.resize(options.epochs);
-        size_t run = 0;
-        lstm_status s = lstm_model_fit_tensors(m_, xt.data(), xt.size(), yt.data(), yt.size(), &o, h.loss.data(),
-                                               h.loss.size(), &run);
-        h.loss.resize(run < h.loss.size() ? run : h.loss.size());
-        context.finish(s);
-        return h;
+        return run_fit(options, [&](const lstm_fit_options *o, double *history, size_t cap, size_t *run) {
+            return lstm_model_fit_tensors(m_, xt.data(), xt.size(), yt.data(), yt.size(), o, history, cap, run);
+        });
     }
 
     /* lstm_model_evaluate: the compiled loss over n samples. */
@@ -391,6 +378,20 @@ public:
     }
 
 private:
+    /* One C fit call (`call(opts, history, cap, epochs_run)`) with the options' callbacks behind
+       trampolines: the losses of the epochs that finished, or the callback's exception. */
+    template <class Call> static History run_fit(const FitOptions &options, Call call) {
+        detail::FitContext context{&options, nullptr};
+        lstm_fit_options o = context.c_options();
+        History h;
+        h.loss.resize(options.epochs);
+        size_t run = 0;
+        lstm_status s = call(&o, h.loss.data(), h.loss.size(), &run);
+        h.loss.resize(run < h.loss.size() ? run : h.loss.size());
+        context.finish(s);
+        return h;
+    }
+
     static void check_length(const char *what, size_t got, size_t want) {
         if (got != want)
             throw Error(LSTM_ERROR_SHAPE, std::string(what) + " holds " + std::to_string(got) + " floats, expected " +

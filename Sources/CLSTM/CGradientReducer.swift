@@ -16,12 +16,9 @@ final class CGradientReducer: GradientReducer, @unchecked Sendable {
             throw LSTMError.invalidArgument("opts->reducer->struct_size is \(UInt(bitPattern: size)); set it to sizeof(lstm_gradient_reducer) (\(MemoryLayout<lstm_gradient_reducer>.size))")
         }
         guard let sum = p.pointee.sum else { throw LSTMError.invalidArgument("opts->reducer->sum is NULL") }
-        let workers = try Arg.size(p.pointee.workers, "opts->reducer->workers"), rank = p.pointee.rank
-        guard workers >= 1, workers <= 1 << 20, rank >= 0, rank < workers else {
-            throw LSTMError.invalidArgument("opts->reducer: rank \(UInt(bitPattern: rank)) of \(UInt(bitPattern: p.pointee.workers)) workers; rank must be below workers (at most 2^20)")
-        }
-        self.rank = rank
-        self.workers = workers
+        // rank and workers are checked by fit (Model.checkDataParallel), for every caller.
+        rank = p.pointee.rank
+        workers = p.pointee.workers
         sumCallback = sum
         lastError = p.pointee.last_error
         user = p.pointee.user

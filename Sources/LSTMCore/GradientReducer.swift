@@ -5,7 +5,7 @@
 /// their sums, in place.
 ///
 /// Every worker calls `sum` the same number of times, with the same counts, in the same order:
-/// once at the start of fit (shard sizes), twice per batch (the loss normalizers before the
+/// twice at the start of fit (batch counts, and a checksum of the starting weights), twice per batch (the loss normalizers before the
 /// backward pass, then the gradients with the loss and metric sums after it), and at each
 /// epoch's end (validation sums, the stop decision, and a checksum of the weights that must
 /// agree). So each update sees the gradient of the global batch: what one process computes on

@@ -50,7 +50,12 @@ extension LossKind {
     /// How many positions the loss of these targets divides by (see `counted`): a data-parallel
     /// fit sums these over the workers to weigh each worker's mean by its share of the global batch.
     func countedPositions<T: Scalar>(target t: UnsafePointer<T>, positions: Int, real: [Bool]?) -> Int {
-        counted(t, positions: positions, real: real)?.reduce(0) { $0 + ($1 ? 1 : 0) } ?? positions
+        Self.count(counted(t, positions: positions, real: real), of: positions)
+    }
+
+    /// The true flags, or all `positions` without flags.
+    private static func count(_ flags: [Bool]?, of positions: Int) -> Int {
+        flags?.reduce(0) { $0 + ($1 ? 1 : 0) } ?? positions
     }
 
     /// The mean over the real positions (all, without a mask) of each position's loss. A sparse
@@ -61,7 +66,7 @@ extension LossKind {
         let real = counted(t, positions: positions, real: given)
         let targetWidth = takesClassIds ? 1 : width
         if real != nil { grad?.initialize(repeating: 0, count: positions * width) }
-        let valid = real?.reduce(0) { $0 + ($1 ? 1 : 0) } ?? positions
+        let valid = Self.count(real, of: positions)
         guard valid > 0 else { return 0 }
         let scale = 1 / Double(valid), binary = hingeTargetsAreBinary(t, count: positions * targetWidth)
         let scratch = CrossentropyScratch(width: isCrossentropy ? width : 0)

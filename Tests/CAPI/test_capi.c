@@ -804,6 +804,20 @@ static void test_training_errors_and_callbacks(void) {
 }
 
 /* Same seed, same data: bit-identical training. */
+/* A fresh Adam-compiled sine model (seed `seed`) fitted with `o` on n samples: the epoch losses
+   into `history` (o->epochs of them), the weights returned (malloc'd, *np floats). */
+static float *fitted_sine_weights(uint64_t seed, const lstm_fit_options *o, const float *x, const float *y, size_t n,
+                                  double *history, size_t *np) {
+    lstm_model *m = make(SINE_JSON, seed);
+    EXPECT_OK(lstm_model_compile(m, "{\"optimizer\": \"adam\", \"loss\": \"mse\"}"));
+    EXPECT_STATUS(lstm_model_fit(m, x, y, n, 49, o, history, o->epochs, NULL), LSTM_OK);
+    EXPECT_OK(lstm_model_param_count(m, np));
+    float *w = malloc(*np * sizeof(float));
+    EXPECT_OK(lstm_model_get_weights(m, w, *np));
+    lstm_model_free(m);
+    return w;
+}
+
 static void test_training_is_deterministic(void) {
     enum { N = 100 };
     static float x[N * 49], y[N];
@@ -811,19 +825,11 @@ static void test_training_is_deterministic(void) {
     double h[2][3];
     float *w[2];
     size_t np = 0;
-    for (int r = 0; r < 2; r++) {
-        lstm_model *m = make(SINE_JSON, 77);
-        EXPECT_OK(lstm_model_compile(m, "{\"optimizer\": \"adam\", \"loss\": \"mse\"}"));
-        lstm_fit_options o;
-        lstm_fit_options_init(&o);
-        o.epochs = 3;
-        o.seed = 5;
-        EXPECT_STATUS(lstm_model_fit(m, x, y, N, 49, &o, h[r], 3, NULL), LSTM_OK);
-        EXPECT_OK(lstm_model_param_count(m, &np));
-        w[r] = malloc(np * sizeof(float));
-        EXPECT_OK(lstm_model_get_weights(m, w[r], np));
-        lstm_model_free(m);
-    }
+    lstm_fit_options o;
+    lstm_fit_options_init(&o);
+    o.epochs = 3;
+    o.seed = 5;
+    for (int r = 0; r < 2; r++) w[r] = fitted_sine_weights(77, &o, x, y, N, h[r], &np);
     CHECK(memcmp(h[0], h[1], sizeof h[0]) == 0 && memcmp(w[0], w[1], np * sizeof(float)) == 0, "deterministic");
     free(w[0]); free(w[1]);
 }
@@ -849,19 +855,13 @@ static void test_gradient_reducer(void) {
     fake_reducer fake = {0, 0};
     lstm_gradient_reducer r = {sizeof r, 0, 1, fake_sum, fake_error, &fake};
     for (int k = 0; k < 2; k++) {
-        lstm_model *m = make(SINE_JSON, 78);
-        EXPECT_OK(lstm_model_compile(m, "{\"optimizer\": \"adam\", \"loss\": \"mse\"}"));
         lstm_fit_options o;
         lstm_fit_options_init(&o);
         o.epochs = 2;
         o.batch_size = 8;
         o.seed = 3;
         o.reducer = k ? &r : NULL;
-        EXPECT_STATUS(lstm_model_fit(m, x, y, N, 49, &o, h[k], 2, NULL), LSTM_OK);
-        EXPECT_OK(lstm_model_param_count(m, &np));
-        w[k] = malloc(np * sizeof(float));
-        EXPECT_OK(lstm_model_get_weights(m, w[k], np));
-        lstm_model_free(m);
+        w[k] = fitted_sine_weights(78, &o, x, y, N, h[k], &np);
     }
     CHECK(memcmp(h[0], h[1], sizeof h[0]) == 0 && memcmp(w[0], w[1], np * sizeof(float)) == 0,
           "one worker with a reducer trains as a plain fit");

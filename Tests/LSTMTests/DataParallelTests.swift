@@ -68,12 +68,12 @@ final class DataParallelTests: XCTestCase {
         var error: Error?
     }
 
-    /// A fixture's model (Keras's initial weights) in Double, compiled from its compile config.
+    /// A fixture's model (Keras's initial weights) in Double, compiled from its compile config;
+    /// `regularized`: with an L2 kernel penalty on every LSTM and Dense and an activity penalty
+    /// on the first, which must be added once per update, after the sum, as one process adds them.
     static func model(_ e: [String: Any], regularized: Bool = false) throws -> Model<Double> {
-        var spec = try KerasConfig.parseModel(e["model_json"] as! String).spec
-        if regularized {
-            // An L2 kernel penalty on every layer that has a kernel, and an activity penalty on
-            // the first: added once per update, after the sum, as one process adds them.
+        try KerasMetricsTests.model(of: e, as: Double.self) { spec in
+            guard regularized else { return }
             let kernels = spec.layers.indices.filter { ["LSTM", "Dense"].contains(spec.layers[$0].kind) }
             for l in kernels {
                 var r = spec.regularization[l] ?? LayerRegularization()
@@ -82,11 +82,6 @@ final class DataParallelTests: XCTestCase {
                 spec.regularization[l] = r
             }
         }
-        let model = try Model<Double>(spec: spec, seed: 0)
-        try model.setWeights((e["initial_weights"] as! [Any]).map { GraphTests.tensor($0).values.map(Double.init) })
-        let compile = try JSONSerialization.data(withJSONObject: e["compile_config"]!)
-        try model.compile(try KerasConfig.parseCompile(String(decoding: compile, as: UTF8.self)))
-        return model
     }
 
     static func double(_ t: Tensor<Float>) -> Tensor<Double> { Tensor(shape: t.shape, values: t.values.map(Double.init)) }

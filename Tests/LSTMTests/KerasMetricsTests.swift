@@ -7,9 +7,15 @@ import XCTest
 /// same log names, every History value of a two-epoch fit with validation data, and evaluate's.
 final class KerasMetricsTests: XCTestCase {
     /// A fixture entry's model with its initial weights, compiled from Keras's own compile config.
-    static func model(of e: [String: Any]) throws -> Model<Float> {
-        let model = try Model<Float>(spec: try KerasConfig.parseModel(e["model_json"] as! String).spec, seed: 0)
-        try model.setWeights((e["initial_weights"] as! [Any]).map { GraphTests.tensor($0).values })
+    static func model(of e: [String: Any]) throws -> Model<Float> { try model(of: e, as: Float.self) }
+
+    /// The same in another scalar type, its spec changed by `adjust` first (e.g. regularizers).
+    static func model<T: Scalar>(of e: [String: Any], as _: T.Type,
+                                 adjusting adjust: (inout ModelSpec) -> Void = { _ in }) throws -> Model<T> {
+        var spec = try KerasConfig.parseModel(e["model_json"] as! String).spec
+        adjust(&spec)
+        let model = try Model<T>(spec: spec, seed: 0)
+        try model.setWeights((e["initial_weights"] as! [Any]).map { GraphTests.tensor($0).values.map { T($0) } })
         let compile = try JSONSerialization.data(withJSONObject: e["compile_config"]!)
         try model.compile(try KerasConfig.parseCompile(String(decoding: compile, as: UTF8.self)))
         return model

@@ -10,8 +10,9 @@
 extension Model {
     /// Refuses what cannot be split over workers and give the global batch's update.
     func checkDataParallel(_ reducer: any GradientReducer, _ options: FitOptions, stateful: Bool) throws {
-        guard reducer.workers >= 1, reducer.rank >= 0, reducer.rank < reducer.workers else {
-            throw LSTMError.invalidArgument("fit: the gradient reducer says rank \(reducer.rank) of \(reducer.workers) workers")
+        // At most 2^20 workers: fit keeps a few values per worker (batch counts, weight sums).
+        guard reducer.workers >= 1, reducer.workers <= 1 << 20, reducer.rank >= 0, reducer.rank < reducer.workers else {
+            throw LSTMError.invalidArgument("fit: the gradient reducer says rank \(UInt(bitPattern: reducer.rank)) of \(UInt(bitPattern: reducer.workers)) workers; rank must be below workers, and workers between 1 and 2^20")
         }
         if stateful {
             throw LSTMError.unsupported("fit: a stateful model cannot train data-parallel (each worker's carried states would belong to other samples)")
@@ -26,14 +27,11 @@ extension Model {
 
     /// The batches each epoch runs on every worker: as many as the worker with the most
     /// training samples needs (a worker whose shard runs out sooner takes part with empty batches).
-    /// - Returns: that count and the training samples of all workers together.
-    func dataParallelBatches(_ reducer: any GradientReducer, trainCount: Int, batchSize: Int) throws
-        -> (batches: Int, globalTrain: Int) {
-        var counts = [Double](repeating: 0, count: reducer.workers + 1)
+    func dataParallelBatches(_ reducer: any GradientReducer, trainCount: Int, batchSize: Int) throws -> Int {
+        var counts = [Double](repeating: 0, count: reducer.workers)
         counts[reducer.rank] = Double((trainCount + batchSize - 1) / batchSize)
-        counts[reducer.workers] = Double(trainCount)
         try reducer.sum(&counts)
-        return (Int(counts.dropLast().max() ?? 0), Int(counts[reducer.workers]))
+        return Int(counts.max() ?? 0)
     }
 
     /// Per output, the positions its loss counts in this pass (0 for an output without a loss).
@@ -42,7 +40,7 @@ extension Model {
         return zip(outputs(of: pass), targets).enumerated().map { k, pair -> Double in
             guard let loss = losses.kinds[k] else { return 0 }
             let (out, target) = pair, width = Swift.max(out.shape.last ?? 1, 1), positions = out.values.count / width
-            let real = masks[k].flatMap { $0.values.count * width == out.values.count ? $0.values : nil }
+            let real = Self.realPositions(masks[k], width: out.shape.last ?? 1, values: out.values.count)
             return Double(target.values.withUnsafeBufferPointer {
                 loss.countedPositions(target: $0.baseAddress!, positions: real?.count ?? positions, real: real)
             })
@@ -86,13 +84,13 @@ extension Model {
             }
             accumulateMetrics(of: pass, targets: ys, outputLosses: nil, sampleWeights: weights, into: &batchMetrics)
             // Activity penalties are divided by the batch size: the global batch's here.
-            let share = Double(rows) / Double(Swift.max(globalRows, 1))
+            let rowShare = Double(rows) / Double(Swift.max(globalRows, 1))
             var extra = activityGradients(pass)
             for e in extra.indices {
-                let s = T(share)
+                let s = T(rowShare)
                 extra[e].gradient.values.withUnsafeMutableBufferPointer { g in for i in g.indices { g[i] *= s } }
             }
-            activity = regularizationLoss(pass, weights: []) * share
+            activity = activityPenalty(pass) * rowShare
             backward(pass, outputGradients: dOut ?? [], gradients: gradients, slices: slices, extra: extra)
         }
         // The gradients, and with them each output's loss, the activity penalty and the metric sums.
@@ -106,8 +104,7 @@ extension Model {
         addOutputLosses(globalOutputs, into: &metrics)
         let regularized = regularizedArrays
         addRegularizationGradients(regularized, into: gradients)
-        let weightPenalty = regularized.reduce(0.0) { $0 + $1.regularizer.penalty(UnsafeBufferPointer(params.arrays[$1.array])) }
-        return (weightedTotal(globalOutputs, losses) + stats[outs] + weightPenalty, globalRows, false)
+        return (weightedTotal(globalOutputs, losses) + stats[outs] + weightPenalty(regularized), globalRows, false)
     }
 
     /// The loss and metric sums of a worker's validation samples, summed over the workers:
@@ -126,14 +123,15 @@ extension Model {
         return [stats[0] / Swift.max(stats[1], 1)] + metricResults(totals)
     }
 
-    /// Every worker must hold the same weights after an epoch: each puts the sum of its weights
-    /// in its own slot, and all must agree bit for bit.
-    func checkWorkersAgree(_ reducer: any GradientReducer, epoch: Int) throws {
+    /// Every worker must hold the same weights at the start of fit (`epoch` nil) and after each
+    /// epoch: each puts the sum of its weights in its own slot, and all must agree bit for bit.
+    func checkWorkersAgree(_ reducer: any GradientReducer, epoch: Int?) throws {
         var sums = [Double](repeating: 0, count: reducer.workers)
         sums[reducer.rank] = params.arrays.reduce(0.0) { total, a in a.reduce(total) { $0 + Double($1) } }
         try reducer.sum(&sums)
         guard sums.allSatisfy({ $0 == sums[reducer.rank] }) else {
-            throw LSTMError.internal("fit: after epoch \(epoch + 1) the workers' weights differ (sums \(sums)); every worker must run the same model, compile config, options and library")
+            let when = epoch.map { "after epoch \($0 + 1)" } ?? "at the start of fit (broadcast rank 0's weights first)"
+            throw LSTMError.internal("fit: \(when) the workers' weights differ (sums \(sums)); every worker must run the same model, compile config, options and library")
         }
     }
 

@@ -24,8 +24,17 @@ extension Model {
 
     /// The regularization loss of a pass (`weights`: regularizedArrays, when the caller has it).
     func regularizationLoss(_ pass: Pass, weights: [(array: Int, regularizer: Regularizer)]? = nil) -> Double {
+        weightPenalty(weights ?? regularizedArrays) + activityPenalty(pass)
+    }
+
+    /// The weight regularizers' part (`weights`: regularizedArrays): it depends on the weights alone.
+    func weightPenalty(_ weights: [(array: Int, regularizer: Regularizer)]) -> Double {
+        weights.reduce(0.0) { $0 + $1.regularizer.penalty(UnsafeBufferPointer(params.arrays[$1.array])) }
+    }
+
+    /// The activity regularizers' part: each output's penalty divided by its batch size.
+    func activityPenalty(_ pass: Pass) -> Double {
         var total = 0.0
-        for (k, r) in weights ?? regularizedArrays { total += r.penalty(UnsafeBufferPointer(params.arrays[k])) }
         for (ni, r) in activityRegularizers {
             for out in pass.outputs[ni] where out.batch > 0 {
                 total += out.values.withUnsafeBufferPointer { r.penalty($0) } / Double(out.batch)

@@ -175,16 +175,17 @@ extension Model {
                 grads.append(g)
                 continue
             }
-            let mask = masks[k], form = forms[k], width = out.shape.last ?? 1
+            let real = Self.realPositions(masks[k], width: out.shape.last ?? 1, values: out.values.count)
+            let form = forms[k], width = out.shape.last ?? 1
             let positionWeights = weights.map { Self.perPosition($0, positions: out.values.count / Swift.max(width, 1)) }
             total.append(out.values.withUnsafeBufferPointer { o in
                 target.values.withUnsafeBufferPointer { t in
                     g.values.withUnsafeMutableBufferPointer { gp in
                         positionWeights.withOptionalPointer { w in
                             let grad = gradients == nil ? nil : gp.baseAddress!
-                            if let mask, mask.values.count * width == o.count {
+                            if let real {
                                 return loss.evaluate(prediction: o.baseAddress!, target: t.baseAddress!, width: width,
-                                                     real: mask.values, form: form, weights: w, grad: grad)
+                                                     real: real, form: form, weights: w, grad: grad)
                             }
                             return loss.evaluate(prediction: o.baseAddress!, target: t.baseAddress!, count: o.count,
                                                  width: width, form: form, weights: w, grad: grad)
@@ -200,6 +201,13 @@ extension Model {
         }
         if gradients != nil { gradients = grads }
         return total
+    }
+
+    /// An output's mask as the loss reads it: one flag per position of `width` values, nil when
+    /// the output has none (or one that does not cover its positions).
+    static func realPositions(_ mask: Mask?, width: Int, values: Int) -> [Bool]? {
+        guard let mask, mask.values.count * width == values else { return nil }
+        return mask.values
     }
 
     /// Keras's total loss of the outputs: their losses weighted by loss_weights.
@@ -366,8 +374,8 @@ extension Model {
         if let reducer = options.reducer {
             // Every worker runs the same number of batches of batch_size rows of its own shard.
             bs = options.batchSize
-            batches = try dataParallelBatches(reducer, trainCount: trainCount, batchSize: bs).batches
-            try checkWorkersAgree(reducer, epoch: -1)
+            batches = try dataParallelBatches(reducer, trainCount: trainCount, batchSize: bs)
+            try checkWorkersAgree(reducer, epoch: nil)
         }
         var rng = SeededRandom(seed: options.seed)
         var order = Array(0..<trainCount)
