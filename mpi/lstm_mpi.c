@@ -67,6 +67,7 @@ static int sum(void *user, float *values, size_t n_values, double *stats, size_t
 static const char *last_error(void *user) { return ((lstm_mpi *)user)->error; }
 
 int lstm_mpi_init(lstm_mpi *mpi, MPI_Comm comm, double timeout_seconds) {
+    if (!mpi) return MPI_ERR_ARG;
     memset(mpi, 0, sizeof *mpi);
     mpi->comm = MPI_COMM_NULL;
     int rc = MPI_Comm_dup(comm, &mpi->comm);
@@ -86,10 +87,11 @@ int lstm_mpi_init(lstm_mpi *mpi, MPI_Comm comm, double timeout_seconds) {
 }
 
 void lstm_mpi_free(lstm_mpi *mpi) {
-    if (mpi->comm != MPI_COMM_NULL) MPI_Comm_free(&mpi->comm);
+    if (mpi && mpi->comm != MPI_COMM_NULL) MPI_Comm_free(&mpi->comm);
 }
 
 lstm_status lstm_mpi_broadcast_weights(lstm_mpi *mpi, lstm_model *m) {
+    if (!mpi) return LSTM_ERROR_ARGUMENT;
     size_t count = 0;
     lstm_status s = lstm_model_param_count(m, &count);
     if (s != LSTM_OK) return s;
@@ -118,11 +120,13 @@ lstm_status lstm_mpi_broadcast_weights(lstm_mpi *mpi, lstm_model *m) {
 }
 
 size_t lstm_mpi_shard_size(const lstm_mpi *mpi, size_t n) {
+    if (!mpi || mpi->size < 1) return 0;
     size_t r = (size_t)mpi->rank, p = (size_t)mpi->size;
     return n > r ? (n - r + p - 1) / p : 0;
 }
 
 void lstm_mpi_shard(const lstm_mpi *mpi, const float *all, size_t n, size_t floats_per_sample, float *out) {
+    if (!mpi || mpi->size < 1 || !all || !out) return;
     size_t k = 0;
     for (size_t i = (size_t)mpi->rank; i < n; i += (size_t)mpi->size, k++)
         memcpy(out + k * floats_per_sample, all + i * floats_per_sample, floats_per_sample * sizeof *out);

@@ -49,20 +49,22 @@ typedef struct lstm_mpi {
 /* Sets up `mpi` over `comm` (MPI must be initialized): duplicates comm (so that the library's
    collectives never mix with the program's) with MPI_ERRORS_RETURN, and fills the reducer.
    timeout_seconds <= 0 takes $LSTM_MPI_TIMEOUT, else 300. Collective: every rank calls it.
-   Returns MPI_SUCCESS or an MPI error code (mpi->error says what failed). */
+   Returns MPI_SUCCESS or an MPI error code (mpi->error says what failed; MPI_ERR_ARG for a NULL
+   mpi). lstm_mpi_free(NULL) does nothing. */
 LSTM_NODISCARD int lstm_mpi_init(lstm_mpi *mpi, MPI_Comm comm, double timeout_seconds);
 /* Frees the duplicated communicator. Collective. */
 void lstm_mpi_free(lstm_mpi *mpi);
 
 /* Copies rank 0's weights to every rank, so that all start from the same model (fit checks
-   that they do). Collective. Errors: the lstm_status of getting or setting the weights, or
-   LSTM_ERROR_IO when MPI fails (mpi->error). */
+   that they do). Collective. Errors: ARGUMENT (mpi or m NULL), the lstm_status of getting or
+   setting the weights, or LSTM_ERROR_IO when MPI fails (mpi->error). */
 LSTM_NODISCARD lstm_status lstm_mpi_broadcast_weights(lstm_mpi *mpi, lstm_model *m);
 
 /* Strided sharding: sample i of n goes to rank i % size. The samples this rank holds, and
    those rows (floats_per_sample floats each) copied from `all` into `out`. Over a shuffle-free
    fit, rank r's batch k then holds samples k*b*size + r, + r + size, ...: the union of the
-   ranks' batches k is exactly batch k of one process with batch b * size. */
+   ranks' batches k is exactly batch k of one process with batch b * size. A NULL mpi holds
+   nothing (0); lstm_mpi_shard copies nothing when a pointer is NULL. */
 size_t lstm_mpi_shard_size(const lstm_mpi *mpi, size_t n);
 void lstm_mpi_shard(const lstm_mpi *mpi, const float *all, size_t n, size_t floats_per_sample, float *out);
 

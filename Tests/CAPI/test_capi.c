@@ -895,6 +895,12 @@ static void test_gradient_reducer(void) {
     bad.workers = 2;
     EXPECT_STATUS(lstm_model_fit(m, x, y, N, 49, &o, NULL, 0, NULL), LSTM_ERROR_ARGUMENT);
     EXPECT_MESSAGE("rank 2 of 2");
+    bad.rank = 0;
+    bad.workers = 0;
+    EXPECT_STATUS(lstm_model_fit(m, x, y, N, 49, &o, NULL, 0, NULL), LSTM_ERROR_ARGUMENT);
+    bad.workers = (size_t)-1;
+    EXPECT_STATUS(lstm_model_fit(m, x, y, N, 49, &o, NULL, 0, NULL), LSTM_ERROR_ARGUMENT);
+    EXPECT_MESSAGE("between 1 and 2^20");
     o.reducer = &r;
     o.steps_per_epoch = 2;
     EXPECT_STATUS(lstm_model_fit(m, x, y, N, 49, &o, NULL, 0, NULL), LSTM_ERROR_UNSUPPORTED);

@@ -273,6 +273,14 @@ int main(int argc, char **argv) {
         fflush(stdout);
         MPI_Abort(MPI_COMM_WORLD, 3);
     }
+    /* NULLs are refused, never dereferenced. */
+    CHECK(lstm_mpi_init(NULL, MPI_COMM_WORLD, 0) == MPI_ERR_ARG, "init(NULL)");
+    CHECK(lstm_mpi_broadcast_weights(NULL, NULL) == LSTM_ERROR_ARGUMENT, "broadcast(NULL)");
+    CHECK(lstm_mpi_broadcast_weights(&mpi, NULL) == LSTM_ERROR_ARGUMENT, "broadcast(mpi, NULL)");
+    CHECK(lstm_mpi_shard_size(NULL, N) == 0, "shard_size(NULL)");
+    lstm_mpi_shard(NULL, x, N, 1, y);
+    lstm_mpi_shard(&mpi, NULL, N, 1, y);
+    lstm_mpi_free(NULL);
     equivalence(&mpi, "\"adam\"");
     equivalence(&mpi, "{\"class_name\": \"SGD\", \"config\": {\"learning_rate\": 0.05, \"momentum\": 0.9}}");
     stopping(&mpi);
