@@ -174,7 +174,7 @@ $(BUILD)/test_dlclose: Tests/CAPI/test_dlclose.c include/lstm.h $(LIB)
 	$(CC) $(CFLAGS) $(CWARN) -std=c99 -D_DEFAULT_SOURCE -Iinclude $< -ldl -o $@
 
 $(BUILD)/bench: benchmarks/bench.c examples/sine_data.h include/lstm.h $(LIB)
-	$(CC) -O2 $(CWARN) -std=c99 -D_DEFAULT_SOURCE -Iinclude -Iexamples $< -L$(BUILD) -llstm $(RPATH) -lm -o $@
+	$(CC) -O2 $(CWARN) -std=c99 -D_DEFAULT_SOURCE -Iinclude -Iexamples $< -L$(BUILD) -llstm $(RPATH) -lm -lpthread -o $@
 
 # Our benchmarks alone (W1-W5, benchmarks/README.md).
 bench: lib $(BUILD)/bench

@@ -1,15 +1,23 @@
 /*
- * liblstm benchmarks W1-W5 (benchmarks/README.md), through the public C API.
+ * liblstm benchmarks W1-W7 (benchmarks/README.md), through the public C API.
  *
- *   build/bench            full sizes; prints a table and one "RESULT name value unit" line each
+ *   build/bench            full sizes; prints a table and one "RESULT name value unit [flop]"
+ *                          line each (flop: the multiply-adds x 2 the workload needs, so that
+ *                          time gives GFLOP/s), and "PEAK threads GFLOP/s" for this machine's
+ *                          measured FMA peak
  *   build/bench --tiny     every workload once at a tiny size (CI runs this so it cannot rot)
+ *   build/bench W4         one workload (W1 ... W7, or PEAK)
  *
- * Times are medians of repeated runs, wall clock (CLOCK_MONOTONIC).
+ * Times are medians of repeated runs, wall clock (CLOCK_MONOTONIC). Peak memory is the rise of
+ * the process's resident set (VmHWM, reset through /proc/self/clear_refs) over what it held
+ * before the first training step, so it counts what fit allocates and what it keeps.
  */
 #include "lstm.h"
 #include "sine_data.h"
 
+#include <immintrin.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,23 +48,58 @@ static void check(lstm_status s, const char *what) {
     }
 }
 
-static lstm_model *model(size_t steps, size_t features, size_t units, uint64_t seed) {
-    char json[512];
+static lstm_model *compiled(const char *json, const char *compile, uint64_t seed) {
+    lstm_model *m = NULL;
+    check(lstm_model_from_json(json, seed, &m), "lstm_model_from_json");
+    check(lstm_model_compile(m, compile), "compile");
+    return m;
+}
+
+/* Sequential: input [steps (0: any), features] -> `layer` (a Keras layer's JSON) -> Dense(1). */
+static lstm_model *recurrent_model(size_t steps, size_t features, const char *layer, uint64_t seed) {
+    char json[1024];
     char t[32];
     if (steps) snprintf(t, sizeof t, "%zu", steps); else snprintf(t, sizeof t, "null");
     snprintf(json, sizeof json,
              "{\"config\": {\"layers\": [{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, %s, %zu]}},"
-             "{\"class_name\": \"LSTM\", \"config\": {\"units\": %zu}}, {\"class_name\": \"Dense\", \"config\": {\"units\": 1}}]}}",
-             t, features, units);
-    lstm_model *m = NULL;
-    check(lstm_model_from_json(json, seed, &m), "lstm_model_from_json");
-    check(lstm_model_compile(m, "{\"optimizer\": \"adam\", \"loss\": \"mse\"}"), "compile");
-    return m;
+             "%s, {\"class_name\": \"Dense\", \"config\": {\"units\": 1}}]}}",
+             t, features, layer);
+    return compiled(json, "{\"optimizer\": \"adam\", \"loss\": \"mse\"}", seed);
+}
+
+static lstm_model *model(size_t steps, size_t features, size_t units, uint64_t seed) {
+    char layer[96];
+    snprintf(layer, sizeof layer, "{\"class_name\": \"LSTM\", \"config\": {\"units\": %zu}}", units);
+    return recurrent_model(steps, features, layer, seed);
+}
+
+/* Floating-point operations (2 per multiply-add) of the matrix products of a recurrent layer's
+   forward pass: every step multiplies [batch, features] and [batch, units] by weights of
+   `gates` * units columns. Elementwise work is left out: it is a few percent. Training (forward,
+   input and state gradients, weight gradients) is three times this. */
+static double recurrent_flop(size_t batch, size_t steps, size_t features, size_t units, size_t gates) {
+    return 2.0 * batch * steps * (features + units) * gates * units;
+}
+
+static double unit_seconds(const char *unit) {
+    return strcmp(unit, "s") == 0 ? 1 : strcmp(unit, "ms") == 0 ? 1e-3 : strcmp(unit, "us") == 0 ? 1e-6 : 1e-9;
+}
+
+/* flop 0: not a product-bound workload (no GFLOP/s shown). */
+static void result_flop(const char *name, double value, const char *unit, double flop, const char *what) {
+    if (flop > 0) {
+        char rate[160];
+        snprintf(rate, sizeof rate, "%s; %.1f GFLOP/s", what, flop / (value * unit_seconds(unit)) * 1e-9);
+        printf("%-28s %12.3f %-4s  %s\n", name, value, unit, rate);
+        printf("RESULT %s %.6g %s %.6g\n", name, value, unit, flop);
+    } else {
+        printf("%-28s %12.3f %-4s  %s\n", name, value, unit, what);
+        printf("RESULT %s %.6g %s\n", name, value, unit);
+    }
 }
 
 static void result(const char *name, double value, const char *unit, const char *what) {
-    printf("%-28s %12.3f %-4s  %s\n", name, value, unit, what);
-    printf("RESULT %s %.6g %s\n", name, value, unit);
+    result_flop(name, value, unit, 0, what);
 }
 
 static float *random_floats(size_t n, uint64_t seed) {
@@ -64,6 +107,80 @@ static float *random_floats(size_t n, uint64_t seed) {
     uint64_t s = seed;
     for (size_t i = 0; i < n; i++) v[i] = (float)(2 * sine_uniform01(&s) - 1);
     return v;
+}
+
+/* kB in a /proc/self/status line ("VmHWM:   1234 kB"); 0 when absent. */
+static double status_kb(const char *field) {
+    char line[256];
+    double kb = 0;
+    FILE *f = fopen("/proc/self/status", "r");
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, field, strlen(field)) == 0) kb = atof(line + strlen(field) + 1);
+    if (f) fclose(f);
+    return kb;
+}
+
+static double memory_base_kb;
+
+/* Resets the peak resident set to the current one (Linux >= 4.0) and remembers it. */
+static void peak_memory_start(void) {
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (f) { fputs("5", f); fclose(f); }
+    memory_base_kb = status_kb("VmRSS:");
+}
+
+static double peak_memory_mb(void) { return (status_kb("VmHWM:") - memory_base_kb) / 1024; }
+
+/* The machine's FMA peak, measured: independent multiply-add chains (enough to cover the FMA
+   latency on both pipes) in the widest vectors the CPU has, on 1 and on 2 threads. */
+#define FMA_CHAINS 12
+#define FMA_ITERS 20000000L
+/* Twelve named accumulators (an array would live in memory at -O2). */
+#define FMA_BODY(V, SET1, FMADD, STORE, LANES)                                                  \
+    V mul = SET1(0.999999f), add = SET1(1e-7f);                                              \
+    V a0 = SET1(0), a1 = SET1(1), a2 = SET1(2), a3 = SET1(3), a4 = SET1(4), a5 = SET1(5);     \
+    V a6 = SET1(6), a7 = SET1(7), a8 = SET1(8), a9 = SET1(9), a10 = SET1(10), a11 = SET1(11); \
+    for (long i = 0; i < FMA_ITERS; i++) {                                                     \
+        a0 = FMADD(a0, mul, add); a1 = FMADD(a1, mul, add); a2 = FMADD(a2, mul, add);         \
+        a3 = FMADD(a3, mul, add); a4 = FMADD(a4, mul, add); a5 = FMADD(a5, mul, add);         \
+        a6 = FMADD(a6, mul, add); a7 = FMADD(a7, mul, add); a8 = FMADD(a8, mul, add);         \
+        a9 = FMADD(a9, mul, add); a10 = FMADD(a10, mul, add); a11 = FMADD(a11, mul, add);     \
+    }                                                                                          \
+    float lanes[LANES];                                                                        \
+    STORE(lanes, a0); float sum = lanes[0];                                                    \
+    V all[11] = {a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11};                                \
+    for (int k = 0; k < 11; k++) { STORE(lanes, all[k]); sum += lanes[0]; }                    \
+    return sum;
+__attribute__((target("avx512f"))) static double fma_chains_512(void) {
+    FMA_BODY(__m512, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_storeu_ps, 16)
+}
+__attribute__((target("avx2,fma"))) static double fma_chains_256(void) {
+    FMA_BODY(__m256, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_storeu_ps, 8)
+}
+static int fma_lanes(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") ? 16 : __builtin_cpu_supports("fma") ? 8 : 0;
+}
+static volatile double fma_sink;
+static void *fma_thread(void *arg) {
+    (void)arg;
+    fma_sink = fma_lanes() == 16 ? fma_chains_512() : fma_chains_256();
+    return NULL;
+}
+static void fma_peak(void) {
+    int lanes = fma_lanes();
+    if (lanes == 0 || tiny) return;
+    double per_thread = 2.0 * lanes * FMA_CHAINS * FMA_ITERS;
+    for (int threads = 1; threads <= 2; threads++) {
+        pthread_t th[2];
+        double t0 = now();
+        for (int k = 0; k < threads; k++) pthread_create(&th[k], NULL, fma_thread, NULL);
+        for (int k = 0; k < threads; k++) pthread_join(th[k], NULL);
+        double gflops = per_thread * threads / (now() - t0) * 1e-9;
+        printf("%-28s %12.1f %-4s  %d-lane FMA chains on %d thread%s\n", threads == 1 ? "PEAK_fma_1_thread" : "PEAK_fma_2_threads",
+               gflops, "GF/s", lanes, threads, threads == 1 ? "" : "s");
+        printf("PEAK %d %.6g\n", threads, gflops);
+    }
 }
 
 /* W1: the user's sine job, a full fit. */
@@ -125,7 +242,84 @@ static void w4(void) {
         check(lstm_model_predict(m, x, b, steps, y, b), "predict");
         t[r] = now() - t0;
     }
-    result("W4_forward", median(t, reps) * 1e3, "ms", "LSTM(256), 100 x 32, batch 64: forward");
+    double flop = recurrent_flop(b, steps, 32, units, 4);
+    result_flop("W4_forward", median(t, reps) * 1e3, "ms", flop, "LSTM(256), 100 x 32, batch 64: forward");
+    lstm_fit_options o;
+    lstm_fit_options_init(&o);
+    o.batch_size = b;
+    o.shuffle = 0;
+    peak_memory_start();
+    for (int r = 0; r < reps; r++) {
+        double t0 = now();
+        check(lstm_model_fit(m, x, y, b, steps, &o, NULL, 0, NULL), "fit");
+        t[r] = now() - t0;
+    }
+    result_flop("W4_train_step", median(t, reps) * 1e3, "ms", 3 * flop, "one training step (forward, backward, Adam)");
+    result("W4_train_peak_memory", peak_memory_mb(), "MB", "resident memory the training steps added (peak)");
+    lstm_model_free(m);
+    free(x); free(y);
+}
+
+/* W6: a text classifier, Embedding(20000, 128) -> Bidirectional(LSTM(64)) -> Dense(1, sigmoid)
+   over 200 tokens: fit of 100 steps of 32 reviews (an epoch of 25,000 reviews is 7.8 times
+   that), and predict of 1000 reviews. */
+static void w6(void) {
+    size_t steps = tiny ? 10 : 200, vocab = 20000, fit_n = tiny ? 64 : 3200, predict_n = tiny ? 16 : 1000;
+    char json[1024];
+    snprintf(json, sizeof json,
+             "{\"config\": {\"layers\": [{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, %zu]}},"
+             "{\"class_name\": \"Embedding\", \"config\": {\"input_dim\": %zu, \"output_dim\": 128}},"
+             "{\"class_name\": \"Bidirectional\", \"config\": {\"layer\": {\"class_name\": \"LSTM\", \"config\": {\"units\": 64}}}},"
+             "{\"class_name\": \"Dense\", \"config\": {\"units\": 1, \"activation\": \"sigmoid\"}}]}}",
+             steps, vocab);
+    lstm_model *m = compiled(json, "{\"optimizer\": \"adam\", \"loss\": \"binary_crossentropy\"}", 11);
+    size_t n = fit_n > predict_n ? fit_n : predict_n;
+    float *x = malloc(n * steps * sizeof *x), *y = malloc(n * sizeof *y);
+    uint64_t s = 12;
+    for (size_t i = 0; i < n * steps; i++) x[i] = (float)(1 + (size_t)(sine_uniform01(&s) * (vocab - 1)));
+    for (size_t i = 0; i < n; i++) y[i] = sine_uniform01(&s) < 0.5 ? 0.0f : 1.0f;
+    lstm_fit_options o;
+    lstm_fit_options_init(&o);
+    o.batch_size = 32;
+    check(lstm_model_fit(m, x, y, 64, steps, &o, NULL, 0, NULL), "fit"); /* warm-up: 2 steps */
+    peak_memory_start();
+    double t0 = now();
+    check(lstm_model_fit(m, x, y, fit_n, steps, &o, NULL, 0, NULL), "fit");
+    double fit = now() - t0;
+    double batches = (double)((fit_n + 31) / 32);
+    double step_flop = 2 * recurrent_flop(32, steps, 128, 64, 4);
+    result_flop("W6_fit_100_steps", fit, "s", 3 * step_flop * batches,
+                "Embedding(20000, 128) -> Bidirectional(LSTM(64)) -> Dense(1, sigmoid), 200 tokens: fit, 3200 reviews");
+    result("W6_train_peak_memory", peak_memory_mb(), "MB", "resident memory the fit added (peak)");
+    int reps = tiny ? 1 : 5;
+    double t[8];
+    for (int r = 0; r < reps; r++) {
+        t0 = now();
+        check(lstm_model_predict(m, x, predict_n, steps, y, predict_n), "predict");
+        t[r] = now() - t0;
+    }
+    result_flop("W6_predict_1000", median(t, reps) * 1e3, "ms", 2 * recurrent_flop(predict_n, steps, 128, 64, 4),
+                "predict, 1000 reviews of 200 tokens");
+    lstm_model_free(m);
+    free(x); free(y);
+}
+
+/* W7: GRU(128) over 100 steps of 32 features, batch 64 -> Dense(1): forward, one training step. */
+static void w7(void) {
+    size_t b = tiny ? 4 : 64, steps = tiny ? 5 : 100, units = tiny ? 8 : 128;
+    char layer[96];
+    snprintf(layer, sizeof layer, "{\"class_name\": \"GRU\", \"config\": {\"units\": %zu}}", units);
+    lstm_model *m = recurrent_model(steps, 32, layer, 13);
+    float *x = random_floats(b * steps * 32, 14), *y = random_floats(b, 15);
+    int reps = tiny ? 1 : 10;
+    double t[16];
+    for (int r = 0; r < reps; r++) {
+        double t0 = now();
+        check(lstm_model_predict(m, x, b, steps, y, b), "predict");
+        t[r] = now() - t0;
+    }
+    double flop = recurrent_flop(b, steps, 32, units, 3);
+    result_flop("W7_forward", median(t, reps) * 1e3, "ms", flop, "GRU(128), 100 x 32, batch 64: forward");
     lstm_fit_options o;
     lstm_fit_options_init(&o);
     o.batch_size = b;
@@ -135,7 +329,7 @@ static void w4(void) {
         check(lstm_model_fit(m, x, y, b, steps, &o, NULL, 0, NULL), "fit");
         t[r] = now() - t0;
     }
-    result("W4_train_step", median(t, reps) * 1e3, "ms", "one training step (forward, backward, Adam)");
+    result_flop("W7_train_step", median(t, reps) * 1e3, "ms", 3 * flop, "one training step (forward, backward, Adam)");
     lstm_model_free(m);
     free(x); free(y);
 }
@@ -198,6 +392,7 @@ int main(int argc, char **argv) {
     printf("liblstm %s benchmarks%s\n%-28s %12s %-4s  %s\n", lstm_version_string(), tiny ? " (tiny sizes)" : "",
            "workload", "time", "unit", "what");
     print_machine();
+    if (!only || strcmp(only, "PEAK") == 0) fma_peak();
     if (!only || strcmp(only, "W1") == 0) w1();
     if (!only || strcmp(only, "W2") == 0 || strcmp(only, "W3") == 0) w2_w3();
     if (!only || strcmp(only, "W4") == 0) w4();
@@ -206,5 +401,7 @@ int main(int argc, char **argv) {
         for (int k = 0; k < 5; k++) w5_one(hs[k], hs[k]);
         w5_one(50, 1);
     }
+    if (!only || strcmp(only, "W6") == 0) w6();
+    if (!only || strcmp(only, "W7") == 0) w7();
     return 0;
 }

@@ -172,22 +172,27 @@ struct OptimizerState<T: Scalar> {
         case let .adam(beta1, beta2, epsilon, amsgrad):
             let alpha = lr * T((1 - pow(beta2, step)).squareRoot() / (1 - pow(beta1, step)))
             let oneMinusB1 = T(1 - beta1), oneMinusB2 = T(1 - beta2), eps = T(epsilon)
-            withSlots(k, [0, 1]) { s in
-                let (m, v) = (s[0], s[1])
-                for j in 0..<p.count {
-                    m[j] += (g[j] - m[j]) * oneMinusB1
-                    v[j] += (square(j) - v[j]) * oneMinusB2
+            guard p.count > 0 else { return }
+            // One pass per element (the same operations, in Keras's order, as three passes
+            // would do), split over threads for large weights such as an Embedding's.
+            let pp = p.baseAddress!, gg = UnsafePointer(g.baseAddress!), squares = sparse?.squares?.baseAddress
+            withSlots(k, amsgrad ? [0, 1, 2] : [0, 1]) { s in
+                let m = s[0].baseAddress!, v = s[1].baseAddress!, vHat = amsgrad ? s[2].baseAddress! : nil
+                @inline(__always) func run(_ j0: Int, _ j1: Int, _ square: (Int) -> T) {
+                    for j in j0..<j1 {
+                        m[j] += (gg[j] - m[j]) * oneMinusB1
+                        v[j] += (square(j) - v[j]) * oneMinusB2
+                        var denominator = v[j]
+                        if let vHat {
+                            vHat[j] = Swift.max(vHat[j], v[j])
+                            denominator = vHat[j]
+                        }
+                        pp[j] -= m[j] * alpha / (denominator.squareRoot() + eps)
+                    }
                 }
-            }
-            if amsgrad {
-                withSlots(k, [1, 2]) { s in
-                    let (v, vHat) = (s[0], s[1])
-                    for j in 0..<p.count { vHat[j] = Swift.max(vHat[j], v[j]) }
+                Self.elementwise(p.count) { j0, j1 in
+                    if let squares { run(j0, j1) { squares[$0] } } else { run(j0, j1) { gg[$0] * gg[$0] } }
                 }
-            }
-            withSlots(k, [0, amsgrad ? 2 : 1]) { s in
-                let (m, v) = (s[0], s[1])
-                for j in 0..<p.count { p[j] -= m[j] * alpha / (v[j].squareRoot() + eps) }
             }
         case let .rmsprop(rhoD, momentumD, epsilon, centered):
             let rho = T(rhoD), eps = T(epsilon), momentum = T(momentumD)
@@ -274,6 +279,12 @@ struct OptimizerState<T: Scalar> {
     /// Weight k's slots of the given kinds, as buffers at once (an unused kind is empty).
     /// They are moved out of `slots` for the call: buffers of two elements of one array would
     /// be overlapping accesses to it.
+    /// body(j0, j1) over ranges covering 0..<count, on several threads when the weight is large
+    /// (elementwise updates: each element's result is the same however the range is split).
+    private static func elementwise(_ count: Int, _ body: @escaping (Int, Int) -> Void) {
+        Parallel.forRows(count, work: count * 4, grain: 4096, body)
+    }
+
     private mutating func withSlots(_ k: Int, _ kinds: [Int], _ body: ([UnsafeMutableBufferPointer<T>]) -> Void) {
         var taken: [[T]] = kinds.map { kind in
             guard kind < slots.count, k < slots[kind].count else { return [] }

@@ -181,6 +181,89 @@ private func block1x32(_ k: Int, _ a: UnsafePointer<Float>, _ p0: UnsafePointer<
     }
     store16(s0, c); store16(s1, c + 16)
 }
+
+/// C[m×n] += Aᵀ · B with A stored [k×m] (rows lda apart) and B packed by `packPanels`: the
+/// weight-gradient product without transposing A first. Blocks as in gemmPacked; A's element
+/// (i, p) is read at p·lda + i.
+@inline(__always)
+private func gemmPackedTransposedA(_ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int,
+                                   _ packed: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+    let panels = (n + 15) / 16
+    var q = 0
+    while q + 2 <= n / 16 {
+        let p0 = packed + q * k * 16, p1 = p0 + k * 16, j0 = q * 16
+        var i = 0
+        while i + 8 <= m {
+            blockT8x32(k, a + i, lda, p0, p1, c + i * ldc + j0, ldc)
+            i += 8
+        }
+        while i < m {
+            blockT1x32(k, a + i, lda, p0, p1, c + i * ldc + j0)
+            i += 1
+        }
+        q += 2
+    }
+    while q < panels {
+        let j0 = q * 16, w = min(16, n - j0), panel = packed + q * k * 16
+        for i in 0..<m { blockT1x16(k, a + i, lda, panel, c + i * ldc + j0, w) }
+        q += 1
+    }
+}
+
+/// block8x32 with A read down its columns: step p takes A's eight values at a + p·lda.
+@inline(__always)
+private func blockT8x32(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ p0: UnsafePointer<Float>,
+                        _ p1: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+    let c0 = c, c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc, c4 = c3 + ldc, c5 = c4 + ldc, c6 = c5 + ldc, c7 = c6 + ldc
+    var s00 = load16(c0), s01 = load16(c0 + 16), s10 = load16(c1), s11 = load16(c1 + 16)
+    var s20 = load16(c2), s21 = load16(c2 + 16), s30 = load16(c3), s31 = load16(c3 + 16)
+    var s40 = load16(c4), s41 = load16(c4 + 16), s50 = load16(c5), s51 = load16(c5 + 16)
+    var s60 = load16(c6), s61 = load16(c6 + 16), s70 = load16(c7), s71 = load16(c7 + 16)
+    for p in 0..<k {
+        let b0 = load16(p0 + p * 16), b1 = load16(p1 + p * 16), ap = a + p * lda
+        var x = V16(repeating: ap[0])
+        s00 = s00.addingProduct(x, b0); s01 = s01.addingProduct(x, b1)
+        x = V16(repeating: ap[1])
+        s10 = s10.addingProduct(x, b0); s11 = s11.addingProduct(x, b1)
+        x = V16(repeating: ap[2])
+        s20 = s20.addingProduct(x, b0); s21 = s21.addingProduct(x, b1)
+        x = V16(repeating: ap[3])
+        s30 = s30.addingProduct(x, b0); s31 = s31.addingProduct(x, b1)
+        x = V16(repeating: ap[4])
+        s40 = s40.addingProduct(x, b0); s41 = s41.addingProduct(x, b1)
+        x = V16(repeating: ap[5])
+        s50 = s50.addingProduct(x, b0); s51 = s51.addingProduct(x, b1)
+        x = V16(repeating: ap[6])
+        s60 = s60.addingProduct(x, b0); s61 = s61.addingProduct(x, b1)
+        x = V16(repeating: ap[7])
+        s70 = s70.addingProduct(x, b0); s71 = s71.addingProduct(x, b1)
+    }
+    store16(s00, c0); store16(s01, c0 + 16); store16(s10, c1); store16(s11, c1 + 16)
+    store16(s20, c2); store16(s21, c2 + 16); store16(s30, c3); store16(s31, c3 + 16)
+    store16(s40, c4); store16(s41, c4 + 16); store16(s50, c5); store16(s51, c5 + 16)
+    store16(s60, c6); store16(s61, c6 + 16); store16(s70, c7); store16(s71, c7 + 16)
+}
+
+@inline(__always)
+private func blockT1x32(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ p0: UnsafePointer<Float>,
+                        _ p1: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>) {
+    var s0 = load16(c), s1 = load16(c + 16)
+    for p in 0..<k {
+        let x = V16(repeating: a[p * lda])
+        s0 = s0.addingProduct(x, load16(p0 + p * 16)); s1 = s1.addingProduct(x, load16(p1 + p * 16))
+    }
+    store16(s0, c); store16(s1, c + 16)
+}
+
+/// One row of C against one panel of `w` (≤ 16) columns: the edges of gemmPackedTransposedA.
+@inline(__always)
+private func blockT1x16(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ panel: UnsafePointer<Float>,
+                        _ c: UnsafeMutablePointer<Float>, _ w: Int) {
+    var s = V16()
+    for j in 0..<w { s[j] = c[j] }
+    for p in 0..<k { s = s.addingProduct(V16(repeating: a[p * lda]), load16(panel + p * 16)) }
+    for j in 0..<w { c[j] = s[j] }
+}
 #endif
 
 @inline(__always)
@@ -279,6 +362,19 @@ public func gemmTransposedA(_ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Flo
         return
     }
     let chunk = min(k, 256)
+#if LSTM_AVX512
+    // A's rows are read in place (eight consecutive values of row p per step of a block): no
+    // transposed copy, which had cost a quarter of this product's time for Bidirectional(LSTM(64)).
+    let packedChunk = UnsafeMutablePointer<Float>.allocate(capacity: packedPanelsCount(k: chunk, n: n))
+    defer { packedChunk.deallocate() }
+    var q0 = 0
+    while q0 < k {
+        let kk = min(chunk, k - q0)
+        packPanels(kk, n, b + q0 * ldb, ldb, packedChunk)
+        gemmPackedTransposedA(m, n, kk, a + q0 * lda, lda, packedChunk, c, ldc)
+        q0 += kk
+    }
+#else
     let aT = UnsafeMutablePointer<Float>.allocate(capacity: m * chunk)
     let packed = UnsafeMutablePointer<Float>.allocate(capacity: packedPanelsCount(k: chunk, n: n))
     defer { aT.deallocate(); packed.deallocate() }
@@ -293,6 +389,7 @@ public func gemmTransposedA(_ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Flo
         gemmPacked(m, n, kk, aT, kk, packed, c, ldc)
         p0 += kk
     }
+#endif
 }
 
 /// gemmTransposedA without packing, for B's rows under 1 KB apart: row p of A and of B are both

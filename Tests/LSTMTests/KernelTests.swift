@@ -47,12 +47,14 @@ final class KernelTests: XCTestCase {
         }
     }
 
-    /// Sizes around the blocking: 1-6, 8, 9 and 13 rows (blocks of 4 and the rest), 1-64, 200
-    /// and 260 columns (panels of 16, partial ones; 260 takes gemmTransposedA's packed path), k
-    /// of 1, 3, 50, 200 and 300 (past its 256-step chunk).
+    /// Sizes around the blocking: 1-6, 8, 9, 13 and 17 rows (blocks of 4, 6 and 8 and the rest),
+    /// 1-64, 200, 256, 260 and 290 columns (panels of 16 and pairs of them, partial ones; 256 and
+    /// more take gemmTransposedA's packed path), k of 1, 3, 40, 50, 200, 270 and 300 (past its
+    /// 256-step chunk).
     func testProductsMatchReference() {
         var rng = TestRandom(11)
-        let shapes = [(1, 1, 1), (1, 33, 3), (2, 7, 5), (3, 16, 50), (4, 17, 3), (5, 200, 50), (9, 31, 300), (8, 64, 1), (13, 50, 200), (6, 260, 300)]
+        let shapes = [(1, 1, 1), (1, 33, 3), (2, 7, 5), (3, 16, 50), (4, 17, 3), (5, 200, 50), (9, 31, 300), (8, 64, 1), (13, 50, 200), (6, 260, 300),
+                      (8, 256, 40), (17, 290, 270)]
         for build in Self.builds {
             for (m, n, k) in shapes {
                 let a = rng.uniform(m * k).map(Float.init), b = rng.uniform(k * n).map(Float.init)

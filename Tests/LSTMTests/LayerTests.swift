@@ -218,6 +218,26 @@ final class LayerTests: XCTestCase {
         XCTAssertEqual(try trainingPass(dropout, ones).values, y.values, "same noise state, same mask")
         XCTAssertNotEqual(try trainingPass(dropout, ones, noise: (7, 1)).values, y.values, "another batch, another mask")
         XCTAssertNotEqual(try trainingPass(dropout, ones, noise: (8, 0)).values, y.values, "another seed, another mask")
+        // A Bidirectional layer's halves draw their own masks, from the batch's numbers.
+        var half = LSTMSpec(name: "fw", units: 6)
+        half.recurrent.dropout = 0.5
+        half.recurrent.recurrentDropout = 0.5
+        var back = half
+        back.name = "bw"
+        back.recurrent.goBackwards = true
+        let both = BidirectionalSpec(name: "bi", forward: half, backward: back)
+        let seq = Tensor<Float>(shape: [4, 5, 3], values: (0..<60).map { Float($0 % 7) / 7 })
+        func halves(_ noise: (UInt64, UInt64)) throws -> [[Float]] {
+            let model = try Model<Float>(spec: ModelSpec(name: "m", input: .init(name: "x", shape: [5, 3]), layers: [both]), seed: 0)
+            model.noise = noise
+            let y = model.outputs(of: model.forward([seq], training: true))[0].values  // [4, 6 forward + 6 backward]
+            return [(0..<24).map { y[$0 / 6 * 12 + $0 % 6] }, (0..<24).map { y[$0 / 6 * 12 + 6 + $0 % 6] }]
+        }
+        let drawn = try halves((7, 0))
+        XCTAssertEqual(try halves((7, 0)), drawn, "Bidirectional: same noise state, same masks")
+        let next = try halves((7, 1))
+        XCTAssertNotEqual(next[0], drawn[0], "Bidirectional: another batch, other forward masks")
+        XCTAssertNotEqual(next[1], drawn[1], "Bidirectional: another batch, other backward masks")
         for spec in [NoiseSpec(name: "d", noise: .dropout(rate: 0.5, noiseShape: [nil, 1, nil])),
                      NoiseSpec(name: "s", noise: .spatialDropout1D(rate: 0.5))] {
             let v = try trainingPass(spec, ones).values

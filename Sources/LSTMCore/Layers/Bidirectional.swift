@@ -144,8 +144,19 @@ struct BidirectionalLayer: WholeSequence {
         let old = context.tape as? BidirectionalTape<T>
         var fc = LayerContext(training: context.training, tape: old?.forward, masks: context.masks)
         var bc = LayerContext(training: context.training, tape: old?.backward, masks: context.masks)
-        let fo = forward.forward(forwardInputs(inputs), weights: Array(w[..<forwardWeightCount]), context: &fc)
-        let bo = backward.forward(backwardInputs(inputs), weights: Array(w[forwardWeightCount...]), context: &bc)
+        // Each half draws its dropout masks from its own stream of this call's numbers (before,
+        // both started from seed 0: every batch, and both halves, had the same masks).
+        fc.random = SeededRandom(seed: context.random.next())
+        bc.random = SeededRandom(seed: context.random.next())
+        fc.layerTrainable = context.layerTrainable
+        bc.layerTrainable = context.layerTrainable
+        var fo: [Tensor<T>] = [], bo: [Tensor<T>] = []
+        let fw = Array(w[..<forwardWeightCount]), bw = Array(w[forwardWeightCount...])
+        bothHalves(inputs[0]) {
+            fo = forward.forward(forwardInputs(inputs), weights: fw, context: &fc)
+        } _: {
+            bo = backward.forward(backwardInputs(inputs), weights: bw, context: &bc)
+        }
         let f = fo[0], b = flipped(bo[0])
         if context.training {
             context.tape = BidirectionalTape(forward: fc.tape, backward: bc.tape, forwardOutput: f, backwardOutput: b)
@@ -202,16 +213,38 @@ struct BidirectionalLayer: WholeSequence {
         let fg = Array(g[..<forwardWeightCount]), bg = Array(g[forwardWeightCount...])
         let k = stateOutputs, m = mergedOutputs
         let fStates = Array(d[m..<(m + k)]), bStates = Array(d[(m + k)...])
-        let fd = forward.backward(forwardInputs(inputs), outputs: [f], outputGradients: [df] + fStates, weights: fw,
+        var fd: [Tensor<T>?] = [], bd: [Tensor<T>?] = []
+        let bOut = flipped(b), dbOut = flipped(db)
+        bothHalves(inputs[0]) {
+            fd = forward.backward(forwardInputs(inputs), outputs: [f], outputGradients: [df] + fStates, weights: fw,
                                   gradients: fg, tape: tape.forward, needInput: forwardInputs(needInput))
-        let bd = backward.backward(backwardInputs(inputs), outputs: [flipped(b)], outputGradients: [flipped(db)] + bStates,
+        } _: {
+            bd = backward.backward(backwardInputs(inputs), outputs: [bOut], outputGradients: [dbOut] + bStates,
                                    weights: bw, gradients: bg, tape: tape.backward, needInput: backwardInputs(needInput))
+        }
         var dx = fd[0]
         if var sum = dx, let other = bd[0] {
             for i in sum.values.indices { sum.values[i] += other.values[i] }
             dx = sum
         }
         return [dx] + fd.dropFirst() + bd.dropFirst()
+    }
+
+    /// Runs the two halves (independent: own weights, gradients and tapes) at once, one per
+    /// thread, when the pool has two threads and the sequence is worth it; each half's own
+    /// products then run on its thread alone (a busy pool runs nested regions on the caller).
+    /// With one full batch per half, its products keep whole-batch tiles, and the serial work
+    /// of each half (packing, transposes, column sums) overlaps the other's. With more than two
+    /// threads each half keeps splitting its rows over all of them instead.
+    func bothHalves<T: Scalar>(_ sequence: Tensor<T>, _ first: @escaping () -> Void, _ second: @escaping () -> Void) {
+        // About one half's multiply-adds: its input projection alone is values × 4·units.
+        let units = forward.outputShapes[0].last.flatMap { $0 } ?? 0
+        guard Parallel.maxThreads == 2, sequence.values.count * units * 4 >= Parallel.minWork else {
+            first(); second(); return
+        }
+        Parallel.forRows(2, work: 2 * Parallel.minWork, grain: 1) { h0, h1 in
+            for h in h0..<h1 { if h == 0 { first() } else { second() } }
+        }
     }
 
     var streamRefusal: String {

@@ -83,11 +83,12 @@ struct EmbeddingLayer: StatelessStep {
     func backward<T: Scalar>(_ inputs: [Tensor<T>], outputs: [Tensor<T>], outputGradients: [Tensor<T>],
                              weights: [UnsafeMutableBufferPointer<T>], gradients g: [UnsafeMutableBufferPointer<T>],
                              tape: AnyObject?, needInput: [Bool]) -> [Tensor<T>?] {
-        let d = config.outputDim
+        let d = config.outputDim, table = g[0].baseAddress!
         outputGradients[0].values.withUnsafeBufferPointer { dO in
             for (k, id) in inputs[0].values.enumerated() {
                 guard let r = row(id) else { continue }
-                for j in 0..<d { g[0][r * d + j] += dO[k * d + j] }
+                let dst = table + r * d, src = dO.baseAddress! + k * d
+                for j in 0..<d { dst[j] += src[j] }
             }
         }
         return [nil]
@@ -96,6 +97,8 @@ struct EmbeddingLayer: StatelessStep {
     var sparseGradientWeights: [Int] { [0] }
 
     /// Each occurrence of an id is one slice of its row: its output's gradient.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     func addSliceSums<T: Scalar>(_ inputs: [Tensor<T>], outputGradients: [Tensor<T>], into sums: SliceSums<T>.Buffers) {
         let d = config.outputDim
         outputGradients[0].values.withUnsafeBufferPointer { dO in
