@@ -9,12 +9,11 @@ The machine is shared and noisy: compare within one run only.
 import os
 import subprocess
 import sys
-import tempfile
 import time
 
 import numpy as np
 
-BENCH = sys.argv[1] if len(sys.argv) > 1 else os.path.join("build", "bench")
+BENCH = sys.argv[1] if len(sys.argv) == 2 else os.path.join("build", "bench")
 THREADS = 2
 
 
@@ -80,6 +79,61 @@ def ours():
     return r, flop, peak
 
 
+def torch_text_classifier():
+    """W6 in PyTorch: the model and a fit(n) over the first n reviews in batches of 32."""
+    import torch
+    from torch import nn
+
+    class Text(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding = nn.Embedding(W6_VOCAB, 128)
+            self.lstm = nn.LSTM(128, 64, batch_first=True, bidirectional=True)
+            self.dense = nn.Linear(128, 1)
+
+        def forward(self, x):
+            h = self.lstm(self.embedding(x))[1][0]  # [2, batch, 64]: forward's and backward's last
+            return torch.sigmoid(self.dense(torch.cat([h[0], h[1]], 1)))
+
+    text = Text()
+    opt = torch.optim.Adam(text.parameters(), lr=0.001, eps=1e-7)
+    tx, ty = (torch.from_numpy(a) for a in text_data(W6_FIT_N))
+
+    def fit(n):
+        perm = torch.randperm(n)
+        for s in range(0, n, 32):
+            idx = perm[s:s + 32]
+            opt.zero_grad()
+            nn.functional.binary_cross_entropy(text(tx[idx]), ty[idx]).backward()
+            opt.step()
+    return text, fit
+
+
+def torch_memory(which):
+    """MB by which three training steps raise PyTorch's peak resident set (run in a fresh
+    process, as bench does for ours): W4's LSTM(256) at batch 64, or W6 on three batches of 32."""
+    import torch
+    from torch import nn
+    torch.set_num_threads(THREADS)
+    if which == "W6":
+        _, fit = torch_text_classifier()
+        return peak_memory(lambda: fit(96))
+    lstm, dense = nn.LSTM(32, 256, batch_first=True), nn.Linear(256, 1)
+    opt = torch.optim.Adam(list(lstm.parameters()) + list(dense.parameters()))
+    xb, yb = torch.randn(64, 100, 32), torch.randn(64, 1)
+
+    def step():
+        opt.zero_grad()
+        ((dense(lstm(xb)[0][:, -1]) - yb) ** 2).mean().backward()
+        opt.step()
+    return peak_memory(lambda: [step() for _ in range(3)])
+
+
+def torch_memory_in_fresh_process(which):
+    out = subprocess.run([sys.executable, __file__, "--torch-memory", which], capture_output=True, text=True, check=True)
+    return float(out.stdout.split()[-1])
+
+
 def torch_results():
     import torch
     from torch import nn
@@ -126,37 +180,19 @@ def torch_results():
         opt.zero_grad()
         ((big(xb) - yb) ** 2).mean().backward()
         opt.step()
-    r["W4_train_peak_memory"] = peak_memory(lambda: [step() for _ in range(3)])
     r["W4_train_step"] = median_time(step, 5)
 
-    class Text(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.embedding = nn.Embedding(W6_VOCAB, 128)
-            self.lstm = nn.LSTM(128, 64, batch_first=True, bidirectional=True)
-            self.dense = nn.Linear(128, 1)
-
-        def forward(self, x):
-            h = self.lstm(self.embedding(x))[1][0]  # [2, batch, 64]: forward's and backward's last
-            return torch.sigmoid(self.dense(torch.cat([h[0], h[1]], 1)))
-
-    text = Text()
-    opt = torch.optim.Adam(text.parameters(), lr=0.001, eps=1e-7)
-    tx, ty = (torch.from_numpy(a) for a in text_data(W6_FIT_N))
-
-    def text_fit(n):
-        perm = torch.randperm(n)
-        for s in range(0, n, 32):
-            idx = perm[s:s + 32]
-            opt.zero_grad()
-            nn.functional.binary_cross_entropy(text(tx[idx]), ty[idx]).backward()
-            opt.step()
+    text, text_fit = torch_text_classifier()
     text_fit(64)
     t0 = time.perf_counter()
-    r["W6_train_peak_memory"] = peak_memory(lambda: text_fit(W6_FIT_N))
+    text_fit(W6_FIT_N)
     r["W6_fit_100_steps"] = time.perf_counter() - t0
+    tx = torch.from_numpy(text_data(W6_PREDICT_N)[0])
     with torch.inference_mode():
-        r["W6_predict_1000"] = median_time(lambda: text(tx[:W6_PREDICT_N]), 5, 1)
+        r["W6_predict_1000"] = median_time(lambda: text(tx), 5, 1)
+
+    for which in ("W4", "W6"):
+        r[f"{which}_train_peak_memory"] = torch_memory_in_fresh_process(which)
 
     class Gated(nn.Module):
         def __init__(self):
@@ -322,7 +358,7 @@ def main():
         except Exception as e:  # noqa: BLE001 - a peer failing must not hide the others
             print(f"({name} failed: {type(e).__name__}: {e})")
     rows = ["W1_fit", "W1_final_loss", "W2_predict_1", "W3_predict_1000", "W4_forward", "W4_train_step",
-            "W4_train_peak_memory"] + sorted(k for k in mine if k.startswith("W5")) + \
+            "W4_train_peak_memory"] + sorted((k for k in mine if k.startswith("W5")), key=lambda k: int(k.split("_H")[1].split("_")[0])) + \
         ["W6_fit_100_steps", "W6_train_peak_memory", "W6_predict_1000", "W7_forward", "W7_train_step"]
     peers = [p for p in results if p != "liblstm"]
 
@@ -337,7 +373,7 @@ def main():
             if v >= scale or unit == "ns":
                 return f"{v / scale:.3g} {unit}"
 
-    header = f"{'workload':<22}{'liblstm':>10}{'GF/s':>7}" + "".join(f"{p:>14}{'ratio':>8}" for p in peers) + "  goal"
+    header = f"{'workload':<22}{'liblstm':>10}{'GF/s':>7}" + "".join(f"{p:>14}{'ratio':>9}" for p in peers) + "  goal"
     print(header)
     met = missed = 0
     for row in rows:
@@ -349,7 +385,7 @@ def main():
         for p in peers:
             v = results[p].get(row)
             ratio = f"{v / ours_v:.2f}x" if v and ours_v and row != "W1_final_loss" else "-"
-            line += f"{fmt(row, v):>14}{ratio:>8}"
+            line += f"{fmt(row, v):>14}{ratio:>9}"
         g = goal(row, ours_v, results)
         met += g.endswith(": met")
         missed += g.endswith("NOT met")
@@ -361,4 +397,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 3 and sys.argv[1] == "--torch-memory":
+        print(torch_memory(sys.argv[2]))
+    else:
+        main()

@@ -263,7 +263,7 @@ public func lstm_step(_ m: OpaquePointer?, _ s: OpaquePointer?, _ x: UnsafePoint
         let state = try StateHandle.from(s).stream
         let x = try Arg.nonNull(x, "x_t"), y = try Arg.nonNull(y, "y")
         let yLen = try Arg.size(yLen, "y_len")
-        try model.step(state, x: UnsafeBufferPointer(start: x, count: model.stepInputSize),
+        try model.step(state, x: UnsafeBufferPointer(start: x, count: state.inputSize),
                        into: UnsafeMutableBufferPointer(start: y, count: yLen))
     }
 }

@@ -145,24 +145,33 @@ struct LSTMLayer {
         let u = units, g4 = gateWidth, f = features, rows = batch
         let options = config.recurrent
         let first = mask.map { options.firstReal($0, rows: rows, steps: n) } ?? []
-        let work = tape ?? LSTMTape<T>(layer: self, batch: batch, steps: n, keepHistory: false)
+        // Inference in float32 over several rows projects each step's input inside the step
+        // (z = b + x_t·W + h·U, one step's gates in cache) instead of all steps before the
+        // recurrence: the gates of every step (52 MB for 256 rows × 200 steps × LSTM(64)) were
+        // written, then read back from memory. Training keeps them all for backward anyway.
+        let perStepInput = tape == nil && dropout == nil && T.self == Float.self && rows > 1
+        let work = tape ?? LSTMTape<T>(layer: self, batch: batch, steps: n, keepHistory: false, allSteps: !perStepInput)
         let xT = work.xT.baseAddress!, gates = work.gates.baseAddress!
         let cBuf = work.c.baseAddress!, aBuf = work.a.baseAddress!, hBuf = work.h.baseAddress!
         let keep = tape != nil
-        for s in 0..<n {
-            let t = timestep(s, of: n)
-            for r in 0..<rows {
-                (xT + (s * rows + r) * f).update(from: x + (r * n + t) * f, count: f)
+        let packedW = perStepInput ? packForProducts(rows: rows, f, g4, w) : nil
+        defer { packedW?.deallocate() }
+        if !perStepInput {
+            for s in 0..<n {
+                let t = timestep(s, of: n)
+                for r in 0..<rows {
+                    (xT + (s * rows + r) * f).update(from: x + (r * n + t) * f, count: f)
+                }
             }
-        }
-        setRows(n * rows, g4, b, gates)
-        if let dropout, dropout.input != nil {
-            // Keras's implementation 1: each gate sees the input through its own mask.
-            dropout.forEachGate(of: xT, steps: n, input: true) { g, xg in
-                gemmNN(n * rows, u, f, xg, f, w + g * u, g4, gates + g * u, g4)
+            setRows(n * rows, g4, b, gates)
+            if let dropout, dropout.input != nil {
+                // Keras's implementation 1: each gate sees the input through its own mask.
+                dropout.forEachGate(of: xT, steps: n, input: true) { g, xg in
+                    gemmNN(n * rows, u, f, xg, f, w + g * u, g4, gates + g * u, g4)
+                }
+            } else {
+                gemmNN(n * rows, g4, f, xT, f, w, g4, gates, g4)
             }
-        } else {
-            gemmNN(n * rows, g4, f, xT, f, w, g4, gates, g4)
         }
         let packed = dropout == nil ? packForProducts(rows: rows, u, g4, uMat) : nil
         defer { packed?.deallocate() }
@@ -175,8 +184,16 @@ struct LSTMLayer {
             let kept = mask == nil ? nil : UnsafeMutablePointer<T>.allocate(capacity: 2 * m * u)
             defer { kept?.deallocate() }
             for s in 0..<n {
-                let z = gates + (s * rows + r0) * g4
                 let t = timestep(s, of: n)
+                let z: UnsafeMutablePointer<T>
+                if let packedW {
+                    // This step's input rows, read in place (rows n·f apart in x).
+                    z = gates + r0 * g4
+                    setRows(m, g4, b, z)
+                    kGemmPacked(m, g4, f, asFloat(x + (r0 * n + t) * f), n * f, packedW, asFloat(z), g4)
+                } else {
+                    z = gates + (s * rows + r0) * g4
+                }
                 if let mask, let kept {
                     for r in 0..<m where !mask.isReal(r0 + r, t) {
                         let hp: UnsafePointer<T>? = s > 0 ? UnsafePointer(state(hBuf, s - 1) + (r0 + r) * u) : h0.map { $0 + (r0 + r) * u }
@@ -558,12 +575,14 @@ final class LSTMTape<T: Scalar> {
     /// The gate masks of recurrent dropout drawn for this pass (nil without).
     var dropout: RecurrentGateMasks<T>?
 
-    init(layer: LSTMLayer, batch: Int, steps: Int, keepHistory: Bool) {
+    /// allSteps false (inference projecting each step's input in the step): no copy of the
+    /// input, and one step's gates.
+    init(layer: LSTMLayer, batch: Int, steps: Int, keepHistory: Bool, allSteps: Bool = true) {
         self.batch = batch
         self.steps = steps
         let stateSteps = keepHistory ? steps : 1
-        xT = .allocate(capacity: steps * batch * layer.features)
-        gates = .allocate(capacity: steps * batch * layer.gateWidth)
+        xT = .allocate(capacity: allSteps ? steps * batch * layer.features : 0)
+        gates = .allocate(capacity: (allSteps ? steps : 1) * batch * layer.gateWidth)
         c = .allocate(capacity: stateSteps * batch * layer.units)
         a = .allocate(capacity: stateSteps * batch * layer.units)
         h = .allocate(capacity: stateSteps * batch * layer.units)

@@ -52,14 +52,18 @@ extension Model {
         guard state.owner == ObjectIdentifier(self) else {
             throw LSTMError.invalidState("the state was made for another model")
         }
-        guard x.count == stepInputSize else {
-            throw LSTMError.shapeMismatch("x_t holds \(x.count) values, expected features \(stepInputSize)")
+        // The sizes and the token-id range come from the state, worked out once: looking them
+        // up through the graph cost retains and an allocation, a third of a small model's step.
+        guard x.count == state.inputSize else {
+            throw LSTMError.shapeMismatch("x_t holds \(x.count) values, expected features \(state.inputSize)")
         }
-        guard y.count == stepOutputSize else {
-            throw LSTMError.shapeMismatch("y holds \(y.count) values, expected the output size for one step, \(stepOutputSize)")
+        guard y.count == state.outputSize else {
+            throw LSTMError.shapeMismatch("y holds \(y.count) values, expected the output size for one step, \(state.outputSize)")
         }
         try requireFinite(x, "x_t")
-        try checkTokenIds([TensorView(shape: [1, x.count], data: x)], names: "x_t")
+        if let limit = state.tokenIdLimit, x.contains(where: { !($0 >= 0 && $0 < T(limit) && $0 == $0.rounded(.towardZero)) }) {
+            try checkTokenIds([TensorView(shape: [1, x.count], data: x)], names: "x_t")  // throws, naming the value
+        }
         state.input.update(from: x.baseAddress!, count: x.count)
         for call in state.calls { call.run() }
         y.baseAddress!.update(from: state.output, count: y.count)
@@ -96,6 +100,10 @@ final class StepCall<T: Scalar> {
 /// allocated once so that a step allocates nothing.
 public final class StreamState<T: Scalar> {
     let owner: ObjectIdentifier
+    /// The model's stepInputSize and stepOutputSize.
+    public let inputSize: Int, outputSize: Int
+    /// The smallest token-id range of the layers reading the input (nil: none reads ids).
+    let tokenIdLimit: Int?
     let input: UnsafeMutablePointer<T>
     let calls: [StepCall<T>]
     let output: UnsafePointer<T>
@@ -104,6 +112,11 @@ public final class StreamState<T: Scalar> {
     /// The model must have passed `checkStreamable`.
     init(model: Model<T>) {
         owner = ObjectIdentifier(model)
+        inputSize = model.stepInputSize
+        outputSize = model.stepOutputSize
+        tokenIdLimit = model.spec.nodes.indices.filter { ni in
+            model.spec.nodes[ni].inputs.contains { if case .input = $0 { return true } else { return false } }
+        }.compactMap { model.nodeLayers[$0].tokenIdLimit }.min()
         var memory: [UnsafeMutablePointer<T>] = []
         func allocate(_ n: Int) -> UnsafeMutablePointer<T> {
             let p = UnsafeMutablePointer<T>.allocate(capacity: Swift.max(n, 1))
