@@ -27,6 +27,59 @@ func storePartial8(_ v: V8, _ p: UnsafeMutablePointer<Float>, _ count: Int) {
     for k in 0..<count { p[k] = v[k] }
 }
 
+/// The vector of the cells and activations: 16 lanes in the AVX-512 build, 8 in the others (the
+/// products name their widths, V8 and V16, themselves).
+#if LSTM_AVX512
+typealias VF = SIMD16<Float>
+typealias VU = SIMD16<UInt32>
+#else
+typealias VF = SIMD8<Float>
+typealias VU = SIMD8<UInt32>
+#endif
+
+/// VF's lane count, a constant in each build.
+@inline(__always)
+var lanes: Int { VF.scalarCount }
+
+@inline(__always)
+func loadV(_ p: UnsafePointer<Float>) -> VF { UnsafeRawPointer(p).loadUnaligned(as: VF.self) }
+
+@inline(__always)
+func storeV(_ v: VF, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: VF.self) }
+
+/// The first `count` (0...lanes) lanes from p, the rest zero; 16 lanes are two halves of 8, so
+/// that 8 units (a common small size) still take one whole load.
+@inline(__always)
+func loadPartialV(_ p: UnsafePointer<Float>, _ count: Int) -> VF {
+#if LSTM_AVX512
+    if count >= 16 { return loadV(p) }
+    return VF(lowHalf: loadPartial8(p, min(count, 8)), highHalf: loadPartial8(p + 8, max(count - 8, 0)))
+#else
+    return loadPartial8(p, count)
+#endif
+}
+
+@inline(__always)
+func storePartialV(_ v: VF, _ p: UnsafeMutablePointer<Float>, _ count: Int) {
+#if LSTM_AVX512
+    if count >= 16 { storeV(v, p); return }
+    storePartial8(v.lowHalf, p, min(count, 8))
+    if count > 8 { storePartial8(v.highHalf, p + 8, count - 8) }
+#else
+    storePartial8(v, p, count)
+#endif
+}
+
+/// acc + a·b in VF lanes (see fma8).
+@inline(__always)
+func fmaV(_ acc: VF, _ a: VF, _ b: VF) -> VF {
+#if LSTM_FMA
+    return acc.addingProduct(a, b)
+#else
+    return acc + a * b
+#endif
+}
+
 /// acc + a·b: one fused instruction in the AVX2 build, a multiply and an add in the baseline
 /// build (where fmaf would be a library call).
 @inline(__always)

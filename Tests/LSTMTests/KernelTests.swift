@@ -88,7 +88,7 @@ final class KernelTests: XCTestCase {
         func sig(_ x: Double) -> Double { 1 / (1 + Foundation.exp(-x)) }
         var rng = TestRandom(12)
         for build in Self.builds {
-            for u in [1, 5, 8, 13, 50] {
+            for u in [1, 5, 8, 13, 16, 20, 33, 50] {
                 let rows = 3, g4 = 4 * u
                 let z0 = rng.uniform(rows * g4, -3, 3).map(Float.init)
                 let cp = rng.uniform(rows * u, -2, 2).map(Float.init)
@@ -154,7 +154,7 @@ final class KernelTests: XCTestCase {
         func sig(_ x: Double) -> Double { 1 / (1 + Foundation.exp(-x)) }
         var rng = TestRandom(14)
         for build in Self.builds {
-            for u in [1, 5, 8, 13, 50] {
+            for u in [1, 5, 8, 13, 16, 20, 33, 50] {
                 let rows = 3, g3 = 3 * u, g4 = 4 * u
                 let xw = rng.uniform(rows * g3, -3, 3).map(Float.init), rec = rng.uniform(rows * g3, -3, 3).map(Float.init)
                 let hp = rng.uniform(rows * u, -1, 1).map(Float.init)
