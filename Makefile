@@ -42,7 +42,7 @@ VPY        := $(VENV)/bin/python
 ENSURE_VENV_MODULE = $(PYTHON) -m venv --help >/dev/null 2>&1 || { $(call install_missing,python3 python3-venv python3-pip); }
 
 .PHONY: install install-dbg uninstall print-version wheel test-install test-wheel mpi mpi-deps test-mpi
-.PHONY: all deps lib cli bench bench-peers test test-swift test-abi test-c test-python test-keras venv demo clean \
+.PHONY: all deps lib cli bench bench-peers bench-plot test test-swift test-abi test-c test-python test-keras venv demo clean \
         fuzz fuzz-build test-fuzz test-fuzz-regressions test-valgrind test-sanitizers
 
 all: lib cli
@@ -188,6 +188,14 @@ bench-peers: lib $(BUILD)/bench
 	$(BVENV)/bin/python -m pip install -q --disable-pip-version-check numpy onnx onnxruntime tensorflow-cpu
 	$(BVENV)/bin/python -m pip install -q --disable-pip-version-check "torch==2.13.0+cpu"
 	TF_CPP_MIN_LOG_LEVEL=3 $(BVENV)/bin/python -W ignore benchmarks/peers.py $(BUILD)/bench
+
+# How cost grows with sequence length, units, batch and threads, ours beside PyTorch and ONNX
+# Runtime: benchmarks/scaling.md (table) and benchmarks/scaling.svg (plot).
+bench-plot: lib $(BUILD)/bench
+	@[ -x $(BVENV)/bin/python ] || $(PYTHON) -m venv $(BVENV)
+	$(BVENV)/bin/python -m pip install -q --disable-pip-version-check numpy onnx onnxruntime matplotlib
+	$(BVENV)/bin/python -m pip install -q --disable-pip-version-check "torch==2.13.0+cpu"
+	$(BVENV)/bin/python -W ignore benchmarks/sweep.py $(BUILD)/bench
 
 # Data-parallel training over MPI (Open MPI from Debian): liblstm_mpi.so, the reducer over
 # MPI_Allreduce that fit takes (mpi/lstm_mpi.h), the sine job on several ranks, and its tests.

@@ -6,6 +6,8 @@
  *                          time gives GFLOP/s), and "PEAK threads GFLOP/s" for this machine's
  *                          measured FMA peak
  *   build/bench --tiny     every workload once at a tiny size (CI runs this so it cannot rot)
+ *   build/bench SWEEP steps units batch
+ *                          one point of the scaling sweep (benchmarks/sweep.py)
  *   build/bench W4         one workload (W1 ... W7, PEAK, or W4_memory / W6_memory: peak memory
  *                          of training, which the full run measures in fresh processes)
  *
@@ -336,6 +338,48 @@ static void train_memory(const char *which) {
     free(x); free(y);
 }
 
+/* Median time of fn over at least 3 runs and about 0.3 s, after one warm-up run. */
+static double timed(void (*fn)(void *), void *arg) {
+    double t[64];
+    int n = 0;
+    fn(arg);
+    double start = now();
+    while (n < 64 && (n < 3 || now() - start < 0.3)) {
+        double t0 = now();
+        fn(arg);
+        t[n++] = now() - t0;
+    }
+    return median(t, n);
+}
+
+struct sweep_point { lstm_model *m; float *x, *y; size_t batch, steps; };
+
+static void sweep_forward(void *arg) {
+    struct sweep_point *p = arg;
+    check(lstm_model_predict(p->m, p->x, p->batch, p->steps, p->y, p->batch), "predict");
+}
+
+static void sweep_train(void *arg) {
+    struct sweep_point *p = arg;
+    lstm_fit_options o;
+    lstm_fit_options_init(&o);
+    o.batch_size = p->batch;
+    o.shuffle = 0;
+    check(lstm_model_fit(p->m, p->x, p->y, p->batch, p->steps, &o, NULL, 0, NULL), "fit");
+}
+
+/* One point of the scaling sweep (benchmarks/sweep.py): LSTM(units) -> Dense(1) over `steps`
+   steps of 32 features, `batch` sequences; prints "SWEEP forward_s train_s flop" (flop: of the
+   forward products). Threads: LSTM_NUM_THREADS. */
+static void sweep(size_t steps, size_t units, size_t batch) {
+    struct sweep_point p = {model(steps, 32, units, 21), random_floats(batch * steps * 32, 22), NULL, batch, steps};
+    p.y = random_floats(batch, 23);
+    double forward = timed(sweep_forward, &p), train = timed(sweep_train, &p);
+    printf("SWEEP %.6g %.6g %.6g\n", forward, train, recurrent_flop(batch, steps, 32, units, 4));
+    lstm_model_free(p.m);
+    free(p.x); free(p.y);
+}
+
 /* Runs this program again for one workload (a fresh process); the child's lines are ours. */
 static void in_fresh_process(const char *self, const char *workload) {
     char cmd[4200];
@@ -428,6 +472,10 @@ static void print_machine(void) {
 
 int main(int argc, char **argv) {
     const char *only = NULL;
+    if (argc == 5 && strcmp(argv[1], "SWEEP") == 0) {
+        sweep((size_t)atol(argv[2]), (size_t)atol(argv[3]), (size_t)atol(argv[4]));
+        return 0;
+    }
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--tiny") == 0) tiny = 1;
         else only = argv[i];

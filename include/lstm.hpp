@@ -347,6 +347,9 @@ public:
         });
     }
 
+    /* lstm_model_release_training_memory: frees what fit keeps for the next fit. */
+    void release_training_memory() { detail::check(lstm_model_release_training_memory(m_)); }
+
     /* lstm_model_evaluate: the compiled loss over n samples. */
     double evaluate(const float *x, const float *y, size_t n, size_t timesteps) const {
         double loss = NAN;

@@ -270,6 +270,11 @@ public func lstm_step(_ m: OpaquePointer?, _ s: OpaquePointer?, _ x: UnsafePoint
 
 // MARK: - Training
 
+@_cdecl("lstm_model_release_training_memory")
+public func lstm_model_release_training_memory(_ m: OpaquePointer?) -> lstm_status {
+    guarded { try ModelHandle.from(m).model.releaseTrainingMemory() }
+}
+
 @_cdecl("lstm_model_compile")
 public func lstm_model_compile(_ m: OpaquePointer?, _ json: UnsafePointer<CChar>?) -> lstm_status {
     guarded {

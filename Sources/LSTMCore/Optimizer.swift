@@ -179,6 +179,25 @@ struct OptimizerState<T: Scalar> {
             withSlots(k, amsgrad ? [0, 1, 2] : [0, 1]) { s in
                 let m = s[0].baseAddress!, v = s[1].baseAddress!, vHat = amsgrad ? s[2].baseAddress! : nil
                 @inline(__always) func run(_ j0: Int, _ j1: Int, _ square: (Int) -> T) {
+                    var j0 = j0
+                    if vHat == nil {
+                        // Eight at a time, the same operations in the same order as below (so the
+                        // same results): the scalar loop was not vectorized (the buffers may alias).
+                        typealias V = SIMD8<T>
+                        @inline(__always) func load(_ q: UnsafePointer<T>) -> V { UnsafeRawPointer(q).loadUnaligned(as: V.self) }
+                        @inline(__always) func store(_ x: V, _ q: UnsafeMutablePointer<T>) { UnsafeMutableRawPointer(q).storeBytes(of: x, as: V.self) }
+                        while j0 + 8 <= j1 {
+                            let g8 = load(gg + j0)
+                            let sq = squares.map { load($0 + j0) } ?? g8 * g8
+                            var m8 = load(m + j0), v8 = load(v + j0)
+                            m8 += (g8 - m8) * oneMinusB1
+                            v8 += (sq - v8) * oneMinusB2
+                            store(m8, m + j0)
+                            store(v8, v + j0)
+                            store(load(pp + j0) - m8 * alpha / (v8.squareRoot() + eps), pp + j0)
+                            j0 += 8
+                        }
+                    }
                     for j in j0..<j1 {
                         m[j] += (gg[j] - m[j]) * oneMinusB1
                         v[j] += (square(j) - v[j]) * oneMinusB2
@@ -276,15 +295,15 @@ struct OptimizerState<T: Scalar> {
         }
     }
 
-    /// Weight k's slots of the given kinds, as buffers at once (an unused kind is empty).
-    /// They are moved out of `slots` for the call: buffers of two elements of one array would
-    /// be overlapping accesses to it.
     /// body(j0, j1) over ranges covering 0..<count, on several threads when the weight is large
     /// (elementwise updates: each element's result is the same however the range is split).
     private static func elementwise(_ count: Int, _ body: @escaping (Int, Int) -> Void) {
         Parallel.forRows(count, work: count * 4, grain: 4096, body)
     }
 
+    /// Weight k's slots of the given kinds, as buffers at once (an unused kind is empty).
+    /// They are moved out of `slots` for the call: buffers of two elements of one array would
+    /// be overlapping accesses to it.
     private mutating func withSlots(_ k: Int, _ kinds: [Int], _ body: ([UnsafeMutableBufferPointer<T>]) -> Void) {
         var taken: [[T]] = kinds.map { kind in
             guard kind < slots.count, k < slots[kind].count else { return [] }

@@ -148,6 +148,8 @@ static void test_null_arguments(void) {
     EXPECT_STATUS(lstm_model_learning_rate(m, NULL), LSTM_ERROR_ARGUMENT);
     EXPECT_STATUS(lstm_model_learning_rate(m, &d), LSTM_ERROR_STATE);
     EXPECT_STATUS(lstm_model_set_learning_rate(NULL, 0.1), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_release_training_memory(NULL), LSTM_ERROR_ARGUMENT);
+    EXPECT_OK(lstm_model_release_training_memory(m));  /* nothing kept yet */
     EXPECT_STATUS(lstm_model_set_learning_rate(m, 0.1), LSTM_ERROR_STATE);
     EXPECT_STATUS(lstm_model_fit(NULL, x, y, 1, 49, &o, NULL, 0, NULL), LSTM_ERROR_ARGUMENT);
     EXPECT_STATUS(lstm_model_fit(m, NULL, y, 1, 49, &o, NULL, 0, NULL), LSTM_ERROR_ARGUMENT);
@@ -832,6 +834,23 @@ static void test_training_is_deterministic(void) {
     for (int r = 0; r < 2; r++) w[r] = fitted_sine_weights(77, &o, x, y, N, h[r], &np);
     CHECK(memcmp(h[0], h[1], sizeof h[0]) == 0 && memcmp(w[0], w[1], np * sizeof(float)) == 0, "deterministic");
     free(w[0]); free(w[1]);
+    /* fit called once per epoch keeps its working memory between the calls; releasing it
+       between them changes nothing but the allocations. */
+    o.epochs = 1;
+    float *after[2];
+    for (int r = 0; r < 2; r++) {
+        lstm_model *m = make(SINE_JSON, 78);
+        EXPECT_OK(lstm_model_compile(m, "{\"optimizer\": \"adam\", \"loss\": \"mse\"}"));
+        for (int e = 0; e < 3; e++) {
+            EXPECT_OK(lstm_model_fit(m, x, y, N, 49, &o, NULL, 0, NULL));
+            if (r == 1) EXPECT_OK(lstm_model_release_training_memory(m));
+        }
+        after[r] = malloc(np * sizeof(float));
+        EXPECT_OK(lstm_model_get_weights(m, after[r], np));
+        lstm_model_free(m);
+    }
+    CHECK(memcmp(after[0], after[1], np * sizeof(float)) == 0, "kept or released fit memory: the same weights");
+    free(after[0]); free(after[1]);
 }
 
 /* A gradient reducer in-process: "workers" 1 sums nothing away (the sum is the values), so the

@@ -130,6 +130,41 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(model.optimizerIterations, 6)
     }
 
+    /// A fit keeps its gradient arrays and the layers' tapes for the next fit of the same shapes
+    /// (reused, not made again), replaces the tapes for another batch size, and frees all of it
+    /// on releaseTrainingMemory; fits one batch at a time give the same weights either way and
+    /// the same as one fit over the same batches.
+    func testFitKeepsItsMemoryForTheNextFit() throws {
+        var o = FitOptions()
+        o.epochs = 1; o.batchSize = 10; o.shuffle = false
+        let (kept, d) = try makeModel(.adam(learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7))
+        let (released, _) = try makeModel(.adam(learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7))
+        let (together, _) = try makeModel(.adam(learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7))
+        XCTAssertNil(kept.fitMemory)
+        _ = try fit(kept, d, o)
+        let memory = try XCTUnwrap(kept.fitMemory)
+        let tape = try XCTUnwrap(memory.tapes.first ?? nil)
+        for _ in 0..<2 {
+            _ = try fit(kept, d, o)
+            XCTAssertTrue(kept.fitMemory === memory, "the same gradient arrays")
+            XCTAssertTrue(kept.fitMemory!.tapes.first! === tape, "the LSTM's tape reused")
+        }
+        for _ in 0..<3 {
+            _ = try fit(released, d, o)
+            released.releaseTrainingMemory()
+            XCTAssertNil(released.fitMemory)
+        }
+        var three = o
+        three.epochs = 3
+        _ = try fit(together, d, three)
+        XCTAssertEqual(kept.weights, released.weights)
+        XCTAssertEqual(kept.weights, together.weights)
+        var other = o
+        other.batchSize = 4
+        _ = try fit(kept, d, other)
+        XCTAssertFalse(kept.fitMemory!.tapes.first! === tape, "another batch size, another tape")
+    }
+
     /// validation_split 0.3 of 10 samples: the last 3 are held out (Keras cuts before shuffling),
     /// training sees the first 7, and val_loss is the loss on the last 3 after the epoch.
     func testValidationSplitHoldsOutTheLastSamples() throws {

@@ -379,7 +379,10 @@ extension Model {
         }
         var rng = SeededRandom(seed: options.seed)
         var order = Array(0..<trainCount)
-        let grads = Parameters(zerosLike: params)
+        // Kept from the last fit when there was one (the shapes of the arrays never change).
+        let memory = fitMemory ?? FitMemory(like: params)
+        fitMemory = memory
+        let grads = memory.grads
         // Per weight: whether Keras's optimizer sees its gradient as slices (see sparseGradientWeights).
         var sparse = [Bool](repeating: false, count: params.arrays.count)
         for (ni, node) in spec.nodes.enumerated() {
@@ -395,8 +398,9 @@ extension Model {
         let trainedSlices = slices.map { s in trainableArrays.map { sparse[$0] ? s.weight($0) : nil } }
         // The weights before each update, so that an update that overflows (a huge learning
         // rate) is undone instead of leaving non-finite weights behind.
-        let previous = Parameters(zerosLike: params)
-        var tapes: [AnyObject?] = []
+        let previous = memory.previous
+        var tapes = memory.tapes
+        defer { memory.tapes = tapes }
         // Each worker draws its own dropout masks (rank 0 those of a one-process fit).
         noise = (options.seed ^ (UInt64(options.reducer?.rank ?? 0) &* 0x9E37_79B9_7F4A_7C15), 0)
         let exchange = options.reducer.map { reducer in

@@ -40,6 +40,9 @@ public final class Model<T: Scalar> {
     /// Where the training-time noise (dropout) of the next training pass comes from: the fit's
     /// seed and the number of batches trained since (see `noiseSeed`).
     var noise = (seed: UInt64(0), batch: UInt64(0))
+    /// What the last fit kept for the next (see FitMemory); nil before the first fit and after
+    /// releaseTrainingMemory.
+    var fitMemory: FitMemory<T>?
 
     /// Builds the model and initialises its weights as Keras does, from `seed`.
     /// - Throws: `.invalidArgument` for absurd sizes or a malformed graph, `.shapeMismatch` for

@@ -36,5 +36,22 @@ final class Parameters<T: Scalar>: @unchecked Sendable {
 
     func zero() { for a in arrays { a.update(repeating: 0) } }
 
-    var allFinite: Bool { arrays.allSatisfy { $0.allSatisfy { $0.isFinite } } }
+    /// Whether no value is NaN or infinite. x - x is 0 for a finite x and NaN otherwise, so one
+    /// sum per lane, with no branch per value, tells (fit checks the weights and gradients every
+    /// step: 10 MB each for an Embedding(20000, 128), where the per-value test had cost 4%).
+    var allFinite: Bool {
+        arrays.allSatisfy { a in
+            let n = a.count, p = a.baseAddress
+            var lanes = (T(0), T(0), T(0), T(0), T(0), T(0), T(0), T(0))
+            var i = 0
+            while i + 8 <= n, let p {
+                lanes.0 += p[i] - p[i]; lanes.1 += p[i + 1] - p[i + 1]; lanes.2 += p[i + 2] - p[i + 2]
+                lanes.3 += p[i + 3] - p[i + 3]; lanes.4 += p[i + 4] - p[i + 4]; lanes.5 += p[i + 5] - p[i + 5]
+                lanes.6 += p[i + 6] - p[i + 6]; lanes.7 += p[i + 7] - p[i + 7]
+                i += 8
+            }
+            let sum = lanes.0 + lanes.1 + lanes.2 + lanes.3 + lanes.4 + lanes.5 + lanes.6 + lanes.7
+            return sum == 0 && a[i...].allSatisfy { $0.isFinite }
+        }
+    }
 }

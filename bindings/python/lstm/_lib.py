@@ -128,6 +128,7 @@ _DECLARATIONS = {
     "lstm_model_trainable_param_count": (c_int, [_model_p, _size_p]),
     "lstm_model_learning_rate": (c_int, [_model_p, ctypes.POINTER(ctypes.c_double)]),
     "lstm_model_set_learning_rate": (c_int, [_model_p, ctypes.c_double]),
+    "lstm_model_release_training_memory": (c_int, [_model_p]),
     "lstm_model_weight_trainable": (c_int, [_model_p, ctypes.c_size_t, POINTER(ctypes.c_int)]),
     "lstm_model_set_layer_trainable": (c_int, [_model_p, c_char_p, c_int]),
     "lstm_model_weight_count": (c_int, [_model_p, _size_p]),

@@ -721,6 +721,11 @@ class _ModelMethods:
                 return layer["config"]["batch_shape"][0]
         return None
 
+    def release_training_memory(self):
+        """Frees the working memory fit keeps for the next fit (its gradient arrays and the
+        layers' tapes of the last batch shape); the next fit allocates it again."""
+        call(lib.lstm_model_release_training_memory, self._model)
+
     def reset_states(self):
         """Zero states for the stateful layers (Keras's reset_states)."""
         if getattr(self, "_batch_state", None) is not None:

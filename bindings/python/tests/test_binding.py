@@ -1112,6 +1112,23 @@ def test_evaluate_and_predict_call_keras_hooks(capsys):
     assert out.count("Epoch 1/2") == 1 and out.count("Epoch 2/2") == 1 and out.count("mae:") == 2
 
 
+def test_train_on_batch_loop_with_kept_or_released_memory():
+    """A loop of one-batch fits (fit keeps its working memory between calls) gives the same
+    weights whether or not release_training_memory frees that memory between the calls."""
+    x, y = sine_data(16)
+    weights = []
+    for release in (False, True):
+        m = sine_model(units=4)
+        m.compile(optimizer="adam", loss="mse")
+        for start in (0, 8, 0):
+            m.fit(x[start:start + 8], y[start:start + 8], epochs=1, batch_size=8, shuffle=False, verbose=0)
+            if release:
+                m.release_training_memory()
+        weights.append(m.get_weights())
+    for a, b in zip(*weights):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_use_ema_ends_fit_on_the_moving_average():
     """Adam(use_ema=True): after fit the weights are the moving average of the weights after each
     update (numpy from the weights a callback records after every batch: the first update's
