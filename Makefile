@@ -7,7 +7,8 @@
 #                safety nets: valgrind, ASan and TSan runs, and a short run of every fuzz target
 #   make fuzz    the fuzz targets for FUZZ_SECONDS (60) each
 #   make demo    the sine job end to end from C (build/sine.svg) and from Python (build/sine.png)
-#   make bench   the benchmarks W1-W5; make bench-peers: side by side with PyTorch, ONNX Runtime, Keras
+#   make bench   the benchmarks W1-W7; make bench-peers: side by side with PyTorch, ONNX Runtime,
+#                Keras; make bench-plot: the scaling sweep (benchmarks/scaling.md, .svg)
 #   make install PREFIX=/usr/local [DESTDIR=staging]   the library (stripped), lstm.h, lstm.hpp,
 #                pkg-config and CMake files, the lstm tool, the valgrind suppressions;
 #                make install-dbg the library's debug information; make uninstall
@@ -176,7 +177,7 @@ $(BUILD)/test_dlclose: Tests/CAPI/test_dlclose.c include/lstm.h $(LIB)
 $(BUILD)/bench: benchmarks/bench.c examples/sine_data.h include/lstm.h $(LIB)
 	$(CC) -O2 $(CWARN) -std=c99 -D_DEFAULT_SOURCE -Iinclude -Iexamples $< -L$(BUILD) -llstm $(RPATH) -lm -lpthread -o $@
 
-# Our benchmarks alone (W1-W5, benchmarks/README.md).
+# Our benchmarks alone (W1-W7, benchmarks/README.md).
 bench: lib $(BUILD)/bench
 	$(BUILD)/bench
 

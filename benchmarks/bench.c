@@ -233,11 +233,16 @@ static void w2_w3(void) {
     free(x); free(y); free(t);
 }
 
-/* W4: LSTM(256) over 100 steps of 32 features, batch 64: forward, and one training step. */
-static void w4(void) {
-    size_t b = tiny ? 4 : 64, steps = tiny ? 5 : 100, units = tiny ? 8 : 256;
-    lstm_model *m = model(steps, 32, units, 4);
-    float *x = random_floats(b * steps * 32, 5), *y = random_floats(b, 6);
+/* W4 and W7: a recurrent layer over 100 steps of 32 features, batch 64 -> Dense(1): forward
+   (predict) and one training step (a fit of one batch), as "<name>_forward" and
+   "<name>_train_step". */
+static void forward_and_train(const char *name, const char *kind, size_t units, size_t gates, uint64_t seed) {
+    size_t b = tiny ? 4 : 64, steps = tiny ? 5 : 100;
+    units = tiny ? 8 : units;
+    char layer[96], row[64], what[96];
+    snprintf(layer, sizeof layer, "{\"class_name\": \"%s\", \"config\": {\"units\": %zu}}", kind, units);
+    lstm_model *m = recurrent_model(steps, 32, layer, seed);
+    float *x = random_floats(b * steps * 32, seed + 1), *y = random_floats(b, seed + 2);
     int reps = tiny ? 1 : 10;
     double t[16];
     for (int r = 0; r < reps; r++) {
@@ -245,8 +250,10 @@ static void w4(void) {
         check(lstm_model_predict(m, x, b, steps, y, b), "predict");
         t[r] = now() - t0;
     }
-    double flop = recurrent_flop(b, steps, 32, units, 4);
-    result_flop("W4_forward", median(t, reps) * 1e3, "ms", flop, "LSTM(256), 100 x 32, batch 64: forward");
+    double flop = recurrent_flop(b, steps, 32, units, gates);
+    snprintf(row, sizeof row, "%s_forward", name);
+    snprintf(what, sizeof what, "%s(%zu), 100 x 32, batch 64: forward", kind, units);
+    result_flop(row, median(t, reps) * 1e3, "ms", flop, what);
     lstm_fit_options o;
     lstm_fit_options_init(&o);
     o.batch_size = b;
@@ -256,7 +263,8 @@ static void w4(void) {
         check(lstm_model_fit(m, x, y, b, steps, &o, NULL, 0, NULL), "fit");
         t[r] = now() - t0;
     }
-    result_flop("W4_train_step", median(t, reps) * 1e3, "ms", 3 * flop, "one training step (forward, backward, Adam)");
+    snprintf(row, sizeof row, "%s_train_step", name);
+    result_flop(row, median(t, reps) * 1e3, "ms", 3 * flop, "one training step (forward, backward, Adam)");
     lstm_model_free(m);
     free(x); free(y);
 }
@@ -391,36 +399,6 @@ static void in_fresh_process(const char *self, const char *workload) {
     }
 }
 
-/* W7: GRU(128) over 100 steps of 32 features, batch 64 -> Dense(1): forward, one training step. */
-static void w7(void) {
-    size_t b = tiny ? 4 : 64, steps = tiny ? 5 : 100, units = tiny ? 8 : 128;
-    char layer[96];
-    snprintf(layer, sizeof layer, "{\"class_name\": \"GRU\", \"config\": {\"units\": %zu}}", units);
-    lstm_model *m = recurrent_model(steps, 32, layer, 13);
-    float *x = random_floats(b * steps * 32, 14), *y = random_floats(b, 15);
-    int reps = tiny ? 1 : 10;
-    double t[16];
-    for (int r = 0; r < reps; r++) {
-        double t0 = now();
-        check(lstm_model_predict(m, x, b, steps, y, b), "predict");
-        t[r] = now() - t0;
-    }
-    double flop = recurrent_flop(b, steps, 32, units, 3);
-    result_flop("W7_forward", median(t, reps) * 1e3, "ms", flop, "GRU(128), 100 x 32, batch 64: forward");
-    lstm_fit_options o;
-    lstm_fit_options_init(&o);
-    o.batch_size = b;
-    o.shuffle = 0;
-    for (int r = 0; r < reps; r++) {
-        double t0 = now();
-        check(lstm_model_fit(m, x, y, b, steps, &o, NULL, 0, NULL), "fit");
-        t[r] = now() - t0;
-    }
-    result_flop("W7_train_step", median(t, reps) * 1e3, "ms", 3 * flop, "one training step (forward, backward, Adam)");
-    lstm_model_free(m);
-    free(x); free(y);
-}
-
 /* W5: streaming, ns per lstm_step. */
 static void w5_one(size_t units, size_t features) {
     lstm_model *m = model(0, features, units, 7);
@@ -489,14 +467,14 @@ int main(int argc, char **argv) {
     if (!only || strcmp(only, "PEAK") == 0) fma_peak();
     if (!only || strcmp(only, "W1") == 0) w1();
     if (!only || strcmp(only, "W2") == 0 || strcmp(only, "W3") == 0) w2_w3();
-    if (!only || strcmp(only, "W4") == 0) w4();
+    if (!only || strcmp(only, "W4") == 0) forward_and_train("W4", "LSTM", 256, 4, 4);
     if (!only || strcmp(only, "W5") == 0) {
         size_t hs[5] = {8, 16, 32, 64, 128};
         for (int k = 0; k < 5; k++) w5_one(hs[k], hs[k]);
         w5_one(50, 1);
     }
     if (!only || strcmp(only, "W6") == 0) w6();
-    if (!only || strcmp(only, "W7") == 0) w7();
+    if (!only || strcmp(only, "W7") == 0) forward_and_train("W7", "GRU", 128, 3, 13);
     if (only && strcmp(only, "W4_memory") == 0) train_memory("W4");
     if (only && strcmp(only, "W6_memory") == 0) train_memory("W6");
     if (!only) {

@@ -74,6 +74,13 @@ int main(int argc, char **argv) {
     EXPECT(history.loss.size() == 4 && epochs_seen == 4, "four epochs, each reported");
     EXPECT(history.loss.back() < history.loss.front(), "the loss goes down");
     EXPECT(log_names == (std::vector<std::string>{"loss", "mae"}), "the logs carry loss and mae");
+    // fit's kept working memory can be freed; training goes on after it.
+    model.release_training_memory();
+    std::vector<float> trained = model.get_weights();
+    lstm::FitOptions one;
+    one.epochs = 1;
+    model.fit(x, y, n, steps, one);
+    EXPECT(model.get_weights() != trained, "fit after release_training_memory trains");
     double loss = model.evaluate(x, y, n, steps);
     lstm::Logs logs = model.evaluate({lstm::Input(x, {n, steps, features})}, {lstm::Input(y, {n, outputs})});
     EXPECT(logs.size() == 2 && logs[0].name == "loss" && std::fabs(logs[0].value - loss) < 1e-6 &&
