@@ -6,6 +6,25 @@
 public func rowTimesMatrix(_ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int,
                            _ c: UnsafeMutablePointer<Float>) {
     var j = 0
+#if LSTM_AVX512
+    // 32 registers of 16 lanes: 128 columns in 8 accumulators per pass over the rows of B.
+    while j + 128 <= n {
+        var c0 = load16(c + j), c1 = load16(c + j + 16), c2 = load16(c + j + 32), c3 = load16(c + j + 48)
+        var c4 = load16(c + j + 64), c5 = load16(c + j + 80), c6 = load16(c + j + 96), c7 = load16(c + j + 112)
+        var bp = b + j
+        for p in 0..<k {
+            let x = V16(repeating: a[p])
+            c0 = c0.addingProduct(x, load16(bp)); c1 = c1.addingProduct(x, load16(bp + 16))
+            c2 = c2.addingProduct(x, load16(bp + 32)); c3 = c3.addingProduct(x, load16(bp + 48))
+            c4 = c4.addingProduct(x, load16(bp + 64)); c5 = c5.addingProduct(x, load16(bp + 80))
+            c6 = c6.addingProduct(x, load16(bp + 96)); c7 = c7.addingProduct(x, load16(bp + 112))
+            bp += ldb
+        }
+        store16(c0, c + j); store16(c1, c + j + 16); store16(c2, c + j + 32); store16(c3, c + j + 48)
+        store16(c4, c + j + 64); store16(c5, c + j + 80); store16(c6, c + j + 96); store16(c7, c + j + 112)
+        j += 128
+    }
+#endif
 #if LSTM_FMA
     // 16 vector registers: 8 accumulators keep both FMA units busy despite their latency.
     while j + 64 <= n {
@@ -78,6 +97,10 @@ public func gemmPacked(_ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, 
     let panels = (n + 15) / 16
     var firstPanel = 0
 #if LSTM_AVX512
+    if m == 1 {
+        rowTimesPanels(n, k, a, packed, c)
+        return
+    }
     // 32 registers of 16 floats: two full panels (32 columns) of 8 rows at a time.
     while firstPanel + 2 <= n / 16 {
         let p0 = packed + firstPanel * k * 16, p1 = p0 + k * 16, j0 = firstPanel * 16
@@ -175,6 +198,35 @@ private func block8x32(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ p0: Un
     store16(s20, c2); store16(s21, c2 + 16); store16(s30, c3); store16(s31, c3 + 16)
     store16(s40, c4); store16(s41, c4 + 16); store16(s50, c5); store16(s51, c5 + 16)
     store16(s60, c6); store16(s61, c6 + 16); store16(s70, c7); store16(s71, c7 + 16)
+}
+
+/// c[n] += a[k] · B for one row and B packed: eight panels (128 columns) per pass, eight
+/// independent sums (block1x32's two would wait on each other's latency), each panel read
+/// front to back (B's rows 4 KB apart, read in place, had missed the first-level cache).
+@inline(__always)
+private func rowTimesPanels(_ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ packed: UnsafePointer<Float>,
+                            _ c: UnsafeMutablePointer<Float>) {
+    let panels = (n + 15) / 16, stride = k * 16
+    var q = 0
+    while q + 8 <= n / 16 {
+        let p = packed + q * stride, cq = c + q * 16
+        var s0 = load16(cq), s1 = load16(cq + 16), s2 = load16(cq + 32), s3 = load16(cq + 48)
+        var s4 = load16(cq + 64), s5 = load16(cq + 80), s6 = load16(cq + 96), s7 = load16(cq + 112)
+        for t in 0..<k {
+            let x = V16(repeating: a[t]), o = t * 16
+            s0 = s0.addingProduct(x, load16(p + o)); s1 = s1.addingProduct(x, load16(p + stride + o))
+            s2 = s2.addingProduct(x, load16(p + 2 * stride + o)); s3 = s3.addingProduct(x, load16(p + 3 * stride + o))
+            s4 = s4.addingProduct(x, load16(p + 4 * stride + o)); s5 = s5.addingProduct(x, load16(p + 5 * stride + o))
+            s6 = s6.addingProduct(x, load16(p + 6 * stride + o)); s7 = s7.addingProduct(x, load16(p + 7 * stride + o))
+        }
+        store16(s0, cq); store16(s1, cq + 16); store16(s2, cq + 32); store16(s3, cq + 48)
+        store16(s4, cq + 64); store16(s5, cq + 80); store16(s6, cq + 96); store16(s7, cq + 112)
+        q += 8
+    }
+    while q < panels {
+        blockT1x16(k, a, 1, packed + q * stride, c + q * 16, min(16, n - q * 16))
+        q += 1
+    }
 }
 
 /// C[4×32] += A[4×k] · (panels p0, p1): 8 sums.

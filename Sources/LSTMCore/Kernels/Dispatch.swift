@@ -10,6 +10,8 @@ import Glibc
 /// CPU level. A new kernel is one more field; a new CPU build one more table.
 struct KernelTable: @unchecked Sendable {  // plain functions, no state
     let name: String
+    /// Whether gemmPacked has a one-row kernel worth packing for (the AVX-512 build's).
+    var packsOneRow: Bool { name == LSTMKernelsAVX512.kernelBuild }
     let rowTimesMatrix: (Int, Int, UnsafePointer<Float>, UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>) -> Void
     let gemmPacked: (Int, Int, Int, UnsafePointer<Float>, Int, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
     let gemmTransposedA: (Int, Int, Int, UnsafePointer<Float>, Int, UnsafePointer<Float>, Int,

@@ -124,9 +124,11 @@ struct LSTMLayer {
     }
 
     /// B [k×n] packed for `recurrentProduct` when the float32 kernel will multiply it by more than
-    /// one row (nil otherwise: one row takes the row-product kernel). The caller deallocates.
+    /// one row, or by one row in the AVX-512 build when B is too large for the first-level cache
+    /// (its rows, read in place, then miss it every step); nil otherwise: one row takes the
+    /// row-product kernel. The caller deallocates.
     func packForProducts<T: Scalar>(rows: Int, _ k: Int, _ n: Int, _ b: UnsafePointer<T>) -> UnsafeMutablePointer<Float>? {
-        guard T.self == Float.self, rows > 1 else { return nil }
+        guard T.self == Float.self, rows > 1 || (KernelChoice.active.packsOneRow && k * n >= 32 * 1024) else { return nil }
         return kPacked(k, n, asFloat(b), n)
     }
 
