@@ -1,3 +1,4 @@
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -66,26 +67,38 @@ struct OptimizerState<T: Scalar> {
         if spec.ema != nil { averages = shapes.map { [T](repeating: 0, count: $0) } }
     }
 
-    /// Applies one update to every parameter array.
+    /// Applies one update to every parameter array, unless it would make a weight NaN or
+    /// infinite (a huge learning rate, an overflow): then nothing changes and the result is false.
+    /// Every update is first computed without being stored, then computed again and stored, with
+    /// the same operations (so the same results): this way no copy of the weights and the
+    /// optimizer's variables is needed to undo one (for an Embedding(20000, 128) and Adam such a
+    /// copy was 30 MB, a third of the training step's peak memory).
     /// - Parameter slices: per array, the sums over its gradient's slices when Keras's
     ///   optimizer receives that gradient as slices (an Embedding's, see SliceSums): where
     ///   Keras squares the gradient, takes its magnitude or clips it by value, these take the
     ///   place of the squared, absolute or clipped sum.
+    @discardableResult
     mutating func apply(params: [UnsafeMutableBufferPointer<T>], grads: [UnsafeMutableBufferPointer<T>],
-                        slices: [SliceSums<T>.Weight?]? = nil) {
+                        slices: [SliceSums<T>.Weight?]? = nil) -> Bool {
         let sparse = clip(grads, params.indices.map { k in slices.flatMap { k < $0.count ? $0[k] : nil } })
         let lr = T(spec.learningRate(at: iterations))
-        if let wd = spec.weightDecay, wd > 0 {
-            let w = T(wd)
-            for p in params { for j in p.indices { p[j] -= p[j] * w * lr } }
-        }
+        let decay = spec.weightDecay.flatMap { $0 > 0 ? T($0) : nil } ?? 0
         let step = Double(iterations + 1)
+        var nextUProduct = uProduct
         if case let .nadam(beta1, _, _) = spec.algorithm {
-            uProduct *= T(beta1) * (1 - 0.5 * T(pow(0.96, step)))
+            nextUProduct *= T(beta1) * (1 - 0.5 * T(pow(0.96, step)))
         }
-        for k in params.indices { update(k, params[k], grads[k], sparse[k], lr: lr, step: step) }
+        for k in params.indices {
+            guard update(k, params[k], grads[k], sparse[k], lr: lr, decay: decay, step: step, uProduct: nextUProduct,
+                         store: false) else { return false }
+        }
+        uProduct = nextUProduct
+        for k in params.indices {
+            update(k, params[k], grads[k], sparse[k], lr: lr, decay: decay, step: step, uProduct: nextUProduct, store: true)
+        }
         if let ema = spec.ema { updateAverages(params, ema) }
         iterations += 1
+        return true
     }
 
     /// Keras's _update_model_variables_moving_average after the update (the momentum is 0 on
@@ -152,61 +165,83 @@ struct OptimizerState<T: Scalar> {
         return sparse
     }
 
+    /// Weight k's update. store false: computes the new weights without storing anything and
+    /// returns whether all are finite; store true: stores the new weights and slots (and returns
+    /// true). Keras decays the weight (p - p·decay·lr) before the algorithm's update; here each
+    /// element is decayed as the update reads it, the same arithmetic. uProduct: Nadam's
+    /// product including this step.
+    @discardableResult
     private mutating func update(_ k: Int, _ p: UnsafeMutableBufferPointer<T>, _ g: UnsafeMutableBufferPointer<T>,
-                                 _ sparse: SliceSums<T>.Weight?, lr: T, step: Double) {
-        @inline(__always) func square(_ j: Int) -> T { sparse?.squares?[j] ?? g[j] * g[j] }
-        @inline(__always) func magnitude(_ j: Int) -> T { sparse?.absolutes?[j] ?? abs(g[j]) }
+                                 _ sparse: SliceSums<T>.Weight?, lr: T, decay: T, step: Double, uProduct: T,
+                                 store: Bool) -> Bool {
+        guard p.count > 0 else { return true }
+        let pp = p.baseAddress!, gg = UnsafePointer(g.baseAddress!)
+        let squares = sparse?.squares.map { UnsafePointer($0.baseAddress!) }
+        let absolutes = sparse?.absolutes.map { UnsafePointer($0.baseAddress!) }
+        @inline(__always) func square(_ j: Int) -> T { squares?[j] ?? gg[j] * gg[j] }
+        @inline(__always) func magnitude(_ j: Int) -> T { absolutes?[j] ?? abs(gg[j]) }
+        @inline(__always) func decayed(_ j: Int) -> T { decay == 0 ? pp[j] : pp[j] - pp[j] * decay * lr }
+        // The new weights, checked (store false) or stored; `finite` is set from all threads.
+        let finite = FiniteFlag()
+        @inline(__always) func put(_ j: Int, _ value: T) {
+            if store { pp[j] = value } else if !value.isFinite { finite.clear() }
+        }
         switch spec.algorithm {
         case let .sgd(momentumD, nesterov):
             let momentum = T(momentumD)
             if slots.isEmpty {
-                for j in 0..<p.count { p[j] -= g[j] * lr }
+                for j in 0..<p.count { put(j, decayed(j) - gg[j] * lr) }
             } else {
-                slots[0][k].withUnsafeMutableBufferPointer { m in
+                withSlots(k, [0]) { s in
+                    let m = s[0].baseAddress!
                     for j in 0..<p.count {
-                        m[j] = m[j] * momentum - g[j] * lr
-                        p[j] += nesterov ? m[j] * momentum - g[j] * lr : m[j]
+                        let mj = m[j] * momentum - gg[j] * lr
+                        if store { m[j] = mj }
+                        put(j, decayed(j) + (nesterov ? mj * momentum - gg[j] * lr : mj))
                     }
                 }
             }
         case let .adam(beta1, beta2, epsilon, amsgrad):
             let alpha = lr * T((1 - pow(beta2, step)).squareRoot() / (1 - pow(beta1, step)))
             let oneMinusB1 = T(1 - beta1), oneMinusB2 = T(1 - beta2), eps = T(epsilon)
-            guard p.count > 0 else { return }
-            // One pass per element (the same operations, in Keras's order, as three passes
-            // would do), split over threads for large weights such as an Embedding's.
-            let pp = p.baseAddress!, gg = UnsafePointer(g.baseAddress!), squares = sparse?.squares?.baseAddress
+            // One pass per element, split over threads for large weights such as an Embedding's.
             withSlots(k, amsgrad ? [0, 1, 2] : [0, 1]) { s in
                 let m = s[0].baseAddress!, v = s[1].baseAddress!, vHat = amsgrad ? s[2].baseAddress! : nil
                 @inline(__always) func run(_ j0: Int, _ j1: Int, _ square: (Int) -> T) {
                     var j0 = j0
-                    if vHat == nil {
+                    if vHat == nil && decay == 0 {
                         // Eight at a time, the same operations in the same order as below (so the
                         // same results): the scalar loop was not vectorized (the buffers may alias).
                         typealias V = SIMD8<T>
                         @inline(__always) func load(_ q: UnsafePointer<T>) -> V { UnsafeRawPointer(q).loadUnaligned(as: V.self) }
-                        @inline(__always) func store(_ x: V, _ q: UnsafeMutablePointer<T>) { UnsafeMutableRawPointer(q).storeBytes(of: x, as: V.self) }
+                        @inline(__always) func save(_ x: V, _ q: UnsafeMutablePointer<T>) { UnsafeMutableRawPointer(q).storeBytes(of: x, as: V.self) }
+                        var bad = V()
                         while j0 + 8 <= j1 {
                             let g8 = load(gg + j0)
                             let sq = squares.map { load($0 + j0) } ?? g8 * g8
                             var m8 = load(m + j0), v8 = load(v + j0)
                             m8 += (g8 - m8) * oneMinusB1
                             v8 += (sq - v8) * oneMinusB2
-                            store(m8, m + j0)
-                            store(v8, v + j0)
-                            store(load(pp + j0) - m8 * alpha / (v8.squareRoot() + eps), pp + j0)
+                            let p8 = load(pp + j0) - m8 * alpha / (v8.squareRoot() + eps)
+                            if store {
+                                save(m8, m + j0); save(v8, v + j0); save(p8, pp + j0)
+                            } else {
+                                bad += p8 - p8  // 0 where finite, NaN where not
+                            }
                             j0 += 8
                         }
+                        if bad != V() { finite.clear() }
                     }
                     for j in j0..<j1 {
-                        m[j] += (gg[j] - m[j]) * oneMinusB1
-                        v[j] += (square(j) - v[j]) * oneMinusB2
-                        var denominator = v[j]
+                        let mj = m[j] + (gg[j] - m[j]) * oneMinusB1
+                        let vj = v[j] + (square(j) - v[j]) * oneMinusB2
+                        var denominator = vj
                         if let vHat {
-                            vHat[j] = Swift.max(vHat[j], v[j])
-                            denominator = vHat[j]
+                            denominator = Swift.max(vHat[j], vj)
+                            if store { vHat[j] = denominator }
                         }
-                        pp[j] -= m[j] * alpha / (denominator.squareRoot() + eps)
+                        if store { m[j] = mj; v[j] = vj }
+                        put(j, decayed(j) - mj * alpha / (denominator.squareRoot() + eps))
                     }
                 }
                 Self.elementwise(p.count) { j0, j1 in
@@ -219,27 +254,32 @@ struct OptimizerState<T: Scalar> {
             withSlots(k, [0, 1, 2]) { s in
                 let v = s[0], m = s[1], a = s[2]
                 for j in 0..<p.count {
-                    v[j] = rho * v[j] + (1 - rho) * square(j)
-                    var denominator = v[j] + eps
+                    let vj = rho * v[j] + (1 - rho) * square(j)
+                    var denominator = vj + eps
+                    var aj = T(0)
                     if centered {
-                        a[j] = rho * a[j] + (1 - rho) * g[j]
-                        denominator = v[j] - a[j] * a[j] + eps
+                        aj = rho * a[j] + (1 - rho) * gg[j]
+                        denominator = vj - aj * aj + eps
                     }
-                    let increment = lr * g[j] / denominator.squareRoot()
-                    if momentumD > 0 {
-                        m[j] = momentum * m[j] + increment
-                        p[j] -= m[j]
-                    } else {
-                        p[j] -= increment
+                    let increment = lr * gg[j] / denominator.squareRoot()
+                    var mj = T(0)
+                    if momentumD > 0 { mj = momentum * m[j] + increment }
+                    if store {
+                        v[j] = vj
+                        if centered { a[j] = aj }
+                        if momentumD > 0 { m[j] = mj }
                     }
+                    put(j, decayed(j) - (momentumD > 0 ? mj : increment))
                 }
             }
         case let .adagrad(_, epsilon):
             let eps = T(epsilon)
-            slots[0][k].withUnsafeMutableBufferPointer { a in
+            withSlots(k, [0]) { s in
+                let a = s[0]
                 for j in 0..<p.count {
-                    a[j] += square(j)
-                    p[j] -= lr * g[j] / (a[j] + eps).squareRoot()
+                    let aj = a[j] + square(j)
+                    if store { a[j] = aj }
+                    put(j, decayed(j) - lr * gg[j] / (aj + eps).squareRoot())
                 }
             }
         case let .adadelta(rhoD, epsilon):
@@ -247,13 +287,16 @@ struct OptimizerState<T: Scalar> {
             withSlots(k, [0, 1]) { s in
                 let (accGrad, accDelta) = (s[0], s[1])
                 for j in 0..<p.count {
-                    accGrad[j] = rho * accGrad[j] + (1 - rho) * square(j)
+                    let ag = rho * accGrad[j] + (1 - rho) * square(j)
                     // delta = -(rmsDelta / rmsGrad)·g; its square, slice by slice, is that factor² · Σ s².
-                    let rmsDelta = (accDelta[j] + eps).squareRoot(), rmsGrad = (accGrad[j] + eps).squareRoot()
-                    let delta = -(rmsDelta * g[j]) / rmsGrad
+                    let rmsDelta = (accDelta[j] + eps).squareRoot(), rmsGrad = (ag + eps).squareRoot()
+                    let delta = -(rmsDelta * gg[j]) / rmsGrad
                     let f = rmsDelta / rmsGrad
-                    accDelta[j] = rho * accDelta[j] + (1 - rho) * (sparse == nil ? delta * delta : f * f * square(j))
-                    p[j] += lr * delta
+                    if store {
+                        accGrad[j] = ag
+                        accDelta[j] = rho * accDelta[j] + (1 - rho) * (sparse == nil ? delta * delta : f * f * square(j))
+                    }
+                    put(j, decayed(j) + lr * delta)
                 }
             }
         case let .adamax(beta1, beta2D, epsilon):
@@ -262,9 +305,10 @@ struct OptimizerState<T: Scalar> {
             withSlots(k, [0, 1]) { s in
                 let (m, u) = (s[0], s[1])
                 for j in 0..<p.count {
-                    m[j] += (g[j] - m[j]) * oneMinusB1
-                    u[j] = Swift.max(beta2 * u[j], magnitude(j))
-                    p[j] -= lr * m[j] / (correction * (u[j] + eps))
+                    let mj = m[j] + (gg[j] - m[j]) * oneMinusB1
+                    let uj = Swift.max(beta2 * u[j], magnitude(j))
+                    if store { m[j] = mj; u[j] = uj }
+                    put(j, decayed(j) - lr * mj / (correction * (uj + eps)))
                 }
             }
         case let .nadam(beta1D, beta2D, epsilon):
@@ -276,23 +320,26 @@ struct OptimizerState<T: Scalar> {
             withSlots(k, [0, 1]) { s in
                 let (m, v) = (s[0], s[1])
                 for j in 0..<p.count {
-                    m[j] += (g[j] - m[j]) * (1 - beta1)
-                    v[j] += (square(j) - v[j]) * (1 - beta2)
-                    let mHat = uNext * m[j] / (1 - uProductNext) + (1 - uT) * g[j] / (1 - uProductNow)
-                    let vHat = v[j] / (1 - beta2Power)
-                    p[j] -= mHat * lr / (vHat.squareRoot() + eps)
+                    let mj = m[j] + (gg[j] - m[j]) * (1 - beta1)
+                    let vj = v[j] + (square(j) - v[j]) * (1 - beta2)
+                    let mHat = uNext * mj / (1 - uProductNext) + (1 - uT) * gg[j] / (1 - uProductNow)
+                    let vHat = vj / (1 - beta2Power)
+                    if store { m[j] = mj; v[j] = vj }
+                    put(j, decayed(j) - mHat * lr / (vHat.squareRoot() + eps))
                 }
             }
         case let .lion(beta1D, beta2D):
             let beta1 = T(beta1D), beta2 = T(beta2D)
-            slots[0][k].withUnsafeMutableBufferPointer { m in
+            withSlots(k, [0]) { s in
+                let m = s[0]
                 for j in 0..<p.count {
-                    let c = m[j] * beta1 + g[j] * (1 - beta1)
-                    p[j] -= lr * (c > 0 ? 1 : (c < 0 ? -1 : 0))
-                    m[j] = m[j] * beta2 + g[j] * (1 - beta2)
+                    let c = m[j] * beta1 + gg[j] * (1 - beta1)
+                    if store { m[j] = m[j] * beta2 + gg[j] * (1 - beta2) }
+                    put(j, decayed(j) - lr * (c > 0 ? 1 : (c < 0 ? -1 : 0)))
                 }
             }
         }
+        return finite.isSet
     }
 
     /// body(j0, j1) over ranges covering 0..<count, on several threads when the weight is large
@@ -304,6 +351,13 @@ struct OptimizerState<T: Scalar> {
     /// Weight k's slots of the given kinds, as buffers at once (an unused kind is empty).
     /// They are moved out of `slots` for the call: buffers of two elements of one array would
     /// be overlapping accesses to it.
+    /// Whether every checked value was finite, cleared from any of the update's threads.
+    private final class FiniteFlag: @unchecked Sendable {
+        private let cleared = Atomic<Bool>(false)
+        func clear() { cleared.store(true, ordering: .relaxed) }
+        var isSet: Bool { !cleared.load(ordering: .relaxed) }
+    }
+
     private mutating func withSlots(_ k: Int, _ kinds: [Int], _ body: ([UnsafeMutableBufferPointer<T>]) -> Void) {
         var taken: [[T]] = kinds.map { kind in
             guard kind < slots.count, k < slots[kind].count else { return [] }

@@ -187,9 +187,30 @@ final class UntrustedFilesTests: XCTestCase {
                 refusal { _ = try model.fit(x: xb, y: yb, count: 4, timesteps: 12, options: options, onEpoch: { _ in false }) }
             }
         }
-        XCTAssertTrue(e?.message.contains("undone") ?? false, "\(String(describing: e))")
+        XCTAssertTrue(e?.message.contains("not applied") ?? false, "\(String(describing: e))")
         XCTAssertEqual(model.weights, before)
         XCTAssertTrue(model.weights.allSatisfy { $0.allSatisfy(\.isFinite) })
+        // Adam (weight decay on): one finite update, then one that overflows; the failed one
+        // leaves the weights, the moments and the update count as the finite one left them.
+        try model.compile(CompileSpec(loss: .meanSquaredError, optimizer: .adam(learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7)))
+        model.optimizer!.spec.weightDecay = 0.004
+        let fit = { (epochs: Int) in
+            x.withUnsafeBufferPointer { xb in
+                y.withUnsafeBufferPointer { yb in
+                    var o = options
+                    o.epochs = epochs
+                    return self.refusal { _ = try model.fit(x: xb, y: yb, count: 4, timesteps: 12, options: o, onEpoch: { _ in false }) }
+                }
+            }
+        }
+        XCTAssertNil(fit(1))
+        let (weights, slots) = (model.weights, model.optimizer!.slots)
+        XCTAssertEqual(model.optimizerIterations, 1)
+        model.optimizer!.spec.learningRate = 1e300
+        XCTAssertTrue(fit(1)?.message.contains("not applied") ?? false)
+        XCTAssertEqual(model.weights, weights)
+        XCTAssertEqual(model.optimizer!.slots, slots)
+        XCTAssertEqual(model.optimizerIterations, 1)
     }
 }
 

@@ -396,9 +396,6 @@ extension Model {
         // statistics), picked once for the whole fit.
         let trainedParams = trainableArrays.map { params.arrays[$0] }, trainedGrads = trainableArrays.map { grads.arrays[$0] }
         let trainedSlices = slices.map { s in trainableArrays.map { sparse[$0] ? s.weight($0) : nil } }
-        // The weights before each update, so that an update that overflows (a huge learning
-        // rate) is undone instead of leaving non-finite weights behind.
-        let previous = memory.previous
         var tapes = memory.tapes
         defer { memory.tapes = tapes }
         // Each worker draws its own dropout masks (rank 0 those of a one-process fit).
@@ -449,13 +446,8 @@ extension Model {
                 guard l.isFinite, grads.allFinite else {
                     throw LSTMError.numeric("training diverged at epoch \(epoch + 1), batch \(batchIndex + 1): the \(l.isFinite ? "gradient" : "loss (\(l))") is not finite; stopped before that update, so the weights are those of the last finite step")
                 }
-                previous.assign(from: params)
-                let optimizerBefore = optimizer  // its slots are copied only if the update writes them
-                optimizer!.apply(params: trainedParams, grads: trainedGrads, slices: trainedSlices)
-                guard params.allFinite else {
-                    params.assign(from: previous)
-                    optimizer = optimizerBefore
-                    throw LSTMError.numeric("training diverged at epoch \(epoch + 1), batch \(batchIndex + 1): the update made weights non-finite (is the learning rate too large?); it was undone, so the weights are those of the last finite step")
+                guard optimizer!.apply(params: trainedParams, grads: trainedGrads, slices: trainedSlices) else {
+                    throw LSTMError.numeric("training diverged at epoch \(epoch + 1), batch \(batchIndex + 1): the update would make weights non-finite (is the learning rate too large?); it was not applied, so the weights and the optimizer's state are those of the last finite step")
                 }
                 total += l * Double(rows)
                 seen += rows
