@@ -514,11 +514,11 @@ LSTM_NODISCARD lstm_status lstm_model_fit(lstm_model *m, const float *x, const f
                                           size_t timesteps, const lstm_fit_options *opts,
                                           double *history, size_t history_cap, size_t *epochs_run);
 
-/* fit keeps its working memory for the next fit: the gradient arrays, a copy of the weights (to
-   undo an update that overflows), and the recurrent layers' tapes of its last batch shape
-   (about 2 x the weights plus, for an LSTM, (11 x units + features) x batch x timesteps
-   floats), so that a training loop calling fit once per batch allocates its tapes once. This frees
-   it; the next fit allocates it again. lstm_model_free frees it too.
+/* fit keeps its working memory for the next fit: the gradient arrays and the recurrent layers'
+   tapes of its last batch shape (about the weights' size plus, for an LSTM,
+   (11 x units + features) x batch x timesteps floats), so that a training loop calling fit
+   once per batch allocates its tapes once. This frees it; the next fit allocates it again.
+   lstm_model_free frees it too.
    Needs exclusive access to m. Errors: ARGUMENT (NULL). */
 LSTM_NODISCARD lstm_status lstm_model_release_training_memory(lstm_model *m);
 
