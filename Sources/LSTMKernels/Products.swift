@@ -275,11 +275,11 @@ private func gemmPackedTransposedA(_ m: Int, _ n: Int, _ k: Int, _ a: UnsafePoin
         let p0 = packed + q * k * 16, p1 = p0 + k * 16, j0 = q * 16
         var i = 0
         while i + 8 <= m {
-            blockT8x32(k, a + i, lda, p0, p1, c + i * ldc + j0, ldc)
+            blockT8x32(k, a + i, lda, p0, p1, 16, c + i * ldc + j0, ldc)
             i += 8
         }
         while i < m {
-            blockT1x32(k, a + i, lda, p0, p1, c + i * ldc + j0)
+            blockT1x32(k, a + i, lda, p0, p1, 16, c + i * ldc + j0)
             i += 1
         }
         q += 2
@@ -291,19 +291,20 @@ private func gemmPackedTransposedA(_ m: Int, _ n: Int, _ k: Int, _ a: UnsafePoin
     }
 }
 
-/// block8x32 with A read down its columns: step p takes A's eight values at a + p·lda. Kept
-/// apart from block8x32, as blockT4x16 is from block4x16 (there one function taking the
-/// strides measured 13% slower); not measured again for this pair.
+/// block8x32 with A read down its columns: step p takes A's eight values at a + p·lda, and B's
+/// two 16-column halves at p0 + p·bStride and p1 + p·bStride (packed panels: bStride 16; B in
+/// place: its row stride). Kept apart from block8x32, as blockT4x16 is from block4x16 (there
+/// one function taking the strides measured 13% slower); not measured again for this pair.
 @inline(__always)
 private func blockT8x32(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ p0: UnsafePointer<Float>,
-                        _ p1: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+                        _ p1: UnsafePointer<Float>, _ bStride: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
     let c0 = c, c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc, c4 = c3 + ldc, c5 = c4 + ldc, c6 = c5 + ldc, c7 = c6 + ldc
     var s00 = load16(c0), s01 = load16(c0 + 16), s10 = load16(c1), s11 = load16(c1 + 16)
     var s20 = load16(c2), s21 = load16(c2 + 16), s30 = load16(c3), s31 = load16(c3 + 16)
     var s40 = load16(c4), s41 = load16(c4 + 16), s50 = load16(c5), s51 = load16(c5 + 16)
     var s60 = load16(c6), s61 = load16(c6 + 16), s70 = load16(c7), s71 = load16(c7 + 16)
     for p in 0..<k {
-        let b0 = load16(p0 + p * 16), b1 = load16(p1 + p * 16), ap = a + p * lda
+        let b0 = load16(p0 + p * bStride), b1 = load16(p1 + p * bStride), ap = a + p * lda
         var x = V16(repeating: ap[0])
         s00 = s00.addingProduct(x, b0); s01 = s01.addingProduct(x, b1)
         x = V16(repeating: ap[1])
@@ -329,11 +330,11 @@ private func blockT8x32(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ p0: U
 
 @inline(__always)
 private func blockT1x32(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ p0: UnsafePointer<Float>,
-                        _ p1: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>) {
+                        _ p1: UnsafePointer<Float>, _ bStride: Int, _ c: UnsafeMutablePointer<Float>) {
     var s0 = load16(c), s1 = load16(c + 16)
     for p in 0..<k {
         let x = V16(repeating: a[p * lda])
-        s0 = s0.addingProduct(x, load16(p0 + p * 16)); s1 = s1.addingProduct(x, load16(p1 + p * 16))
+        s0 = s0.addingProduct(x, load16(p0 + p * bStride)); s1 = s1.addingProduct(x, load16(p1 + p * bStride))
     }
     store16(s0, c); store16(s1, c + 16)
 }
@@ -488,6 +489,22 @@ private func gemmTransposedAInPlace(_ m: Int, _ n: Int, _ k: Int, _ a: UnsafePoi
     while p0 < k {
         let kk = min(chunk, k - p0)
         var j0 = 0
+#if LSTM_AVX512
+        // 32 columns of 8 rows in 16 ZMM sums, B's rows read in place.
+        while j0 + 32 <= n {
+            let bj = b + p0 * ldb + j0, ai = a + p0 * lda
+            var i = 0
+            while i + 8 <= m {
+                blockT8x32(kk, ai + i, lda, bj, bj + 16, ldb, c + i * ldc + j0, ldc)
+                i += 8
+            }
+            while i < m {
+                blockT1x32(kk, ai + i, lda, bj, bj + 16, ldb, c + i * ldc + j0)
+                i += 1
+            }
+            j0 += 32
+        }
+#endif
         while j0 < n {
             let w = min(16, n - j0)
             let bj = b + p0 * ldb + j0
