@@ -126,10 +126,22 @@ public func gemmPacked(_ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, 
         let j0 = q * 16, w = min(16, n - j0)
         let panel = packed + q * k * 16
         var i = 0
+#if LSTM_AVX512
+        // The last panel or two (gate widths that are not a multiple of 32, such as LSTM(50)'s
+        // 200 or its backward product's 50): 8 rows of one panel in 8 ZMM sums.
+        while i + 8 <= m {
+            if w == 16 {
+                block8x16(k, a + i * lda, lda, panel, c + i * ldc + j0, ldc, 16)
+            } else {
+                block8x16(k, a + i * lda, lda, panel, c + i * ldc + j0, ldc, w)
+            }
+            i += 8
+        }
+#endif
 #if LSTM_FMA
         // 16 vector registers: blocks of 6 rows (12 sums) where the rows allow, 4 for the rest.
-        var sixes = m / 6
-        if m % 6 == 2 && sixes > 0 { sixes -= 1 }  // 8 rows left: two blocks of 4
+        var sixes = (m - i) / 6
+        if (m - i) % 6 == 2 && sixes > 0 { sixes -= 1 }  // 8 rows left: two blocks of 4
         for _ in 0..<sixes {
             if w == 16 {
                 block6x16(k, a + i * lda, lda, panel, c + i * ldc + j0, ldc, 16)
@@ -227,6 +239,36 @@ private func rowTimesPanels(_ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ pac
         blockT1x16(k, a, 1, packed + q * stride, c + q * 16, min(16, n - q * 16))
         q += 1
     }
+}
+
+/// C[8×w] += A[8×k] · panel (w ≤ 16 columns; the panel is zero past them): 8 sums, C's edge
+/// lanes loaded and stored one by one.
+@inline(__always)
+private func block8x16(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ panel: UnsafePointer<Float>,
+                       _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ w: Int) {
+    @inline(__always) func loadC(_ p: UnsafeMutablePointer<Float>) -> V16 {
+        if w == 16 { return load16(p) }
+        var v = V16()
+        for j in 0..<w { v[j] = p[j] }
+        return v
+    }
+    @inline(__always) func storeC(_ v: V16, _ p: UnsafeMutablePointer<Float>) {
+        if w == 16 { store16(v, p); return }
+        for j in 0..<w { p[j] = v[j] }
+    }
+    let c0 = c, c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc, c4 = c3 + ldc, c5 = c4 + ldc, c6 = c5 + ldc, c7 = c6 + ldc
+    var s0 = loadC(c0), s1 = loadC(c1), s2 = loadC(c2), s3 = loadC(c3)
+    var s4 = loadC(c4), s5 = loadC(c5), s6 = loadC(c6), s7 = loadC(c7)
+    let a0 = a, a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda, a6 = a5 + lda, a7 = a6 + lda
+    for p in 0..<k {
+        let b = load16(panel + p * 16)
+        s0 = s0.addingProduct(V16(repeating: a0[p]), b); s1 = s1.addingProduct(V16(repeating: a1[p]), b)
+        s2 = s2.addingProduct(V16(repeating: a2[p]), b); s3 = s3.addingProduct(V16(repeating: a3[p]), b)
+        s4 = s4.addingProduct(V16(repeating: a4[p]), b); s5 = s5.addingProduct(V16(repeating: a5[p]), b)
+        s6 = s6.addingProduct(V16(repeating: a6[p]), b); s7 = s7.addingProduct(V16(repeating: a7[p]), b)
+    }
+    storeC(s0, c0); storeC(s1, c1); storeC(s2, c2); storeC(s3, c3)
+    storeC(s4, c4); storeC(s5, c5); storeC(s6, c6); storeC(s7, c7)
 }
 
 /// C[4×32] += A[4×k] · (panels p0, p1): 8 sums.
