@@ -79,6 +79,33 @@ def ours():
     return r, flop, peak
 
 
+def torch_recurrent(features, units, cell="LSTM"):
+    """An LSTM or GRU(units) -> Dense(1) on its last output, batch-first, in PyTorch."""
+    from torch import nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = (nn.LSTM if cell == "LSTM" else nn.GRU)(features, units, batch_first=True)
+            self.dense = nn.Linear(units, 1)
+
+        def forward(self, x):
+            return self.dense(self.rnn(x)[0][:, -1])
+    return Net()
+
+
+def torch_train_step(net, x, y):
+    """One Adam step of the MSE of net(x) against y, as a function."""
+    import torch
+    opt = torch.optim.Adam(net.parameters())
+
+    def step():
+        opt.zero_grad()
+        ((net(x) - y) ** 2).mean().backward()
+        opt.step()
+    return step
+
+
 def torch_text_classifier():
     """W6 in PyTorch: the model and a fit(n) over the first n reviews in batches of 32."""
     import torch
@@ -113,19 +140,11 @@ def torch_memory(which):
     """MB by which three training steps raise PyTorch's peak resident set (run in a fresh
     process, as bench does for ours): W4's LSTM(256) at batch 64, or W6 on three batches of 32."""
     import torch
-    from torch import nn
     torch.set_num_threads(THREADS)
     if which == "W6":
         _, fit = torch_text_classifier()
         return peak_memory(lambda: fit(96))
-    lstm, dense = nn.LSTM(32, 256, batch_first=True), nn.Linear(256, 1)
-    opt = torch.optim.Adam(list(lstm.parameters()) + list(dense.parameters()))
-    xb, yb = torch.randn(64, 100, 32), torch.randn(64, 1)
-
-    def step():
-        opt.zero_grad()
-        ((dense(lstm(xb)[0][:, -1]) - yb) ** 2).mean().backward()
-        opt.step()
+    step = torch_train_step(torch_recurrent(32, 256), torch.randn(64, 100, 32), torch.randn(64, 1))
     return peak_memory(lambda: [step() for _ in range(3)])
 
 
@@ -136,22 +155,11 @@ def torch_memory_in_fresh_process(which):
 
 def torch_results():
     import torch
-    from torch import nn
     torch.set_num_threads(THREADS)
-
-    class Net(nn.Module):
-        def __init__(self, features, units):
-            super().__init__()
-            self.lstm = nn.LSTM(features, units, batch_first=True)
-            self.dense = nn.Linear(units, 1)
-
-        def forward(self, x):
-            return self.dense(self.lstm(x)[0][:, -1])
-
     r = {}
     x, y = sine_data()
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-    net = Net(1, 50)
+    net = torch_recurrent(1, 50)
     opt = torch.optim.Adam(net.parameters(), lr=0.001, eps=1e-7)
     t0 = time.perf_counter()
     for _ in range(20):
@@ -165,7 +173,7 @@ def torch_results():
     r["W1_fit"] = time.perf_counter() - t0
     # W4's model and data are made outside inference mode: the same weights then train below
     # (tensors made in inference mode cannot be saved for backward).
-    big, xb = Net(32, 256).eval(), torch.randn(64, 100, 32)
+    big, xb = torch_recurrent(32, 256).eval(), torch.randn(64, 100, 32)
     with torch.inference_mode():
         frozen = torch.jit.freeze(torch.jit.script(net.eval()))
         one = xt[:1]
@@ -173,14 +181,8 @@ def torch_results():
         r["W3_predict_1000"] = median_time(lambda: frozen(xt), 20)
         r["W4_forward"] = median_time(lambda: big(xb), 5)
     big.train()
-    opt = torch.optim.Adam(big.parameters())
     yb = torch.randn(64, 1)
-
-    def step():
-        opt.zero_grad()
-        ((big(xb) - yb) ** 2).mean().backward()
-        opt.step()
-    r["W4_train_step"] = median_time(step, 5)
+    r["W4_train_step"] = median_time(torch_train_step(big, xb, yb), 5)
 
     text, text_fit = torch_text_classifier()
     text_fit(64)
@@ -194,50 +196,40 @@ def torch_results():
     for which in ("W4", "W6"):
         r[f"{which}_train_peak_memory"] = torch_memory_in_fresh_process(which)
 
-    class Gated(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.gru = nn.GRU(32, 128, batch_first=True)
-            self.dense = nn.Linear(128, 1)
-
-        def forward(self, x):
-            return self.dense(self.gru(x)[0][:, -1])
-
-    gru = Gated()
+    gru = torch_recurrent(32, 128, "GRU")
     with torch.inference_mode():
         r["W7_forward"] = median_time(lambda: gru(xb), 10)
-    opt = torch.optim.Adam(gru.parameters())
-
-    def gru_step():
-        opt.zero_grad()
-        ((gru(xb) - yb) ** 2).mean().backward()
-        opt.step()
-    r["W7_train_step"] = median_time(gru_step, 10)
+    r["W7_train_step"] = median_time(torch_train_step(gru, xb, yb), 10)
     return r
 
 
-def onnx_results():
-    """The same LSTM -> Dense graph built directly with onnx.helper (no exporter needed)."""
-    import onnx
-    import onnxruntime as ort
-    from onnx import TensorProto, helper
-    r = {}
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = THREADS
-    rng = np.random.default_rng(0)
+class OnnxGraphs:
+    """Graphs built directly with onnx.helper (no exporter needed), run on `threads` threads, their
+    weights uniform in [-0.1, 0.1] from `seed`. ONNX Runtime's recurrent ops are time-major."""
 
-    def const(name, shape):
-        return helper.make_tensor(name, TensorProto.FLOAT, shape, rng.uniform(-0.1, 0.1, shape).astype(np.float32).ravel())
+    def __init__(self, threads, seed=0):
+        import onnxruntime as ort
+        self.ort = ort
+        self.opts = ort.SessionOptions()
+        self.opts.intra_op_num_threads = threads
+        self.rng = np.random.default_rng(seed)
 
-    def run_graph(nodes, inits, x):
+    def const(self, name, shape):
+        from onnx import TensorProto, helper
+        return helper.make_tensor(name, TensorProto.FLOAT, shape, self.rng.uniform(-0.1, 0.1, shape).astype(np.float32).ravel())
+
+    def session(self, nodes, inits, x):
+        from onnx import TensorProto, helper
         graph = helper.make_graph(nodes, "rnn", [x], [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["b", 1])], inits)
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-        return ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+        return self.ort.InferenceSession(model.SerializeToString(), self.opts, providers=["CPUExecutionProvider"])
 
-    def session(features, units, cell="LSTM"):
+    def recurrent(self, features, units, cell="LSTM"):
+        """LSTM or GRU(units) -> Dense(1) on the last state; input [steps, batch, features]."""
+        from onnx import TensorProto, helper
         gates = 4 if cell == "LSTM" else 3
-        inits = [const("W", [1, gates * units, features]), const("R", [1, gates * units, units]),
-                 const("B", [1, 2 * gates * units]), const("Wd", [units, 1]), const("bd", [1]),
+        inits = [self.const("W", [1, gates * units, features]), self.const("R", [1, gates * units, units]),
+                 self.const("B", [1, 2 * gates * units]), self.const("Wd", [units, 1]), self.const("bd", [1]),
                  helper.make_tensor("axes", TensorProto.INT64, [1], [0])]
         # linear_before_reset: Keras's GRU default (reset_after=True), and PyTorch's GRU.
         extra = {} if cell == "LSTM" else {"linear_before_reset": 1}
@@ -245,11 +237,13 @@ def onnx_results():
                  helper.make_node("Squeeze", ["Yh", "axes"], ["h"]),
                  helper.make_node("MatMul", ["h", "Wd"], ["hw"]),
                  helper.make_node("Add", ["hw", "bd"], ["y"])]
-        return run_graph(nodes, inits, helper.make_tensor_value_info("x", TensorProto.FLOAT, ["t", "b", features]))
+        return self.session(nodes, inits, helper.make_tensor_value_info("x", TensorProto.FLOAT, ["t", "b", features]))
 
-    def text_session():
-        inits = [const("E", [W6_VOCAB, 128]), const("W", [2, 256, 128]), const("R", [2, 256, 64]), const("B", [2, 512]),
-                 const("Wd", [128, 1]), const("bd", [1]),
+    def text_classifier(self):
+        """W6: Embedding(20000, 128) -> Bidirectional(LSTM(64)) -> Dense(1, sigmoid); token ids [batch, steps]."""
+        from onnx import TensorProto, helper
+        inits = [self.const("E", [W6_VOCAB, 128]), self.const("W", [2, 256, 128]), self.const("R", [2, 256, 64]),
+                 self.const("B", [2, 512]), self.const("Wd", [128, 1]), self.const("bd", [1]),
                  helper.make_tensor("shape", TensorProto.INT64, [2], [0, 128])]
         nodes = [helper.make_node("Gather", ["E", "x"], ["e"]),  # [b, t, 128]
                  helper.make_node("Transpose", ["e"], ["et"], perm=[1, 0, 2]),
@@ -259,22 +253,27 @@ def onnx_results():
                  helper.make_node("MatMul", ["h", "Wd"], ["hw"]),
                  helper.make_node("Add", ["hw", "bd"], ["z"]),
                  helper.make_node("Sigmoid", ["z"], ["y"])]
-        return run_graph(nodes, inits, helper.make_tensor_value_info("x", TensorProto.INT64, ["b", "t"]))
+        return self.session(nodes, inits, helper.make_tensor_value_info("x", TensorProto.INT64, ["b", "t"]))
 
+
+def onnx_results():
+    r = {}
+    graphs = OnnxGraphs(THREADS)
+    rng = np.random.default_rng(0)
     # ONNX Runtime's LSTM is time-major (layout 0): inputs are transposed once, outside the timing.
-    s = session(1, 50)
+    s = graphs.recurrent(1, 50)
     x, _ = sine_data()
     x = np.ascontiguousarray(x.transpose(1, 0, 2))
     one = np.ascontiguousarray(x[:, :1])
     r["W2_predict_1"] = median_time(lambda: s.run(None, {"x": one}), 500, 20)
     r["W3_predict_1000"] = median_time(lambda: s.run(None, {"x": x}), 20)
-    s = session(32, 256)
+    s = graphs.recurrent(32, 256)
     xb = rng.standard_normal((100, 64, 32)).astype(np.float32)
     r["W4_forward"] = median_time(lambda: s.run(None, {"x": xb}), 5)
     tokens = text_data(W6_PREDICT_N)[0]
-    s = text_session()
+    s = graphs.text_classifier()
     r["W6_predict_1000"] = median_time(lambda: s.run(None, {"x": tokens}), 5, 1)
-    s = session(32, 128, "GRU")
+    s = graphs.recurrent(32, 128, "GRU")
     r["W7_forward"] = median_time(lambda: s.run(None, {"x": xb}), 10)
     return r
 

@@ -14,7 +14,7 @@ import sys
 
 import numpy as np
 
-from peers import median_time
+from peers import OnnxGraphs, median_time, torch_recurrent, torch_train_step
 
 BENCH = sys.argv[1] if len(sys.argv) > 1 else os.path.join("build", "bench")
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -58,42 +58,17 @@ def peak():
 
 def torch_point(p, threads):
     import torch
-    from torch import nn
     torch.set_num_threads(threads)
-    lstm, dense = nn.LSTM(FEATURES, p["units"], batch_first=True), nn.Linear(p["units"], 1)
+    net = torch_recurrent(FEATURES, p["units"])
     x, y = torch.randn(p["batch"], p["steps"], FEATURES), torch.randn(p["batch"], 1)
     with torch.inference_mode():
-        forward = median_time(lambda: dense(lstm(x)[0][:, -1]), reps_for(p), 1)
-    opt = torch.optim.Adam(list(lstm.parameters()) + list(dense.parameters()))
-
-    def step():
-        opt.zero_grad()
-        ((dense(lstm(x)[0][:, -1]) - y) ** 2).mean().backward()
-        opt.step()
-    return forward, median_time(step, reps_for(p), 1)
+        forward = median_time(lambda: net(x), reps_for(p), 1)
+    return forward, median_time(torch_train_step(net, x, y), reps_for(p), 1)
 
 
 def onnx_point(p, threads):
-    import onnxruntime as ort
-    from onnx import TensorProto, helper
-    rng = np.random.default_rng(0)
-    u = p["units"]
-
-    def const(name, shape):
-        return helper.make_tensor(name, TensorProto.FLOAT, shape, rng.uniform(-0.1, 0.1, shape).astype(np.float32).ravel())
-    inits = [const("W", [1, 4 * u, FEATURES]), const("R", [1, 4 * u, u]), const("B", [1, 8 * u]),
-             const("Wd", [u, 1]), const("bd", [1]), helper.make_tensor("axes", TensorProto.INT64, [1], [0])]
-    nodes = [helper.make_node("LSTM", ["x", "W", "R", "B"], ["Y", "Yh"], hidden_size=u),
-             helper.make_node("Squeeze", ["Yh", "axes"], ["h"]),
-             helper.make_node("MatMul", ["h", "Wd"], ["hw"]),
-             helper.make_node("Add", ["hw", "bd"], ["y"])]
-    graph = helper.make_graph(nodes, "lstm", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["t", "b", FEATURES])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["b", 1])], inits)
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    s = ort.InferenceSession(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString(),
-                             opts, providers=["CPUExecutionProvider"])
-    x = rng.standard_normal((p["steps"], p["batch"], FEATURES)).astype(np.float32)
+    s = OnnxGraphs(threads).recurrent(FEATURES, p["units"])
+    x = np.random.default_rng(0).standard_normal((p["steps"], p["batch"], FEATURES)).astype(np.float32)
     return median_time(lambda: s.run(None, {"x": x}), reps_for(p), 1)
 
 

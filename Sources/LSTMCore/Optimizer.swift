@@ -348,9 +348,6 @@ struct OptimizerState<T: Scalar> {
         Parallel.forRows(count, work: count * 4, grain: 4096, body)
     }
 
-    /// Weight k's slots of the given kinds, as buffers at once (an unused kind is empty).
-    /// They are moved out of `slots` for the call: buffers of two elements of one array would
-    /// be overlapping accesses to it.
     /// Whether every checked value was finite, cleared from any of the update's threads.
     private final class FiniteFlag: @unchecked Sendable {
         private let cleared = Atomic<Bool>(false)
@@ -358,6 +355,9 @@ struct OptimizerState<T: Scalar> {
         var isSet: Bool { !cleared.load(ordering: .relaxed) }
     }
 
+    /// Weight k's slots of the given kinds, as buffers at once (an unused kind is empty).
+    /// They are moved out of `slots` for the call: buffers of two elements of one array would
+    /// be overlapping accesses to it.
     private mutating func withSlots(_ k: Int, _ kinds: [Int], _ body: ([UnsafeMutableBufferPointer<T>]) -> Void) {
         var taken: [[T]] = kinds.map { kind in
             guard kind < slots.count, k < slots[kind].count else { return [] }

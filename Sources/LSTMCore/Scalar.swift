@@ -8,7 +8,9 @@ import Darwin
 
 /// The floating-point types the core computes in. The library's public surface is `Float`;
 /// `Double` exists so that gradients can be checked against finite differences tightly.
-public protocol Scalar: BinaryFloatingPoint, SIMDScalar, Sendable where RawSignificand: FixedWidthInteger {
+/// SIMDScalar (and the Codable it brings along) lets generic loops run in SIMD8<T>, as the
+/// optimizer's update does.
+public protocol Scalar: BinaryFloatingPoint, SIMDScalar, Codable, Sendable where RawSignificand: FixedWidthInteger {
     static func exp(_ x: Self) -> Self
     static func tanh(_ x: Self) -> Self
     static func log1p(_ x: Self) -> Self

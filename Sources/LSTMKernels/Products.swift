@@ -116,7 +116,7 @@ public func gemmPacked(_ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, 
             i += 4
         }
         while i < m {
-            block1x32(k, a + i * lda, p0, p1, c + i * ldc + j0)
+            blockT1x32(k, a + i * lda, 1, p0, p1, 16, c + i * ldc + j0)
             i += 1
         }
         firstPanel += 2
@@ -213,7 +213,7 @@ private func block8x32(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ p0: Un
 }
 
 /// c[n] += a[k] · B for one row and B packed: eight panels (128 columns) per pass, eight
-/// independent sums (block1x32's two would wait on each other's latency), each panel read
+/// independent sums (blockT1x32's two would wait on each other's latency), each panel read
 /// front to back (B's rows 4 KB apart, read in place, had missed the first-level cache).
 @inline(__always)
 private func rowTimesPanels(_ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ packed: UnsafePointer<Float>,
@@ -236,7 +236,7 @@ private func rowTimesPanels(_ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ pac
         q += 8
     }
     while q < panels {
-        blockT1x16(k, a, 1, packed + q * stride, c + q * 16, min(16, n - q * 16))
+        blockT1x16(k, a, 1, packed + q * stride, 16, c + q * 16, min(16, n - q * 16))
         q += 1
     }
 }
@@ -294,17 +294,6 @@ private func block4x32(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ p0: Un
     store16(s20, c2); store16(s21, c2 + 16); store16(s30, c3); store16(s31, c3 + 16)
 }
 
-@inline(__always)
-private func block1x32(_ k: Int, _ a: UnsafePointer<Float>, _ p0: UnsafePointer<Float>, _ p1: UnsafePointer<Float>,
-                       _ c: UnsafeMutablePointer<Float>) {
-    var s0 = load16(c), s1 = load16(c + 16)
-    for p in 0..<k {
-        let x = V16(repeating: a[p])
-        s0 = s0.addingProduct(x, load16(p0 + p * 16)); s1 = s1.addingProduct(x, load16(p1 + p * 16))
-    }
-    store16(s0, c); store16(s1, c + 16)
-}
-
 /// C[m×n] += Aᵀ · B with A stored [k×m] (rows lda apart) and B packed by `packPanels`: the
 /// weight-gradient product without transposing A first. Blocks as in gemmPacked; A's element
 /// (i, p) is read at p·lda + i.
@@ -328,7 +317,7 @@ private func gemmPackedTransposedA(_ m: Int, _ n: Int, _ k: Int, _ a: UnsafePoin
     }
     while q < panels {
         let j0 = q * 16, w = min(16, n - j0), panel = packed + q * k * 16
-        for i in 0..<m { blockT1x16(k, a + i, lda, panel, c + i * ldc + j0, w) }
+        for i in 0..<m { blockT1x16(k, a + i, lda, panel, 16, c + i * ldc + j0, w) }
         q += 1
     }
 }
@@ -370,6 +359,8 @@ private func blockT8x32(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ p0: U
     store16(s60, c6); store16(s61, c6 + 16); store16(s70, c7); store16(s71, c7 + 16)
 }
 
+/// One row of C against two 16-column halves of B (p0, p1; packed panels: bStride 16, B in
+/// place: its row stride), A's k values lda apart (1: a row of A, as gemmPacked reads it).
 @inline(__always)
 private func blockT1x32(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ p0: UnsafePointer<Float>,
                         _ p1: UnsafePointer<Float>, _ bStride: Int, _ c: UnsafeMutablePointer<Float>) {
@@ -381,15 +372,6 @@ private func blockT1x32(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ p0: U
     store16(s0, c); store16(s1, c + 16)
 }
 
-/// One row of C against one panel of `w` (≤ 16) columns: the edges of gemmPackedTransposedA.
-@inline(__always)
-private func blockT1x16(_ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ panel: UnsafePointer<Float>,
-                        _ c: UnsafeMutablePointer<Float>, _ w: Int) {
-    var s = V16()
-    for j in 0..<w { s[j] = c[j] }
-    for p in 0..<k { s = s.addingProduct(V16(repeating: a[p * lda]), load16(panel + p * 16)) }
-    for j in 0..<w { c[j] = s[j] }
-}
 #endif
 
 @inline(__always)

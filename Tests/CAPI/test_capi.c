@@ -805,14 +805,17 @@ static void test_training_errors_and_callbacks(void) {
     lstm_model_free(m);
 }
 
-/* Same seed, same data: bit-identical training. */
-/* A fresh Adam-compiled sine model (seed `seed`) fitted with `o` on n samples: the epoch losses
+/* A fresh Adam-compiled sine model (seed `seed`) fitted `calls` times with `o` on n samples
+   (freeing fit's kept memory after each call when `release`): the last call's epoch losses
    into `history` (o->epochs of them), the weights returned (malloc'd, *np floats). */
-static float *fitted_sine_weights(uint64_t seed, const lstm_fit_options *o, const float *x, const float *y, size_t n,
-                                  double *history, size_t *np) {
+static float *fitted_sine_weights_in(int calls, int release, uint64_t seed, const lstm_fit_options *o, const float *x,
+                                     const float *y, size_t n, double *history, size_t *np) {
     lstm_model *m = make(SINE_JSON, seed);
     EXPECT_OK(lstm_model_compile(m, "{\"optimizer\": \"adam\", \"loss\": \"mse\"}"));
-    EXPECT_STATUS(lstm_model_fit(m, x, y, n, 49, o, history, o->epochs, NULL), LSTM_OK);
+    for (int c = 0; c < calls; c++) {
+        EXPECT_STATUS(lstm_model_fit(m, x, y, n, 49, o, history, o->epochs, NULL), LSTM_OK);
+        if (release) EXPECT_OK(lstm_model_release_training_memory(m));
+    }
     EXPECT_OK(lstm_model_param_count(m, np));
     float *w = malloc(*np * sizeof(float));
     EXPECT_OK(lstm_model_get_weights(m, w, *np));
@@ -820,6 +823,12 @@ static float *fitted_sine_weights(uint64_t seed, const lstm_fit_options *o, cons
     return w;
 }
 
+static float *fitted_sine_weights(uint64_t seed, const lstm_fit_options *o, const float *x, const float *y, size_t n,
+                                  double *history, size_t *np) {
+    return fitted_sine_weights_in(1, 0, seed, o, x, y, n, history, np);
+}
+
+/* Same seed, same data: bit-identical training. */
 static void test_training_is_deterministic(void) {
     enum { N = 100 };
     static float x[N * 49], y[N];
@@ -838,17 +847,7 @@ static void test_training_is_deterministic(void) {
        between them changes nothing but the allocations. */
     o.epochs = 1;
     float *after[2];
-    for (int r = 0; r < 2; r++) {
-        lstm_model *m = make(SINE_JSON, 78);
-        EXPECT_OK(lstm_model_compile(m, "{\"optimizer\": \"adam\", \"loss\": \"mse\"}"));
-        for (int e = 0; e < 3; e++) {
-            EXPECT_OK(lstm_model_fit(m, x, y, N, 49, &o, NULL, 0, NULL));
-            if (r == 1) EXPECT_OK(lstm_model_release_training_memory(m));
-        }
-        after[r] = malloc(np * sizeof(float));
-        EXPECT_OK(lstm_model_get_weights(m, after[r], np));
-        lstm_model_free(m);
-    }
+    for (int r = 0; r < 2; r++) after[r] = fitted_sine_weights_in(3, r, 78, &o, x, y, N, h[r], &np);
     CHECK(memcmp(after[0], after[1], np * sizeof(float)) == 0, "kept or released fit memory: the same weights");
     free(after[0]); free(after[1]);
 }

@@ -11,7 +11,7 @@ import Glibc
 struct KernelTable: @unchecked Sendable {  // plain functions, no state
     let name: String
     /// Whether gemmPacked has a one-row kernel worth packing for (the AVX-512 build's).
-    var packsOneRow: Bool { name == LSTMKernelsAVX512.kernelBuild }
+    let packsOneRow: Bool
     let rowTimesMatrix: (Int, Int, UnsafePointer<Float>, UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>) -> Void
     let gemmPacked: (Int, Int, Int, UnsafePointer<Float>, Int, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
     let gemmTransposedA: (Int, Int, Int, UnsafePointer<Float>, Int, UnsafePointer<Float>, Int,
@@ -28,18 +28,18 @@ struct KernelTable: @unchecked Sendable {  // plain functions, no state
                                 UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void
 
     static let baseline = KernelTable(
-        name: LSTMKernels.kernelBuild, rowTimesMatrix: LSTMKernels.rowTimesMatrix, gemmPacked: LSTMKernels.gemmPacked,
+        name: LSTMKernels.kernelBuild, packsOneRow: false, rowTimesMatrix: LSTMKernels.rowTimesMatrix, gemmPacked: LSTMKernels.gemmPacked,
         gemmTransposedA: LSTMKernels.gemmTransposedA, sigmoid: LSTMKernels.applySigmoid, tanh: LSTMKernels.applyTanh,
         cellForward: LSTMKernels.lstmCellForward, cellBackward: LSTMKernels.lstmCellBackward,
         gruForward: LSTMKernels.gruCellForward, gruBackward: LSTMKernels.gruCellBackward)
     static let avx2 = KernelTable(
-        name: LSTMKernelsAVX2.kernelBuild, rowTimesMatrix: LSTMKernelsAVX2.rowTimesMatrix,
+        name: LSTMKernelsAVX2.kernelBuild, packsOneRow: false, rowTimesMatrix: LSTMKernelsAVX2.rowTimesMatrix,
         gemmPacked: LSTMKernelsAVX2.gemmPacked, gemmTransposedA: LSTMKernelsAVX2.gemmTransposedA,
         sigmoid: LSTMKernelsAVX2.applySigmoid, tanh: LSTMKernelsAVX2.applyTanh,
         cellForward: LSTMKernelsAVX2.lstmCellForward, cellBackward: LSTMKernelsAVX2.lstmCellBackward,
         gruForward: LSTMKernelsAVX2.gruCellForward, gruBackward: LSTMKernelsAVX2.gruCellBackward)
     static let avx512 = KernelTable(
-        name: LSTMKernelsAVX512.kernelBuild, rowTimesMatrix: LSTMKernelsAVX512.rowTimesMatrix,
+        name: LSTMKernelsAVX512.kernelBuild, packsOneRow: true, rowTimesMatrix: LSTMKernelsAVX512.rowTimesMatrix,
         gemmPacked: LSTMKernelsAVX512.gemmPacked, gemmTransposedA: LSTMKernelsAVX512.gemmTransposedA,
         sigmoid: LSTMKernelsAVX512.applySigmoid, tanh: LSTMKernelsAVX512.applyTanh,
         cellForward: LSTMKernelsAVX512.lstmCellForward, cellBackward: LSTMKernelsAVX512.lstmCellBackward,

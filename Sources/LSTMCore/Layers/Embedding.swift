@@ -28,6 +28,13 @@ public struct EmbeddingSpec: LayerSpec, Equatable {
     }
 }
 
+/// Whether v is a token id of a vocabulary of `limit`: a whole number in 0..<limit (NaN and the
+/// infinities are not). The one rule the layer, predict's input check and streaming share.
+@inline(__always)
+func isTokenId<T: Scalar>(_ v: T, below limit: Int) -> Bool {
+    v >= 0 && v < T(limit) && v == v.rounded(.towardZero)
+}
+
 struct EmbeddingLayer: StatelessStep {
     let config: EmbeddingSpec
     let input: SampleShape
@@ -58,7 +65,7 @@ struct EmbeddingLayer: StatelessStep {
     /// before running; a layer in the middle of a graph gives zeros for them).
     @inline(__always)
     func row<T: Scalar>(_ id: T) -> Int? {
-        guard id.isFinite, id >= 0, id < T(config.inputDim), id == id.rounded(.towardZero) else { return nil }
+        guard isTokenId(id, below: config.inputDim) else { return nil }
         return Int(id)
     }
 

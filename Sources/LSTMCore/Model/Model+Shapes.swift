@@ -85,7 +85,7 @@ extension Model {
             guard let limit = nodeLayers[ni].tokenIdLimit else { continue }
             for case .input(let i) in node.inputs {
                 let x = xs[i]
-                guard let bad = x.data.firstIndex(where: { !($0 >= 0 && $0 < T(limit) && $0 == $0.rounded(.towardZero)) }) else { continue }
+                guard let bad = x.data.firstIndex(where: { !isTokenId($0, below: limit) }) else { continue }
                 let what = xs.count == 1 ? names : "\(names)[\(i)] ('\(spec.inputs[i].name)')"
                 let per = x.perSample, steps = x.shape.count > 1 ? x.shape[1] : 1
                 let position = per > 0 ? " (sample \(bad / per), timestep \(bad % per / Swift.max(1, per / steps)))" : ""

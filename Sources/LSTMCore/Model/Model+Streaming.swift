@@ -61,7 +61,7 @@ extension Model {
             throw LSTMError.shapeMismatch("y holds \(y.count) values, expected the output size for one step, \(state.outputSize)")
         }
         try requireFinite(x, "x_t")
-        if let limit = state.tokenIdLimit, x.contains(where: { !($0 >= 0 && $0 < T(limit) && $0 == $0.rounded(.towardZero)) }) {
+        if let limit = state.tokenIdLimit, x.contains(where: { !isTokenId($0, below: limit) }) {
             try checkTokenIds([TensorView(shape: [1, x.count], data: x)], names: "x_t")  // throws, naming the value
         }
         state.input.update(from: x.baseAddress!, count: x.count)

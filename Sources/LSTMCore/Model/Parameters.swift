@@ -37,8 +37,8 @@ final class Parameters<T: Scalar>: @unchecked Sendable {
     func zero() { for a in arrays { a.update(repeating: 0) } }
 
     /// Whether no value is NaN or infinite. x - x is 0 for a finite x and NaN otherwise, so one
-    /// sum per lane, with no branch per value, tells (fit checks the weights and gradients every
-    /// step: 10 MB each for an Embedding(20000, 128), where the per-value test had cost 4%).
+    /// sum per lane, with no branch per value, tells (fit checks the gradients every step: 10 MB
+    /// for an Embedding(20000, 128), where the per-value test had cost 4%).
     var allFinite: Bool {
         arrays.allSatisfy { a in
             let n = a.count, p = a.baseAddress
