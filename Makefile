@@ -30,7 +30,10 @@ LIB        := $(BUILD)/liblstm.so
 LIBFILE    := $(BUILD)/liblstm.so.$(VERSION)
 EXPORTS    := $(CURDIR)/Sources/CLSTM/exports.map
 # No RPATH: the library and the tool need nothing from their own folder.
+# DWARF 4 debug information (-dwarf-version=4 here, -gdwarf-4 for the C target in Package.swift):
+# the valgrind Debian 12 ships (3.19) reads it, and gives up on the whole library at DWARF 5.
 SWIFTFLAGS := -c release --product lstm -Xswiftc -static-stdlib -Xswiftc -use-ld=lld --disable-local-rpath \
+              -Xswiftc -dwarf-version=4 \
               -Xlinker --version-script=$(EXPORTS) -Xlinker -soname=$(SONAME)
 CFLAGS     ?= -O2
 CWARN      := -Wall -Wextra -pedantic -Werror
@@ -42,7 +45,7 @@ VPY        := $(VENV)/bin/python
 # Debian's python3-venv when $(PYTHON) cannot make virtual environments.
 ENSURE_VENV_MODULE = $(PYTHON) -m venv --help >/dev/null 2>&1 || { $(call install_missing,python3 python3-venv python3-pip); }
 
-.PHONY: install install-dbg uninstall print-version wheel test-install test-wheel mpi mpi-deps test-mpi
+.PHONY: install install-dbg uninstall print-version print-lib-build-output test-rebuild wheel test-install test-wheel mpi mpi-deps test-mpi
 .PHONY: all deps lib cli bench bench-peers bench-plot test test-swift test-abi test-c test-python test-keras venv demo clean \
         fuzz fuzz-build test-fuzz test-fuzz-regressions test-valgrind test-sanitizers
 
@@ -61,19 +64,27 @@ install_missing = missing=""; for p in $(1); do \
 deps:
 	@$(call install_missing,$(DEB_PKGS))
 
+# Puts file $(1) at $(2) only when their bytes differ, as a new file renamed over the old one:
+# a process that has $(2) mapped (a loaded library, a running tool) keeps the old file's pages,
+# where copying into it in place would change them under that process (SIGBUS) or fail on a
+# running executable. Nothing is written when nothing changed, so what depends on $(2) is not
+# rebuilt either.
+replace_if_changed = cmp -s "$(1)" "$(2)" || { cp "$(1)" "$(2).new.$$$$" && mv -f "$(2).new.$$$$" "$(2)" && echo "updated $(2)"; }
+
 lib: deps
 	$(SWIFT) build $(SWIFTFLAGS)
 	@mkdir -p $(BUILD)
-	cp "$$($(SWIFT) build $(SWIFTFLAGS) --show-bin-path)/liblstm.so" $(LIBFILE)
+	@$(call replace_if_changed,$$($(SWIFT) build $(SWIFTFLAGS) --show-bin-path)/liblstm.so,$(LIBFILE))
 	ln -sf liblstm.so.$(VERSION) $(BUILD)/$(SONAME)
 	ln -sf $(SONAME) $(LIB)
 
 # The `lstm` command-line tool (info, convert, predict), with the Swift runtime linked in.
-CLIFLAGS := -c release --product lstm-cli -Xswiftc -static-stdlib -Xswiftc -use-ld=lld --disable-local-rpath
+# (The same compiler flags as the library's, so that the two builds share their compiled modules.)
+CLIFLAGS := -c release --product lstm-cli -Xswiftc -static-stdlib -Xswiftc -use-ld=lld --disable-local-rpath -Xswiftc -dwarf-version=4
 cli: deps
 	$(SWIFT) build $(CLIFLAGS)
 	@mkdir -p $(BUILD)
-	cp "$$($(SWIFT) build $(CLIFLAGS) --show-bin-path)/lstm-cli" $(BUILD)/lstm
+	@$(call replace_if_changed,$$($(SWIFT) build $(CLIFLAGS) --show-bin-path)/lstm-cli,$(BUILD)/lstm)
 
 # Installing, as a C library is installed: the library stripped (its debug information in
 # build/, installed by install-dbg where gdb finds it through the debug link), its SONAME link
@@ -150,6 +161,16 @@ test-wheel: wheel
 
 print-version:
 	@echo $(VERSION)
+
+# Where swift build leaves the library that `make lib` puts at build/ (for test-rebuild).
+print-lib-build-output:
+	@echo "$$($(SWIFT) build $(SWIFTFLAGS) --show-bin-path)/liblstm.so"
+
+# make while a process has the library loaded: the library is replaced by a new file renamed
+# over it, never rewritten in place, and not touched at all when nothing changed
+# (Tests/Install/test_rebuild.sh).
+test-rebuild: lib
+	set -o pipefail; Tests/Install/test_rebuild.sh 2>&1 | tee $(BUILD)/rebuild.log
 
 # The installed tree used from C (pkg-config), C++ (CMake + lstm.hpp) and valgrind
 # (Tests/Install/test_install.sh); cmake comes from Debian when missing.
@@ -240,7 +261,7 @@ venv: lib
 	@$(VPY) -m pip uninstall -q -y lstm 2>/dev/null || true  # the distribution's name before 0.2.0
 	$(VPY) -m pip install -q --disable-pip-version-check --force-reinstall --no-deps ./bindings/python
 
-test: lib cli test-swift test-abi test-c test-valgrind test-python test-keras test-install test-wheel test-mpi test-sanitizers test-fuzz
+test: lib cli test-swift test-abi test-c test-valgrind test-python test-keras test-install test-rebuild test-wheel test-mpi test-sanitizers test-fuzz
 	@s=$$(sed -n 's/.*Executed \([0-9]*\) tests\{0,1\}, with \([0-9]*\) failures.*/\1 \2/p' $(BUILD)/swift-test.log | tail -1); \
 	c=$$(sed -n 's/^C API: \([0-9]*\) passed, \([0-9]*\) failed/\1 \2/p' $(BUILD)/capi.log); \
 	p=$$(sed -n 's/^=* *\([0-9]*\) passed.*/\1/p' $(BUILD)/pytest.log | tail -1); \
@@ -250,8 +271,9 @@ test: lib cli test-swift test-abi test-c test-valgrind test-python test-keras te
 	x=$$(sed -n 's/^C++ consumer: \([0-9]*\) passed, \([0-9]*\) failed/\1 \2/p' $(BUILD)/install.log); \
 	w=$$(sed -n 's/^wheel: \([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p' $(BUILD)/wheel.log); \
 	m=$$(sed -n 's/^mpi: \([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p' $(BUILD)/mpi.log); \
-	set -- $$s $$c $$p $$k $$b $$i $$x $$w $$m; \
-	echo "tests: $$(($$1 - $$2 + $$3 + $$5 + $$6 + $$8 + $${10} + $${12} + $${14} + $${16})) passed, $$(($$2 + $$4 + $$7 + $$9 + $${11} + $${13} + $${15} + $${17})) failed"
+	r=$$(sed -n 's/^rebuild: \([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p' $(BUILD)/rebuild.log); \
+	set -- $$s $$c $$p $$k $$b $$i $$x $$w $$m $$r; \
+	echo "tests: $$(($$1 - $$2 + $$3 + $$5 + $$6 + $$8 + $${10} + $${12} + $${14} + $${16} + $${18})) passed, $$(($$2 + $$4 + $$7 + $$9 + $${11} + $${13} + $${15} + $${17} + $${19})) failed"
 
 # Real Keras (Keras 3 and tf-keras, in their own virtual environment) reads what we write.
 KVENV := $(BUILD)/keras-venv
@@ -299,15 +321,22 @@ test-c: $(BUILD)/test_capi $(BUILD)/sine $(BUILD)/textgen $(BUILD)/bench $(BUILD
 # seconds: valgrind runs them ~100x slower) and one epoch of the C example, on the baseline
 # kernels (valgrind's emulation of AVX2 + FMA is slower still) and one thread. Any error or a
 # definite leak fails; "possibly lost" blocks are the Swift runtime's metadata caches, made
-# once and kept for the process's life. The library is copied without its debug information,
-# whose DWARF 5 Debian 12's valgrind 3.19 cannot read.
+# once and kept for the process's life. Run against build/liblstm.so as built, with its debug
+# information (DWARF 4, which Debian 12's valgrind 3.19 reads): a leak's stack names the
+# library's source lines, which the check below asserts on a deliberate leak.
 VALGRIND := valgrind -q --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite --error-exitcode=1
 test-valgrind: deps $(BUILD)/test_capi $(BUILD)/sine
 	@mkdir -p $(BUILD)/valgrind
-	objcopy --strip-debug $(LIB) $(BUILD)/valgrind/$(SONAME)
-	cp $(BUILD)/test_capi $(BUILD)/sine $(BUILD)/valgrind/
-	LSTM_TEST_LIGHT=1 LSTM_KERNELS=baseline LSTM_NUM_THREADS=1 $(VALGRIND) $(BUILD)/valgrind/test_capi
-	LSTM_KERNELS=baseline LSTM_NUM_THREADS=1 $(VALGRIND) $(BUILD)/valgrind/sine $(BUILD)/valgrind/sine.svg 42 1
+	LSTM_TEST_LIGHT=1 LSTM_KERNELS=baseline LSTM_NUM_THREADS=1 $(VALGRIND) $(BUILD)/test_capi
+	LSTM_KERNELS=baseline LSTM_NUM_THREADS=1 $(VALGRIND) $(BUILD)/sine $(BUILD)/valgrind/sine.svg 42 1
+	@printf '#include "lstm.h"\nint main(void) { lstm_model *m = 0; return lstm_model_load("%s", &m) == LSTM_OK ? 0 : 1; }\n' \
+	  "$(CURDIR)/Tests/Fixtures/files/keras3_stacked_softmax.keras" > $(BUILD)/valgrind/leak.c
+	$(CC) -std=c99 -g -Iinclude $(BUILD)/valgrind/leak.c -L$(BUILD) -llstm $(RPATH) -o $(BUILD)/valgrind_leak
+	! LSTM_KERNELS=baseline $(VALGRIND) --num-callers=40 $(BUILD)/valgrind_leak 2> $(BUILD)/valgrind/leak.txt
+	@grep -q "definitely lost" $(BUILD)/valgrind/leak.txt || { cat $(BUILD)/valgrind/leak.txt; echo "FAIL: valgrind did not report a leaked model" >&2; exit 1; }
+	@grep -qE "by 0x[0-9A-F]+: .* \([A-Za-z+]+\.swift:[0-9]+\)" $(BUILD)/valgrind/leak.txt || { cat $(BUILD)/valgrind/leak.txt; \
+	  echo "FAIL: valgrind's stack for the leak names no Swift source line of the library (debug information unread)" >&2; exit 1; }
+	@echo "valgrind reads the default build's debug information: a leaked model's stack names $$(grep -oE '[A-Za-z+]+\.swift:[0-9]+' $(BUILD)/valgrind/leak.txt | head -1)"
 	@echo "valgrind: no memory errors, no definite leaks"
 
 # The Swift tests under AddressSanitizer (XCTest leaks its own objects at exit, so leak

@@ -39,7 +39,10 @@ let package = Package(
         // Exposes include/lstm.h to Swift so that the exported functions use the C types themselves.
         .systemLibrary(name: "CLSTMABI"),
         // The library's destructor (dlclose): a few lines of C, since Swift has no destructors.
-        .target(name: "CLSTMUnload"),
+        // DWARF 4: Debian 12's valgrind 3.19 cannot read the DWARF 5 clang writes by default,
+        // and gives up on the whole library (the Swift code is compiled to DWARF 4 already;
+        // the Makefile says so explicitly for the release build).
+        .target(name: "CLSTMUnload", cSettings: [.unsafeFlags(["-gdwarf-4"])]),
         .target(
             name: "CLSTM",
             dependencies: ["LSTMCore", "LSTMKeras", "CLSTMABI", "CLSTMUnload"],
