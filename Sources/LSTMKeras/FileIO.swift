@@ -156,3 +156,9 @@ private extension Substring {
         String(drop { $0 == " " || $0 == "\t" }.prefix { $0 != "\n" && $0 != " " })
     }
 }
+
+/// Writes `bytes` to `path` as every save here does (`FileIO.atomicWrite`: through a temporary
+/// file renamed over the target), for the library's file formats kept outside this module.
+public func writeFileAtomically(_ bytes: [UInt8], to path: String) throws {
+    try FileIO.atomicWrite(path) { try FileIO.write(bytes, to: $0) }
+}

@@ -93,17 +93,14 @@ public enum KerasFiles {
         case .archive:
             throw LSTMError.invalidArgument("'\(path)': save_weights writes .weights.h5 (or legacy .h5) files; a .keras file holds a whole model (lstm_model_save)")
         }
-        try FileIO.atomicWrite(path) { temp in
-            try HDF5.locked {
-                let file = try H5Group.createFile(temp)
-                if legacy {
-                    try writeLegacyLayout(file, model: model)
-                } else {
-                    try writeKeras3Layout(file, model: model)
-                }
-                try file.flush()
-            }
+        let file = H5WriteGroup(file: path)
+        if legacy {
+            try writeLegacyLayout(file, model: model)
+        } else {
+            try writeKeras3Layout(file, model: model)
         }
+        let bytes = try file.encodedFile()
+        try FileIO.atomicWrite(path) { try FileIO.write(bytes, to: $0) }
     }
 
     /// Writes the whole model: `.keras` (config.json, metadata.json, model.weights.h5) or, for
@@ -115,38 +112,29 @@ public enum KerasFiles {
         }
         let config = try KerasConfig.modelJSON(model.spec, compile: model.compileSpec)
         if kind == .legacy {
-            try FileIO.atomicWrite(path) { temp in
-                try HDF5.locked {
-                    let file = try H5Group.createFile(temp)
-                    try file.writeStringAttribute("backend", "tensorflow")
-                    try file.writeStringAttribute("keras_version", writtenKerasVersion)
-                    // The .h5 layout keeps the compile settings in training_config instead.
-                    var withoutCompile = config
-                    if case .object(let members) = config {
-                        withoutCompile = .object(members.filter { $0.0 != "compile_config" })
-                    }
-                    try file.writeStringAttribute("model_config", withoutCompile.serialized())
-                    if let c = model.compileSpec {
-                        try file.writeStringAttribute("training_config", trainingConfig(c).serialized())
-                    }
-                    let weights = try file.createGroup("model_weights")
-                    try weights.writeStringAttribute("backend", "tensorflow")
-                    try weights.writeStringAttribute("keras_version", writtenKerasVersion)
-                    try writeLegacyLayout(weights, model: model, prefix: model.spec.name + "/")
-                    try file.flush()
-                }
+            let file = H5WriteGroup(file: path)
+            try file.writeStringAttribute("backend", "tensorflow")
+            try file.writeStringAttribute("keras_version", writtenKerasVersion)
+            // The .h5 layout keeps the compile settings in training_config instead.
+            var withoutCompile = config
+            if case .object(let members) = config {
+                withoutCompile = .object(members.filter { $0.0 != "compile_config" })
             }
+            try file.writeStringAttribute("model_config", withoutCompile.serialized())
+            if let c = model.compileSpec {
+                try file.writeStringAttribute("training_config", trainingConfig(c).serialized())
+            }
+            let weights = try file.createGroup("model_weights")
+            try weights.writeStringAttribute("backend", "tensorflow")
+            try weights.writeStringAttribute("keras_version", writtenKerasVersion)
+            try writeLegacyLayout(weights, model: model, prefix: model.spec.name + "/")
+            let bytes = try file.encodedFile()
+            try FileIO.atomicWrite(path) { try FileIO.write(bytes, to: $0) }
             return
         }
-        let (dir, name) = FileIO.split(path)
-        let weightsPath = try FileIO.temporaryPath(in: dir, base: name + ".weights.h5")
-        defer { unlink(weightsPath) }
-        try HDF5.locked {
-            let file = try H5Group.createFile(weightsPath)
-            try writeKeras3Layout(file, model: model)
-            try file.flush()
-        }
-        let weights = try FileIO.read(weightsPath)
+        let weightsFile = H5WriteGroup(file: path + ":model.weights.h5")
+        try writeKeras3Layout(weightsFile, model: model)
+        let weights = try weightsFile.encodedFile()
         let metadata = JSON.object([("keras_version", .string(writtenKerasVersion)), ("date_saved", .string(dateSaved())),
                                     ("saved_by", .string("liblstm"))]).serialized()
         let archive = Zip.write([Zip.Entry(name: "metadata.json", data: Array(metadata.utf8)),
@@ -419,7 +407,7 @@ public enum KerasFiles {
         try model.setOptimizerSlots(iterations: Int(iterations), slots: slots)
     }
 
-    static func writeKeras3Layout(_ file: H5Group, model: Model<Float>) throws {
+    static func writeKeras3Layout(_ file: H5WriteGroup, model: Model<Float>) throws {
         let layersGroup = try file.createGroup("layers")
         let keys = layerKeys(model.spec)
         for (li, layer) in model.spec.layers.enumerated() where !keys.layers[li].isEmpty {
@@ -491,7 +479,7 @@ public enum KerasFiles {
         return new
     }
 
-    static func writeLegacyLayout(_ g: H5Group, model: Model<Float>, prefix: String = "") throws {
+    static func writeLegacyLayout(_ g: H5WriteGroup, model: Model<Float>, prefix: String = "") throws {
         let spec = model.spec
         // A functional model's InputLayers are listed too (without weights), as tf-keras lists them.
         let names: [String] = spec.isSequential ? spec.layers.map(\.name) : KerasFunctional.kerasOrder(spec).compactMap { op in

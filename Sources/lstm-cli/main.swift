@@ -2,13 +2,16 @@
 import Glibc
 #endif
 import LSTMCore
+import CLSTMABI
 import LSTMKeras
+import LSTMONNX
 
 // lstm: inspect, convert and run Keras LSTM models from the command line.
 
 let usage = """
 usage: lstm info FILE                      the model in a Keras file: layers, shapes, parameters, who wrote it
        lstm convert IN OUT                 convert between .keras, .h5 (full model) and .weights.h5, by suffix
+       lstm export IN OUT.onnx             the model's inference graph as an ONNX file (opset 17)
        lstm predict FILE IN.npy... OUT.npy run a model on numpy arrays (batch, timesteps, features), one per input
 """
 
@@ -68,6 +71,12 @@ func convert(_ input: String, _ output: String) throws {
     print("wrote \(output)")
 }
 
+func export(_ input: String, _ output: String) throws {
+    let model = try KerasFiles.loadModel(input)
+    try ONNXExport.save(model, to: output, producerVersion: "\(LSTM_VERSION_MAJOR).\(LSTM_VERSION_MINOR).\(LSTM_VERSION_PATCH)")
+    print("wrote \(output)")
+}
+
 /// Runs the model on one .npy per input (a 2-D array for a sequence input of one feature gets
 /// its feature axis added) and writes one .npy per output (OUT.npy, or OUT_0.npy, OUT_1.npy, ...).
 func predict(_ path: String, _ inputPaths: [String], _ output: String) throws {
@@ -100,6 +109,7 @@ do {
     switch (args.first, args.count) {
     case ("info", 2): try info(args[1])
     case ("convert", 3): try convert(args[1], args[2])
+    case ("export", 3): try export(args[1], args[2])
     case ("predict", 4...): try predict(args[1], Array(args[2..<(args.count - 1)]), args[args.count - 1])
     case ("-h", _), ("--help", _), ("help", _): print(usage)
     default: fail("bad arguments\n" + usage, code: 2)

@@ -375,3 +375,11 @@ extension Model {
         }
     }
 }
+
+extension Model {
+    /// The per-sample shapes of node `j`'s inputs and outputs, as the node was built (what an
+    /// exporter needs besides the spec and the weights).
+    public func nodeShapes(_ j: Int) -> (inputs: [SampleShape], outputs: [SampleShape]) {
+        (nodeLayers[j].inputShapes, nodeOutputShapes[j])
+    }
+}

@@ -124,6 +124,7 @@ _DECLARATIONS = {
     "lstm_model_load_weights": (c_int, [_model_p, c_char_p]),
     "lstm_model_save_weights": (c_int, [_model_p, c_char_p]),
     "lstm_model_save": (c_int, [_model_p, c_char_p]),
+    "lstm_model_export_onnx": (c_int, [_model_p, c_char_p]),
     "lstm_model_param_count": (c_int, [_model_p, _size_p]),
     "lstm_model_trainable_param_count": (c_int, [_model_p, _size_p]),
     "lstm_model_learning_rate": (c_int, [_model_p, ctypes.POINTER(ctypes.c_double)]),

@@ -638,6 +638,21 @@ class _ModelMethods:
         self._ensure_built()
         call(lib.lstm_model_save, self._model, str(filepath).encode())
 
+    def export(self, filepath, format="tf_saved_model", verbose=True, **kwargs):
+        """Keras's ``model.export``: ``format="onnx"`` writes the inference graph as an ONNX
+        file (opset 17; see lstm_model_export_onnx in lstm.h for what exports). Keras's other
+        formats need TensorFlow or JAX and are refused by name."""
+        if format != "onnx":
+            raise NotImplementedError(
+                f"export format {format!r} needs TensorFlow (tf_saved_model) or JAX (openxla): "
+                "this library exports format='onnx' only")
+        if kwargs:
+            raise NotImplementedError(f"export() does not take {sorted(kwargs)} here")
+        self._ensure_built()
+        call(lib.lstm_model_export_onnx, self._model, str(filepath).encode())
+        if verbose:
+            print(f"Saved artifact at '{filepath}'.")
+
     def save_weights(self, filepath, overwrite=True):
         """Writes a Keras .weights.h5 file."""
         self._ensure_built()

@@ -2,14 +2,13 @@
 import Glibc
 #endif
 import CHDF5
-import LSTMCore
+@testable import LSTMCore
 
-/// A small wrapper over the HDF5 C library, the writer of every HDF5 file the library saves
-/// (libhdf5 is the format's reference implementation, so Keras reads what it writes). Files are
-/// read by `HDF5Reader` instead, never by libhdf5: Debian's libhdf5 1.10 is not hardened against
-/// damaged files. The read functions here serve the tests as the oracle the reader is checked
-/// against. Every handle is closed on every path. libhdf5 is not thread-safe, so all its work
-/// runs inside `HDF5.locked`, under one process-wide lock.
+/// A small wrapper over the HDF5 C library (libhdf5, the format's reference implementation),
+/// for the tests only: the oracle that the library's own reader (`HDF5Reader`) and writer
+/// (`HDF5Encoder`) are held against. The library itself never links libhdf5. Every handle is
+/// closed on every path. libhdf5 is not thread-safe, so all its work runs inside `HDF5.locked`,
+/// under one process-wide lock.
 enum HDF5 {
     private static let mutex: UnsafeMutablePointer<pthread_mutex_t> = {
         let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
@@ -73,17 +72,6 @@ struct H5Group {
         return H5Group(object: H5Object(id: id, location: path + ":", closer: H5Fclose))
     }
 
-    static func createFile(_ path: String) throws -> H5Group {
-        let id = H5Fcreate(path, lstm_h5f_acc_trunc(), lstm_h5p_default(), lstm_h5p_default())
-        guard id >= 0 else { throw LSTMError.io("cannot create the HDF5 file '\(path)'") }
-        return H5Group(object: H5Object(id: id, location: path + ":", closer: H5Fclose))
-    }
-
-    /// Flushes the file's buffers to disk.
-    func flush() throws {
-        guard H5Fflush(id, H5F_SCOPE_GLOBAL) >= 0 else { throw LSTMError.io("\(location): cannot flush") }
-    }
-
     // MARK: Members
 
     func path(_ name: String) -> String {
@@ -115,12 +103,6 @@ struct H5Group {
         guard isGroup(name) else { throw LSTMError.format("\(path(name)): group not found") }
         let g = H5Gopen2(id, name, lstm_h5p_default())
         guard g >= 0 else { throw LSTMError.format("\(path(name)): cannot open the group") }
-        return H5Group(object: H5Object(id: g, location: path(name), closer: H5Gclose))
-    }
-
-    func createGroup(_ name: String) throws -> H5Group {
-        let g = H5Gcreate2(id, name, lstm_h5p_default(), lstm_h5p_default(), lstm_h5p_default())
-        guard g >= 0 else { throw LSTMError.io("\(path(name)): cannot create the group") }
         return H5Group(object: H5Object(id: g, location: path(name), closer: H5Gclose))
     }
 
@@ -205,33 +187,6 @@ struct H5Group {
         }
     }
 
-    func writeFloats(_ name: String, shape: [Int], values: [Float]) throws {
-        let dims = shape.map { hsize_t($0) }
-        let space = dims.isEmpty ? H5Screate(H5S_SCALAR) : H5Screate_simple(Int32(dims.count), dims, nil)
-        guard space >= 0 else { throw LSTMError.io("\(path(name)): cannot create the dataspace") }
-        defer { H5Sclose(space) }
-        let d = H5Dcreate2(id, name, lstm_h5t_ieee_f32le(), space, lstm_h5p_default(), lstm_h5p_default(), lstm_h5p_default())
-        guard d >= 0 else { throw LSTMError.io("\(path(name)): cannot create the dataset") }
-        defer { H5Dclose(d) }
-        let status = values.withUnsafeBytes {
-            H5Dwrite(d, lstm_h5t_native_float(), lstm_h5s_all(), lstm_h5s_all(), lstm_h5p_default(), $0.baseAddress)
-        }
-        guard status >= 0 else { throw LSTMError.io("\(path(name)): cannot write the values") }
-    }
-
-    func writeInt(_ name: String, _ value: Int64) throws {
-        let space = H5Screate(H5S_SCALAR)
-        guard space >= 0 else { throw LSTMError.io("\(path(name)): cannot create the dataspace") }
-        defer { H5Sclose(space) }
-        let d = H5Dcreate2(id, name, lstm_h5t_std_i64le(), space, lstm_h5p_default(), lstm_h5p_default(), lstm_h5p_default())
-        guard d >= 0 else { throw LSTMError.io("\(path(name)): cannot create the dataset") }
-        defer { H5Dclose(d) }
-        var v = value
-        guard H5Dwrite(d, lstm_h5t_native_int64(), lstm_h5s_all(), lstm_h5s_all(), lstm_h5p_default(), &v) >= 0 else {
-            throw LSTMError.io("\(path(name)): cannot write the value")
-        }
-    }
-
     // MARK: String attributes
 
     /// Names of the attributes, in HDF5's name order.
@@ -246,6 +201,18 @@ struct H5Group {
             names.append(String(cString: buf))
         }
         return names
+    }
+
+    /// The rank of attribute `name`'s dataspace (0: a scalar); nil if absent.
+    func attributeRank(_ name: String) -> Int? {
+        guard H5Aexists(id, name) > 0 else { return nil }
+        let a = H5Aopen(id, name, lstm_h5p_default())
+        guard a >= 0 else { return nil }
+        defer { H5Aclose(a) }
+        let space = H5Aget_space(a)
+        guard space >= 0 else { return nil }
+        defer { H5Sclose(space) }
+        return Int(H5Sget_simple_extent_ndims(space))
     }
 
     /// A string attribute, scalar or array, stored variable-length (UTF-8 or ASCII) or
@@ -293,31 +260,5 @@ struct H5Group {
             while s.hasSuffix(" ") { s.removeLast() }
             return s
         }
-    }
-
-    /// Writes a string attribute as h5py writes a Python str: variable-length UTF-8, scalar
-    /// (one value) or a 1-D array.
-    func writeStringsAttribute(_ name: String, _ values: [String], scalar: Bool = false) throws {
-        let where_ = "\(location) attribute '\(name)'"
-        let t = H5Tcopy(lstm_h5t_c_s1())
-        defer { H5Tclose(t) }
-        H5Tset_size(t, lstm_h5t_variable())
-        H5Tset_cset(t, H5T_CSET_UTF8)
-        var dims = [hsize_t(values.count)]
-        let space = scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &dims, nil)
-        guard space >= 0 else { throw LSTMError.io("\(where_): cannot create the dataspace") }
-        defer { H5Sclose(space) }
-        if H5Aexists(id, name) > 0 { H5Adelete(id, name) }
-        let a = H5Acreate2(id, name, t, space, lstm_h5p_default(), lstm_h5p_default())
-        guard a >= 0 else { throw LSTMError.io("\(where_): cannot create") }
-        defer { H5Aclose(a) }
-        let cstrings = values.map { strdup($0) }
-        defer { cstrings.forEach { free($0) } }
-        var ptrs: [UnsafeMutablePointer<CChar>?] = cstrings
-        guard H5Awrite(a, t, &ptrs) >= 0 else { throw LSTMError.io("\(where_): cannot write") }
-    }
-
-    func writeStringAttribute(_ name: String, _ value: String) throws {
-        try writeStringsAttribute(name, [value], scalar: true)
     }
 }

@@ -1,0 +1,103 @@
+import LSTMCore
+
+/// The exporter of each Keras layer class: one entry per class, each turning one call of the
+/// layer into ONNX nodes and returning the names of its outputs, in the layer's order. A class
+/// not listed here is refused by name (ONNXExport).
+enum ONNXLayers {
+    typealias Exporter = (ONNXLayerCall, inout ONNXGraph) throws -> [String]
+
+    static let exporters: [String: Exporter] = {
+        var table: [String: Exporter] = [
+            "LSTM": ONNXRecurrent.lstm,
+            "GRU": ONNXRecurrent.gru,
+            "SimpleRNN": ONNXRecurrent.simpleRNN,
+            "Bidirectional": ONNXRecurrent.bidirectional,
+            "Dense": dense,
+            "Embedding": embedding,
+            "Concatenate": concatenate,
+            "Flatten": reshaping, "Reshape": reshaping, "Permute": reshaping, "RepeatVector": reshaping,
+            "Masking": { call, _ in throw call.unsupported("its mask") },
+        ]
+        for kind in ["Activation", "LeakyReLU", "ReLU", "ELU", "Softmax"] { table[kind] = activationLayer }
+        // Noise is for training only: at inference these layers pass their input on.
+        for kind in ["Dropout", "SpatialDropout1D", "GaussianNoise", "GaussianDropout"] { table[kind] = { call, _ in [call.inputs[0]] } }
+        for op in MergeSpec.Operation.allCases { table[op.rawValue] = merge }
+        return table
+    }()
+
+    /// x · kernel + bias, then the activation (x of any rank: MatMul multiplies the last axis).
+    static func dense(_ call: ONNXLayerCall, _ g: inout ONNXGraph) throws -> [String] {
+        let s = try call.spec(as: DenseSpec.self)
+        let kernel = g.constant("\(s.name)/kernel", shape: call.weightShapes[0], values: call.weights[0])
+        var y = g.op("MatMul", [call.inputs[0], kernel], name: s.name)
+        if s.useBias {
+            y = g.op("Add", [y, g.constant("\(s.name)/bias", shape: call.weightShapes[1], values: call.weights[1])], name: s.name)
+        }
+        guard let out = g.apply(s.activation, to: y, name: s.name) else { throw call.unsupported("activation '\(s.activation.kerasName)'") }
+        return [out]
+    }
+
+    /// The rows of the embedding matrix the ids pick (the ids come in as floats, as the library
+    /// takes them, and are cast to int64 for Gather).
+    static func embedding(_ call: ONNXLayerCall, _ g: inout ONNXGraph) throws -> [String] {
+        let s = try call.spec(as: EmbeddingSpec.self)
+        if s.maskZero { throw call.unsupported("mask_zero (its mask)") }
+        let ids = g.op("Cast", [call.inputs[0]], name: s.name, [("to", .int(ONNXGraph.ElementType.int64.rawValue))])
+        let matrix = g.constant("\(s.name)/embeddings", shape: call.weightShapes[0], values: call.weights[0])
+        return [g.op("Gather", [matrix, ids], name: s.name, [("axis", .int(0))])]
+    }
+
+    static func activationLayer(_ call: ONNXLayerCall, _ g: inout ONNXGraph) throws -> [String] {
+        let s = try call.spec(as: ActivationSpec.self)
+        guard let out = g.apply(s.activation, to: call.inputs[0], name: s.name) else {
+            throw call.unsupported("activation '\(s.activation.kerasName)' with these settings")
+        }
+        return [out]
+    }
+
+    static func concatenate(_ call: ONNXLayerCall, _ g: inout ONNXGraph) throws -> [String] {
+        let s = try call.spec(as: ConcatenateSpec.self)
+        // Keras's axis counts the batch, as ONNX's does.
+        return [g.op("Concat", call.inputs, name: s.name, [("axis", .int(Int64(s.axis)))])]
+    }
+
+    /// Add, Subtract, Multiply, Average, Maximum, Minimum: element by element, broadcasting as
+    /// Keras does (ONNX broadcasts the same way, numpy's rule).
+    static func merge(_ call: ONNXLayerCall, _ g: inout ONNXGraph) throws -> [String] {
+        let s = try call.spec(as: MergeSpec.self)
+        var y = call.inputs[0]
+        for x in call.inputs.dropFirst() {
+            switch s.operation {
+            case .add, .average: y = g.op("Add", [y, x], name: s.name)
+            case .subtract: y = g.op("Sub", [y, x], name: s.name)
+            case .multiply: y = g.op("Mul", [y, x], name: s.name)
+            case .maximum: y = g.op("Max", [y, x], name: s.name)
+            case .minimum: y = g.op("Min", [y, x], name: s.name)
+            }
+        }
+        if s.operation == .average {
+            y = g.op("Div", [y, g.constant("\(s.name)/count", shape: [], values: [Float(call.inputs.count)])], name: s.name)
+        }
+        return [y]
+    }
+
+    static func reshaping(_ call: ONNXLayerCall, _ g: inout ONNXGraph) throws -> [String] {
+        let s = try call.spec(as: ReshapingSpec.self)
+        let x = call.inputs[0]
+        switch s.operation {
+        case .flatten, .reshape:
+            // The built output shape, with the batch kept (0) and one open axis inferred (-1).
+            let target = [Int64(0)] + call.outputShapes[0].map { Int64($0 ?? -1) }
+            guard target.filter({ $0 == -1 }).count <= 1 else { throw call.unsupported("a target shape with two open axes") }
+            return [g.op("Reshape", [x, g.int64s(target)], name: s.name)]
+        case .permute(let dims):
+            return [g.op("Transpose", [x], name: s.name, [("perm", .ints([0] + dims.map(Int64.init)))])]
+        case .repeatVector(let n):
+            // (batch, features) -> (batch, n, features)
+            let expanded = g.op("Unsqueeze", [x, g.int64s([1])], name: s.name)
+            return [g.op("Tile", [expanded, g.int64s([1, Int64(n), 1])], name: s.name)]
+        case .zeroPadding1D, .cropping1D, .upSampling1D:
+            throw call.unsupported("this layer")
+        }
+    }
+}
