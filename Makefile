@@ -253,11 +253,12 @@ demo: lib $(BUILD)/sine $(BUILD)/textgen venv
 	$(BUILD)/textgen 6 $(BUILD)/textgen.keras
 
 # A virtual environment with the binding installed from this tree (reinstalled every time, so
-# that it carries the library just built), pytest and matplotlib.
+# that it carries the library just built), pytest and matplotlib, and onnx and ONNX Runtime for
+# the ONNX export's tests.
 venv: lib
 	@$(ENSURE_VENV_MODULE)
 	@[ -x $(VPY) ] || $(PYTHON) -m venv $(VENV)
-	$(VPY) -m pip install -q --disable-pip-version-check numpy pytest matplotlib
+	$(VPY) -m pip install -q --disable-pip-version-check numpy pytest matplotlib onnx onnxruntime
 	@$(VPY) -m pip uninstall -q -y lstm 2>/dev/null || true  # the distribution's name before 0.2.0
 	$(VPY) -m pip install -q --disable-pip-version-check --force-reinstall --no-deps ./bindings/python
 

@@ -3,8 +3,8 @@ import LSTMCore
 /// Keras's activations in ONNX: as operators applied to a tensor, and as the activation names
 /// (with their alpha and beta) the recurrent operators take.
 extension ONNXGraph {
-    /// `activation` applied to `x`; nil when ONNX has no exact form of it.
-    mutating func apply(_ activation: Activation, to x: String, name: String) -> String? {
+    /// `activation` applied to `x`: every Keras activation the library runs has an exact form.
+    mutating func apply(_ activation: Activation, to x: String, name: String) -> String {
         switch activation {
         case .linear: return x
         case .tanh: return op("Tanh", [x], name: name)
@@ -30,10 +30,7 @@ extension ONNXGraph {
         case .softsign: return op("Softsign", [x], name: name)
         case .exponential: return op("Exp", [x], name: name)
         case let .thresholdedRelu(maxValue, slope, threshold):
-            // The general ReLU layer has an exact form here only without a slope or threshold.
-            guard slope == 0, threshold == 0 else { return nil }
-            let r = op("Relu", [x], name: name)
-            return maxValue.map { clip(r, 0, Float($0), name: name) } ?? r
+            return ONNXLayers.generalReLU(x, maxValue: maxValue, slope: slope, threshold: threshold, name: name, &self)
         }
     }
 

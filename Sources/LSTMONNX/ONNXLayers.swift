@@ -22,6 +22,7 @@ enum ONNXLayers {
         // Noise is for training only: at inference these layers pass their input on.
         for kind in ["Dropout", "SpatialDropout1D", "GaussianNoise", "GaussianDropout"] { table[kind] = { call, _ in [call.inputs[0]] } }
         for op in MergeSpec.Operation.allCases { table[op.rawValue] = merge }
+        table.merge(sequenceExporters) { listed, _ in listed }
         return table
     }()
 
@@ -33,8 +34,7 @@ enum ONNXLayers {
         if s.useBias {
             y = g.op("Add", [y, g.constant("\(s.name)/bias", shape: call.weightShapes[1], values: call.weights[1])], name: s.name)
         }
-        guard let out = g.apply(s.activation, to: y, name: s.name) else { throw call.unsupported("activation '\(s.activation.kerasName)'") }
-        return [out]
+        return [g.apply(s.activation, to: y, name: s.name)]
     }
 
     /// The rows of the embedding matrix the ids pick (the ids come in as floats, as the library
@@ -49,10 +49,7 @@ enum ONNXLayers {
 
     static func activationLayer(_ call: ONNXLayerCall, _ g: inout ONNXGraph) throws -> [String] {
         let s = try call.spec(as: ActivationSpec.self)
-        guard let out = g.apply(s.activation, to: call.inputs[0], name: s.name) else {
-            throw call.unsupported("activation '\(s.activation.kerasName)' with these settings")
-        }
-        return [out]
+        return [g.apply(s.activation, to: call.inputs[0], name: s.name)]
     }
 
     static func concatenate(_ call: ONNXLayerCall, _ g: inout ONNXGraph) throws -> [String] {
@@ -97,7 +94,7 @@ enum ONNXLayers {
             let expanded = g.op("Unsqueeze", [x, g.int64s([1])], name: s.name)
             return [g.op("Tile", [expanded, g.int64s([1, Int64(n), 1])], name: s.name)]
         case .zeroPadding1D, .cropping1D, .upSampling1D:
-            throw call.unsupported("this layer")
+            return try padding1D(call, &g)
         }
     }
 }
