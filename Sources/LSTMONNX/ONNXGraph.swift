@@ -6,7 +6,7 @@ import LSTMCore
 struct ONNXGraph {
     /// ONNX's element types (TensorProto.DataType).
     enum ElementType: Int64 {
-        case float = 1, int64 = 7
+        case float = 1, int32 = 6, int64 = 7, bool = 9
     }
 
     /// An attribute of a node (AttributeProto).

@@ -34,7 +34,7 @@ extension ONNXLayers {
         }
     }
 
-    static func conv1D(_ call: ONNXLayerCall, _ g: inout ONNXGraph) throws -> [String] {
+    static func conv1D(_ call: ONNXLayerCall, _ g: inout ONNXGraph) throws -> ONNXLayerOutputs {
         let s = try call.spec(as: Conv1DSpec.self)
         let k = s.kernelSize, filters = s.filters
         let channels = call.weights[0].count / max(k * filters, 1)
@@ -52,38 +52,44 @@ extension ONNXLayers {
         let y = g.op("Conv", inputs, name: s.name,
                      [("kernel_shape", .ints([Int64(k)])), ("strides", .ints([Int64(s.strides)])),
                       ("dilations", .ints([Int64(s.dilationRate)]))] + (try paddingAttributes(s.padding, span: span, call)))
-        return [g.apply(s.activation, to: swapStepsAndChannels(y, &g, name: s.name), name: s.name)]
+        return .unmasked([g.apply(s.activation, to: swapStepsAndChannels(y, &g, name: s.name), name: s.name)])
+    }
+
+    private static func opName(_ r: Pooling1DSpec.Reduction, max: String, average: String) -> String {
+        switch r {
+        case .max: return max
+        case .average: return average
+        }
     }
 
     /// Padding is never the maximum and is left out of the average, as TensorFlow computes
     /// them: MaxPool's and AveragePool's behaviour (count_include_pad 0).
-    static func pooling1D(_ call: ONNXLayerCall, _ g: inout ONNXGraph) throws -> [String] {
+    static func pooling1D(_ call: ONNXLayerCall, _ g: inout ONNXGraph) throws -> ONNXLayerOutputs {
         let s = try call.spec(as: Pooling1DSpec.self)
-        let op: String
-        switch s.reduction {
-        case .max: op = "MaxPool"
-        case .average: op = "AveragePool"
-        }
-        let y = g.op(op, [swapStepsAndChannels(call.inputs[0], &g, name: s.name)], name: s.name,
+        let y = g.op(opName(s.reduction, max: "MaxPool", average: "AveragePool"), [swapStepsAndChannels(call.inputs[0], &g, name: s.name)], name: s.name,
                      [("kernel_shape", .ints([Int64(s.poolSize)])), ("strides", .ints([Int64(s.strides)]))]
                          + (try paddingAttributes(s.padding, span: s.poolSize, call)))
-        return [swapStepsAndChannels(y, &g, name: s.name)]
+        return .unmasked([swapStepsAndChannels(y, &g, name: s.name)])
     }
 
-    static func globalPooling1D(_ call: ONNXLayerCall, _ g: inout ONNXGraph) throws -> [String] {
+    static func globalPooling1D(_ call: ONNXLayerCall, _ g: inout ONNXGraph) throws -> ONNXLayerOutputs {
         let s = try call.spec(as: GlobalPooling1DSpec.self)
-        let op: String
-        switch s.reduction {
-        case .max: op = "ReduceMax"
-        case .average: op = "ReduceMean"
+        let op = opName(s.reduction, max: "ReduceMax", average: "ReduceMean")
+        if case .average = s.reduction, let mask = call.mask {
+            // Keras 3's masked average: Σ mask · x / Σ mask over the steps.
+            let m = g.op("Unsqueeze", [g.op("Cast", [mask], name: s.name, [("to", .int(ONNXGraph.ElementType.float.rawValue))]), g.int64s([-1])], name: s.name)
+            let sum = g.op("ReduceSum", [g.op("Mul", [call.inputs[0], m], name: s.name), g.int64s([1])], name: s.name,
+                           [("keepdims", .int(s.keepDims ? 1 : 0))])
+            let count = g.op("ReduceSum", [m, g.int64s([1])], name: s.name, [("keepdims", .int(s.keepDims ? 1 : 0))])
+            return .unmasked([g.op("Div", [sum, count], name: s.name)])
         }
-        // opset 17: both take their axes as an attribute.
-        return [g.op(op, [call.inputs[0]], name: s.name, [("axes", .ints([1])), ("keepdims", .int(s.keepDims ? 1 : 0))])]
+        // opset 17: ReduceMean and ReduceMax take their axes as an attribute.
+        return .unmasked([g.op(op, [call.inputs[0]], name: s.name, [("axes", .ints([1])), ("keepdims", .int(s.keepDims ? 1 : 0))])])
     }
 
     /// Inference: (x - moving_mean) · gamma / sqrt(moving_variance + epsilon) + beta, the scale
     /// worked out once in Double.
-    static func batchNormalization(_ call: ONNXLayerCall, _ g: inout ONNXGraph) throws -> [String] {
+    static func batchNormalization(_ call: ONNXLayerCall, _ g: inout ONNXGraph) throws -> ONNXLayerOutputs {
         let s = try call.spec(as: BatchNormalizationSpec.self)
         var k = 0
         let gamma: [Float]? = s.scale ? call.weights[k] : nil
@@ -101,7 +107,7 @@ extension ONNXLayers {
         return [y]
     }
 
-    static func layerNormalization(_ call: ONNXLayerCall, _ g: inout ONNXGraph) throws -> [String] {
+    static func layerNormalization(_ call: ONNXLayerCall, _ g: inout ONNXGraph) throws -> ONNXLayerOutputs {
         let s = try call.spec(as: LayerNormalizationSpec.self)
         guard let n = call.inputShapes[0].last ?? nil else { throw call.unsupported("an input with open features") }
         var k = 0
@@ -115,25 +121,25 @@ extension ONNXLayers {
 
     /// max(x, 0) + alpha · min(x, 0): ONNX's PRelu, alpha broadcast over the batch (and the
     /// shared axes, which Keras keeps as size 1).
-    static func prelu(_ call: ONNXLayerCall, _ g: inout ONNXGraph) throws -> [String] {
+    static func prelu(_ call: ONNXLayerCall, _ g: inout ONNXGraph) throws -> ONNXLayerOutputs {
         let s = try call.spec(as: PReLUSpec.self)
         return [g.op("PRelu", [call.inputs[0], g.constant("\(s.name)/alpha", shape: call.weightShapes[0], values: call.weights[0])],
                      name: s.name)]
     }
 
-    static func padding1D(_ call: ONNXLayerCall, _ g: inout ONNXGraph) throws -> [String] {
+    static func padding1D(_ call: ONNXLayerCall, _ g: inout ONNXGraph) throws -> ONNXLayerOutputs {
         let s = try call.spec(as: ReshapingSpec.self)
         let x = call.inputs[0]
         switch s.operation {
         case let .zeroPadding1D(left, right):
-            return [g.op("Pad", [x, g.int64s([0, Int64(left), 0, 0, Int64(right), 0])], name: s.name)]
+            return .unmasked([g.op("Pad", [x, g.int64s([0, Int64(left), 0, 0, Int64(right), 0])], name: s.name)])
         case let .cropping1D(left, right):
-            return [g.op("Slice", [x, g.int64s([Int64(left)]), g.int64s([right == 0 ? Int64.max : -Int64(right)]), g.int64s([1])], name: s.name)]
+            return .unmasked([g.op("Slice", [x, g.int64s([Int64(left)]), g.int64s([right == 0 ? Int64.max : -Int64(right)]), g.int64s([1])], name: s.name)])
         case .upSampling1D(let size):
             // Each step `size` times: (batch, steps, 1, features) tiled, then merged back.
             guard let features = call.outputShapes[0].last ?? nil else { throw call.unsupported("an input with open features") }
             let tiled = g.op("Tile", [g.op("Unsqueeze", [x, g.int64s([2])], name: s.name), g.int64s([1, 1, Int64(size), 1])], name: s.name)
-            return [g.op("Reshape", [tiled, g.int64s([0, -1, Int64(features)])], name: s.name)]
+            return .unmasked([g.op("Reshape", [tiled, g.int64s([0, -1, Int64(features)])], name: s.name)])
         case .flatten, .reshape, .permute, .repeatVector:
             return try reshaping(call, &g)
         }
@@ -141,7 +147,7 @@ extension ONNXLayers {
 
     /// The wrapped layer on every step: (batch, steps, ...) folded into (batch · steps, ...),
     /// the layer's exporter, then unfolded. A Dense needs no folding (MatMul takes any rank).
-    static func timeDistributed(_ call: ONNXLayerCall, _ g: inout ONNXGraph) throws -> [String] {
+    static func timeDistributed(_ call: ONNXLayerCall, _ g: inout ONNXGraph) throws -> ONNXLayerOutputs {
         let s = try call.spec(as: TimeDistributedSpec.self)
         let inner = s.layer
         guard let exporter = exporters[inner.kind] else {
@@ -151,8 +157,8 @@ extension ONNXLayers {
         let described = "\(call.described) around layer '\(inner.name)' (\(inner.kind))"
         if inner is DenseSpec {
             let c = ONNXLayerCall(spec: inner, described: described, weights: call.weights, weightShapes: call.weightShapes,
-                                  inputs: call.inputs, inputShapes: call.inputShapes, outputShapes: call.outputShapes)
-            return try exporter(c, &g)
+                                  inputs: call.inputs, inputShapes: call.inputShapes, outputShapes: call.outputShapes, masks: call.masks)
+            return ONNXLayerOutputs(try exporter(c, &g).values)
         }
         func fixedDims(_ shape: SampleShape) throws -> [Int64] {
             try shape.map { d in guard let d else { throw call.unsupported("a step shape with open dimensions") }; return Int64(d) }
@@ -160,12 +166,12 @@ extension ONNXLayers {
         let folded = g.op("Reshape", [call.inputs[0], g.int64s([-1] + (try fixedDims(innerIn)))], name: s.name)
         let c = ONNXLayerCall(spec: inner, described: described, weights: call.weights, weightShapes: call.weightShapes,
                               inputs: [folded], inputShapes: [innerIn], outputShapes: [innerOut])
-        let y = try exporter(c, &g)
+        let y = try exporter(c, &g).values
         guard y.count == 1 else { throw call.unsupported("a wrapped layer with several outputs") }
         // (batch, steps) from the input, then the step's output shape.
         let batchAndSteps = g.op("Slice", [g.op("Shape", [call.inputs[0]], name: s.name), g.int64s([0]), g.int64s([2])], name: s.name)
         let target = g.op("Concat", [batchAndSteps, g.int64s(try fixedDims(innerOut))], name: s.name, [("axis", .int(0))])
-        return [g.op("Reshape", [y[0], target], name: s.name)]
+        return ONNXLayerOutputs([g.op("Reshape", [y[0], target], name: s.name)])
     }
 
     /// Keras's ReLU layer in general: clip(x · [x > threshold], 0, max_value) - negative_slope ·

@@ -128,6 +128,8 @@ static void test_null_arguments(void) {
     EXPECT_STATUS(lstm_model_save_weights(m, NULL), LSTM_ERROR_ARGUMENT);
     EXPECT_STATUS(lstm_model_save(NULL, "m.keras"), LSTM_ERROR_ARGUMENT);
     EXPECT_STATUS(lstm_model_save(m, NULL), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_export_onnx(NULL, "m.onnx"), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_export_onnx(m, NULL), LSTM_ERROR_ARGUMENT);
     EXPECT_STATUS(lstm_model_param_count(NULL, &n), LSTM_ERROR_ARGUMENT);
     EXPECT_STATUS(lstm_model_param_count(m, NULL), LSTM_ERROR_ARGUMENT);
     EXPECT_STATUS(lstm_model_get_weights(NULL, x, 1), LSTM_ERROR_ARGUMENT);
@@ -520,6 +522,41 @@ static void test_files(void) {
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     CHECK(system(cmd) == 0, "cleanup");
+}
+
+/* ONNX export from C: the file is an ONNX ModelProto (ir_version 8 first, the producer named);
+   a wrong suffix, a missing folder and a model ONNX cannot express fail and leave nothing.
+   The graphs' outputs against ONNX Runtime are checked in Python (test_onnx_export.py). */
+static void test_onnx_export(void) {
+    char dir[] = "/tmp/lstm-onnx-XXXXXX", path[256];
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    lstm_model *m = make(STACKED_JSON, 5);
+    snprintf(path, sizeof path, "%s/m.onnx", dir);
+    EXPECT_STATUS(lstm_model_export_onnx(m, path), LSTM_OK);
+    FILE *f = fopen(path, "rb");
+    unsigned char head[64] = {0};
+    size_t got = f ? fread(head, 1, sizeof head, f) : 0;
+    if (f) fclose(f);
+    /* field 1 (ir_version) = 8, then field 2 (producer_name) = "liblstm" */
+    CHECK(got == sizeof head && head[0] == 0x08 && head[1] == 8 && head[2] == 0x12 && head[3] == 7 &&
+          memcmp(head + 4, "liblstm", 7) == 0, "ONNX header bytes %02x %02x %02x %02x", head[0], head[1], head[2], head[3]);
+    snprintf(path, sizeof path, "%s/m.keras", dir);
+    EXPECT_STATUS(lstm_model_export_onnx(m, path), LSTM_ERROR_ARGUMENT);
+    EXPECT_MESSAGE("ending in .onnx");
+    EXPECT_STATUS(lstm_model_export_onnx(m, "/nonexistent/dir/m.onnx"), LSTM_ERROR_IO);
+    lstm_model_free(m);
+    /* Stateful layers carry their state between calls, which an ONNX graph cannot. */
+    m = make("{\"class_name\": \"Sequential\", \"config\": {\"name\": \"s\", \"layers\": ["
+             "{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [2, 5, 3]}},"
+             "{\"class_name\": \"LSTM\", \"config\": {\"name\": \"lstm\", \"units\": 4, \"stateful\": true}}]}}", 5);
+    snprintf(path, sizeof path, "%s/stateful.onnx", dir);
+    EXPECT_STATUS(lstm_model_export_onnx(m, path), LSTM_ERROR_UNSUPPORTED);
+    EXPECT_MESSAGE("layer 'lstm' (LSTM): stateful=True");
+    CHECK(access(path, F_OK) != 0, "a refused export leaves no file");
+    lstm_model_free(m);
+    snprintf(path, sizeof path, "%s/m.onnx", dir);
+    unlink(path);
+    rmdir(dir);
 }
 
 static void test_streaming_equals_predict(void) {
@@ -1848,6 +1885,7 @@ int main(void) {
     test_streaming_equals_predict();
     test_step_sizes_and_fixed_lengths();
     test_files();
+    test_onnx_export();
     if (heavy) test_threads();
     if (heavy) test_training_errors_and_callbacks();
     if (heavy) test_training_is_deterministic();

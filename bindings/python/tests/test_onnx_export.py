@@ -1,8 +1,8 @@
 """ONNX export (Model.export(format="onnx"), lstm_model_export_onnx, `lstm export`): every fixture
 model with Keras's weights (Tests/Fixtures/graphs, layers, configs: written by real Keras) is
 exported, checked by ONNX's own checker (full shape inference), run in ONNX Runtime, and compared
-with the library's predict and with Keras's recorded outputs. Models with a layer or option that
-has no ONNX form here must be refused with a message naming it, and only those."""
+with the library's predict and with Keras's recorded outputs, masked models included. What has no ONNX form here is refused
+with a message naming the layer and what it uses."""
 import glob
 import json
 import os
@@ -22,14 +22,9 @@ FIXTURES = os.path.join(REPO, "Tests", "Fixtures")
 # float32 through different but exact formulas (ORT's kernels, ours): a few ulps of the outputs.
 TOLERANCE = 1e-5
 
-# Fixtures whose models use what the exporter refuses, and the words the refusal must contain.
-REFUSED = {
-    "graphs/keras2_masked_classifier": "mask_zero",
-    "graphs/keras2_masked_sequences": "mask_zero",
-    "graphs/keras3_masked_classifier": "(NotEqual)",
-    "graphs/keras3_masked_sequences": "mask_zero",
-    "layers/keras3_masked_pooling": "mask_zero",
-}
+# Fixtures whose models use what the exporter refuses, and the words the refusal must contain
+# (none today: every fixture model exports).
+REFUSED = {}
 
 
 def listify(v):
@@ -107,7 +102,7 @@ def test_every_fixture_is_exported_or_refused_as_listed():
     print(f"\nONNX parity: {len(PARITY)} fixture models (max |ORT - ours|, max |ORT - Keras|)")
     for name, ours, keras in PARITY:
         print(f"  {name:45s} {ours:.1e} {keras:.1e}")
-    assert len(PARITY) >= 20
+    assert len(PARITY) >= 44
 
 
 @pytest.mark.parametrize("path", ["files/keras2_sine.h5", "files/keras3_layers_cnn_lstm.keras",
@@ -149,12 +144,17 @@ def recurrent_variants():
     return lstm.Model(x, outs + [f, b])
 
 
+def exported_with_random_weights(model, path, seed, scale):
+    rng = np.random.default_rng(seed)
+    model.set_weights([rng.uniform(-scale, scale, size=w.shape).astype(np.float32) for w in model.get_weights()])
+    model.export(path, format="onnx", verbose=False)
+    return rng
+
+
 def test_recurrent_options_dynamic_batch_and_length(tmp_path):
     model = recurrent_variants()
-    rng = np.random.default_rng(11)
-    model.set_weights([rng.uniform(-0.8, 0.8, size=w.shape).astype(np.float32) for w in model.get_weights()])
     out = str(tmp_path / "variants.onnx")
-    model.export(out, format="onnx", verbose=False)
+    rng = exported_with_random_weights(model, out, 11, 0.8)
     for batch, steps in [(1, 1), (4, 9), (2, 23)]:  # the batch and the length are dynamic
         x = rng.uniform(-2, 2, size=(batch, steps, 3)).astype(np.float32)
         _, got = run_onnx(out, [x])
@@ -162,6 +162,50 @@ def test_recurrent_options_dynamic_batch_and_length(tmp_path):
         assert len(got) == len(ours) == 10
         for k, (a, b) in enumerate(zip(got, ours)):
             np.testing.assert_allclose(a, b, atol=TOLERANCE, rtol=0, err_msg=f"output {k}, batch {batch}, steps {steps}")
+
+
+def masked_variants():
+    """Masks as Keras passes them, where the fixtures' are tame: steps masked in the middle and
+    at both ends, rows with no real step, go_backwards, Bidirectional halves with return_state,
+    initial states, the masked average, and masks joined along the time axis."""
+    tokens = lstm.Input(shape=(None,), name="tokens")
+    series = lstm.Input(shape=(None, 2), name="series")
+    e = L.Embedding(9, 3, mask_zero=True)(tokens)
+    h0 = lstm.Input(shape=(4,), name="h0")
+    out = [
+        L.LSTM(4, return_sequences=True)(e),
+        L.LSTM(4, return_sequences=True, go_backwards=True)(e),
+        L.GRU(3, return_sequences=True, reset_after=False)(e),
+        L.SimpleRNN(4, go_backwards=True)(e, initial_state=[h0]),
+    ]
+    seq, fh, fc, bh, bc = L.Bidirectional(L.LSTM(3, return_sequences=True, return_state=True))(e)
+    out += [seq, fh, fc, bh, bc]
+    out.append(L.Bidirectional(L.GRU(2), merge_mode="ave")(e))
+    out.append(L.GlobalAveragePooling1D()(L.Dense(3)(e)))
+    m = L.Masking(mask_value=0.0)(series)
+    joined = L.Concatenate(axis=1)([m, L.Dense(2)(series)])
+    out.append(L.LSTM(3, return_sequences=True)(joined))
+    return lstm.Model([tokens, series, h0], out)
+
+
+def test_masks_export_as_keras_applies_them(tmp_path):
+    model = masked_variants()
+    out = str(tmp_path / "masked.onnx")
+    rng = exported_with_random_weights(model, out, 21, 0.7)
+    ids = np.array([[3, 0, 5, 0, 0, 2, 7, 0],   # holes in the middle
+                    [0, 0, 0, 0, 0, 0, 0, 0],   # no real step
+                    [0, 0, 4, 4, 1, 0, 0, 0],   # masked at both ends
+                    [1, 2, 3, 4, 5, 6, 7, 8]], dtype=np.float32)
+    series = rng.uniform(-1, 1, size=(4, 8, 2)).astype(np.float32)
+    series[0, 2:5] = 0
+    series[1] = 0
+    series[2, 0] = 0
+    h0 = rng.uniform(-1, 1, size=(4, 4)).astype(np.float32)
+    _, got = run_onnx(out, [ids, series, h0])
+    ours = model.predict([ids, series, h0], verbose=0)
+    assert len(got) == len(ours) == 12
+    for k, (a, b) in enumerate(zip(got, ours)):
+        np.testing.assert_allclose(a, b, atol=TOLERANCE, rtol=0, err_msg=f"output {k}")
 
 
 def test_refusals_name_what_has_no_onnx_form(tmp_path):
@@ -173,9 +217,6 @@ def test_refusals_name_what_has_no_onnx_form(tmp_path):
     stateful = lstm.Sequential([lstm.Input(batch_shape=(2, 5, 2)), L.LSTM(3, stateful=True)])
     with pytest.raises(lstm.LSTMError, match="stateful=True"):
         stateful.export(out, format="onnx", verbose=False)
-    masked = lstm.Sequential([lstm.Input(shape=(5, 2)), L.Masking(), L.LSTM(3)])
-    with pytest.raises(lstm.LSTMError, match=r"\(Masking\): its mask has no ONNX form"):
-        masked.export(out, format="onnx", verbose=False)
     plain = lstm.Sequential([lstm.Input(shape=(5, 2)), L.LSTM(3)])
     with pytest.raises(ValueError, match="ending in .onnx"):
         plain.export(str(tmp_path / "m.txt"), format="onnx", verbose=False)
