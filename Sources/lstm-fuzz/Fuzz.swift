@@ -165,6 +165,7 @@ private func fuzzCAPI(_ bytes: [UInt8]) {
                 if lstm_model_load(path, &other) == LSTM_OK, let other { lstm_model_free(other) }
                 _ = lstm_model_load_weights(m, path)
             }
+            _ = lstm_model_export_onnx(m, scratch + (s.small(2) == 0 ? "/m.onnx" : "/m.txt"))
         case 4:
             var count = 0
             _ = lstm_model_param_count(m, &count)
