@@ -46,7 +46,7 @@ VPY        := $(VENV)/bin/python
 ENSURE_VENV_MODULE = $(PYTHON) -m venv --help >/dev/null 2>&1 || { $(call install_missing,python3 python3-venv python3-pip); }
 
 .PHONY: install install-dbg uninstall print-version print-lib-build-output test-rebuild wheel test-install test-wheel mpi mpi-deps test-mpi
-.PHONY: all deps lib cli bench bench-peers bench-plot test test-swift test-abi test-c test-python test-keras venv demo clean \
+.PHONY: all deps lib cli bench bench-peers bench-plot test test-swift test-abi test-c test-python test-keras test-wild venv demo clean \
         fuzz fuzz-build test-fuzz test-fuzz-regressions test-valgrind test-sanitizers
 
 all: lib cli
@@ -262,7 +262,7 @@ venv: lib
 	@$(VPY) -m pip uninstall -q -y lstm 2>/dev/null || true  # the distribution's name before 0.2.0
 	$(VPY) -m pip install -q --disable-pip-version-check --force-reinstall --no-deps ./bindings/python
 
-test: lib cli test-swift test-abi test-c test-valgrind test-python test-keras test-install test-rebuild test-wheel test-mpi test-sanitizers test-fuzz
+test: lib cli test-swift test-abi test-c test-valgrind test-python test-keras test-wild test-install test-rebuild test-wheel test-mpi test-sanitizers test-fuzz
 	@s=$$(sed -n 's/.*Executed \([0-9]*\) tests\{0,1\}, with \([0-9]*\) failures.*/\1 \2/p' $(BUILD)/swift-test.log | tail -1); \
 	c=$$(sed -n 's/^C API: \([0-9]*\) passed, \([0-9]*\) failed/\1 \2/p' $(BUILD)/capi.log); \
 	p=$$(sed -n 's/^=* *\([0-9]*\) passed.*/\1/p' $(BUILD)/pytest.log | tail -1); \
@@ -273,8 +273,9 @@ test: lib cli test-swift test-abi test-c test-valgrind test-python test-keras te
 	w=$$(sed -n 's/^wheel: \([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p' $(BUILD)/wheel.log); \
 	m=$$(sed -n 's/^mpi: \([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p' $(BUILD)/mpi.log); \
 	r=$$(sed -n 's/^rebuild: \([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p' $(BUILD)/rebuild.log); \
-	set -- $$s $$c $$p $$k $$b $$i $$x $$w $$m $$r; \
-	echo "tests: $$(($$1 - $$2 + $$3 + $$5 + $$6 + $$8 + $${10} + $${12} + $${14} + $${16} + $${18})) passed, $$(($$2 + $$4 + $$7 + $$9 + $${11} + $${13} + $${15} + $${17} + $${19})) failed"
+	v=$$(sed -n 's/^wild: \([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p' $(BUILD)/wild.log); \
+	set -- $$s $$c $$p $$k $$b $$i $$x $$w $$m $$r $${v:-0 0}; \
+	echo "tests: $$(($$1 - $$2 + $$3 + $$5 + $$6 + $$8 + $${10} + $${12} + $${14} + $${16} + $${18} + $${20})) passed, $$(($$2 + $$4 + $$7 + $$9 + $${11} + $${13} + $${15} + $${17} + $${19} + $${21})) failed"
 
 # Real Keras (Keras 3 and tf-keras, in their own virtual environment) reads what we write.
 KVENV := $(BUILD)/keras-venv
@@ -284,6 +285,17 @@ test-keras: lib cli
 	@$(KVENV)/bin/python -m pip uninstall -q -y lstm 2>/dev/null || true  # the distribution's name before 0.2.0
 	$(KVENV)/bin/python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps ./bindings/python
 	set -o pipefail; cd $(BUILD) && TF_CPP_MIN_LOG_LEVEL=3 keras-venv/bin/python -W ignore $(CURDIR)/Tests/Keras/check_with_keras.py 2>&1 | tee keras.log
+
+# Real users' model files (../shared/keras-wild: third-party test inputs, read in place, never
+# copied here): each loaded from C (build/run_wild) and Python and compared with its reference
+# output, one line per file (Tests/Wild/check_wild.py holds what each file is expected to do).
+WILD ?= $(CURDIR)/../shared/keras-wild
+$(BUILD)/run_wild: Tests/Wild/run_wild.c include/lstm.h $(LIB)
+	$(CC) $(CFLAGS) $(CWARN) -std=c99 -D_DEFAULT_SOURCE -Iinclude $< -L$(BUILD) -llstm $(RPATH) -o $@
+
+test-wild: venv $(BUILD)/run_wild
+	@if [ ! -f "$(WILD)/manifest.json" ]; then echo "test-wild: no $(WILD)/manifest.json; skipped" | tee $(BUILD)/wild.log; exit 0; fi; \
+	set -o pipefail; $(VPY) Tests/Wild/check_wild.py "$(WILD)" $(BUILD)/run_wild 2>&1 | tee $(BUILD)/wild.log
 
 test-python: venv cli
 	set -o pipefail; cd $(BUILD) && venv/bin/python -m pytest -q $(CURDIR)/bindings/python/tests 2>&1 | tee pytest.log

@@ -183,7 +183,11 @@ void        lstm_model_free(lstm_model *m);
 /* Writes the model's Keras 3 JSON (the config.json of a .keras file, with its
    compile_config once compiled) to buf. Writes at most `cap` bytes including the terminating
    NUL (a longer text is cut and still NUL-terminated when cap > 0); *len gets the full length
-   without the NUL, so a call with buf NULL and cap 0 asks for the size. Thread-safe.
+   without the NUL, so a call with buf NULL and cap 0 asks for the size. Thread-safe. One
+   extension: a model that runs Keras 2's hard_sigmoid (clip(0.2x + 0.5, 0, 1), loaded from a
+   Keras 1 or 2 file) names it "hard_sigmoid_keras2", which lstm_model_from_json reads back and
+   Keras refuses (Keras 3's "hard_sigmoid" is another function); lstm_model_save refuses such
+   a model by name.
    Errors: ARGUMENT (m or len NULL, buf NULL with cap > 0), UNSUPPORTED (a setting Keras 3
    cannot express). */
 LSTM_NODISCARD lstm_status lstm_model_to_json(const lstm_model *m, char *buf, size_t cap, size_t *len);

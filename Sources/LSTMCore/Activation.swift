@@ -57,6 +57,8 @@ public enum Activation: Equatable, Sendable {
         case "relu": return .relu
         case "softmax": return .softmax
         case "hard_sigmoid": return .hardSigmoid
+        // This library's name for Keras 2's, which Keras 3's names cannot say (to_json writes it).
+        case Activation.keras2HardSigmoidName: return .hardSigmoidKeras2
         case "relu6": return .relu6
         case "leaky_relu": return .leakyRelu(negativeSlope: 0.2)
         case "elu": return .elu(alpha: 1)
@@ -70,8 +72,13 @@ public enum Activation: Equatable, Sendable {
         }
     }
 
+    /// Keras 2's hard_sigmoid, clip(0.2x + 0.5, 0, 1), in this library's JSON: an extension no
+    /// Keras reads (Keras 3 refuses the name rather than computing another function), so that a
+    /// model loaded from a Keras 2 file keeps its math through to_json and back.
+    public static let keras2HardSigmoidName = "hard_sigmoid_keras2"
+
     /// Every name `named` knows, for error messages.
-    public static let names = ["linear", "tanh", "sigmoid", "relu", "softmax", "hard_sigmoid", "relu6", "leaky_relu",
+    public static let names = ["linear", "tanh", "sigmoid", "relu", "softmax", "hard_sigmoid", keras2HardSigmoidName, "relu6", "leaky_relu",
                                "elu", "selu", "gelu", "silu", "swish", "softplus", "softsign", "exponential"]
 
     /// Whether the derivative follows from the output alone (what the recurrent cells need:

@@ -219,6 +219,19 @@ public enum KerasConfig {
     // MARK: - Writing (Keras 3)
 
     /// The model's Keras 3 JSON, as `model.to_json()` / a .keras file's config.json has it.
+    /// The name of the innermost layer (an object with a class_name and a config naming it)
+    /// whose config holds the string `value`, anywhere in `json`; nil if none does.
+    static func layerUsing(_ value: String, in json: JSON, layer: String? = nil) -> String? {
+        switch json {
+        case .string(let s): return s == value ? layer ?? "?" : nil
+        case .array(let items): return items.lazy.compactMap { layerUsing(value, in: $0, layer: layer) }.first
+        case .object(let members):
+            let name = json["class_name"] != nil ? json["config"]?["name"]?.stringValue ?? layer : layer
+            return members.lazy.compactMap { layerUsing(value, in: $0.1, layer: name) }.first
+        default: return nil
+        }
+    }
+
     public static func modelJSON(_ spec: ModelSpec, compile: CompileSpec?) throws -> JSON {
         let built = try spec.buildNodes()
         if !spec.isSequential { return try KerasFunctional.modelJSON(spec, built: built, compile: compile) }

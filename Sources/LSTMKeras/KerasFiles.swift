@@ -111,6 +111,9 @@ public enum KerasFiles {
             throw LSTMError.invalidArgument("'\(path)': a .weights.h5 file holds weights only (lstm_model_save_weights); save the whole model to .keras or .h5")
         }
         let config = try KerasConfig.modelJSON(model.spec, compile: model.compileSpec)
+        if let layer = KerasConfig.layerUsing(Activation.keras2HardSigmoidName, in: config) {
+            throw LSTMError.unsupported("'\(path)': layer '\(layer)' runs Keras 2's hard_sigmoid (clip(0.2x + 0.5, 0, 1)), which no Keras 3 file can hold (Keras 3's hard_sigmoid is x/6 + 0.5): save its weights (save_weights) and load them into the model rebuilt in the Keras that trained it, or keep the architecture as this library's JSON (to_json)")
+        }
         if kind == .legacy {
             let file = H5WriteGroup(file: path)
             try file.writeStringAttribute("backend", "tensorflow")

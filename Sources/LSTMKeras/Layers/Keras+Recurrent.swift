@@ -72,8 +72,9 @@ enum GRUCodec: KerasLayerCodec {
         s.activation = try r.activation("activation", default: .tanh)
         s.recurrentActivation = try r.activation("recurrent_activation", default: .sigmoid)
         s.useBias = try r.bool("use_bias", default: true)
-        // Keras 3 and tf-keras 2.x default to reset_after=True; Keras 2.2 and older wrote it when False.
-        s.resetAfter = try r.bool("reset_after", default: true)
+        // Keras 3 and tf-keras default to reset_after=True and write it; a Keras 1 or 2.0 config
+        // has no such key, since those had only the reset_after=False GRU.
+        s.resetAfter = try r.bool("reset_after", default: r.flavor == .keras3)
         return s
     }
 

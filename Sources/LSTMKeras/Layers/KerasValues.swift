@@ -23,9 +23,7 @@ enum KerasValues {
     static let channelsLast: (String, JSON) = ("data_format", .string("channels_last"))
 
     static func activation(_ a: Activation, layer: String) throws -> JSON {
-        if a == .hardSigmoidKeras2 {
-            throw LSTMError.unsupported("layer '\(layer)': its hard_sigmoid is Keras 2's (0.2x + 0.5), which Keras 3 cannot express")
-        }
+        if a == .hardSigmoidKeras2 { return .string(Activation.keras2HardSigmoidName) }
         guard Activation.named(a.kerasName) == a else {
             throw LSTMError.unsupported("layer '\(layer)': its activation \(a) has parameters that Keras's activation strings cannot express")
         }

@@ -327,13 +327,6 @@ def test_save_and_load_weights_round_trip(tmp_path, name):
         np.testing.assert_array_equal(a, b)
 
 
-def test_keras2_hard_sigmoid_models_are_refused_with_a_clear_error():
-    # Their math (0.2x + 0.5) has no Keras 3 config, which the binding describes models with;
-    # the C API loads and runs them (Tests/LSTMTests/KerasFilesTests.swift).
-    with pytest.raises(lstm.LSTMError, match="Keras 2's"):
-        lstm.load_model(os.path.join(KERAS_FIXTURES, "files", "keras2_relu_hardsigmoid_nobias.h5"))
-
-
 def test_file_errors(tmp_path):
     with pytest.raises(OSError, match="cannot open"):
         lstm.load_model(tmp_path / "missing.keras")
@@ -1223,3 +1216,27 @@ def test_fit_distributed_takes_true_false_or_a_strategy():
     with pytest.raises(ValueError, match="MPIStrategy"):
         m.fit(x, y, verbose=0, distributed="yes")
     assert len(m.fit(x, y, verbose=0, distributed=False).history["loss"]) == 1
+
+
+def test_keras2_hard_sigmoid_models_keep_their_math_in_python(tmp_path):
+    """A Keras 2 file whose LSTM runs Keras 2's hard_sigmoid (clip(0.2x + 0.5, 0, 1)) loads in
+    Python and gives tf-keras's outputs; its JSON names the function 'hard_sigmoid_keras2' and
+    reads back to the same model; a Keras 3 save refuses it by name (Keras 3's hard_sigmoid is
+    another function), while its weights still save."""
+    fixtures = KERAS_FIXTURES
+    with open(os.path.join(fixtures, "configs", "keras2_relu_hardsigmoid_nobias.json")) as f:
+        d = json.load(f)
+    x = np.array(d["x"]["values"], dtype=np.float32).reshape(d["x"]["shape"])
+    y = np.array(d["y"]["values"], dtype=np.float32).reshape(d["y"]["shape"])
+    model = lstm.load_model(os.path.join(fixtures, "files", "keras2_relu_hardsigmoid_nobias.h5"))
+    np.testing.assert_allclose(model.predict(x, verbose=0), y, atol=1e-6)
+    text = model.to_json()
+    assert '"hard_sigmoid_keras2"' in text
+    again = lstm.models.model_from_json(text)
+    again.set_weights(model.get_weights())
+    np.testing.assert_array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))
+    for name in ["m.keras", "m.h5"]:
+        with pytest.raises(lstm.LSTMError, match=r"layer 'lstm.*' runs Keras 2's hard_sigmoid"):
+            model.save(str(tmp_path / name))
+    model.save_weights(str(tmp_path / "m.weights.h5"))
+    assert sorted(os.listdir(tmp_path)) == ["m.weights.h5"]

@@ -105,7 +105,7 @@ def test_every_fixture_is_exported_or_refused_as_listed():
     assert len(PARITY) >= 44
 
 
-@pytest.mark.parametrize("path", ["files/keras2_sine.h5", "files/keras3_layers_cnn_lstm.keras",
+@pytest.mark.parametrize("path", ["files/keras2_sine.h5", "files/keras3_layers_cnn_lstm.keras", "files/keras2_relu_hardsigmoid_nobias.h5",
                                   "files/keras3_graph_recurrent_layers.keras", "files/keras3_graph_text_classifier.keras"])
 def test_keras_files_export(path, tmp_path):
     """Files as users bring them."""
