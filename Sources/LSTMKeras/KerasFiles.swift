@@ -78,8 +78,10 @@ public enum KerasFiles {
             try model.setWeights(try readLegacyLayout(file, model: model))
         } else if file.isGroup("model_weights") {
             try model.setWeights(try readLegacyLayout(try file.group("model_weights"), model: model))
+        } else if isKeras0Layout(file) {
+            try model.setWeights(try readKeras0Layout(file, model: model))
         } else {
-            throw LSTMError.format("'\(path)' is an HDF5 file but not Keras weights (no 'layers' group, 'layer_names' or 'model_weights')")
+            throw LSTMError.format("'\(path)' is an HDF5 file but not Keras weights (no 'layers' group, 'layer_names', 'model_weights' or Keras 0.x's 'nb_layers')")
         }
     }
 
@@ -186,6 +188,12 @@ public enum KerasFiles {
             for n in names { count += try file.group(n).stringsAttribute("weight_names")?.count ?? 0 }
             return FileDescription(format: "legacy (Keras 2 layout) .h5 weights", writer: writer, isModel: false,
                                    weightCount: count)
+        }
+        if isKeras0Layout(file) {
+            var seen = Set<Int>(), count = 0
+            while file.isGroup("layer_\(count)"), count < HDF5Reader.maxMembers { count += 1 }
+            return FileDescription(format: "Keras 0.x weights (nb_layers: layer_0 ... layer_\(count - 1), arrays param_0 ...)",
+                                   writer: "Keras 0.x (before 1.0; no keras_version)", isModel: false, weightCount: try countDatasets(file, seen: &seen))
         }
         throw LSTMError.format("'\(path)' is an HDF5 file but not a Keras model or weights file")
     }
@@ -452,18 +460,51 @@ public enum KerasFiles {
 
     // MARK: - Legacy (Keras 2) layout
 
-    /// Layers with weights, in file order, matched to the model's layers by position.
+    /// One layer with weights in a legacy file: its name there, its group, its arrays' names in order.
+    struct LegacyFileLayer {
+        let name: String
+        let group: H5ReadGroup
+        let arrays: [String]
+    }
+
+    /// Keras 1 and 2's layout: a layer_names attribute, each layer's weight_names.
     static func readLegacyLayout(_ g: H5ReadGroup, model: Model<Float>) throws -> [[Float]] {
         guard let layerNames = try g.stringsAttribute("layer_names") else {
             throw LSTMError.format("\(g.location): no 'layer_names' attribute (not Keras weights)")
         }
-        var fileLayers: [(name: String, weights: [String])] = []
+        var fileLayers: [LegacyFileLayer] = []
         for name in layerNames {
             let lg = try g.group(name)
             let w = try lg.stringsAttribute("weight_names") ?? []
-            if !w.isEmpty { fileLayers.append((name, w)) }
+            if !w.isEmpty { fileLayers.append(LegacyFileLayer(name: name, group: lg, arrays: w)) }
         }
-        // Keras matches the file's layers with weights to the model's by position.
+        return try weightsByPosition(fileLayers, model: model)
+    }
+
+    /// Whether `g` holds Keras 0.x weights: an nb_layers attribute and groups layer_0, layer_1, ...
+    static func isKeras0Layout(_ g: H5ReadGroup) -> Bool {
+        g.isGroup("layer_0") && ((try? g.attributeNames())?.contains("nb_layers") ?? false)
+    }
+
+    /// Keras 0.x's layout (before 1.0): groups layer_0, layer_1, ... holding param_0, param_1,
+    /// ... in order (a recurrent layer's one array per gate).
+    static func readKeras0Layout(_ g: H5ReadGroup, model: Model<Float>) throws -> [[Float]] {
+        var fileLayers: [LegacyFileLayer] = []
+        var k = 0
+        while g.isGroup("layer_\(k)"), k < HDF5Reader.maxMembers {
+            let lg = try g.group("layer_\(k)")
+            var params: [String] = []
+            while params.count < HDF5Reader.maxMembers, lg.isDataset("param_\(params.count)") { params.append("param_\(params.count)") }
+            if !params.isEmpty { fileLayers.append(LegacyFileLayer(name: "layer_\(k)", group: lg, arrays: params)) }
+            k += 1
+        }
+        return try weightsByPosition(fileLayers, model: model)
+    }
+
+    /// The file's layers with weights matched to the model's by position, as Keras matches
+    /// them; a recurrent layer stored one array per gate (Keras 0.x and 1.x) is joined into
+    /// today's arrays first.
+    static func weightsByPosition(_ fileLayers: [LegacyFileLayer], model: Model<Float>) throws -> [[Float]] {
         let withWeights = model.spec.layers.indices.filter { !model.layerWeightRanges[$0].isEmpty }
         guard fileLayers.count == withWeights.count else {
             throw LSTMError.shapeMismatch("the file holds weights for \(fileLayers.count) layers (\(fileLayers.map(\.name).joined(separator: ", "))), the model has \(withWeights.count) layers with weights")
@@ -471,15 +512,44 @@ public enum KerasFiles {
         var new = model.weights
         for (fileLayer, li) in zip(fileLayers, withWeights) {
             let layer = model.spec.layers[li], range = model.layerWeightRanges[li]
-            guard fileLayer.weights.count == range.count else {
-                throw LSTMError.shapeMismatch("layer '\(layer.name)' (file layer '\(fileLayer.name)'): the file holds \(fileLayer.weights.count) weights, the model has \(range.count)")
+            if fileLayer.arrays.count == range.count {
+                for (j, k) in range.enumerated() {
+                    new[k] = try readWeight(fileLayer.group, fileLayer.arrays[j], model, k, layer: layer.name)
+                }
+                continue
             }
-            let lg = try g.group(fileLayer.name)
-            for (j, k) in range.enumerated() {
-                new[k] = try readWeight(lg, fileLayer.weights[j], model, k, layer: layer.name)
+            let layout = try KerasLayers.codec(for: layer).perGateLayout
+            guard layout.count == range.count, fileLayer.arrays.count == layout.joined().count else {
+                throw LSTMError.shapeMismatch("layer '\(layer.name)' (file layer '\(fileLayer.name)'): the file holds \(fileLayer.arrays.count) weights, the model has \(range.count)")
+            }
+            let arrays = try fileLayer.arrays.map { try fileLayer.group.readFloats($0) }
+            for (k, positions) in zip(range, layout) {
+                let weight = model.weightNames[k].split(separator: "/").last.map(String.init) ?? model.weightNames[k]
+                let where_ = "layer '\(layer.name)' (file layer '\(fileLayer.name)'): \(weight) from the gate arrays \(positions.map { fileLayer.arrays[$0] }.joined(separator: ", "))"
+                let joined = try joinedAlongLastAxis(positions.map { arrays[$0] }, where_)
+                guard joined.shape == model.weightShapes[k] else {
+                    throw LSTMError.shapeMismatch("\(where_) has shape \(shapeText(joined.shape)), the model expects \(shapeText(model.weightShapes[k]))")
+                }
+                new[k] = joined.values
             }
         }
         return new
+    }
+
+    /// Arrays of one shape but for their last axis, joined along it.
+    static func joinedAlongLastAxis(_ parts: [(shape: [Int], values: [Float])], _ where_: String) throws -> (shape: [Int], values: [Float]) {
+        guard let first = parts.first, let _ = first.shape.last,
+              parts.allSatisfy({ !$0.shape.isEmpty && $0.shape.dropLast() == first.shape.dropLast() }) else {
+            throw LSTMError.shapeMismatch("\(where_): the gate arrays have shapes \(parts.map { shapeText($0.shape) }.joined(separator: ", ")), which do not join")
+        }
+        let rows = first.shape.dropLast().reduce(1, *)
+        let widths = parts.map { $0.shape[$0.shape.count - 1] }
+        var values: [Float] = []
+        values.reserveCapacity(rows * widths.reduce(0, +))
+        for r in 0..<rows {
+            for (p, w) in zip(parts, widths) { values.append(contentsOf: p.values[(r * w)..<((r + 1) * w)]) }
+        }
+        return (Array(first.shape.dropLast()) + [widths.reduce(0, +)], values)
     }
 
     static func writeLegacyLayout(_ g: H5WriteGroup, model: Model<Float>, prefix: String = "") throws {

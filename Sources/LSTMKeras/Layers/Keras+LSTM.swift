@@ -29,6 +29,8 @@ enum LSTMCodec: KerasLayerCodec {
     }
 
     static func legacyCell(_ s: LSTMSpec) -> String? { "lstm_cell" }
+    /// Keras 0.x and 1.x stored W, U, b for the gates i, c, f, o; today's gate order is i, f, c, o.
+    static let perGateLayout = [[0, 6, 3, 9], [1, 7, 4, 10], [2, 8, 5, 11]]
     static func callArguments(_ s: Spec, _ inputs: [JSON]) -> (args: [JSON], kwargs: [(String, JSON)]) { KerasRecurrent.callArguments(inputs) }
     static func buildConfig(_ inputShapes: [JSON]) -> JSON { KerasRecurrent.buildConfig(inputShapes) }
 }

@@ -92,6 +92,8 @@ enum GRUCodec: KerasLayerCodec {
     }
 
     static func legacyCell(_ s: GRUSpec) -> String? { "gru_cell" }
+    /// Keras 0.x and 1.x stored W, U, b for the gates z, r, h: today's order.
+    static let perGateLayout = [[0, 3, 6], [1, 4, 7], [2, 5, 8]]
     static func callArguments(_ s: Spec, _ inputs: [JSON]) -> (args: [JSON], kwargs: [(String, JSON)]) { KerasRecurrent.callArguments(inputs) }
     static func buildConfig(_ inputShapes: [JSON]) -> JSON { KerasRecurrent.buildConfig(inputShapes) }
 }

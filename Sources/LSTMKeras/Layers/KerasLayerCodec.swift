@@ -22,6 +22,11 @@ protocol KerasLayerCodec {
     /// The legacy layout's name of each weight ("lstm/lstm_cell/kernel"), from the layer's own
     /// names of its weights ("kernel").
     static func legacyWeightPaths(_ spec: Spec, weights: [String]) throws -> [String]
+    /// Keras 0.x and 1.x kept a recurrent layer's weights one array per gate (W_i, U_i, b_i, ...):
+    /// the gate arrays at these positions, joined along their last axis, make the layer's
+    /// weights of today (one list of positions per weight), as Keras 2's converter joined them.
+    /// Empty for a layer that never had such a layout.
+    static var perGateLayout: [[Int]] { get }
     /// How a call's input tensors are written in Keras 3's inbound_nodes: positional arguments
     /// and keywords (a recurrent layer's initial state is the `initial_state` keyword).
     static func callArguments(_ spec: Spec, _ inputs: [JSON]) -> (args: [JSON], kwargs: [(String, JSON)])
@@ -58,6 +63,8 @@ extension KerasLayerCodec {
     }
 
     static func legacyCell(_ spec: Spec) -> String? { nil }
+
+    static var perGateLayout: [[Int]] { [] }
 
     static func config(_ spec: Spec, inputShapes: [SampleShape]) throws -> [(String, JSON)] { try config(spec) }
 

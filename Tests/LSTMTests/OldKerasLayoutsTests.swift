@@ -1,0 +1,108 @@
+import Foundation
+import XCTest
+@testable import LSTMCore
+@testable import LSTMKeras
+
+/// Weights files of Keras before 2.0: Keras 1's layout (layer_names, weight_names) and Keras
+/// 0.x's (nb_layers, layer_k/param_m), both keeping a recurrent layer's weights one array per
+/// gate in Keras 1's gate order. The files are made here from a model's own weights, split per
+/// gate by hand in the old order, so the load must give back exactly those weights. (Real files
+/// of both generations are checked against their references by make test-wild.)
+final class OldKerasLayoutsTests: XCTestCase {
+    /// LSTM (4 gates) -> GRU (3 gates, reset_after false as Keras 1 had it) -> Dropout -> Dense.
+    func model() throws -> Model<Float> {
+        var gru = GRUSpec(name: "gru", units: 2)
+        gru.resetAfter = false
+        let spec = ModelSpec(name: "old", timesteps: nil, features: 3, layers: [
+            Specs.lstm("lstm", 4) { $0.returnSequences = true }, gru,
+            NoiseSpec(name: "dropout", noise: .dropout(rate: 0.5, noiseShape: nil)), Specs.dense("dense", 2)])
+        let model = try Model<Float>(spec: spec, seed: 11)
+        var rng = TestRandom(12)
+        try model.setWeights(model.weights.map { w in rng.uniform(w.count).map(Float.init) })
+        return model
+    }
+
+    /// Columns [gate·units, (gate+1)·units) of a (rows, gates·units) array (or of a vector).
+    func gate(_ w: [Float], shape: [Int], _ g: Int, units: Int) -> (shape: [Int], values: [Float]) {
+        let width = shape.last!, rows = w.count / width
+        var values: [Float] = []
+        for r in 0..<rows {
+            let start: Int = r * width + g * units
+            values.append(contentsOf: w[start..<(start + units)])
+        }
+        return (Array(shape.dropLast()) + [units], values)
+    }
+
+    /// The arrays Keras 0.x and 1.x stored, per layer with weights: W, U, b per gate, the LSTM's
+    /// gates as i, c, f, o (today's kernel holds i, f, c, o), the GRU's as z, r, h.
+    func oldArrays(_ m: Model<Float>) -> [[(name: String, shape: [Int], values: [Float])]] {
+        func perGate(_ first: Int, gates: [(String, Int)], units: Int) -> [(String, [Int], [Float])] {
+            gates.flatMap { name, g in
+                ["W", "U", "b"].enumerated().map { k, w in
+                    let a = gate(m.weights[first + k], shape: m.weightShapes[first + k], g, units: units)
+                    return ("\(w)_\(name)", a.shape, a.values)
+                }
+            }
+        }
+        return [perGate(0, gates: [("i", 0), ("c", 2), ("f", 1), ("o", 3)], units: 4),
+                perGate(3, gates: [("z", 0), ("r", 1), ("h", 2)], units: 2),
+                [("W", m.weightShapes[6], m.weights[6]), ("b", m.weightShapes[7], m.weights[7])]]
+    }
+
+    func testKeras1PerGateWeightsLoadIntoTodaysLayers() throws {
+        let m = try model()
+        let file = H5WriteGroup(file: "keras1.h5")
+        let names = ["lstm_1", "gru_1", "dropout_1", "dense_1"]
+        try file.writeStringsAttribute("layer_names", names)
+        let arrays = oldArrays(m)
+        for (k, name) in names.enumerated() {
+            let g = try file.createGroup(name)
+            let layer = k < 2 ? arrays[k] : k == 3 ? arrays[2] : []
+            try g.writeStringsAttribute("weight_names", layer.map { "\(name)_\($0.name):0" })
+            for a in layer { try g.writeFloats("\(name)_\(a.name):0", shape: a.shape, values: a.values) }
+        }
+        let fresh = try model()
+        try fresh.setWeights(fresh.weights.map { [Float](repeating: 0, count: $0.count) })
+        try KerasFiles.loadWeights(bytes: try file.encodedFile(), name: "keras1.h5", into: fresh)
+        XCTAssertEqual(fresh.weights, m.weights)
+    }
+
+    func testKeras0LayoutLoadsByLayerAndParamNumber() throws {
+        let m = try model()
+        let file = H5WriteGroup(file: "keras03.hdf5")
+        try file.writeStringAttribute("nb_layers", "4")  // an int32 in real files; only its presence counts
+        let arrays = oldArrays(m)
+        for (k, layer) in [arrays[0], arrays[1], [], arrays[2]].enumerated() {
+            let g = try file.createGroup("layer_\(k)")
+            for (p, a) in layer.enumerated() { try g.writeFloats("param_\(p)", shape: a.shape, values: a.values) }
+        }
+        let bytes = try file.encodedFile()
+        let fresh = try model()
+        try KerasFiles.loadWeights(bytes: bytes, name: "keras03.hdf5", into: fresh)
+        XCTAssertEqual(fresh.weights, m.weights)
+
+        // A gate array of the wrong size is named, and the model keeps its weights.
+        let bad = H5WriteGroup(file: "bad.hdf5")
+        try bad.writeStringAttribute("nb_layers", "4")
+        for (k, layer) in [arrays[0], arrays[1], [], arrays[2]].enumerated() {
+            let g = try bad.createGroup("layer_\(k)")
+            for (p, a) in layer.enumerated() {
+                let shape = k == 0 && p == 4 ? [a.shape[0], a.shape[1] + 1] : a.shape
+                try g.writeFloats("param_\(p)", shape: shape, values: k == 0 && p == 4 ? a.values + [Float](repeating: 0, count: a.shape[0]) : a.values)
+            }
+        }
+        let before = fresh.weights
+        XCTAssertThrowsError(try KerasFiles.loadWeights(bytes: try bad.encodedFile(), name: "bad.hdf5", into: fresh)) { e in
+            XCTAssertTrue("\(e)".contains("layer 'lstm' (file layer 'layer_0'): recurrent_kernel from the gate arrays param_1, param_7, param_4, param_10"), "\(e)")
+        }
+        XCTAssertEqual(fresh.weights, before)
+        XCTAssertEqual(try KerasFiles.describe(try tempFile(bytes)).format.prefix(17), "Keras 0.x weights")
+    }
+
+    func tempFile(_ bytes: [UInt8]) throws -> String {
+        let path = NSTemporaryDirectory() + "keras03-\(getpid()).hdf5"
+        try FileIO.write(bytes, to: path)
+        addTeardownBlock { unlink(path) }
+        return path
+    }
+}
