@@ -119,6 +119,13 @@ const char *lstm_status_name(lstm_status s);
    lstm_status_name). Never NULL. */
 const char *lstm_last_error(void);
 
+/* What this thread's last lstm_ call left to tell although it succeeded ("" when nothing):
+   today, a file read by its content because its name says another format (an HDF5 file named
+   .keras, as older tf.keras wrote them). Notes are joined with "; ". The pointer stays valid
+   until this thread's next lstm_ call (other than lstm_last_error, lstm_last_warning and
+   lstm_status_name). Never NULL. */
+const char *lstm_last_warning(void);
+
 /* ---------------------------------------------------------------------------------------- */
 /* Models                                                                                    */
 /* ---------------------------------------------------------------------------------------- */

@@ -37,6 +37,9 @@ public func lstm_status_name(_ s: lstm_status) -> UnsafePointer<CChar> {
 @_cdecl("lstm_last_error")
 public func lstm_last_error() -> UnsafePointer<CChar> { lastErrorPointer() }
 
+@_cdecl("lstm_last_warning")
+public func lstm_last_warning() -> UnsafePointer<CChar> { lastWarningPointer() }
+
 // MARK: - Models
 
 @_cdecl("lstm_model_from_json")
@@ -57,7 +60,7 @@ public func lstm_model_load(_ path: UnsafePointer<CChar>?, _ out: UnsafeMutableP
     guarded {
         let p = try Arg.string(path, "path")
         let out = try Arg.nonNull(out, "out")
-        let model = try KerasFiles.loadModel(p)
+        let model = try KerasFiles.loadModel(p, note: addWarning)
         out.pointee = OpaquePointer(Unmanaged.passRetained(ModelHandle(model: model)).toOpaque())
     }
 }
@@ -118,7 +121,7 @@ public func lstm_model_target_size(_ m: OpaquePointer?, _ timesteps: Int, _ size
 public func lstm_model_load_weights(_ m: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> lstm_status {
     guarded {
         let model = try ModelHandle.from(m).model
-        try KerasFiles.loadWeights(try Arg.string(path, "path"), into: model)
+        try KerasFiles.loadWeights(try Arg.string(path, "path"), into: model, note: addWarning)
     }
 }
 

@@ -14,19 +14,36 @@ private let errorKey: pthread_key_t = {
     return key
 }()
 
+/// The same for lstm_last_warning(): what a call that succeeded left to tell.
+private let warningKey: pthread_key_t = {
+    var key = pthread_key_t()
+    pthread_key_create(&key) { free($0) }
+    return key
+}()
+
 private let emptyCString: UnsafeMutablePointer<CChar> = strdup("")!
 
-func setLastError(_ message: String?) {
-    let old = pthread_getspecific(errorKey)
+private func setMessage(_ key: pthread_key_t, _ message: String?) {
+    let old = pthread_getspecific(key)
     if old == nil && message == nil { return }
-    pthread_setspecific(errorKey, message.flatMap { strdup($0) })
+    pthread_setspecific(key, message.flatMap { strdup($0) })
     free(old)
 }
 
-func lastErrorPointer() -> UnsafePointer<CChar> {
-    guard let p = pthread_getspecific(errorKey) else { return UnsafePointer(emptyCString) }
+private func messagePointer(_ key: pthread_key_t) -> UnsafePointer<CChar> {
+    guard let p = pthread_getspecific(key) else { return UnsafePointer(emptyCString) }
     return UnsafePointer(p.assumingMemoryBound(to: CChar.self))
 }
+
+func setLastError(_ message: String?) { setMessage(errorKey, message) }
+func lastErrorPointer() -> UnsafePointer<CChar> { messagePointer(errorKey) }
+
+/// Adds a note to what the current call leaves for lstm_last_warning() ("; " between notes).
+func addWarning(_ note: String) {
+    let current = String(cString: messagePointer(warningKey))
+    setMessage(warningKey, current.isEmpty ? note : current + "; " + note)
+}
+func lastWarningPointer() -> UnsafePointer<CChar> { messagePointer(warningKey) }
 
 extension LSTMError {
     var status: lstm_status {
@@ -50,6 +67,7 @@ extension LSTMError {
 @inline(__always)
 func guarded(_ body: () throws -> Void) -> lstm_status {
     setLastError(nil)
+    setMessage(warningKey, nil)
     do {
         try body()
         return LSTM_OK

@@ -42,16 +42,23 @@ enum KerasFileKind {
         return "binary data starting with " + head.prefix(8).map { "0x" + String($0, radix: 16, uppercase: true) }.joined(separator: " ")
     }
 
-    /// Checks that a file named for this kind holds it.
-    func check(_ bytes: [UInt8], path: String) throws {
+    /// Checks that a file named for this kind holds a Keras file. One of the other Keras
+    /// format under this name is read by its content, as tf.keras read them (older tf.keras
+    /// wrote HDF5 files under a .keras name): the note returned says so.
+    func check(_ bytes: [UInt8], path: String) throws -> String? {
         switch self {
         case .archive where !Zip.isArchive(bytes):
-            throw LSTMError.format("'\(path)' is not a .keras file: a .keras file is a zip archive; this one is \(KerasFileKind.describe(bytes))")
+            guard HDF5Reader.isHDF5(bytes) else {
+                throw LSTMError.format("'\(path)' is not a .keras file: a .keras file is a zip archive; this one is \(KerasFileKind.describe(bytes))")
+            }
+            return "'\(path)' is an HDF5 file (as older tf.keras saved under a .keras name), not a zip archive: read by its content"
         case .weights where !HDF5Reader.isHDF5(bytes), .legacy where !HDF5Reader.isHDF5(bytes):
-            let zipHint = Zip.isArchive(bytes) ? " (a .keras file under another name?)" : ""
-            throw LSTMError.format("'\(path)' is not an HDF5 file: it is \(KerasFileKind.describe(bytes))\(zipHint)")
+            guard Zip.isArchive(bytes) else {
+                throw LSTMError.format("'\(path)' is not an HDF5 file: it is \(KerasFileKind.describe(bytes))")
+            }
+            return "'\(path)' is a .keras zip archive under an HDF5 name: read by its content"
         default:
-            return
+            return nil
         }
     }
 }

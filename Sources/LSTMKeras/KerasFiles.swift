@@ -14,10 +14,12 @@ public enum KerasFiles {
     /// Loads a whole model: `.keras`, or `.h5` with a `model_config` (Keras 3 or Keras 2 style).
     /// The compile config is restored when present and supported (else the model comes back
     /// uncompiled, ready for inference), and so is the optimizer state of a `.keras` file.
-    public static func loadModel(_ path: String) throws -> Model<Float> {
+    /// `note` hears what the caller should know of a load that succeeded (a file read by its
+    /// content because its name says another format).
+    public static func loadModel(_ path: String, note: (String) -> Void = { _ in }) throws -> Model<Float> {
         let bytes = try FileIO.read(path)
         let kind = try KerasFileKind(path)
-        try kind.check(bytes, path: path)
+        if let n = try kind.check(bytes, path: path) { note(n) }
         return try loadModel(bytes: bytes, name: path)
     }
 
@@ -58,9 +60,9 @@ public enum KerasFiles {
     /// Loads weights from `.weights.h5` (Keras 3 layout, also written by tf-keras), legacy `.h5`
     /// weights (matched by layer position, as Keras does), or the weights inside `.keras` / full
     /// `.h5`. A mismatch fails with `.shapeMismatch` and leaves the model as it was.
-    public static func loadWeights(_ path: String, into model: Model<Float>) throws {
+    public static func loadWeights(_ path: String, into model: Model<Float>, note: (String) -> Void = { _ in }) throws {
         let bytes = try FileIO.read(path)
-        try KerasFileKind(path).check(bytes, path: path)
+        if let n = try KerasFileKind(path).check(bytes, path: path) { note(n) }
         try loadWeights(bytes: bytes, name: path, into: model)
     }
 

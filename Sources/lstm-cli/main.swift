@@ -20,6 +20,9 @@ func fail(_ message: String, code: Int32 = 1) -> Never {
     exit(code)
 }
 
+/// What a load noted although it succeeded (a file read by its content), on stderr.
+func printNote(_ note: String) { fputs("lstm: note: \(note)\n", stderr) }
+
 func shapeText(_ dims: [Int?]) -> String {
     "(" + dims.map { $0.map(String.init) ?? "None" }.joined(separator: ", ") + ")"
 }
@@ -33,7 +36,7 @@ func info(_ path: String) throws {
         print("weights: \(file.weightCount) arrays (a weights-only file: load it into a model with load_weights)")
         return
     }
-    let model = try KerasFiles.loadModel(path)
+    let model = try KerasFiles.loadModel(path, note: printNote)
     let spec = model.spec
     let inputs = spec.inputs.map { "\($0.name) \(shapeText([nil] + $0.shape))" }.joined(separator: ", ")
     print("model:   \(spec.name) (\(spec.isSequential ? "Sequential" : "functional")), input\(spec.inputs.count == 1 ? "" : "s") \(inputs)")
@@ -62,7 +65,7 @@ func info(_ path: String) throws {
 }
 
 func convert(_ input: String, _ output: String) throws {
-    let model = try KerasFiles.loadModel(input)
+    let model = try KerasFiles.loadModel(input, note: printNote)
     if output.lowercased().hasSuffix(".weights.h5") {
         try KerasFiles.saveWeights(model, to: output)
     } else {
@@ -72,7 +75,7 @@ func convert(_ input: String, _ output: String) throws {
 }
 
 func export(_ input: String, _ output: String) throws {
-    let model = try KerasFiles.loadModel(input)
+    let model = try KerasFiles.loadModel(input, note: printNote)
     try ONNXExport.save(model, to: output, producerVersion: "\(LSTM_VERSION_MAJOR).\(LSTM_VERSION_MINOR).\(LSTM_VERSION_PATCH)")
     print("wrote \(output)")
 }
@@ -80,7 +83,7 @@ func export(_ input: String, _ output: String) throws {
 /// Runs the model on one .npy per input (a 2-D array for a sequence input of one feature gets
 /// its feature axis added) and writes one .npy per output (OUT.npy, or OUT_0.npy, OUT_1.npy, ...).
 func predict(_ path: String, _ inputPaths: [String], _ output: String) throws {
-    let model = try KerasFiles.loadModel(path)
+    let model = try KerasFiles.loadModel(path, note: printNote)
     let spec = model.spec
     guard inputPaths.count == spec.inputs.count else {
         throw LSTMError.invalidArgument("model '\(spec.name)' has \(spec.inputs.count) inputs (\(spec.inputs.map(\.name).joined(separator: ", "))): give one .npy for each, got \(inputPaths.count)")

@@ -397,6 +397,26 @@ static void test_files(void) {
             lstm_model_free(back);
         }
     }
+    /* An HDF5 model file under a .keras name (older tf.keras wrote these) loads by its content,
+       with a note in lstm_last_warning; the next call clears it, as a well-named load leaves none. */
+    char renamed[256];
+    snprintf(path, sizeof path, "%s/m.h5", dir);
+    snprintf(renamed, sizeof renamed, "%s/h5.keras", dir);
+    CHECK(rename(path, renamed) == 0, "rename");
+    back = NULL;
+    EXPECT_STATUS(lstm_model_load(renamed, &back), LSTM_OK);
+    CHECK(strstr(lstm_last_warning(), "is an HDF5 file") != NULL && strstr(lstm_last_warning(), "read by its content") != NULL,
+          "warning \"%s\"", lstm_last_warning());
+    size_t count = 0;
+    EXPECT_STATUS(lstm_model_param_count(back, &count), LSTM_OK);
+    CHECK(lstm_last_warning()[0] == '\0' && count == np, "the next call clears the note: \"%s\"", lstm_last_warning());
+    lstm_model_free(back);
+    snprintf(path, sizeof path, "%s/m.keras", dir);
+    back = NULL;
+    EXPECT_STATUS(lstm_model_load(path, &back), LSTM_OK);
+    CHECK(lstm_last_warning()[0] == '\0', "a well-named file leaves no note: \"%s\"", lstm_last_warning());
+    lstm_model_free(back);
+    unlink(renamed);
     const char *weights[2] = {"w.weights.h5", "w_legacy.h5"};
     for (int k = 0; k < 2; k++) {
         snprintf(path, sizeof path, "%s/%s", dir, weights[k]);
@@ -480,8 +500,13 @@ static void test_files(void) {
     while ((n = fread(buf, 1, sizeof buf, in)) > 0) fwrite(buf, 1, n, out);
     fclose(in);
     fclose(out);
-    EXPECT_STATUS(lstm_model_load(path, &back), LSTM_ERROR_FORMAT);
-    EXPECT_MESSAGE("a zip archive (a .keras file under another name?)");
+    /* A .keras archive under an .h5 name is read by its content, with a note. */
+    back = NULL;
+    EXPECT_STATUS(lstm_model_load(path, &back), LSTM_OK);
+    CHECK(back != NULL && strstr(lstm_last_warning(), "a .keras zip archive under an HDF5 name") != NULL,
+          "warning \"%s\"", lstm_last_warning());
+    lstm_model_free(back);
+    back = NULL;
     snprintf(path, sizeof path, "%s/empty.keras", dir);
     write_text(path, "");
     EXPECT_STATUS(lstm_model_load(path, &back), LSTM_ERROR_FORMAT);

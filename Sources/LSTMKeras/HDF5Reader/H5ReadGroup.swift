@@ -2,19 +2,40 @@ import LSTMCore
 
 /// A group of an HDF5 file opened by `HDF5Reader`: its members, datasets and string
 /// attributes, as the Keras file layouts need them.
+///
+/// Archives that tf.keras wrote on Windows name nested groups with backslashes in one flat name
+/// ("layers\\lstm\\cell" at the root): paths are looked up through those as through nested
+/// groups, so "layers/lstm/cell/vars" finds them and the listing shows "layers" (a name's parts
+/// may not be empty, "." or "..").
 struct H5ReadGroup {
     let reader: HDF5Reader
-    /// The group's object header, which identifies it (a group reachable by two paths is one).
+    /// The group's object header, which identifies it (a group reachable by two paths is one);
+    /// -1 for a group that only backslash names make.
     let address: Int
     /// Where it is, for messages: "file.h5:/layers/lstm".
     let location: String
     private let members: [String: HDF5Link]
+    /// Below each first part of the backslash names here: the rest of those names, and their links.
+    private let backslashed: [String: [String: HDF5Link]]
 
-    init(_ reader: HDF5Reader, address: Int, location: String) throws {
+    /// The group at `address` (nil: one only backslash names make), with `extra` members: the
+    /// rest of the backslash names of the group above that start with this group's name.
+    init(_ reader: HDF5Reader, address: Int?, location: String, extra: [String: HDF5Link] = [:]) throws {
         self.reader = reader
-        self.address = address
+        self.address = address ?? -1
         self.location = location
-        members = try reader.members(address, location: location)
+        var all = try address.map { try reader.members($0, location: location) } ?? [:]
+        for (name, link) in extra where all[name] == nil { all[name] = link }
+        var nested: [String: [String: HDF5Link]] = [:]
+        for (name, link) in all where name.contains("\\") {
+            let parts = name.split(separator: "\\", omittingEmptySubsequences: false)
+            guard parts.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." }) else {
+                throw reader.file.unsupported("\(location)/\(name): a member whose Windows-style path has an empty, '.' or '..' part")
+            }
+            nested[String(parts[0]), default: [:]][parts.dropFirst().joined(separator: "\\")] = link
+        }
+        members = all
+        backslashed = nested
     }
 
     private var file: HDF5Bytes { reader.file }
@@ -23,17 +44,30 @@ struct H5ReadGroup {
 
     // MARK: Members
 
-    /// The object `name` (one level, or a/b/c) refers to, nil if there is none.
+    /// The object `name` (one level, or a/b/c) refers to, nil if there is none (or only
+    /// backslash names make it).
     private func resolve(_ name: String) throws -> Int? {
+        try resolveMember(name)?.address
+    }
+
+    /// What `name` refers to: the object's address, nil for a group only backslash names make
+    /// (with the rest of those names below it); nil if nothing is there.
+    private func resolveMember(_ name: String) throws -> (address: Int?, extra: [String: HDF5Link])? {
         var group = self
         let parts = name.split(separator: "/").map(String.init)
         for (k, part) in parts.enumerated() {
-            guard let link = group.members[part] else { return nil }
+            let extra = group.backslashed[part] ?? [:]
+            guard let link = group.members[part] else {
+                guard !extra.isEmpty else { return nil }
+                if k == parts.count - 1 { return (nil, extra) }
+                group = try H5ReadGroup(reader, address: nil, location: group.path(part), extra: extra)
+                continue
+            }
             switch link.target {
             case .object(let at):
-                if k == parts.count - 1 { return at }
+                if k == parts.count - 1 { return (at, extra) }
                 guard try reader.kind(at) == .group else { return nil }
-                group = try H5ReadGroup(reader, address: at, location: group.path(part))
+                group = try H5ReadGroup(reader, address: at, location: group.path(part), extra: extra)
             case .soft(let target):
                 throw file.unsupported("\(group.path(part)): a soft link (to '\(target)')")
             case .external:
@@ -46,26 +80,29 @@ struct H5ReadGroup {
     }
 
     /// Whether `name` (one level, or a/b/c) exists here.
-    func has(_ name: String) -> Bool { ((try? resolve(name)) ?? nil) != nil }
+    func has(_ name: String) -> Bool { ((try? resolveMember(name)) ?? nil) != nil }
 
     func isGroup(_ name: String) -> Bool { kind(name) == .group }
     func isDataset(_ name: String) -> Bool { kind(name) == .dataset }
 
     private func kind(_ name: String) -> HDF5Reader.Kind? {
-        guard let at = (try? resolve(name)) ?? nil else { return nil }
+        guard let member = (try? resolveMember(name)) ?? nil else { return nil }
+        guard let at = member.address else { return .group }
         return try? reader.kind(at)
     }
 
     func group(_ name: String) throws -> H5ReadGroup {
-        guard let at = try resolve(name), try reader.kind(at) == .group else {
+        guard let member = try resolveMember(name), try member.address.map({ try reader.kind($0) }) ?? .group == .group else {
             throw LSTMError.format("\(path(name)): group not found")
         }
-        return try H5ReadGroup(reader, address: at, location: path(name))
+        return try H5ReadGroup(reader, address: member.address, location: path(name), extra: member.extra)
     }
 
-    /// Names of the members in HDF5's name order (byte-wise ascending), as libhdf5 lists them.
+    /// Names of the members in HDF5's name order (byte-wise ascending), as libhdf5 lists them;
+    /// backslash names are listed as the nested groups they stand for (their first parts).
     func memberNames() -> [String] {
-        members.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+        Set(members.keys.filter { !$0.contains("\\") }).union(backslashed.keys)
+            .sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
     }
 
     // MARK: Datasets
@@ -149,7 +186,7 @@ struct H5ReadGroup {
 
     /// Names of the attributes, in HDF5's name order (byte-wise ascending).
     func attributeNames() throws -> [String] {
-        try reader.attributes(address, location: location).map(\.name)
+        address < 0 ? [] : try reader.attributes(address, location: location).map(\.name)
             .sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
     }
 
@@ -157,7 +194,7 @@ struct H5ReadGroup {
     /// fixed-length (as older Keras wrote them); an empty array of any type reads as [] (h5py
     /// writes an empty list as an empty float array). nil if absent.
     func stringsAttribute(_ name: String) throws -> [String]? {
-        guard let a = try reader.attributes(address, location: location).first(where: { $0.name == name }) else { return nil }
+        guard address >= 0, let a = try reader.attributes(address, location: location).first(where: { $0.name == name }) else { return nil }
         let where_ = "\(location) attribute '\(name)'"
         let count = a.space.elementCount
         guard count < 1 << 20 else { throw LSTMError.format("\(where_): absurd size \(count)") }

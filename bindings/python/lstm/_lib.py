@@ -114,6 +114,7 @@ _DECLARATIONS = {
     "lstm_version_string": (c_char_p, []),
     "lstm_status_name": (c_char_p, [c_int]),
     "lstm_last_error": (c_char_p, []),
+    "lstm_last_warning": (c_char_p, []),
     "lstm_model_from_json": (c_int, [c_char_p, c_uint64, POINTER(_model_p)]),
     "lstm_model_load": (c_int, [c_char_p, POINTER(_model_p)]),
     "lstm_model_free": (None, [_model_p]),
@@ -193,6 +194,16 @@ def call(fn, *args):
     status = fn(*args)
     if status != OK:
         raise error_for(status)
+
+
+def call_noting(fn, *args):
+    """`call`, then what the library noted of a call that succeeded (a file read by its content
+    because its name says another format) as a Python warning."""
+    call(fn, *args)
+    note = lib.lstm_last_warning().decode("utf-8", "replace")
+    if note:
+        import warnings
+        warnings.warn(note, stacklevel=3)
 
 
 def float_pointer(array):

@@ -16,7 +16,7 @@ import numpy as np
 
 from . import _lib, callbacks as callbacks_module, losses as losses_module, metrics as metrics_module, \
     optimizers as optimizers_module
-from ._lib import call, lib
+from ._lib import call, call_noting, lib
 from . import engine
 from .layers import InputLayer, Layer, _unique_name
 from .utils import next_seed
@@ -661,7 +661,7 @@ class _ModelMethods:
     def load_weights(self, filepath):
         """Reads weights from a Keras file (.weights.h5, legacy .h5, .keras)."""
         self._ensure_built()
-        call(lib.lstm_model_load_weights, self._model, str(filepath).encode())
+        call_noting(lib.lstm_model_load_weights, self._model, str(filepath).encode())
         self._after_weights_change()
 
     def _layer_infos(self):
@@ -1115,7 +1115,7 @@ def _format_bytes(n):
 def load_model(filepath, compile=True):
     """Loads a whole model from a Keras file (.keras, or .h5 with a model config)."""
     pointer = ctypes.c_void_p()
-    call(lib.lstm_model_load, str(filepath).encode(), ctypes.byref(pointer))
+    call_noting(lib.lstm_model_load, str(filepath).encode(), ctypes.byref(pointer))
     return _model_of(pointer, compile)
 
 
