@@ -181,6 +181,20 @@ LSTM_NODISCARD lstm_status lstm_model_from_json(const char *keras_json, uint64_t
    UNSUPPORTED (a layer or option not implemented), SHAPE (weights that do not fit the config). */
 LSTM_NODISCARD lstm_status lstm_model_load(const char *path, lstm_model **out);
 
+/* Files whose graph holds layers that cannot run here (a Lambda: its Python code is never run
+   from a file; a user's own layer class; a Keras class or option not implemented):
+   lstm_model_load builds the part of the graph that computes the model's outputs needing none
+   of them, leaving the others out with a note in lstm_last_warning naming the layer, and
+   refuses (UNSUPPORTED, naming the layer and its class) only when every output needs one. This
+   call builds the part that computes the `count` tensors named in `outputs` instead, as Keras
+   users write Model(inputs, model.get_layer(name).output): "name" is a layer's output (of its
+   first call), "name:k" its output k; the model's inputs are those the part reads, in the
+   file's order. Such a part comes back uncompiled; its layers take their weights by name.
+   Errors: as lstm_model_load; ARGUMENT (outputs NULL or count 0, an unknown layer name),
+   UNSUPPORTED (a named output that needs a layer that cannot run, naming it). */
+LSTM_NODISCARD lstm_status lstm_model_load_outputs(const char *path, const char *const *outputs, size_t count,
+                                                   lstm_model **out);
+
 /* Frees a model and everything it owns. NULL is a no-op. States made from it keep what they
    need: they may be freed (and reset) afterwards, and a call through the freed model that a
    state still holds returns LSTM_ERROR_ARGUMENT ("was freed"); the model's memory goes with

@@ -65,6 +65,22 @@ public func lstm_model_load(_ path: UnsafePointer<CChar>?, _ out: UnsafeMutableP
     }
 }
 
+@_cdecl("lstm_model_load_outputs")
+public func lstm_model_load_outputs(_ path: UnsafePointer<CChar>?, _ outputs: UnsafePointer<UnsafePointer<CChar>?>?,
+                                    _ count: Int, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> lstm_status {
+    guarded {
+        let p = try Arg.string(path, "path")
+        let list = try Arg.nonNull(outputs, "outputs")
+        let n = try Arg.size(count, "count")
+        // Read no further than a model could have outputs: the array is the caller's.
+        guard n <= 1 << 16 else { throw LSTMError.invalidArgument("count = \(n) is more outputs than a model has") }
+        let names = try (0..<n).map { try Arg.string(list[$0], "outputs[\($0)]") }
+        let out = try Arg.nonNull(out, "out")
+        let model = try KerasFiles.loadModel(p, outputs: names, note: addWarning)
+        out.pointee = OpaquePointer(Unmanaged.passRetained(ModelHandle(model: model)).toOpaque())
+    }
+}
+
 @_cdecl("lstm_model_free")
 public func lstm_model_free(_ m: OpaquePointer?) {
     guard let m else { return }

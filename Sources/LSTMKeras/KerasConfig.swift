@@ -28,7 +28,7 @@ public enum KerasConfig {
     ///   - lenientCompile: a compile config this library cannot follow leaves the model
     ///     uncompiled instead of failing (loading a file for inference).
     public static func parseModel(_ text: String, forceFlavor: KerasFlavor? = nil,
-                                  lenientCompile: Bool = false) throws -> KerasModelConfig {
+                                  lenientCompile: Bool = false, keepUnrunnable: Bool = false) throws -> KerasModelConfig {
         let root = try JSON.parse(text)
         guard case .object = root else { throw LSTMError.format("model JSON must be an object, got \(kind(root))") }
         var config = root
@@ -65,7 +65,7 @@ public enum KerasConfig {
         if let forceFlavor { flavor = forceFlavor }
         let spec = modelClass == "Sequential" && config["input_layers"] == nil
             ? try parseSequential(config, layersJSON, flavor: flavor)
-            : try KerasFunctional.parse(config, layersJSON, flavor: flavor)
+            : try KerasFunctional.parse(config, layersJSON, flavor: flavor, keepUnrunnable: keepUnrunnable)
         var compile: CompileSpec? = nil
         // Keras writes an empty compile_config for an uncompiled model, and one without its
         // optimizer once the optimizer is built: neither says how to compile.

@@ -14,21 +14,29 @@ public enum KerasFiles {
     /// Loads a whole model: `.keras`, or `.h5` with a `model_config` (Keras 3 or Keras 2 style).
     /// The compile config is restored when present and supported (else the model comes back
     /// uncompiled, ready for inference), and so is the optimizer state of a `.keras` file.
+    ///
+    /// A graph may hold layers that cannot run here (a Lambda, a user's own class): the model is
+    /// then the part of the graph that computes `outputs` — layer names, "name:k" for a layer's
+    /// output k, as Keras users take `model.get_layer(name).output` — or, without `outputs`, the
+    /// model's own outputs that need none of those layers (the others left out, with a note). An
+    /// output that needs such a layer is refused naming it. A part of a graph is not compiled.
     /// `note` hears what the caller should know of a load that succeeded (a file read by its
-    /// content because its name says another format).
-    public static func loadModel(_ path: String, note: (String) -> Void = { _ in }) throws -> Model<Float> {
+    /// content because its name says another format, outputs left out).
+    public static func loadModel(_ path: String, outputs: [String]? = nil, note: (String) -> Void = { _ in }) throws -> Model<Float> {
         let bytes = try FileIO.read(path)
         let kind = try KerasFileKind(path)
         if let n = try kind.check(bytes, path: path) { note(n) }
-        return try loadModel(bytes: bytes, name: path)
+        return try loadModel(bytes: bytes, name: path, outputs: outputs, note: note)
     }
 
     /// `loadModel` of a file's bytes already in memory; `path` names it in messages.
-    public static func loadModel(bytes: [UInt8], name path: String) throws -> Model<Float> {
+    public static func loadModel(bytes: [UInt8], name path: String, outputs wanted: [String]? = nil,
+                                 note: (String) -> Void = { _ in }) throws -> Model<Float> {
         if Zip.isArchive(bytes) {
             let (config, weightsBytes) = try kerasArchive(bytes, path: path)
-            let parsed = try KerasConfig.parseModel(config, lenientCompile: true)
-            let model = try Model<Float>(spec: parsed.spec, seed: 0)
+            let parsed = try KerasConfig.parseModel(config, lenientCompile: true, keepUnrunnable: true)
+            let (spec, kept) = try runnablePart(parsed.spec, outputs: wanted, path: path, note: note)
+            let model = try Model<Float>(spec: spec, seed: 0)
             let saved = (try? JSON.parse(config))?["compile_config"]
             let loss = saved?["loss"]
             let file = try HDF5Reader.open(weightsBytes, name: "\(path):model.weights.h5")
@@ -38,23 +46,84 @@ public enum KerasFiles {
             if compile == nil, let saved, let loss, !loss.isNull, let optimizer = try? savedOptimizer(file) {
                 compile = try? savedCompile(saved, optimizer: optimizer)
             }
-            compileIfPossible(model, compile)
-            try loadKeras3Layout(file, into: model)
+            guard let kept else {
+                compileIfPossible(model, compile)
+                try loadKeras3Layout(file, into: model)
+                return model
+            }
+            // The part's weights sit under the keys the whole graph gives its layers.
+            let keys = layerKeys(parsed.spec)
+            try loadKeras3Layout(file, into: model, partKeys: kept.map { keys.layers[$0] })
             return model
         }
         let file = try HDF5Reader.open(bytes, name: path)
         guard let configText = try file.stringsAttribute("model_config")?.first else {
             throw LSTMError.format("'\(path)' holds no model_config: it is a weights-only file (load it into a model with load_weights)")
         }
-        var parsed = try KerasConfig.parseModel(configText, forceFlavor: try flavor(of: file), lenientCompile: true)
+        var parsed = try KerasConfig.parseModel(configText, forceFlavor: try flavor(of: file), lenientCompile: true,
+                                                keepUnrunnable: true)
         if parsed.compile == nil, let training = try file.stringsAttribute("training_config")?.first {
             parsed.compile = try? compileFromTrainingConfig(training)
         }
-        let model = try Model<Float>(spec: parsed.spec, seed: 0)
-        compileIfPossible(model, parsed.compile)
+        let (spec, kept) = try runnablePart(parsed.spec, outputs: wanted, path: path, note: note)
+        let model = try Model<Float>(spec: spec, seed: 0)
+        if kept == nil { compileIfPossible(model, parsed.compile) }
         let weightsGroup = file.isGroup("model_weights") ? try file.group("model_weights") : file
-        try model.setWeights(try readLegacyLayout(weightsGroup, model: model))
+        // A part of the graph finds its layers' weights by their names; a whole one by position.
+        try model.setWeights(try readLegacyLayout(weightsGroup, model: model, byName: kept != nil))
         return model
+    }
+
+    /// The part of a file's graph to build (see `loadModel`): the whole graph (nil kept layers)
+    /// when every layer can run and no outputs are named; else the part computing the named
+    /// outputs, or the model's outputs that need no unrunnable layer, with the indices of the
+    /// layers it keeps.
+    static func runnablePart(_ spec: ModelSpec, outputs wanted: [String]?, path: String,
+                             note: (String) -> Void) throws -> (spec: ModelSpec, kept: [Int]?) {
+        let unrunnable = spec.layers.compactMap { $0 as? UnrunnableLayerSpec }
+        if wanted == nil, unrunnable.isEmpty { return (spec, nil) }
+        func blocker(_ ref: ModelSpec.TensorRef) -> UnrunnableLayerSpec? {
+            spec.layersNeeded(for: ref).sorted().lazy.compactMap { spec.layers[$0] as? UnrunnableLayerSpec }.first
+        }
+        var refs: [(name: String, ref: ModelSpec.TensorRef)]
+        if let wanted {
+            guard !wanted.isEmpty else { throw LSTMError.invalidArgument("'\(path)': no outputs named") }
+            refs = try wanted.map { ($0, try tensor(named: $0, in: spec, path: path)) }
+            for (name, ref) in refs {
+                if let b = blocker(ref) {
+                    throw LSTMError.unsupported("'\(path)': output '\(name)' needs layer '\(b.name)' (\(b.kind)), which cannot run here: \(b.reason)")
+                }
+            }
+        } else {
+            let all = spec.outputs.indices.map { (name: spec.outputName($0), ref: spec.outputs[$0]) }
+            refs = all.filter { blocker($0.ref) == nil }
+            let dropped = all.filter { blocker($0.ref) != nil }
+            guard let first = dropped.first.flatMap({ blocker($0.ref) }) else { return (spec, nil) }
+            guard !refs.isEmpty else {
+                throw LSTMError.unsupported("\(first.reason) (every output of the model needs it: name the outputs wanted, such as a layer before it, to load the part that runs)")
+            }
+            let needs = dropped.compactMap { d in blocker(d.ref).map { "output '\(d.name)' needs layer '\($0.name)' (\($0.kind))" } }
+            note("'\(path)': \(needs.joined(separator: ", ")), which cannot run here: left out; the model computes \(refs.map { "'\($0.name)'" }.joined(separator: ", "))")
+        }
+        let part = spec.subgraph(computing: refs.map(\.ref))
+        return (part.spec, part.layerIndex)
+    }
+
+    /// A tensor of the graph by name: a layer's ("name", its first call's output 0; "name:k" its
+    /// output k) or a model input's.
+    static func tensor(named text: String, in spec: ModelSpec, path: String) throws -> ModelSpec.TensorRef {
+        var name = Substring(text), output = 0
+        if let colon = text.lastIndex(of: ":"), let k = Int(text[text.index(after: colon)...]), k >= 0 {
+            name = text[..<colon]
+            output = k
+        }
+        if let i = spec.inputs.firstIndex(where: { $0.name == name }), output == 0 { return .input(i) }
+        guard let l = spec.layers.firstIndex(where: { $0.name == name }),
+              let j = spec.nodes.firstIndex(where: { $0.layer == l }) else {
+            let names = spec.layers.map(\.name)
+            throw LSTMError.invalidArgument("'\(path)': no layer named '\(name)' (the layers: \(names.prefix(40).joined(separator: ", "))\(names.count > 40 ? ", ..." : ""))")
+        }
+        return .node(j, output: output)
     }
 
     /// Loads weights from `.weights.h5` (Keras 3 layout, also written by tf-keras), legacy `.h5`
@@ -351,9 +420,11 @@ public enum KerasFiles {
 
     // MARK: - Keras 3 layout
 
-    static func loadKeras3Layout(_ file: H5ReadGroup, into model: Model<Float>) throws {
+    /// `partKeys`: for a model that is a part of the file's graph, the keys the whole graph gives
+    /// its layers (the file's other layers are then expected, not refused).
+    static func loadKeras3Layout(_ file: H5ReadGroup, into model: Model<Float>, partKeys: [String]? = nil) throws {
         let layersGroup = try file.group("layers")
-        let keys = layerKeys(model.spec)
+        let keys = partKeys.map { (layers: $0, inputs: [String]()) } ?? layerKeys(model.spec)
         var new = model.weights
         for (li, layer) in model.spec.layers.enumerated() {
             let range = model.layerWeightRanges[li]
@@ -376,7 +447,7 @@ public enum KerasFiles {
         }
         let known = Set(keys.layers + keys.inputs)
         let extra = layersGroup.memberNames().filter { !known.contains($0) }
-        guard extra.isEmpty else {
+        guard extra.isEmpty || partKeys != nil else {
             throw LSTMError.shapeMismatch("the file holds weights for layers the model does not have: \(extra.joined(separator: ", "))")
         }
         // Both checked before either is kept: a bad optimizer state leaves the weights as they were.
@@ -470,7 +541,9 @@ public enum KerasFiles {
     }
 
     /// Keras 1 and 2's layout: a layer_names attribute, each layer's weight_names.
-    static func readLegacyLayout(_ g: H5ReadGroup, model: Model<Float>) throws -> [[Float]] {
+    /// `byName`: the model's layers with weights take those of the file's layers of the same
+    /// name (a part of the file's graph); else the file's layers with weights in order.
+    static func readLegacyLayout(_ g: H5ReadGroup, model: Model<Float>, byName: Bool = false) throws -> [[Float]] {
         guard let layerNames = try g.stringsAttribute("layer_names") else {
             throw LSTMError.format("\(g.location): no 'layer_names' attribute (not Keras weights)")
         }
@@ -479,6 +552,15 @@ public enum KerasFiles {
             let lg = try g.group(name)
             let w = try lg.stringsAttribute("weight_names") ?? []
             if !w.isEmpty { fileLayers.append(LegacyFileLayer(name: name, group: lg, arrays: w)) }
+        }
+        if byName {
+            let withWeights = model.spec.layers.indices.filter { !model.layerWeightRanges[$0].isEmpty }.map { model.spec.layers[$0] }
+            fileLayers = try withWeights.map { layer in
+                guard let f = fileLayers.first(where: { $0.name == layer.name }) else {
+                    throw LSTMError.shapeMismatch("the file holds no weights for layer '\(layer.name)' (\(layer.kind))")
+                }
+                return f
+            }
         }
         return try weightsByPosition(fileLayers, model: model)
     }

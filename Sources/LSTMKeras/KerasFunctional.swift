@@ -23,7 +23,10 @@ enum KerasFunctional {
 
     // MARK: - Reading
 
-    static func parse(_ config: JSON, _ layersJSON: [JSON], flavor: KerasFlavor) throws -> ModelSpec {
+    /// With `keepUnrunnable`, a layer the library cannot run (an unknown class, a Lambda, an
+    /// option it does not implement) becomes an `UnrunnableLayerSpec` in its place instead of
+    /// failing the whole graph.
+    static func parse(_ config: JSON, _ layersJSON: [JSON], flavor: KerasFlavor, keepUnrunnable: Bool = false) throws -> ModelSpec {
         let name = config["name"]?.stringValue ?? "functional"
         let entries = try KerasConfig.layerEntries(layersJSON)
         var inputShapes: [String: ModelSpec.Input] = [:]
@@ -38,7 +41,14 @@ enum KerasFunctional {
                 continue
             }
             layerIndex[e.name] = layers.count
-            let parsed = try KerasConfig.parseLayer(e, flavor: flavor)
+            let parsed: (spec: any LayerSpec, trainable: Bool, regularization: LayerRegularization)
+            do {
+                let p = try KerasConfig.parseLayer(e, flavor: flavor)
+                parsed = (p.spec, p.trainable, p.regularization)
+            } catch let error as LSTMError where keepUnrunnable {
+                guard case .unsupported(let reason) = error else { throw error }
+                parsed = (UnrunnableLayerSpec(name: e.name, kind: e.cls, reason: reason), true, LayerRegularization())
+            }
             if !parsed.trainable { frozen.insert(layers.count) }
             if !parsed.regularization.isEmpty { regularization[layers.count] = parsed.regularization }
             layers.append(parsed.spec)
@@ -52,7 +62,7 @@ enum KerasFunctional {
                 calls.append(call)
             }
             // A call's non-tensor arguments belong to the layer (one value per layer here).
-            if let first = calls.last(where: { $0.layer == layers.count - 1 && $0.index == 0 }) {
+            if !(parsed.spec is UnrunnableLayerSpec), let first = calls.last(where: { $0.layer == layers.count - 1 && $0.index == 0 }) {
                 let codec = try KerasLayers.codec(className: e.cls, layer: e.name)
                 layers[layers.count - 1] = try codec.withCallConstantsAny(layers[layers.count - 1], first.constants)
                 for other in calls where other.layer == layers.count - 1 && other.constants != first.constants {

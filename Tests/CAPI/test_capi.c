@@ -1027,6 +1027,44 @@ static void test_sine_job_reaches_keras_loss(void) {
    Sequential one (where they must agree with predict exactly). */
 static const char *GRAPH_FILE = "Tests/Fixtures/files/keras3_graph_two_inputs_two_outputs.keras";
 
+/* The part of a graph that computes named layers' outputs: its inputs are those the part reads,
+   and it gives the whole model's values for them. */
+static void test_load_outputs(void) {
+    lstm_model *whole = NULL, *part = NULL;
+    EXPECT_STATUS(lstm_model_load(GRAPH_FILE, &whole), LSTM_OK);
+    const char *aux[] = {"aux", "lstm"};
+    EXPECT_STATUS(lstm_model_load_outputs(GRAPH_FILE, aux, 2, &part), LSTM_OK);
+    if (!whole || !part) { lstm_model_free(whole); lstm_model_free(part); return; }
+    size_t n = 0;
+    EXPECT_STATUS(lstm_model_input_count(part, &n), LSTM_OK);
+    CHECK(n == 1, "the part reads only 'seq': %zu inputs", n);
+    EXPECT_STATUS(lstm_model_output_count(part, &n), LSTM_OK);
+    CHECK(n == 2, "outputs %zu", n);
+    enum { B = 2 };
+    float seq[B * 5 * 3], stat[B * 4] = {0}, main_out[B * 2], whole_aux[B], part_aux[B], part_lstm[B * 5 * 6];
+    for (int k = 0; k < B * 15; k++) seq[k] = (float)sin(k * 0.3);
+    lstm_tensor x[2] = {{seq, 3, {B, 5, 3, 0}}, {stat, 2, {B, 4, 0, 0}}};
+    lstm_tensor_out y[2] = {{main_out, B * 2, 0, {0}}, {whole_aux, B, 0, {0}}};
+    lstm_tensor_out py[2] = {{part_aux, B, 0, {0}}, {part_lstm, B * 5 * 6, 0, {0}}};
+    EXPECT_STATUS(lstm_model_run(whole, x, 2, y, 2), LSTM_OK);
+    EXPECT_STATUS(lstm_model_run(part, x, 1, py, 2), LSTM_OK);
+    CHECK(memcmp(whole_aux, part_aux, sizeof part_aux) == 0 && py[1].rank == 3 && py[1].shape[2] == 6, "the part's aux equals the model's");
+    lstm_model_free(part);
+    part = NULL;
+    EXPECT_STATUS(lstm_model_load_outputs(NULL, aux, 1, &part), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_load_outputs(GRAPH_FILE, NULL, 1, &part), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_load_outputs(GRAPH_FILE, aux, 0, &part), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_load_outputs(GRAPH_FILE, aux, (size_t)-1, &part), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_load_outputs(GRAPH_FILE, aux, 1, NULL), LSTM_ERROR_ARGUMENT);
+    const char *nope[] = {"nope"}, *bad_index[] = {"aux:3"}, *null_name[] = {NULL};
+    EXPECT_STATUS(lstm_model_load_outputs(GRAPH_FILE, nope, 1, &part), LSTM_ERROR_ARGUMENT);
+    EXPECT_MESSAGE("no layer named 'nope'");
+    EXPECT_STATUS(lstm_model_load_outputs(GRAPH_FILE, bad_index, 1, &part), LSTM_ERROR_ARGUMENT);
+    EXPECT_STATUS(lstm_model_load_outputs(GRAPH_FILE, null_name, 1, &part), LSTM_ERROR_ARGUMENT);
+    CHECK(part == NULL, "nothing returned on failure");
+    lstm_model_free(whole);
+}
+
 static void test_graph_tensors(void) {
     lstm_model *m = NULL;
     EXPECT_STATUS(lstm_model_load(GRAPH_FILE, &m), LSTM_OK);
@@ -1911,6 +1949,7 @@ int main(void) {
     test_step_sizes_and_fixed_lengths();
     test_files();
     test_onnx_export();
+    test_load_outputs();
     if (heavy) test_threads();
     if (heavy) test_training_errors_and_callbacks();
     if (heavy) test_training_is_deterministic();

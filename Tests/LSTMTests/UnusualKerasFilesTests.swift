@@ -99,3 +99,94 @@ final class UnusualKerasFilesTests: XCTestCase {
         XCTAssertEqual(notes, [])
     }
 }
+
+/// A graph with a layer that cannot run (a Lambda, a user's class) on a branch: the rest loads
+/// and runs, as Keras users take `Model(inputs, model.get_layer(name).output)`.
+final class PartialGraphTests: XCTestCase {
+    /// tf-keras JSON: x -> lstm -> head, and lstm -> a Lambda "loss" (its code a huge blob
+    /// that is never read), and a custom "MyAttention" layer on the head's output.
+    static func config(function: String = "4wEAAAAAAAAA") -> String {
+        """
+        {"class_name": "Model", "keras_version": "2.4.0", "backend": "tensorflow", "config": {"name": "m", "layers": [
+          {"class_name": "InputLayer", "name": "x", "config": {"batch_input_shape": [null, 5, 3], "dtype": "float32", "name": "x"}, "inbound_nodes": []},
+          {"class_name": "LSTM", "name": "lstm", "config": {"name": "lstm", "units": 4, "return_sequences": true}, "inbound_nodes": [[["x", 0, 0, {}]]]},
+          {"class_name": "Dense", "name": "head", "config": {"name": "head", "units": 2}, "inbound_nodes": [[["lstm", 0, 0, {}]]]},
+          {"class_name": "Lambda", "name": "loss", "config": {"name": "loss", "function": ["\(function)", null, null], "function_type": "lambda"}, "inbound_nodes": [[["lstm", 0, 0, {}]]]},
+          {"class_name": "MyAttention", "name": "att", "config": {"name": "att", "units": 7}, "inbound_nodes": [[["head", 0, 0, {}]]]}],
+         "input_layers": [["x", 0, 0]], "output_layers": [["head", 0, 0], ["loss", 0, 0], ["att", 0, 0]]}}
+        """
+    }
+
+    /// A legacy full-model file of `config` whose runnable layers have the weights of `part`.
+    static func file(_ config: String, weightsOf part: Model<Float>) throws -> [UInt8] {
+        let root = H5WriteGroup(file: "partial.h5")
+        try root.writeStringAttribute("keras_version", "2.4.0")
+        try root.writeStringAttribute("model_config", config)
+        try KerasFiles.writeLegacyLayout(try root.createGroup("model_weights"), model: part)
+        return try root.encodedFile()
+    }
+
+    func part() throws -> Model<Float> {
+        let spec = try KerasConfig.parseModel(Self.config(), keepUnrunnable: true).spec
+        let head = try KerasFiles.tensor(named: "head", in: spec, path: "")
+        let m = try Model<Float>(spec: spec.subgraph(computing: [head]).spec, seed: 1)
+        var rng = TestRandom(2)
+        try m.setWeights(m.weights.map { w in rng.uniform(w.count).map(Float.init) })
+        return m
+    }
+
+    func testTheOutputsThatNeedNoUnrunnableLayerLoadAndRun() throws {
+        let part = try part()
+        let bytes = try Self.file(Self.config(), weightsOf: part)
+        var notes: [String] = []
+        let m = try KerasFiles.loadModel(bytes: bytes, name: "partial.h5") { notes.append($0) }
+        XCTAssertEqual(m.spec.outputs.count, 1)
+        XCTAssertEqual(m.spec.outputName(0), "head")
+        XCTAssertEqual(m.weights, part.weights)
+        XCTAssertEqual(notes.count, 1)
+        XCTAssertTrue(notes[0].hasSuffix("output 'loss' needs layer 'loss' (Lambda), output 'att' needs layer 'att' (MyAttention), which cannot run here: left out; the model computes 'head'"), "\(notes)")
+        var rng = TestRandom(3)
+        let x = rng.uniform(2 * 5 * 3).map(Float.init)
+        func run(_ model: Model<Float>) throws -> [Float] {
+            try x.withUnsafeBufferPointer { try model.run([TensorView(shape: [2, 5, 3], data: $0)])[0].values }
+        }
+        XCTAssertEqual(try run(m), try run(part))
+        XCTAssertNil(m.compileSpec)
+    }
+
+    func testNamedOutputsLoadTheirPartAndThoseNeedingAnUnrunnableLayerAreRefusedByName() throws {
+        let part = try part()
+        let bytes = try Self.file(Self.config(), weightsOf: part)
+        let lstmOnly = try KerasFiles.loadModel(bytes: bytes, name: "partial.h5", outputs: ["lstm"])
+        XCTAssertEqual(lstmOnly.spec.layers.map(\.name), ["lstm"])
+        XCTAssertEqual(lstmOnly.weights, Array(part.weights.prefix(3)))
+        func refused(_ outputs: [String], _ words: String, line: UInt = #line) {
+            XCTAssertThrowsError(try KerasFiles.loadModel(bytes: bytes, name: "partial.h5", outputs: outputs), line: line) { e in
+                XCTAssertTrue("\(e)".contains(words), "\(e)", line: line)
+            }
+        }
+        refused(["loss"], "output 'loss' needs layer 'loss' (Lambda), which cannot run here: layer 'loss' (Lambda) holds Python code, which is never run from a file")
+        refused(["att"], "output 'att' needs layer 'att' (MyAttention)")
+        refused(["nope"], "no layer named 'nope' (the layers: lstm, head, loss, att)")
+        refused(["head:1"], "has no such output")
+        refused([], "no outputs named")
+    }
+
+    func testAGraphWhoseEveryOutputNeedsAnUnrunnableLayerIsRefusedByName() throws {
+        let config = Self.config().replacingOccurrences(of: #""output_layers": [["head", 0, 0], ["loss", 0, 0], ["att", 0, 0]]"#,
+                                                        with: #""output_layers": [["loss", 0, 0]]"#)
+        let bytes = try Self.file(config, weightsOf: try part())
+        XCTAssertThrowsError(try KerasFiles.loadModel(bytes: bytes, name: "partial.h5")) { e in
+            XCTAssertTrue("\(e)".contains("layer 'loss' (Lambda) holds Python code") && "\(e)".contains("every output of the model needs it"), "\(e)")
+        }
+    }
+
+    /// A Lambda's function field is never read: megabytes of it, or garbage, change nothing.
+    func testALambdasCodeIsNeverRead() throws {
+        let part = try part()
+        for function in [String(repeating: "A", count: 4 << 20), "\\u0000\\\\\\\"}{]["] {
+            let bytes = try Self.file(Self.config(function: function), weightsOf: part)
+            XCTAssertEqual(try KerasFiles.loadModel(bytes: bytes, name: "p.h5").weights, part.weights)
+        }
+    }
+}

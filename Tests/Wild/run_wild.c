@@ -3,7 +3,8 @@
    largest difference from each reference output (.npy) on one line, or the error that stopped
    it ("refused: <status>: <message>").
 
-   Usage: run_wild MODEL_OR_WEIGHTS [--arch ARCH.json] --in X0.npy [X1.npy ...] --out Y0.npy [...]
+   Usage: run_wild MODEL_OR_WEIGHTS [--arch ARCH.json] [--outputs LAYER ...] --in X0.npy [X1.npy ...]
+                   --out Y0.npy [...]   (--outputs: the part of the graph computing those layers' outputs)
    Exit status: 0 when it ran (whatever the differences: the caller judges them), 2 when the
    library refused the file, 1 on a usage or reference-file problem. */
 #include <stdint.h>
@@ -79,13 +80,15 @@ static int refused(lstm_status s) {
 
 int main(int argc, char **argv) {
     const char *path = NULL, *arch = NULL;
-    const char *ins[MAX_ARRAYS], *outs[MAX_ARRAYS];
-    size_t nin = 0, nout = 0;
+    const char *ins[MAX_ARRAYS], *outs[MAX_ARRAYS], *wanted[MAX_ARRAYS];
+    size_t nin = 0, nout = 0, nwanted = 0;
     int mode = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--arch") == 0 && i + 1 < argc) arch = argv[++i];
         else if (strcmp(argv[i], "--in") == 0) mode = 1;
         else if (strcmp(argv[i], "--out") == 0) mode = 2;
+        else if (strcmp(argv[i], "--outputs") == 0) mode = 3;
+        else if (mode == 3 && nwanted < MAX_ARRAYS) wanted[nwanted++] = argv[i];
         else if (mode == 1 && nin < MAX_ARRAYS) ins[nin++] = argv[i];
         else if (mode == 2 && nout < MAX_ARRAYS) outs[nout++] = argv[i];
         else if (mode == 0 && !path) path = argv[i];
@@ -103,6 +106,8 @@ int main(int argc, char **argv) {
         free(json);
         if (s != LSTM_OK) return refused(s);
         s = lstm_model_load_weights(m, path);
+    } else if (nwanted > 0) {
+        s = lstm_model_load_outputs(path, wanted, nwanted, &m);
     } else {
         s = lstm_model_load(path, &m);
     }

@@ -158,6 +158,9 @@ enum KerasLayers {
     /// The codec of a Keras class; `.unsupported` naming the layer and class when there is none.
     static func codec(className: String, layer: String) throws -> any KerasLayerCodec.Type {
         guard let c = byClass[className] else {
+            if className == "Lambda" {
+                throw LSTMError.unsupported("layer '\(layer)' (Lambda) holds Python code, which is never run from a file")
+            }
             let known = (["InputLayer"] + codecs.map { $0.className }).joined(separator: ", ")
             throw LSTMError.unsupported("layer '\(layer)': layer class '\(className)' is not supported (supported: \(known))")
         }

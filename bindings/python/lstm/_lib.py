@@ -117,6 +117,7 @@ _DECLARATIONS = {
     "lstm_last_warning": (c_char_p, []),
     "lstm_model_from_json": (c_int, [c_char_p, c_uint64, POINTER(_model_p)]),
     "lstm_model_load": (c_int, [c_char_p, POINTER(_model_p)]),
+    "lstm_model_load_outputs": (c_int, [c_char_p, POINTER(c_char_p), c_size_t, POINTER(_model_p)]),
     "lstm_model_free": (None, [_model_p]),
     "lstm_model_to_json": (c_int, [_model_p, c_char_p, c_size_t, _size_p]),
     "lstm_model_input_shape": (c_int, [_model_p, _size_p, _size_p]),

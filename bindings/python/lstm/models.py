@@ -1112,11 +1112,22 @@ def _format_bytes(n):
         n /= 1024
 
 
-def load_model(filepath, compile=True):
-    """Loads a whole model from a Keras file (.keras, or .h5 with a model config)."""
+def load_model(filepath, compile=True, outputs=None):
+    """Loads a whole model from a Keras file (.keras, or .h5 with a model config).
+
+    A graph holding layers that cannot run here (a Lambda, a user's own layer class) loads as
+    the part computing the outputs that need none of them, with a warning naming what was left
+    out. ``outputs`` (an extension of Keras's signature) names the tensors wanted instead —
+    layer names, "name:k" for a layer's output k — as ``Model(inputs, model.get_layer(name).output)``
+    would take them from a model Keras could load; such a part comes back uncompiled."""
     pointer = ctypes.c_void_p()
-    call_noting(lib.lstm_model_load, str(filepath).encode(), ctypes.byref(pointer))
-    return _model_of(pointer, compile)
+    if outputs is None:
+        call_noting(lib.lstm_model_load, str(filepath).encode(), ctypes.byref(pointer))
+    else:
+        names = [outputs] if isinstance(outputs, str) else list(outputs)
+        array = (ctypes.c_char_p * max(len(names), 1))(*[str(n).encode() for n in names])
+        call_noting(lib.lstm_model_load_outputs, str(filepath).encode(), array, len(names), ctypes.byref(pointer))
+    return _model_of(pointer, compile and outputs is None)
 
 
 def model_from_json(json_string, custom_objects=None):

@@ -1240,3 +1240,17 @@ def test_keras2_hard_sigmoid_models_keep_their_math_in_python(tmp_path):
             model.save(str(tmp_path / name))
     model.save_weights(str(tmp_path / "m.weights.h5"))
     assert sorted(os.listdir(tmp_path)) == ["m.weights.h5"]
+
+
+def test_load_model_outputs_loads_the_part_of_the_graph_they_need():
+    """load_model(path, outputs=[...]) (an extension): the part of a graph computing named
+    layers' outputs, as Model(inputs, model.get_layer(name).output) would give it."""
+    path = os.path.join(KERAS_FIXTURES, "files", "keras3_graph_two_inputs_two_outputs.keras")
+    whole = lstm.load_model(path)
+    part = lstm.load_model(path, outputs=["aux"])
+    rng = np.random.default_rng(4)
+    seq = rng.standard_normal((3, 5, 3)).astype(np.float32)
+    static = rng.standard_normal((3, 4)).astype(np.float32)
+    np.testing.assert_array_equal(part.predict(seq, verbose=0), whole.predict([seq, static], verbose=0)[1])
+    with pytest.raises(ValueError, match="no layer named 'nope'"):
+        lstm.load_model(path, outputs=["nope"])
