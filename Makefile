@@ -3,8 +3,9 @@
 #                the command-line tool build/lstm
 #   make test    every test suite: Swift unit tests, ABI checks, the C-API tests, the C example,
 #                the Python binding's tests (pytest, in a virtual environment under build/),
-#                real Keras 3 and tf-keras reading the files we write (make test-keras), and the
-#                safety nets: valgrind, ASan and TSan runs, and a short run of every fuzz target
+#                real Keras 3 and tf-keras reading the files we write (make test-keras), real
+#                users' files (make test-wild), the install tree, the wheel, and the safety nets:
+#                valgrind, ASan and TSan runs, and a short run of every fuzz target
 #   make fuzz    the fuzz targets for FUZZ_SECONDS (60) each
 #   make demo    the sine job end to end from C (build/sine.svg) and from Python (build/sine.png)
 #   make bench   the benchmarks W1-W7; make bench-peers: side by side with PyTorch, ONNX Runtime,

@@ -257,8 +257,9 @@ public enum KerasFiles {
         if let names = try file.stringsAttribute("layer_names") {
             var count = 0
             for n in names { count += try file.group(n).stringsAttribute("weight_names")?.count ?? 0 }
-            return FileDescription(format: "legacy (Keras 2 layout) .h5 weights", writer: writer, isModel: false,
-                                   weightCount: count)
+            // Keras 2 writes its version; Keras 1 did not, and kept recurrent layers per gate.
+            return FileDescription(format: "legacy (Keras 1/2 layout) .h5 weights", writer: version == nil ? "Keras 1.x (no keras_version)" : writer,
+                                   isModel: false, weightCount: count)
         }
         if isKeras0Layout(file) {
             var seen = Set<Int>(), count = 0
