@@ -13,6 +13,8 @@ usage: lstm info FILE                      the model in a Keras file: layers, sh
        lstm convert IN OUT                 convert between .keras, .h5 (full model) and .weights.h5, by suffix
        lstm export IN OUT.onnx             the model's inference graph as an ONNX file (opset 17)
        lstm predict FILE IN.npy... OUT.npy run a model on numpy arrays (batch, timesteps, features), one per input
+options: --outputs NAME[,NAME...]          the part of the graph computing these layers' outputs ("name:k" for
+                                           output k), for a file whose graph holds a layer that cannot run here
 """
 
 func fail(_ message: String, code: Int32 = 1) -> Never {
@@ -36,7 +38,7 @@ func info(_ path: String) throws {
         print("weights: \(file.weightCount) arrays (a weights-only file: load it into a model with load_weights)")
         return
     }
-    let model = try KerasFiles.loadModel(path, note: printNote)
+    let model = try KerasFiles.loadModel(path, outputs: wantedOutputs, note: printNote)
     let spec = model.spec
     let inputs = spec.inputs.map { "\($0.name) \(shapeText([nil] + $0.shape))" }.joined(separator: ", ")
     print("model:   \(spec.name) (\(spec.isSequential ? "Sequential" : "functional")), input\(spec.inputs.count == 1 ? "" : "s") \(inputs)")
@@ -65,7 +67,7 @@ func info(_ path: String) throws {
 }
 
 func convert(_ input: String, _ output: String) throws {
-    let model = try KerasFiles.loadModel(input, note: printNote)
+    let model = try KerasFiles.loadModel(input, outputs: wantedOutputs, note: printNote)
     if output.lowercased().hasSuffix(".weights.h5") {
         try KerasFiles.saveWeights(model, to: output)
     } else {
@@ -75,7 +77,7 @@ func convert(_ input: String, _ output: String) throws {
 }
 
 func export(_ input: String, _ output: String) throws {
-    let model = try KerasFiles.loadModel(input, note: printNote)
+    let model = try KerasFiles.loadModel(input, outputs: wantedOutputs, note: printNote)
     try ONNXExport.save(model, to: output, producerVersion: "\(LSTM_VERSION_MAJOR).\(LSTM_VERSION_MINOR).\(LSTM_VERSION_PATCH)")
     print("wrote \(output)")
 }
@@ -83,7 +85,7 @@ func export(_ input: String, _ output: String) throws {
 /// Runs the model on one .npy per input (a 2-D array for a sequence input of one feature gets
 /// its feature axis added) and writes one .npy per output (OUT.npy, or OUT_0.npy, OUT_1.npy, ...).
 func predict(_ path: String, _ inputPaths: [String], _ output: String) throws {
-    let model = try KerasFiles.loadModel(path, note: printNote)
+    let model = try KerasFiles.loadModel(path, outputs: wantedOutputs, note: printNote)
     let spec = model.spec
     guard inputPaths.count == spec.inputs.count else {
         throw LSTMError.invalidArgument("model '\(spec.name)' has \(spec.inputs.count) inputs (\(spec.inputs.map(\.name).joined(separator: ", "))): give one .npy for each, got \(inputPaths.count)")
@@ -107,7 +109,14 @@ func predict(_ path: String, _ inputPaths: [String], _ output: String) throws {
     }
 }
 
-let args = Array(CommandLine.arguments.dropFirst())
+var args = Array(CommandLine.arguments.dropFirst())
+/// --outputs a,b: the layers whose outputs the loaded model computes (see KerasFiles.loadModel).
+var wantedOutputs: [String]? = nil
+if let k = args.firstIndex(of: "--outputs") {
+    guard k + 1 < args.count else { fail("--outputs needs a comma-separated list of layer names\n" + usage, code: 2) }
+    wantedOutputs = args[k + 1].split(separator: ",").map(String.init)
+    args.removeSubrange(k...(k + 1))
+}
 do {
     switch (args.first, args.count) {
     case ("info", 2): try info(args[1])
