@@ -67,6 +67,13 @@ private func fuzzJSON(_ bytes: [UInt8]) {
     if let parsed = try? KerasConfig.parseModel(text, lenientCompile: true), parsed.spec.layers.count < 64 {
         _ = try? KerasConfig.modelJSON(parsed.spec, compile: parsed.compile)
     }
+    // Graphs with layers that cannot run: the part that can, and the part before each layer.
+    if let parsed = try? KerasConfig.parseModel(text, lenientCompile: true, keepUnrunnable: true), parsed.spec.layers.count < 64 {
+        _ = try? KerasFiles.runnablePart(parsed.spec, outputs: nil, path: "fuzz", note: { _ in })
+        for layer in parsed.spec.layers.prefix(4) {
+            _ = try? KerasFiles.runnablePart(parsed.spec, outputs: [layer.name, layer.name + ":1"], path: "fuzz", note: { _ in })
+        }
+    }
     _ = try? KerasConfig.parseCompile(json)
 }
 

@@ -181,6 +181,17 @@ final class PartialGraphTests: XCTestCase {
         }
     }
 
+    /// A model nested as a layer (not run here yet) that names itself inside: never followed.
+    func testANestedModelThatNamesItselfIsKeptOutNotFollowed() throws {
+        let nested = #"{"class_name": "Functional", "name": "inner", "config": {"name": "inner", "layers": [{"class_name": "Functional", "config": {"name": "inner"}, "inbound_nodes": [[["inner", 0, 0, {}]]]}]}, "inbound_nodes": [[["lstm", 0, 0, {}]]]}"#
+        let config = Self.config().replacingOccurrences(of: #"{"class_name": "MyAttention""#, with: nested + #", {"class_name": "MyAttention""#)
+            .replacingOccurrences(of: #"["att", 0, 0]]"#, with: #"["att", 0, 0], ["inner", 0, 0]]"#)
+        var notes: [String] = []
+        let m = try KerasFiles.loadModel(bytes: try Self.file(config, weightsOf: try part()), name: "nested.h5") { notes.append($0) }
+        XCTAssertEqual(m.spec.outputs.count, 1)
+        XCTAssertTrue(notes.first?.contains("output 'inner' needs layer 'inner' (Functional)") ?? false, "\(notes)")
+    }
+
     /// A Lambda's function field is never read: megabytes of it, or garbage, change nothing.
     func testALambdasCodeIsNeverRead() throws {
         let part = try part()
