@@ -587,8 +587,8 @@ public enum KerasFiles {
     }
 
     /// The file's layers with weights matched to the model's by position, as Keras matches
-    /// them; a recurrent layer stored one array per gate (Keras 0.x and 1.x) is joined into
-    /// today's arrays first.
+    /// them; arrays in an older layout of their class (Keras 0.x/1.x per-gate arrays, CuDNN's)
+    /// are turned into today's first (the codec's `weightsFromOlderLayout`).
     static func weightsByPosition(_ fileLayers: [LegacyFileLayer], model: Model<Float>) throws -> [[Float]] {
         let withWeights = model.spec.layers.indices.filter { !model.layerWeightRanges[$0].isEmpty }
         guard fileLayers.count == withWeights.count else {
@@ -597,44 +597,33 @@ public enum KerasFiles {
         var new = model.weights
         for (fileLayer, li) in zip(fileLayers, withWeights) {
             let layer = model.spec.layers[li], range = model.layerWeightRanges[li]
-            if fileLayer.arrays.count == range.count {
+            let expected = range.map { model.weightShapes[$0] }
+            let shapes = try fileLayer.arrays.map { try fileLayer.group.datasetShape($0) }
+            if shapes == expected {
                 for (j, k) in range.enumerated() {
                     new[k] = try readWeight(fileLayer.group, fileLayer.arrays[j], model, k, layer: layer.name)
                 }
                 continue
             }
-            let layout = try KerasLayers.codec(for: layer).perGateLayout
-            guard layout.count == range.count, fileLayer.arrays.count == layout.joined().count else {
-                throw LSTMError.shapeMismatch("layer '\(layer.name)' (file layer '\(fileLayer.name)'): the file holds \(fileLayer.arrays.count) weights, the model has \(range.count)")
-            }
+            let where_ = "layer '\(layer.name)' (file layer '\(fileLayer.name)')"
             let arrays = try fileLayer.arrays.map { try fileLayer.group.readFloats($0) }
-            for (k, positions) in zip(range, layout) {
-                let weight = model.weightNames[k].split(separator: "/").last.map(String.init) ?? model.weightNames[k]
-                let where_ = "layer '\(layer.name)' (file layer '\(fileLayer.name)'): \(weight) from the gate arrays \(positions.map { fileLayer.arrays[$0] }.joined(separator: ", "))"
-                let joined = try joinedAlongLastAxis(positions.map { arrays[$0] }, where_)
-                guard joined.shape == model.weightShapes[k] else {
-                    throw LSTMError.shapeMismatch("\(where_) has shape \(shapeText(joined.shape)), the model expects \(shapeText(model.weightShapes[k]))")
+            guard let converted = try KerasLayers.codec(for: layer).weightsFromOlderLayoutAny(layer, arrays, expected: expected, where_) else {
+                if fileLayer.arrays.count != range.count {
+                    throw LSTMError.shapeMismatch("\(where_): the file holds \(fileLayer.arrays.count) weights, the model has \(range.count)")
                 }
-                new[k] = joined.values
+                // Today's layout with a wrong shape: named by the first array that differs.
+                for (j, k) in range.enumerated() { _ = try readWeight(fileLayer.group, fileLayer.arrays[j], model, k, layer: layer.name) }
+                throw LSTMError.shapeMismatch("\(where_): the file's weights do not fit")
+            }
+            for (k, values) in zip(range, converted) {
+                guard values.count == model.weights[k].count else {
+                    let weight = model.weightNames[k].split(separator: "/").last.map(String.init) ?? model.weightNames[k]
+                    throw LSTMError.shapeMismatch("\(where_): \(weight) from the file's older layout holds \(values.count) values, the model's \(shapeText(model.weightShapes[k])) holds \(model.weights[k].count)")
+                }
+                new[k] = values
             }
         }
         return new
-    }
-
-    /// Arrays of one shape but for their last axis, joined along it.
-    static func joinedAlongLastAxis(_ parts: [(shape: [Int], values: [Float])], _ where_: String) throws -> (shape: [Int], values: [Float]) {
-        guard let first = parts.first, let _ = first.shape.last,
-              parts.allSatisfy({ !$0.shape.isEmpty && $0.shape.dropLast() == first.shape.dropLast() }) else {
-            throw LSTMError.shapeMismatch("\(where_): the gate arrays have shapes \(parts.map { shapeText($0.shape) }.joined(separator: ", ")), which do not join")
-        }
-        let rows = first.shape.dropLast().reduce(1, *)
-        let widths = parts.map { $0.shape[$0.shape.count - 1] }
-        var values: [Float] = []
-        values.reserveCapacity(rows * widths.reduce(0, +))
-        for r in 0..<rows {
-            for (p, w) in zip(parts, widths) { values.append(contentsOf: p.values[(r * w)..<((r + 1) * w)]) }
-        }
-        return (Array(first.shape.dropLast()) + [widths.reduce(0, +)], values)
     }
 
     static func writeLegacyLayout(_ g: H5WriteGroup, model: Model<Float>, prefix: String = "") throws {

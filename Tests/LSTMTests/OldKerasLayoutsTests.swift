@@ -93,10 +93,82 @@ final class OldKerasLayoutsTests: XCTestCase {
         }
         let before = fresh.weights
         XCTAssertThrowsError(try KerasFiles.loadWeights(bytes: try bad.encodedFile(), name: "bad.hdf5", into: fresh)) { e in
-            XCTAssertTrue("\(e)".contains("layer 'lstm' (file layer 'layer_0'): recurrent_kernel from the gate arrays param_1, param_7, param_4, param_10"), "\(e)")
+            XCTAssertTrue("\(e)".contains("layer 'lstm' (file layer 'layer_0'): the gates' U join to shape [4, 17], the model expects [4, 16]"), "\(e)")
         }
         XCTAssertEqual(fresh.weights, before)
         XCTAssertEqual(try KerasFiles.describe(try tempFile(bytes)).format.prefix(17), "Keras 0.x weights")
+    }
+
+    /// Keras 2's CuDNNLSTM and CuDNNGRU in a tf-keras full-model file: configs read as the LSTM
+    /// and GRU (reset_after=True) they compute, and weights stored as Keras 2 kept them for cuDNN
+    /// (each gate's input block in cuDNN's memory order, each recurrent block transposed, an
+    /// input and a recurrent bias), made here from known weights by the inverse of Keras 2's
+    /// conversion: the load must give those weights back.
+    func testCuDNNLayersLoadAsTheLayersTheyCompute() throws {
+        let config = """
+        {"class_name": "Sequential", "keras_version": "2.1.5", "backend": "tensorflow", "config": [
+          {"class_name": "CuDNNLSTM", "config": {"name": "rnn_1", "units": 3, "return_sequences": true, "batch_input_shape": [null, null, 2],
+           "kernel_initializer": {"class_name": "VarianceScaling", "config": {}}, "unit_forget_bias": true, "stateful": false}},
+          {"class_name": "CuDNNGRU", "config": {"name": "rnn_2", "units": 2, "return_sequences": false}},
+          {"class_name": "Dense", "config": {"name": "out", "units": 1, "activation": "linear"}}]}
+        """
+        let parsed = try KerasConfig.parseModel(config)
+        let lstm = try XCTUnwrap(parsed.spec.layers[0] as? LSTMSpec)
+        let gru = try XCTUnwrap(parsed.spec.layers[1] as? GRUSpec)
+        XCTAssertEqual(lstm.activation, .tanh)
+        XCTAssertEqual(lstm.recurrentActivation, .sigmoid)
+        XCTAssertTrue(gru.resetAfter && gru.recurrentActivation == .sigmoid)
+        let m = try Model<Float>(spec: parsed.spec, seed: 3)
+        var rng = TestRandom(9)
+        try m.setWeights(m.weights.map { w in rng.uniform(w.count).map(Float.init) })
+
+        /// Keras's (rows, gates·units) array with each gate's (rows, units) block changed by `block`.
+        func perGate(_ w: [Float], rows: Int, gates: Int, units: Int, _ block: ([Float]) -> [Float]) -> [Float] {
+            var out = w
+            for g in 0..<gates {
+                var b: [Float] = []
+                for r in 0..<rows {
+                    let start: Int = r * gates * units + g * units
+                    b += w[start..<(start + units)]
+                }
+                let changed = block(b)
+                for r in 0..<rows {
+                    for u in 0..<units { out[r * gates * units + g * units + u] = changed[r * units + u] }
+                }
+            }
+            return out
+        }
+        func transposed(_ b: [Float], rows: Int, cols: Int) -> [Float] {
+            (0..<(rows * cols)).map { k in b[(k % rows) * cols + k / rows] }
+        }
+        func cudnn(_ first: Int, features: Int, units: Int, gates: Int, lstmBias: Bool) -> [(name: String, shape: [Int], values: [Float])] {
+            // Today's input block K (features, units) is stored so that read row by row it is K's
+            // transpose; the recurrent block is stored transposed.
+            let kernel = perGate(m.weights[first], rows: features, gates: gates, units: units) { transposed($0, rows: features, cols: units) }
+            let recurrent = perGate(m.weights[first + 1], rows: units, gates: gates, units: units) { transposed($0, rows: units, cols: units) }
+            let bias = m.weights[first + 2]
+            return [("kernel:0", [features, gates * units], kernel), ("recurrent_kernel:0", [units, gates * units], recurrent),
+                    ("bias:0", [2 * gates * units], lstmBias ? bias.map { $0 * 0.5 } + bias.map { $0 * 0.5 } : bias)]
+        }
+        let layers: [(String, [(name: String, shape: [Int], values: [Float])])] = [
+            ("rnn_1", cudnn(0, features: 2, units: 3, gates: 4, lstmBias: true)),
+            ("rnn_2", cudnn(3, features: 3, units: 2, gates: 3, lstmBias: false)),
+            ("out", [("kernel:0", m.weightShapes[6], m.weights[6]), ("bias:0", m.weightShapes[7], m.weights[7])]),
+        ]
+        let root = H5WriteGroup(file: "cudnn.h5")
+        try root.writeStringAttribute("keras_version", "2.1.5")
+        try root.writeStringAttribute("model_config", config)
+        let weights = try root.createGroup("model_weights")
+        try weights.writeStringsAttribute("layer_names", layers.map(\.0))
+        for (name, arrays) in layers {
+            let g = try weights.createGroup(name)
+            try g.writeStringsAttribute("weight_names", arrays.map { "\(name)/\($0.name)" })
+            let sub = try g.createGroup(name)
+            for a in arrays { try sub.writeFloats(a.name, shape: a.shape, values: a.values) }
+        }
+        let back = try KerasFiles.loadModel(bytes: try root.encodedFile(), name: "cudnn.h5")
+        XCTAssertEqual(back.weights, m.weights)
+        XCTAssertEqual(try KerasConfig.modelJSON(back.spec, compile: nil).serialized().contains("CuDNN"), false, "written back as LSTM and GRU")
     }
 
     func tempFile(_ bytes: [UInt8]) throws -> String {

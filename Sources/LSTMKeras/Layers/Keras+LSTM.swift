@@ -29,8 +29,16 @@ enum LSTMCodec: KerasLayerCodec {
     }
 
     static func legacyCell(_ s: LSTMSpec) -> String? { "lstm_cell" }
-    /// Keras 0.x and 1.x stored W, U, b for the gates i, c, f, o; today's gate order is i, f, c, o.
-    static let perGateLayout = [[0, 6, 3, 9], [1, 7, 4, 10], [2, 8, 5, 11]]
+    /// Keras 0.x and 1.x stored W, U, b for the gates i, c, f, o (today's order is i, f, c, o);
+    /// CuDNNLSTM has a bias of 8·units.
+    static func weightsFromOlderLayout(_ s: LSTMSpec, _ arrays: [KerasOlderRecurrentLayouts.Array2], expected: [[Int]],
+                                       _ where_: String) throws -> [[Float]]? {
+        if arrays.count == 12 { return try KerasOlderRecurrentLayouts.joinedPerGate(arrays, fileGate: [0, 2, 1, 3], expected: expected, where_) }
+        if arrays.count == 3, arrays[2].shape == [8 * s.units] {
+            return try KerasOlderRecurrentLayouts.fromCuDNN(arrays, gates: 4, units: s.units, sumBiases: true, where_)
+        }
+        return nil
+    }
     static func callArguments(_ s: Spec, _ inputs: [JSON]) -> (args: [JSON], kwargs: [(String, JSON)]) { KerasRecurrent.callArguments(inputs) }
     static func buildConfig(_ inputShapes: [JSON]) -> JSON { KerasRecurrent.buildConfig(inputShapes) }
 }

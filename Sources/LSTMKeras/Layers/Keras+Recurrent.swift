@@ -92,8 +92,19 @@ enum GRUCodec: KerasLayerCodec {
     }
 
     static func legacyCell(_ s: GRUSpec) -> String? { "gru_cell" }
-    /// Keras 0.x and 1.x stored W, U, b for the gates z, r, h: today's order.
-    static let perGateLayout = [[0, 3, 6], [1, 4, 7], [2, 5, 8]]
+    /// Keras 0.x and 1.x stored W, U, b for the gates z, r, h (today's order); CuDNNGRU has a
+    /// bias of 6·units, today's reset_after=True GRU's two biases.
+    static func weightsFromOlderLayout(_ s: GRUSpec, _ arrays: [KerasOlderRecurrentLayouts.Array2], expected: [[Int]],
+                                       _ where_: String) throws -> [[Float]]? {
+        if arrays.count == 9 { return try KerasOlderRecurrentLayouts.joinedPerGate(arrays, fileGate: [0, 1, 2], expected: expected, where_) }
+        if arrays.count == 3, arrays[2].shape == [6 * s.units] {
+            guard s.resetAfter else {
+                throw LSTMError.shapeMismatch("\(where_): CuDNNGRU weights (a bias of \(6 * s.units)) need a GRU with reset_after=True, the cuDNN formula")
+            }
+            return try KerasOlderRecurrentLayouts.fromCuDNN(arrays, gates: 3, units: s.units, sumBiases: false, where_)
+        }
+        return nil
+    }
     static func callArguments(_ s: Spec, _ inputs: [JSON]) -> (args: [JSON], kwargs: [(String, JSON)]) { KerasRecurrent.callArguments(inputs) }
     static func buildConfig(_ inputShapes: [JSON]) -> JSON { KerasRecurrent.buildConfig(inputShapes) }
 }
@@ -125,4 +136,36 @@ enum SimpleRNNCodec: KerasLayerCodec {
     static func legacyCell(_ s: SimpleRNNSpec) -> String? { "simple_rnn_cell" }
     static func callArguments(_ s: Spec, _ inputs: [JSON]) -> (args: [JSON], kwargs: [(String, JSON)]) { KerasRecurrent.callArguments(inputs) }
     static func buildConfig(_ inputShapes: [JSON]) -> JSON { KerasRecurrent.buildConfig(inputShapes) }
+}
+
+/// Keras 2's `CuDNNLSTM` (a GPU-only layer): read as the `LSTM` it computes — tanh, sigmoid
+/// gates, a bias — and written back as one; its weights are converted from cuDNN's layout
+/// (`LSTMCodec.weightsFromOlderLayout`).
+enum CuDNNLSTMCodec: KerasLayerCodec {
+    static let className = "CuDNNLSTM"
+
+    static func parse(_ r: inout KerasLayerReader) throws -> LSTMSpec {
+        let options = try KerasRecurrent.parseOptions(&r)
+        var s = LSTMSpec(name: r.layer, units: options.units)
+        s.recurrent = options
+        s.unitForgetBias = try r.bool("unit_forget_bias", default: true)
+        return s
+    }
+
+    static func config(_ s: LSTMSpec) throws -> [(String, JSON)] { try LSTMCodec.config(s) }
+}
+
+/// Keras 2's `CuDNNGRU`: read as the `GRU` with reset_after=True it computes.
+enum CuDNNGRUCodec: KerasLayerCodec {
+    static let className = "CuDNNGRU"
+
+    static func parse(_ r: inout KerasLayerReader) throws -> GRUSpec {
+        let options = try KerasRecurrent.parseOptions(&r)
+        var s = GRUSpec(name: r.layer, units: options.units)
+        s.recurrent = options
+        s.resetAfter = true
+        return s
+    }
+
+    static func config(_ s: GRUSpec) throws -> [(String, JSON)] { try GRUCodec.config(s) }
 }

@@ -22,11 +22,11 @@ protocol KerasLayerCodec {
     /// The legacy layout's name of each weight ("lstm/lstm_cell/kernel"), from the layer's own
     /// names of its weights ("kernel").
     static func legacyWeightPaths(_ spec: Spec, weights: [String]) throws -> [String]
-    /// Keras 0.x and 1.x kept a recurrent layer's weights one array per gate (W_i, U_i, b_i, ...):
-    /// the gate arrays at these positions, joined along their last axis, make the layer's
-    /// weights of today (one list of positions per weight), as Keras 2's converter joined them.
-    /// Empty for a layer that never had such a layout.
-    static var perGateLayout: [[Int]] { get }
+    /// The layer's weights from arrays a file holds in an older layout of its class (Keras 0.x
+    /// and 1.x's one array per gate, Keras 2's CuDNN layers), told apart by their count and
+    /// shapes; nil when they are in none. `expected` are today's shapes.
+    static func weightsFromOlderLayout(_ spec: Spec, _ arrays: [KerasOlderRecurrentLayouts.Array2], expected: [[Int]],
+                                       _ where_: String) throws -> [[Float]]?
     /// How a call's input tensors are written in Keras 3's inbound_nodes: positional arguments
     /// and keywords (a recurrent layer's initial state is the `initial_state` keyword).
     static func callArguments(_ spec: Spec, _ inputs: [JSON]) -> (args: [JSON], kwargs: [(String, JSON)])
@@ -64,7 +64,13 @@ extension KerasLayerCodec {
 
     static func legacyCell(_ spec: Spec) -> String? { nil }
 
-    static var perGateLayout: [[Int]] { [] }
+    static func weightsFromOlderLayout(_ spec: Spec, _ arrays: [KerasOlderRecurrentLayouts.Array2], expected: [[Int]],
+                                       _ where_: String) throws -> [[Float]]? { nil }
+
+    static func weightsFromOlderLayoutAny(_ spec: any LayerSpec, _ arrays: [KerasOlderRecurrentLayouts.Array2], expected: [[Int]],
+                                          _ where_: String) throws -> [[Float]]? {
+        try weightsFromOlderLayout(try typed(spec), arrays, expected: expected, where_)
+    }
 
     static func config(_ spec: Spec, inputShapes: [SampleShape]) throws -> [(String, JSON)] { try config(spec) }
 
@@ -139,7 +145,8 @@ extension KerasLayerCodec {
 /// The registry: every layer class the Keras readers and writers know.
 enum KerasLayers {
     static let codecs: [any KerasLayerCodec.Type] = [
-        LSTMCodec.self, GRUCodec.self, SimpleRNNCodec.self, BidirectionalCodec.self, EmbeddingCodec.self, MaskingCodec.self,
+        LSTMCodec.self, GRUCodec.self, SimpleRNNCodec.self, CuDNNLSTMCodec.self, CuDNNGRUCodec.self,
+        BidirectionalCodec.self, EmbeddingCodec.self, MaskingCodec.self,
         NotEqualCodec.self, AnyCodec.self,
         DenseCodec.self, ConcatenateCodec.self, TimeDistributedCodec.self,
         ActivationCodec.self, LeakyReLUCodec.self, ReLUCodec.self, ELUCodec.self, SoftmaxCodec.self, PReLUCodec.self,
