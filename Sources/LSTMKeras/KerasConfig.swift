@@ -58,7 +58,8 @@ public enum KerasConfig {
         if let v = root["keras_version"]?.stringValue, v.hasPrefix("1.") || v.hasPrefix("2.") { flavor = .keras2 }
         if case .array? = root["config"] { flavor = .keras2 }
         for l in layersJSON {
-            if let c = l["config"], c["batch_input_shape"] != nil || c["time_major"] != nil || c["implementation"] != nil {
+            if let c = l["config"], c["batch_input_shape"] != nil || c["time_major"] != nil || c["implementation"] != nil
+                || KerasLegacyConfig.isKeras1(c) || c["layer"]?["config"].map(KerasLegacyConfig.isKeras1) == true {
                 flavor = .keras2
             }
         }
@@ -124,7 +125,8 @@ public enum KerasConfig {
     /// shape a Sequential model's first layer may carry.
     static func parseLayer(_ e: LayerEntry, flavor: KerasFlavor, readsInputShape: Bool = false)
         throws -> (spec: any LayerSpec, inputShape: SampleShape?, batchSize: Int?, trainable: Bool, regularization: LayerRegularization) {
-        var r = KerasLayerReader(config: e.config, layer: e.name, cls: e.cls, flavor: flavor)
+        let config = flavor == .keras2 ? try KerasLegacyConfig.keras2Config(e.cls, e.config, layer: e.name) : e.config
+        var r = KerasLayerReader(config: config, layer: e.name, cls: e.cls, flavor: flavor)
         let shape = readsInputShape ? try r.batchShape(required: false) : nil
         let batch = readsInputShape ? r.batchSize() : nil
         // tf-keras repeats an input shape on layers inside a graph, where the graph decides it.

@@ -171,6 +171,48 @@ final class OldKerasLayoutsTests: XCTestCase {
         XCTAssertEqual(try KerasConfig.modelJSON(back.spec, compile: nil).serialized().contains("CuDNN"), false, "written back as LSTM and GRU")
     }
 
+    /// A Keras 1 model config, with the keys Keras 1.2.2's get_config writes (output_dim, init,
+    /// inner_activation, consume_less, dropout_W, input_dim, W_regularizer, bias, p, ...), reads
+    /// as the Keras 2 model Keras 2's legacy interfaces made of it, hard_sigmoid being Keras 2's;
+    /// with Keras 1's per-gate weights it runs as that model.
+    func testKeras1ConfigsReadAsKeras2ReadThem() throws {
+        let keras1 = """
+        {"class_name": "Sequential", "keras_version": "1.2.2", "config": [
+          {"class_name": "Embedding", "config": {"name": "embedding_1", "input_dim": 20, "output_dim": 4, "init": "uniform",
+           "input_length": 6, "W_regularizer": null, "activity_regularizer": null, "W_constraint": null, "mask_zero": false,
+           "dropout": 0.0, "trainable": true, "batch_input_shape": [null, 6], "input_dtype": "int32"}},
+          {"class_name": "LSTM", "config": {"name": "lstm_1", "output_dim": 3, "init": "glorot_uniform", "inner_init": "orthogonal",
+           "forget_bias_init": "one", "activation": "tanh", "inner_activation": "hard_sigmoid", "W_regularizer": null,
+           "U_regularizer": null, "b_regularizer": null, "dropout_W": 0.0, "dropout_U": 0.0, "return_sequences": true,
+           "go_backwards": false, "stateful": false, "unroll": false, "consume_less": "cpu", "input_dim": 4, "input_length": null,
+           "trainable": true}},
+          {"class_name": "GRU", "config": {"name": "gru_1", "output_dim": 2, "init": "glorot_uniform", "inner_init": "orthogonal",
+           "activation": "tanh", "inner_activation": "hard_sigmoid", "W_regularizer": null, "U_regularizer": null,
+           "b_regularizer": null, "dropout_W": 0.0, "dropout_U": 0.0, "return_sequences": false, "go_backwards": false,
+           "stateful": false, "unroll": false, "consume_less": "gpu", "input_dim": 3, "input_length": null, "trainable": true}},
+          {"class_name": "Dropout", "config": {"name": "dropout_1", "p": 0.5, "trainable": true}},
+          {"class_name": "Dense", "config": {"name": "dense_1", "output_dim": 1, "init": "glorot_uniform", "activation": "sigmoid",
+           "W_regularizer": null, "b_regularizer": null, "activity_regularizer": null, "W_constraint": null, "b_constraint": null,
+           "bias": true, "input_dim": 2, "trainable": true}}]}
+        """
+        let keras2 = """
+        {"class_name": "Sequential", "keras_version": "2.0.2", "config": [
+          {"class_name": "Embedding", "config": {"name": "embedding_1", "input_dim": 20, "output_dim": 4, "input_length": 6,
+           "batch_input_shape": [null, 6]}},
+          {"class_name": "LSTM", "config": {"name": "lstm_1", "units": 3, "recurrent_activation": "hard_sigmoid", "return_sequences": true}},
+          {"class_name": "GRU", "config": {"name": "gru_1", "units": 2, "recurrent_activation": "hard_sigmoid", "reset_after": false}},
+          {"class_name": "Dropout", "config": {"name": "dropout_1", "rate": 0.5}},
+          {"class_name": "Dense", "config": {"name": "dense_1", "units": 1, "activation": "sigmoid"}}]}
+        """
+        let old = try KerasConfig.parseModel(keras1).spec, new = try KerasConfig.parseModel(keras2).spec
+        XCTAssertTrue(old.isSame(as: new), "\(old.layers)\n\(new.layers)")
+        XCTAssertEqual((old.layers[1] as? LSTMSpec)?.recurrentActivation, .hardSigmoidKeras2)
+        // An Embedding's dropout trained differently: refused by name.
+        XCTAssertThrowsError(try KerasConfig.parseModel(keras1.replacingOccurrences(of: #""dropout": 0.0"#, with: #""dropout": 0.2"#))) { e in
+            XCTAssertTrue("\(e)".contains("layer 'embedding_1' (Embedding): Keras 1's dropout=0.2"), "\(e)")
+        }
+    }
+
     func tempFile(_ bytes: [UInt8]) throws -> String {
         let path = NSTemporaryDirectory() + "keras03-\(getpid()).hdf5"
         try FileIO.write(bytes, to: path)
