@@ -55,6 +55,10 @@ inline void check(lstm_status status) {
    built against one version and run with another should check it first (see lstm.h). */
 inline bool header_matches_library() noexcept { return lstm_version_number() == LSTM_VERSION_NUMBER; }
 
+/* lstm_last_warning: what this thread's last call noted although it succeeded ("" if nothing),
+   e.g. a file read by its content. Read it right after the call it is about. */
+inline std::string last_warning() { return lstm_last_warning(); }
+
 /* An input (or target) tensor: `shape` counts the batch first; `data` holds the product of
    the shape's floats and must outlive the call it is passed to. */
 struct Input {
@@ -226,6 +230,15 @@ public:
     static Model load(const std::string &path) {
         lstm_model *m = nullptr;
         detail::check(lstm_model_load(path.c_str(), &m));
+        return Model(m);
+    }
+    /* lstm_model_load_outputs: the part of a file's graph that computes the named layers'
+       outputs ("name", or "name:k" for output k). */
+    static Model load_outputs(const std::string &path, const std::vector<std::string> &outputs) {
+        std::vector<const char *> names;
+        for (const std::string &o : outputs) names.push_back(o.c_str());
+        lstm_model *m = nullptr;
+        detail::check(lstm_model_load_outputs(path.c_str(), names.data(), names.size(), &m));
         return Model(m);
     }
     /* lstm_model_from_json: a Keras model config, weights initialised from `seed`. */

@@ -136,6 +136,16 @@ int main(int argc, char **argv) {
     model.save(dir + "/cpp_model.keras");
     lstm::Model loaded = lstm::Model::load(dir + "/cpp_model.keras");
     EXPECT(loaded.predict(x, n, steps) == model.predict(x, n, steps), "a saved model predicts the same");
+    EXPECT(lstm::last_warning().empty(), "a well-named file leaves no note");
+    lstm::Model part = lstm::Model::load_outputs(dir + "/cpp_model.keras", {"dense"});
+    EXPECT(part.predict(x, n, steps) == model.predict(x, n, steps), "the part computing the last layer predicts the same");
+    status = LSTM_OK;
+    try {
+        lstm::Model::load_outputs(dir + "/cpp_model.keras", {"nope"});
+    } catch (const lstm::Error &e) {
+        status = e.status();
+    }
+    EXPECT(status == LSTM_ERROR_ARGUMENT, "an unknown layer name is LSTM_ERROR_ARGUMENT");
     lstm::Model moved = std::move(loaded);
     EXPECT(!loaded && moved, "a move leaves the source empty");
     EXPECT(moved.to_json().find("\"LSTM\"") != std::string::npos, "to_json gives Keras JSON");
