@@ -264,13 +264,16 @@ LSTM_NODISCARD lstm_status lstm_model_save(const lstm_model *m, const char *path
    batch and open sequence lengths are dynamic. LSTM, GRU and SimpleRNN become ONNX's LSTM, GRU
    and RNN operators (Keras's gate orders, GRU's reset_after as linear_before_reset,
    go_backwards, initial states, return_state), Bidirectional one operator with direction
-   "bidirectional" and its merge mode; Embedding, Dense, the activation, merge, Concatenate,
-   Flatten, Reshape, Permute and RepeatVector layers their ONNX operators; the noise layers
-   (Dropout, ...) pass their input on. The file gives the library's outputs in ONNX Runtime to
-   about 1e-6. Atomic, as every save.
+   "bidirectional" and its merge mode; Embedding, Dense, Conv1D, the poolings, the
+   normalizations and the activation, merge, reshaping and TimeDistributed layers their ONNX
+   operators; the noise layers (Dropout, ...) pass their input on. Masks (Masking, mask_zero, a
+   mask= argument) are applied as Keras applies them. A stateful layer's state becomes graph
+   inputs "<layer>_h" (and "<layer>_c"), zeros to start, and outputs "<layer>_h_out" (...) after
+   the model's, which the caller feeds back on the next run. The file gives the library's
+   outputs in ONNX Runtime to about 1e-6. Atomic, as every save.
    Errors: ARGUMENT (another suffix), UNSUPPORTED naming the layer, its class and what has no
-   ONNX form here (another layer class, masks (Masking, mask_zero), stateful layers, an
-   activation the recurrent operators lack such as gelu), IO. Thread-safe on a shared model. */
+   ONNX form here (an activation the recurrent operators lack, such as relu6 or selu, inside a
+   recurrent layer), IO. Thread-safe on a shared model. */
 LSTM_NODISCARD lstm_status lstm_model_export_onnx(const lstm_model *m, const char *path);
 
 /* Reading model files (.keras, .h5, .weights.h5): the library reads them with its own HDF5 and

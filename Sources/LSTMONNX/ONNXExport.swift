@@ -6,9 +6,9 @@ import LSTMKeras
 /// the exporter registered for its Keras class (`ONNXLayers.exporters`), the weights as
 /// initializers. Keras's masks (Masking, Embedding's mask_zero, a mask passed to a call) flow
 /// beside the tensors as boolean (batch, steps) values, passed on by each layer as Keras passes
-/// them, and the recurrent layers and the average pooling honour them. What has no exact ONNX
-/// form — a layer class without an exporter, stateful layers, an activation the recurrent
-/// operators lack — is refused by name.
+/// them, and the recurrent layers and the average pooling honour them. A stateful layer's state
+/// is an extra graph input and output (ONNXRecurrent). What has no exact ONNX form — a layer
+/// class without an exporter, an activation the recurrent operators lack — is refused by name.
 public enum ONNXExport {
     /// The ONNX file's bytes for `model`.
     /// - Throws: `.unsupported` naming the layer, its class and what it uses that has no ONNX form.

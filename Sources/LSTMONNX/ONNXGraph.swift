@@ -29,6 +29,8 @@ struct ONNXGraph {
     private var initializers: [ProtobufMessage] = []
     private var inputs: [ProtobufMessage] = []
     private var outputs: [ProtobufMessage] = []
+    /// Outputs listed after the model's own (the states of stateful layers).
+    private var laterOutputs: [ProtobufMessage] = []
     private var used: Set<String> = []
     private var constants: [String: String] = [:]
 
@@ -117,6 +119,11 @@ struct ONNXGraph {
         outputs.append(Self.valueInfo(name, type, dims))
     }
 
+    /// A graph output listed after every `output` (a stateful layer's final state).
+    mutating func stateOutput(_ name: String, _ type: ElementType, _ dims: [DynamicDim]) {
+        laterOutputs.append(Self.valueInfo(name, type, dims))
+    }
+
     enum DynamicDim {
         case fixed(Int)
         case named(String)
@@ -129,7 +136,7 @@ struct ONNXGraph {
         g.string(2, graphName)
         for t in initializers { g.message(5, t) }
         for i in inputs { g.message(11, i) }
-        for o in outputs { g.message(12, o) }
+        for o in outputs + laterOutputs { g.message(12, o) }
         var opset = ProtobufMessage()
         opset.string(1, "")
         opset.int(2, Self.opsetVersion)

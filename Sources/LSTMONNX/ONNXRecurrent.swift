@@ -57,7 +57,6 @@ enum ONNXRecurrent {
                                   useBias: Bool, functions: [Activation], call: ONNXLayerCall, states: Int,
                                   separateRecurrentBias: Bool = false,
                                   attributes: [(String, ONNXGraph.Attribute)] = []) throws -> Direction {
-        if options.stateful { throw call.unsupported("stateful=True (state carried between calls)") }
         let u = options.units, gates = gateOrder.count, width = gates * u
         let kernel = weights[0], recurrent = weights[1]
         let features = kernel.count / width
@@ -118,8 +117,11 @@ enum ONNXRecurrent {
     /// the input's mask; the last output and the states have none.
     private static func single(_ d: Direction, _ options: RecurrentOptions, _ call: ONNXLayerCall,
                                _ g: inout ONNXGraph) throws -> ONNXLayerOutputs {
+        let stateNames = Array(["h", "c"].prefix(d.states))
+        let initial = options.stateful ? try stateInputs(stateNames, units: d.units, call, &g) : Array(call.inputs.dropFirst())
         let p = try pass(d, backwards: d.goBackwards, zeroOutputForMask: options.zeroOutputForMask,
-                         initial: Array(call.inputs.dropFirst()), call, &g)
+                         initial: initial, call, &g)
+        if options.stateful { stateOutputs(p.states, names: stateNames, units: d.units, call, &g) }
         let output = options.returnSequences ? p.sequence : p.last
         let states = options.returnState ? p.states : []
         return ONNXLayerOutputs([output] + states, masks: [options.returnSequences ? call.mask : nil] + states.map { _ in nil })
@@ -140,7 +142,9 @@ enum ONNXRecurrent {
         let b = try direction(of: s.backward, Array(call.weights[half...]), call)
         let name = s.name
         // Initial states: the forward half's, then the backward half's.
-        let given = Array(call.inputs.dropFirst())
+        let stateNames = Array(["forward_h", "forward_c"].prefix(f.states) + ["backward_h", "backward_c"].prefix(b.states))
+        let stateful = forwardOptions.stateful || backwardOptions.stateful
+        let given = stateful ? try stateInputs(stateNames, units: f.units, call, &g) : Array(call.inputs.dropFirst())
         let forwardPass: Pass, backwardPass: Pass
         if call.mask == nil, f.op == b.op, f.units == b.units, f.attributes.map(\.0) == b.attributes.map(\.0),
            f.attributes.first.map({ "\($0.1)" }) == b.attributes.first.map({ "\($0.1)" }) {
@@ -179,9 +183,34 @@ enum ONNXRecurrent {
             outputs = [g.op("Div", [g.op("Add", outputs, name: name), g.constant("\(name)/two", shape: [], values: [2])], name: name)]
         case nil: break
         }
+        if stateful { stateOutputs(forwardPass.states + backwardPass.states, names: stateNames, units: f.units, call, &g) }
         let masks: [String?] = outputs.map { _ in forwardOptions.returnSequences ? call.mask : nil }
         let states = forwardOptions.returnState ? forwardPass.states + backwardPass.states : []
         return ONNXLayerOutputs(outputs + states, masks: masks + states.map { _ in nil })
+    }
+
+    // MARK: Stateful layers
+
+    /// A stateful layer's state (Keras's stateful=True carries it from one call to the next):
+    /// graph inputs named `<layer>_<state>` of (batch, units) — zeros to start, as Keras's
+    /// reset_states gives — from which the layer starts; see `stateOutputs`.
+    private static func stateInputs(_ names: [String], units: Int, _ call: ONNXLayerCall, _ g: inout ONNXGraph) throws -> [String] {
+        guard call.inputs.count == 1 else { throw call.unsupported("stateful=True with an initial_state") }
+        return names.map { state in
+            let name = g.fresh("\(call.spec.name)_\(state)")
+            g.input(name, .float, [.named("batch"), .fixed(units)])
+            return name
+        }
+    }
+
+    /// The state a stateful layer ends with, as graph outputs `<layer>_<state>_out` after the
+    /// model's own: the caller feeds them back as the next run's state inputs.
+    private static func stateOutputs(_ values: [String], names: [String], units: Int, _ call: ONNXLayerCall, _ g: inout ONNXGraph) {
+        for (value, state) in zip(values, names) {
+            let name = g.fresh("\(call.spec.name)_\(state)_out")
+            g.identity(value, as: name)
+            g.stateOutput(name, .float, [.named("batch"), .fixed(units)])
+        }
     }
 
     // MARK: The operator

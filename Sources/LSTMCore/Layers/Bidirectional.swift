@@ -28,6 +28,11 @@ public struct BidirectionalSpec: LayerSpec {
     }
 
     public func build(inputs: [SampleShape]) throws -> any Layer {
+        // Its halves' state is not carried from one call to the next here: refused rather than
+        // run as if stateful=False.
+        for half in [forward, backward] where (half as? any RecurrentLayerSpec)?.recurrent.stateful == true {
+            throw LSTMError.unsupported("layer '\(name)' (Bidirectional): stateful=True in its halves is not supported (their state would not be carried from one call to the next)")
+        }
         // [sequence] + the forward half's initial state + the backward half's, as Keras splits them.
         guard let sequence = inputs.first, (inputs.count - 1) % 2 == 0 else {
             throw LSTMError.shapeMismatch("layer '\(name)' (Bidirectional) takes a sequence and an initial state for each half (an even count), got \(inputs.count) inputs")

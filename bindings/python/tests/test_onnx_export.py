@@ -208,15 +208,39 @@ def test_masks_export_as_keras_applies_them(tmp_path):
         np.testing.assert_allclose(a, b, atol=TOLERANCE, rtol=0, err_msg=f"output {k}")
 
 
+def test_stateful_layers_export_with_their_state_as_inputs_and_outputs(tmp_path):
+    """A stateful model's layers carry their state from one call to the next: the graph takes it
+    as inputs <layer>_<state> (zeros to start) and gives the final one as <layer>_<state>_out,
+    which the caller feeds back; three calls in a row give what the library's predict gives."""
+    model = lstm.Sequential([lstm.Input(batch_shape=(2, 4, 3)), L.LSTM(4, stateful=True, return_sequences=True, name="lstm"),
+                             L.GRU(3, stateful=True, name="gru"), L.Dense(2)])
+    out = str(tmp_path / "stateful.onnx")
+    rng = exported_with_random_weights(model, out, 31, 0.8)
+    session = ort.InferenceSession(out, providers=["CPUExecutionProvider"])
+    inputs = [i.name for i in session.get_inputs()]
+    outputs = [o.name for o in session.get_outputs()]
+    states = inputs[1:]
+    assert [s + "_out" for s in states] == outputs[1:], (inputs, outputs)
+    assert states == ["lstm_h", "lstm_c", "gru_h"]
+    feeds = {s: np.zeros((2, session.get_inputs()[k + 1].shape[1]), np.float32) for k, s in enumerate(states)}
+    model.reset_states()
+    for call in range(3):
+        x = rng.uniform(-1, 1, size=(2, 4, 3)).astype(np.float32)
+        got = session.run(None, {inputs[0]: x, **feeds})
+        np.testing.assert_allclose(got[0], model.predict(x, verbose=0), atol=TOLERANCE, rtol=0, err_msg=f"call {call}")
+        feeds = dict(zip(states, got[1:]))
+
+
 def test_refusals_name_what_has_no_onnx_form(tmp_path):
     out = str(tmp_path / "m.onnx")
     x = lstm.Input(shape=(5, 2))
+    # (Bidirectional's halves cannot be stateful here at all: refused when the model is built.)
+    with pytest.raises(lstm.LSTMError, match=r"\(Bidirectional\): stateful=True in its halves is not supported"):
+        lstm.Sequential([lstm.Input(batch_shape=(2, 5, 2)), L.Bidirectional(L.LSTM(3, stateful=True))]).predict(
+            np.zeros((2, 5, 2), np.float32), verbose=0)
     relu6 = lstm.Model(x, L.LSTM(3, activation="relu6")(x))
     with pytest.raises(lstm.LSTMError, match=r"layer 'lstm.*' \(LSTM\): activation 'relu6' inside the LSTM operator has no ONNX form"):
         relu6.export(out, format="onnx", verbose=False)
-    stateful = lstm.Sequential([lstm.Input(batch_shape=(2, 5, 2)), L.LSTM(3, stateful=True)])
-    with pytest.raises(lstm.LSTMError, match="stateful=True"):
-        stateful.export(out, format="onnx", verbose=False)
     plain = lstm.Sequential([lstm.Input(shape=(5, 2)), L.LSTM(3)])
     with pytest.raises(ValueError, match="ending in .onnx"):
         plain.export(str(tmp_path / "m.txt"), format="onnx", verbose=False)
