@@ -606,8 +606,17 @@ public enum KerasFiles {
                 continue
             }
             let where_ = "layer '\(layer.name)' (file layer '\(fileLayer.name)')"
-            let arrays = try fileLayer.arrays.map { try fileLayer.group.readFloats($0) }
-            guard let converted = try KerasLayers.codec(for: layer).weightsFromOlderLayoutAny(layer, arrays, expected: expected, where_) else {
+            // An older layout holds as many values as today's (a CuDNN LSTM's bias twice as
+            // many): nothing past twice the model's count is read before a layout is recognised,
+            // as readWeight reads nothing of a shape it refuses.
+            let fileCount = try shapes.reduce(0) { sum, shape in
+                let (total, overflow) = sum.addingReportingOverflow(try checkedProduct(shape, where_))
+                guard !overflow else { throw LSTMError.format("\(where_): absurd array sizes") }
+                return total
+            }
+            let modelCount = range.reduce(0) { $0 + model.weights[$1].count }
+            let arrays = fileCount <= 2 * modelCount ? try fileLayer.arrays.map { try fileLayer.group.readFloats($0) } : nil
+            guard let arrays, let converted = try KerasLayers.codec(for: layer).weightsFromOlderLayoutAny(layer, arrays, expected: expected, where_) else {
                 if fileLayer.arrays.count != range.count {
                     throw LSTMError.shapeMismatch("\(where_): the file holds \(fileLayer.arrays.count) weights, the model has \(range.count)")
                 }

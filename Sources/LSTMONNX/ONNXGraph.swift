@@ -1,4 +1,5 @@
 import LSTMCore
+import LSTMKeras
 
 /// An ONNX graph being built: its nodes in execution order, its constant tensors (initializers)
 /// and its inputs and outputs, encoded as an ONNX `ModelProto` (onnx.proto's field numbers).
@@ -83,11 +84,7 @@ struct ONNXGraph {
         t.repeatedInts(1, shape.map(Int64.init))
         t.int(2, ElementType.float.rawValue)
         t.string(8, n)
-        #if _endian(little)
-        t.bytes(9, values.withUnsafeBytes { Array($0) })  // raw_data: little-endian IEEE floats
-        #else
-        t.bytes(9, values.flatMap { v in withUnsafeBytes(of: v.bitPattern.littleEndian) { Array($0) } })
-        #endif
+        t.bytes(9, littleEndianBytes(values))  // raw_data: little-endian IEEE floats
         initializers.append(t)
         return n
     }
@@ -102,7 +99,7 @@ struct ONNXGraph {
         t.repeatedInts(1, dims.map(Int64.init))
         t.int(2, ElementType.int64.rawValue)
         t.string(8, n)
-        t.bytes(9, values.flatMap { v in withUnsafeBytes(of: v.littleEndian) { Array($0) } })
+        t.bytes(9, values.flatMap(littleEndianBytes))
         initializers.append(t)
         constants[key] = n
         return n

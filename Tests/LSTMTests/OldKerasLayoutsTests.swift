@@ -169,6 +169,10 @@ final class OldKerasLayoutsTests: XCTestCase {
         let back = try KerasFiles.loadModel(bytes: try root.encodedFile(), name: "cudnn.h5")
         XCTAssertEqual(back.weights, m.weights)
         XCTAssertEqual(try KerasConfig.modelJSON(back.spec, compile: nil).serialized().contains("CuDNN"), false, "written back as LSTM and GRU")
+        // A CuDNN config asking for another formula is not one cuDNN ran.
+        XCTAssertThrowsError(try KerasConfig.parseModel(config.replacingOccurrences(of: #""units": 2,"#, with: #""units": 2, "reset_after": false,"#))) { e in
+            XCTAssertTrue("\(e)".contains("layer 'rnn_2' (CuDNNGRU): cuDNN computes tanh"), "\(e)")
+        }
     }
 
     /// A Keras 1 model config, with the keys Keras 1.2.2's get_config writes (output_dim, init,

@@ -56,17 +56,21 @@ EXPECTED = {
 }
 
 
+# What a weights-only file without an architecture in the corpus gives, from C and Python alike.
+NO_ARCHITECTURE = "refused: a weights-only file with no architecture to load it into (no architecture available)"
+
+
 def recipe(wild, entry):
-    """(key, model or weights path, architecture path or None, [(inputs, outputs, label)])."""
+    """(key, model or weights path, architecture path or None, [(input paths, output paths)]),
+    the runs being the reference inputs and, where the corpus has them, masked ones."""
     key = os.path.basename(entry["file"])[:2]
     ref = entry["reference"]
     arch = entry.get("architecture_for_weights_only") or ARCHITECTURES.get(key)
     runs = [([os.path.join(wild, "refs", i["file"]) for i in ref["inputs"]],
-             [os.path.join(wild, "refs", o["file"]) for o in ref["outputs"]], "")]
+             [os.path.join(wild, "refs", o["file"]) for o in ref["outputs"]])]
     masked = [os.path.join(wild, "refs", i["file"].replace(".npy", "_masked.npy")) for i in ref["inputs"]]
     if all(os.path.exists(p) for p in masked):
-        runs.append((masked, [os.path.join(wild, "refs", o["file"].replace(".npy", "_masked.npy")) for o in ref["outputs"]],
-                     " (masked inputs)"))
+        runs.append((masked, [os.path.join(wild, "refs", o["file"].replace(".npy", "_masked.npy")) for o in ref["outputs"]]))
     return key, os.path.join(wild, entry["file"]), arch and os.path.join(wild, arch), runs
 
 
@@ -84,11 +88,11 @@ def run_python(path, arch, runs, weights_only, outputs):
                 model = lstm.models.model_from_json(f.read())
             model.load_weights(path)
         elif weights_only:
-            return "refused: a weights-only file with no architecture to load it into (no architecture available)"
+            return NO_ARCHITECTURE
         else:
             model = lstm.load_model(path, compile=False, outputs=outputs)
         worst = 0.0
-        for ins, outs, _ in runs:
+        for ins, outs in runs:
             xs = [np.load(p) for p in ins]
             ys = model.predict(xs if len(xs) > 1 else xs[0], verbose=0)
             ys = ys if isinstance(ys, list) else [ys]
@@ -103,9 +107,9 @@ def run_python(path, arch, runs, weights_only, outputs):
 
 def from_c(binary, path, arch, runs, weights_only, outputs):
     if weights_only and not arch:
-        return "refused: a weights-only file with no architecture to load it into (no architecture available)"
+        return NO_ARCHITECTURE
     worst = 0.0
-    for ins, outs, _ in runs:
+    for ins, outs in runs:
         cmd = ([binary, path] + (["--arch", arch] if arch else []) + (["--outputs"] + outputs if outputs else [])
                + ["--in"] + ins + ["--out"] + outs)
         done = subprocess.run(cmd, capture_output=True, text=True)

@@ -273,19 +273,6 @@ enum HDF5Encoder {
 
 private func paddedTo8(_ n: Int) -> Int { (n + 7) & ~7 }
 
-func littleEndianBytes<T: FixedWidthInteger>(_ v: T) -> [UInt8] {
-    withUnsafeBytes(of: v.littleEndian) { Array($0) }
-}
-
-/// float32 values as IEEE little-endian bytes, copied whole where the CPU stores them so.
-func littleEndianBytes(_ values: [Float]) -> [UInt8] {
-    #if _endian(little)
-    return values.withUnsafeBytes { Array($0) }
-    #else
-    return values.flatMap { littleEndianBytes($0.bitPattern) }
-    #endif
-}
-
 /// A growing byte buffer with little-endian writers.
 struct HDF5ByteBuffer {
     private(set) var bytes: [UInt8] = []

@@ -39,6 +39,13 @@ enum KerasRecurrent {
         return config + [("dropout", .number(o.dropout)), ("recurrent_dropout", .number(o.recurrentDropout))] + after + (seed ? [("seed", .null)] : [])
     }
 
+    /// Refuses a CuDNN layer's config that asks for another formula than cuDNN's.
+    static func requireCuDNN(_ isCuDNNFormula: Bool, _ r: KerasLayerReader) throws {
+        guard isCuDNNFormula else {
+            throw LSTMError.unsupported("layer '\(r.layer)' (\(r.cls)): cuDNN computes tanh with sigmoid gates, a bias (and for a GRU the reset gate after the recurrent product); this config asks for another formula")
+        }
+    }
+
     static let initializers: [(String, JSON)] = [
         ("kernel_initializer", KerasValues.glorotUniform), ("recurrent_initializer", KerasValues.orthogonal),
         ("bias_initializer", KerasValues.zeros),
@@ -144,11 +151,11 @@ enum SimpleRNNCodec: KerasLayerCodec {
 enum CuDNNLSTMCodec: KerasLayerCodec {
     static let className = "CuDNNLSTM"
 
+    /// LSTM's reading, whose defaults (tanh, sigmoid gates, a bias) are cuDNN's formula; a
+    /// config that says otherwise is not one cuDNN ran.
     static func parse(_ r: inout KerasLayerReader) throws -> LSTMSpec {
-        let options = try KerasRecurrent.parseOptions(&r)
-        var s = LSTMSpec(name: r.layer, units: options.units)
-        s.recurrent = options
-        s.unitForgetBias = try r.bool("unit_forget_bias", default: true)
+        let s = try LSTMCodec.parse(&r)
+        try KerasRecurrent.requireCuDNN(s.activation == .tanh && s.recurrentActivation == .sigmoid && s.useBias, r)
         return s
     }
 
@@ -159,10 +166,12 @@ enum CuDNNLSTMCodec: KerasLayerCodec {
 enum CuDNNGRUCodec: KerasLayerCodec {
     static let className = "CuDNNGRU"
 
+    /// GRU's reading, with cuDNN's formula: tanh, sigmoid gates, a bias, and the reset gate after
+    /// the recurrent product (reset_after=True, which a CuDNNGRU config does not write).
     static func parse(_ r: inout KerasLayerReader) throws -> GRUSpec {
-        let options = try KerasRecurrent.parseOptions(&r)
-        var s = GRUSpec(name: r.layer, units: options.units)
-        s.recurrent = options
+        var s = try GRUCodec.parse(&r)
+        try KerasRecurrent.requireCuDNN(s.activation == .tanh && s.recurrentActivation == .sigmoid && s.useBias
+                                        && r.config["reset_after"]?.boolValue != false, r)
         s.resetAfter = true
         return s
     }
