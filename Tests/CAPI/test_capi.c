@@ -1069,7 +1069,26 @@ static void test_load_outputs(void) {
     EXPECT_MESSAGE("no layer named 'nope'");
     EXPECT_STATUS(lstm_model_load_outputs(GRAPH_FILE, bad_index, 1, &part), LSTM_ERROR_ARGUMENT);
     EXPECT_STATUS(lstm_model_load_outputs(GRAPH_FILE, null_name, 1, &part), LSTM_ERROR_ARGUMENT);
+    /* Bad files: missing, not a model, damaged (cut short). */
+    EXPECT_STATUS(lstm_model_load_outputs("/nonexistent/m.keras", aux, 1, &part), LSTM_ERROR_IO);
+    char dir[] = "/tmp/lstm-outputs-XXXXXX", path[256];
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    snprintf(path, sizeof path, "%s/junk.keras", dir);
+    write_text(path, "not a model at all");
+    EXPECT_STATUS(lstm_model_load_outputs(path, aux, 1, &part), LSTM_ERROR_FORMAT);
+    FILE *in = fopen(GRAPH_FILE, "rb");
+    char buf[4096];
+    size_t got = in ? fread(buf, 1, sizeof buf, in) : 0;
+    if (in) fclose(in);
+    snprintf(path, sizeof path, "%s/cut.keras", dir);
+    FILE *cut = fopen(path, "wb");
+    if (cut) { fwrite(buf, 1, got / 2, cut); fclose(cut); }
+    EXPECT_STATUS(lstm_model_load_outputs(path, aux, 1, &part), LSTM_ERROR_FORMAT);
     CHECK(part == NULL, "nothing returned on failure");
+    unlink(path);
+    snprintf(path, sizeof path, "%s/junk.keras", dir);
+    unlink(path);
+    rmdir(dir);
     lstm_model_free(whole);
 }
 
